@@ -1,0 +1,7 @@
+"""The HTTP surface: thin Flask blueprints over plain functions."""
+from flask import current_app
+from sqlalchemy.engine import Engine
+
+
+def engine() -> Engine:
+    return current_app.extensions["geomap.engine"]

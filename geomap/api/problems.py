@@ -1,0 +1,42 @@
+"""The one error body: RFC 9457 problem details (application/problem+json)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from geomap.errors import GeomapError
+
+log = logging.getLogger(__name__)
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://geomap.invalid/problems/"  # a stable identifier, not a page to fetch
+
+
+def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:
+    """Build the problem+json response; every error the app returns goes through here."""
+    body = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail,
+            "instance": request.path, **extra}
+    return Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+
+
+def _from_geomap_error(error: GeomapError) -> Response:
+    extra = {"errors": [vars(p) for p in error.problems]} if error.problems else {}
+    return problem(error.status, error.title, error.detail, error.type_slug, **extra)
+
+
+def _from_http_exception(error: HTTPException) -> Response:
+    slug = (error.name or "error").lower().replace(" ", "-")
+    return problem(error.code or 500, error.name, error.description or error.name, slug)
+
+
+def _from_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "Internal error", "the server failed to answer this request; it has been logged",
+                   "internal-error")
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(GeomapError, _from_geomap_error)
+    app.register_error_handler(HTTPException, _from_http_exception)
+    app.register_error_handler(Exception, _from_unexpected)

@@ -1,0 +1,128 @@
+"""The `geomap` command."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from geomap.errors import GeomapError
+
+
+class GeomapGroup(click.Group):
+    """Turns geomap's typed errors into a clear message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GeomapError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+def _settings():
+    from geomap.config import Settings
+
+    return Settings.load()
+
+
+def _engine():
+    from geomap.db.engine import database_url, make_engine
+
+    return make_engine(database_url(_settings()))
+
+
+def _cluster():
+    from geomap.db.cluster import Cluster
+
+    settings = _settings()
+    if settings.database_url:
+        raise click.UsageError("DATABASE_URL is set, so geomap uses that server, not its embedded one")
+    return Cluster(settings.home)
+
+
+@click.group(cls=GeomapGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def main(verbose: bool) -> None:
+    """geomap: conflict incidents, sites and control zones in PostGIS."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """The database: the embedded cluster (when DATABASE_URL is unset) and migrations."""
+
+
+@db.command()
+def start() -> None:
+    """Start the embedded PostgreSQL/PostGIS cluster (initialising it the first time)."""
+    status = _cluster().start()
+    click.echo(f"running (pid {status.pid}, port {status.port}, data {status.pgdata})")
+
+
+@db.command()
+def stop() -> None:
+    """Stop the embedded cluster."""
+    click.echo("stopped" if _cluster().stop() else "not running")
+
+
+@db.command()
+def status() -> None:
+    """Say whether the embedded cluster runs; exit status 3 when it does not."""
+    state = _cluster().status()
+    if not state.running:
+        click.echo(f"not running (data {state.pgdata})")
+        sys.exit(3)
+    click.echo(f"running (pid {state.pid}, port {state.port}, data {state.pgdata})")
+
+
+@db.command()
+def url() -> None:
+    """Print the database URL (it contains the password: keep it out of logs)."""
+    settings = _settings()
+    click.echo(settings.database_url or _cluster().url(driver="postgresql"))
+
+
+@db.command()
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Migrate the schema up to REVISION (default: head)."""
+    from geomap.db import migrate
+
+    engine = _engine()
+    migrate.upgrade(engine, revision)
+    click.echo(f"schema at {migrate.current(engine)}")
+
+
+@db.command()
+@click.argument("revision", default="base")
+def downgrade(revision: str) -> None:
+    """Migrate the schema down to REVISION (default: base, which drops every table)."""
+    from geomap.db import migrate
+
+    engine = _engine()
+    migrate.downgrade(engine, revision)
+    click.echo(f"schema at {migrate.current(engine) or 'base'}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+def load(files: tuple[Path, ...]) -> None:
+    """Validate FILES (default: the seed data) and load them in one transaction."""
+    from geomap.io.load import load as load_files
+
+    report = load_files(_engine(), list(files) or None)
+    for line in report.lines():
+        click.echo(line)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn (starting the embedded database when needed)."""
+    from geomap.server import serve as run_server
+
+    run_server(host, port, workers)

@@ -1,0 +1,79 @@
+"""Settings from the environment or a mapping, validated once at start-up."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from geomap.errors import ConfigError
+
+DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+ROOT_HOME = Path("/var/lib/geomap")
+
+
+def default_home() -> Path:
+    """Where the embedded cluster lives when GEOMAP_HOME is unset.
+
+    As root the server runs as the `postgres` user, which cannot enter /root, so the
+    system data directory is used; otherwise the user's XDG data directory.
+    """
+    if os.geteuid() == 0:
+        return ROOT_HOME
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "geomap"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    home: Path
+    max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
+
+    @classmethod
+    def load(cls, mapping: Mapping[str, object] | None = None) -> Settings:
+        """Build settings from `mapping` (keys as env names), falling back to os.environ."""
+        source: Mapping[str, object] = os.environ if mapping is None else mapping
+        return cls(
+            database_url=_database_url(source.get("DATABASE_URL")),
+            home=_home(source.get("GEOMAP_HOME")),
+            max_content_length=_positive_int(
+                "GEOMAP_MAX_CONTENT_LENGTH",
+                source.get("GEOMAP_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+            ),
+        )
+
+
+def _database_url(value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    url = str(value)
+    scheme = urlsplit(url).scheme
+    if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise ConfigError(
+            f"DATABASE_URL must be a PostgreSQL URL such as postgresql://user@host/db; "
+            f"got scheme {scheme!r}"
+        )
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+def _home(value: object) -> Path:
+    if value in (None, ""):
+        return default_home()
+    path = Path(str(value)).expanduser()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"GEOMAP_HOME={path} exists and is not a directory")
+    return path
+
+
+def _positive_int(name: str, value: object) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of bytes; got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be positive; got {number}")
+    return number

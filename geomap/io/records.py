@@ -1,0 +1,146 @@
+"""The properties of each collection's features, validated (pydantic, strict: no silent casts).
+
+Field names follow DESIGN.md's data model and ACLED where ACLED has a name.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from geomap import vocabulary as v
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not DATE_RE.match(value):
+        raise ValueError(f"must be a date written YYYY-MM-DD; got {value!r}")
+    return date.fromisoformat(value)
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Text = Annotated[str, Field(min_length=1)]
+Count = Annotated[int, Field(ge=0)]
+Metres = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Slug = Annotated[str, Field(pattern=v.ID_PATTERN)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Source(Model):
+    title: Text
+    publisher: str | None = None
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    date: IsoDate | None = None
+
+
+Sources = Annotated[list[Source], Field(min_length=1)]
+
+
+class Attribution(Model):
+    group: Slug
+    claimant: Text
+    stance: Literal[v.STANCES]
+    sources: Sources
+    notes: str | None = None
+
+
+class GroupRecord(Model):
+    id: Slug
+    name: Text
+    aliases: list[Text] = []
+    kind: Literal[v.GROUP_KINDS]
+    color: Annotated[str, Field(pattern=v.COLOR_PATTERN)]
+    notes: str | None = None
+
+
+class SiteProperties(Model):
+    name: Text
+    kind: Literal[v.SITE_KINDS]
+    precision_m: Metres
+    status: Literal[v.STATUSES]
+    country: str | None = None
+    admin1: str | None = None
+    sources: Sources
+    notes: str | None = None
+
+
+class ZoneProperties(Model):
+    name: Text
+    group: Slug
+    kind: Literal[v.ZONE_KINDS]
+    valid_from: IsoDate
+    valid_to: IsoDate | None = None
+    confidence: Literal[v.CONFIDENCES]
+    status: Literal[v.STATUSES]
+    precision_m: Metres
+    sources: Sources
+    notes: str | None = None
+
+    @field_validator("valid_to")
+    @classmethod
+    def _after_valid_from(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("valid_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"must not be before valid_from ({start})")
+        return value
+
+
+class IncidentProperties(Model):
+    title: Text
+    description: str | None = None
+    date_start: IsoDate
+    date_end: IsoDate
+    event_type: Literal[tuple(v.ACLED_EVENT_TYPES)]
+    sub_event_type: Literal[v.SUB_EVENT_TYPES] | None = None
+    location_name: str | None = None
+    country: str | None = None
+    admin1: str | None = None
+    admin2: str | None = None
+    precision_m: Metres
+    fatalities_low: Count | None = None
+    fatalities_best: Count | None = None
+    fatalities_high: Count | None = None
+    injured: Count | None = None
+    status: Literal[v.STATUSES]
+    target_site: Slug | None = None
+    attributions: list[Attribution] = []
+    sources: Sources
+    tags: list[Text] = []
+    notes: str | None = None
+
+    @field_validator("date_end")
+    @classmethod
+    def _after_start(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("date_start")
+        if start is not None and value < start:
+            raise ValueError(f"must not be before date_start ({start})")
+        return value
+
+    @field_validator("sub_event_type")
+    @classmethod
+    def _belongs_to_event_type(cls, value: str | None, info: ValidationInfo) -> str | None:
+        event_type = info.data.get("event_type")
+        if value is not None and event_type is not None and value not in v.ACLED_EVENT_TYPES[event_type]:
+            raise ValueError(f"{value!r} is not a sub-event type of {event_type!r} in ACLED's codebook")
+        return value
+
+    @field_validator("fatalities_high")
+    @classmethod
+    def _ordered(cls, high: int | None, info: ValidationInfo) -> int | None:
+        values = [info.data.get("fatalities_low"), info.data.get("fatalities_best"), high]
+        known = [x for x in values if x is not None]
+        if known != sorted(known):
+            raise ValueError("fatalities must satisfy fatalities_low <= fatalities_best <= fatalities_high")
+        return high
+
+
+PROPERTIES = {"sites": SiteProperties, "control_zones": ZoneProperties, "incidents": IncidentProperties}
+GEOMETRY_TYPES = {"sites": ("Point",), "incidents": ("Point",), "control_zones": ("Polygon", "MultiPolygon")}

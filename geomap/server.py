@@ -1,0 +1,26 @@
+"""Run the app under gunicorn. The app is built once in the master (which also starts the
+embedded database and validates the settings) and forked into the workers."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict[str, object]):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from geomap import create_app
+
+        return create_app()
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    options = {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
+               "accesslog": "-", "errorlog": "-", "timeout": 120}
+    _Server(options).run()

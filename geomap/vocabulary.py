@@ -1,0 +1,35 @@
+"""Controlled vocabularies: ACLED's event types and geomap's own enumerations.
+
+One definition each, used by the schema's check constraints and by input validation.
+"""
+from __future__ import annotations
+
+# ACLED codebook: event_type -> its sub_event_types.
+ACLED_EVENT_TYPES: dict[str, tuple[str, ...]] = {
+    "Battles": ("Armed clash", "Government regains territory", "Non-state actor overtakes territory"),
+    "Explosions/Remote violence": (
+        "Chemical weapon", "Air/drone strike", "Suicide bomb", "Shelling/artillery/missile attack",
+        "Remote explosive/landmine/IED", "Grenade",
+    ),
+    "Violence against civilians": ("Sexual violence", "Attack", "Abduction/forced disappearance"),
+    "Protests": ("Peaceful protest", "Protest with intervention", "Excessive force against protesters"),
+    "Riots": ("Violent demonstration", "Mob violence"),
+    "Strategic developments": (
+        "Agreement", "Arrests", "Change to group/activity", "Disrupted weapons use",
+        "Headquarters or base established", "Looting/property destruction",
+        "Non-violent transfer of territory", "Other",
+    ),
+}
+SUB_EVENT_TYPES: tuple[str, ...] = tuple(s for subs in ACLED_EVENT_TYPES.values() for s in subs)
+
+STATUSES = ("confirmed", "reported", "estimate")
+STANCES = ("claimed", "accused", "assessed", "disputed", "denied")
+GROUP_KINDS = ("state_force", "militia", "insurgent", "civilian", "other")
+SITE_KINDS = ("air_base", "airport", "embassy", "city", "other")
+ZONE_KINDS = ("control", "presence", "activity")
+CONFIDENCES = ("low", "medium", "high")
+ROLES = ("viewer", "editor", "admin")
+HISTORY_ACTIONS = ("create", "update", "delete")
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+COLOR_PATTERN = r"^#[0-9a-f]{6}$"

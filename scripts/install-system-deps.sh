@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages geomap needs, only those that are missing.
+# Idempotent and quiet when everything is already there; uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(postgresql postgresql-postgis python3-venv git)
+
+have_postgis() {
+    # PostGIS for the newest installed PostgreSQL major version.
+    local major
+    major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)
+    [ -n "$major" ] && ls /usr/share/postgresql/"$major"/extension/postgis.control >/dev/null 2>&1
+}
+
+missing=()
+dpkg -s postgresql >/dev/null 2>&1 || missing+=(postgresql)
+have_postgis || missing+=(postgresql-postgis)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v git >/dev/null 2>&1 || missing+=(git)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "geomap needs these Debian packages: ${missing[*]}" >&2
+    echo "Run as root: apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+have_postgis || { echo "PostGIS did not install for the newest PostgreSQL in /usr/lib/postgresql" >&2; exit 1; }

@@ -1,0 +1,97 @@
+"""Test setup: one real PostgreSQL/PostGIS cluster for the session, started by geomap's own
+embedded-cluster code in a temporary GEOMAP_HOME; a fresh database per test, cloned from a
+migrated template."""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from geomap import create_app
+from geomap.db import migrate
+from geomap.db.cluster import Cluster
+from geomap.db.engine import make_engine
+from geomap.db.schema import metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = "geomap_template"
+_counter = itertools.count()
+
+
+def make_home(prefix: str = "geomap-test-") -> Path:
+    """A temporary GEOMAP_HOME the postgres user can enter when the tests run as root."""
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    home.chmod(0o755)
+    return home
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    home = make_home()
+    cluster = Cluster(home)
+    cluster.start()
+    engine = make_engine(cluster.url())
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{TEMPLATE}"'))
+    template = make_engine(cluster.url(TEMPLATE))
+    migrate.upgrade(template)
+    template.dispose()
+    engine.dispose()
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _admin(cluster: Cluster) -> psycopg.Connection:
+    return psycopg.connect(cluster.url("postgres", driver="postgresql"), autocommit=True)
+
+
+@pytest.fixture
+def database_url(cluster):
+    """URL of a fresh, migrated, empty database, dropped after the test."""
+    name = f"test_{os.getpid()}_{next(_counter)}"
+    with _admin(cluster) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    yield cluster.url(name)
+    with _admin(cluster) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def seeded(engine):
+    from geomap.io.load import load
+
+    load(engine)
+    return engine
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app({"DATABASE_URL": database_url})
+    yield app
+    app.extensions["geomap.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row of every geomap table, bookkeeping included, in a stable order."""
+    with engine.connect() as conn:
+        return {name: [tuple(row) for row in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY 1'))]
+                for name in sorted(metadata.tables)}
