@@ -1,0 +1,3 @@
+from geomap.cli import main
+
+main()

@@ -1,0 +1,126 @@
+"""The embedded cluster: start, reuse, port clashes, stale pid files, a killed server, and the
+`geomap db` commands. Each test owns its own cluster in its own GEOMAP_HOME."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+
+from conftest import make_home
+from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir
+from geomap.errors import MissingDependency
+
+
+@pytest.fixture
+def own_cluster():
+    home = make_home("geomap-cluster-")
+    cluster = Cluster(home)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def query(cluster: Cluster, sql: str):
+    with psycopg.connect(cluster.url(driver="postgresql")) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def test_start_initialises_a_postgis_capable_cluster_and_reuses_it(own_cluster):
+    first = own_cluster.start()
+    assert first.running and first.port
+    assert query(own_cluster, "SELECT current_database()") == "geomap"
+    assert query(own_cluster, "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'") == 1
+    again = own_cluster.start()
+    assert (again.pid, again.port) == (first.pid, first.port)
+
+
+def test_server_runs_as_postgres_when_geomap_runs_as_root(own_cluster):
+    status = own_cluster.start()
+    owner = os.stat(f"/proc/{status.pid}").st_uid
+    assert owner == (__import__("pwd").getpwnam("postgres").pw_uid if os.geteuid() == 0 else os.geteuid())
+
+
+def test_a_taken_port_is_avoided(own_cluster):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        (own_cluster.home / "port").write_text(str(taken))  # the port the cluster would reuse
+        status = own_cluster.start()
+    assert status.port != taken
+    assert query(own_cluster, "SELECT 1") == 1
+
+
+def test_stale_pid_file_from_a_dead_process_is_recovered(own_cluster):
+    own_cluster.start()
+    own_cluster.stop()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    pidfile = own_cluster.pgdata / "postmaster.pid"
+    pidfile.write_text(f"{dead.pid}\n{own_cluster.pgdata}\n0\n{DEFAULT_PORT}\n\n127.0.0.1\n0 0\nready\n")
+    assert not own_cluster.status().running
+    assert own_cluster.start().running
+    assert query(own_cluster, "SELECT 1") == 1
+
+
+def test_stale_pid_file_naming_an_unrelated_live_process_is_recovered(own_cluster):
+    own_cluster.start()
+    own_cluster.stop()
+    (own_cluster.pgdata / "postmaster.pid").write_text(f"{os.getpid()}\n{own_cluster.pgdata}\n0\n1\n\n\n\nready\n")
+    assert not own_cluster.status().running
+    assert own_cluster.start().running
+
+
+def test_a_killed_server_is_restarted_with_its_data(own_cluster):
+    own_cluster.start()
+    with psycopg.connect(own_cluster.url(driver="postgresql"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)")
+    pid = own_cluster.status().pid
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while own_cluster.status().running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not own_cluster.status().running
+    restarted = own_cluster.start()
+    assert restarted.running and restarted.pid != pid
+    assert query(own_cluster, "SELECT n FROM kept") == 42
+
+
+def test_missing_postgresql_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("GEOMAP_PG_BINDIR", str(tmp_path))
+    with pytest.raises(MissingDependency, match="apt-get install postgresql postgresql-postgis"):
+        find_bindir()
+
+
+def run_cli(home, *args):
+    env = dict(os.environ, GEOMAP_HOME=str(home))
+    env.pop("DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "geomap", *args], env=env, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_db_commands_start_status_url_stop(own_cluster):
+    home = own_cluster.home
+    assert run_cli(home, "db", "status").returncode == 3
+    started = run_cli(home, "db", "start")
+    assert started.returncode == 0 and "running" in started.stdout
+    status = run_cli(home, "db", "status")
+    assert status.returncode == 0 and f"port {own_cluster.status().port}" in status.stdout
+    url = run_cli(home, "db", "url").stdout.strip()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT current_database()").fetchone()[0] == "geomap"
+    assert run_cli(home, "db", "stop").stdout.strip() == "stopped"
+    assert run_cli(home, "db", "status").returncode == 3
+
+
+def test_db_commands_refuse_when_database_url_is_set(own_cluster):
+    env = dict(os.environ, GEOMAP_HOME=str(own_cluster.home), DATABASE_URL="postgresql://x@127.0.0.1/y")
+    result = subprocess.run([sys.executable, "-m", "geomap", "db", "start"], env=env, capture_output=True, text=True)
+    assert result.returncode == 2 and "DATABASE_URL is set" in result.stderr
