@@ -1,0 +1,111 @@
+"""The seed data: valid, loaded whole, and honest about what the sources say."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from geographiclib.geodesic import Geodesic
+from sqlalchemy import text
+
+from conftest import ROOT
+from geomap.io.load import SEED_FILES, read_all
+
+DATA = ROOT / "data"
+
+
+def features(collection: str) -> dict[str, dict]:
+    doc = json.loads((DATA / f"{collection}.geojson").read_text())
+    return {f["id"]: f for f in doc["features"]}
+
+
+INCIDENTS, SITES, ZONES = features("incidents"), features("sites"), features("control_zones")
+GROUPS = {g["id"]: g for g in json.loads((DATA / "groups.json").read_text())["groups"]}
+K1_ATTACK = "k1-rocket-attack-2019-12-27"
+
+
+def metres(a: dict, b: dict) -> float:
+    (lon1, lat1), (lon2, lat2) = a["geometry"]["coordinates"], b["geometry"]["coordinates"]
+    return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2)["s12"]
+
+
+def test_seed_files_validate():
+    records = read_all(list(SEED_FILES))
+    assert {r.collection for r in records} == {"groups", "sites", "control_zones", "incidents"}
+
+
+def test_seed_loads_every_feature(seeded):
+    with seeded.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("incidents", "sites", "control_zones", "groups")}
+    assert counts == {"incidents": len(INCIDENTS), "sites": len(SITES), "control_zones": len(ZONES),
+                      "groups": len(GROUPS)}
+
+
+def test_required_sites_are_present():
+    assert {"k1-air-base", "us-embassy-baghdad", "baghdad-international-airport", "ain-al-asad-air-base",
+            "erbil-international-airport", "imam-khomeini-international-airport"} <= set(SITES)
+
+
+def test_k1_attack_is_at_the_launch_site_with_honest_uncertainty():
+    attack = INCIDENTS[K1_ATTACK]["properties"]
+    assert attack["target_site"] == "k1-air-base" and attack["status"] == "estimate"
+    assert attack["date_start"] == attack["date_end"] == "2019-12-27"
+    # seed facts: the launch site is an area-level estimate, +-5-8 km, about 7.6 km WSW of K-1.
+    assert attack["precision_m"] >= 8000
+    assert 7000 < metres(INCIDENTS[K1_ATTACK], SITES["k1-air-base"]) < 8200
+
+
+def test_k1_attack_carries_both_contested_claims_with_sources():
+    claims = INCIDENTS[K1_ATTACK]["properties"]["attributions"]
+    by_group = {(c["group"], c["stance"]) for c in claims}
+    assert ("kataib-hezbollah", "accused") in by_group
+    assert any(g == "islamic-state" and s in ("assessed", "accused") for g, s in by_group)
+    assert {c["claimant"].split()[0] for c in claims} >= {"US", "Iraqi"}
+    assert all(c["sources"] and c["sources"][0]["url"].startswith("http") for c in claims)
+
+
+def test_herders_execution_keeps_the_date_conflict_as_an_interval():
+    execution = next(f["properties"] for f in INCIDENTS.values() if "herder" in f["properties"]["title"].lower())
+    assert execution["date_start"] <= "2019-09-01" and execution["date_end"] == "2019-10-08"
+    assert "September" in execution["notes"] and "8 October" in execution["notes"]
+    assert execution["fatalities_best"] == 5 and execution["status"] == "estimate"
+
+
+def test_december_islamic_state_attacks_near_kirkuk():
+    december = [f for f in INCIDENTS.values()
+                if f["properties"]["date_start"].startswith("2019-12")
+                and any(c["group"] == "islamic-state" for c in f["properties"]["attributions"])
+                and f["id"] != K1_ATTACK]
+    assert any(f["properties"]["date_start"] == "2019-12-24" for f in december)  # Khabbaz oil field
+    assert all(metres(f, SITES["k1-air-base"]) < 100_000 for f in december)
+
+
+def test_chain_of_events_is_present():
+    titles = " ".join(f["properties"]["title"].lower() for f in INCIDENTS.values())
+    strikes = [f for f in INCIDENTS.values() if f["properties"]["date_start"] == "2019-12-29"
+               and f["properties"]["sub_event_type"] == "Air/drone strike"]
+    assert len(strikes) == 5
+    for words in ("embassy", "soleimani", "ain al-asad", "erbil", "ps752"):
+        assert words in titles, words
+
+
+def test_zones_cover_both_groups_and_are_in_force_on_the_attack_date():
+    names = {z["id"]: z["properties"] for z in ZONES.values()}
+    assert {"hawija-pocket", "wadi-al-shay", "hamrin", "jurf-al-sakhar", "al-qaim"} <= set(names)
+    for zone in names.values():
+        assert zone["valid_from"] <= "2019-12-27" <= (zone["valid_to"] or "9999")
+        assert zone["sources"] and zone["confidence"] in ("low", "medium", "high")
+
+
+@pytest.mark.parametrize("collection", ["incidents", "sites", "control_zones"])
+def test_every_estimate_says_so_and_explains_its_radius(collection):
+    for feature in features(collection).values():
+        props = feature["properties"]
+        if props["status"] == "estimate":
+            assert props["precision_m"] > 0 and props.get("notes"), feature["id"]
+
+
+def test_attribution_groups_and_zone_groups_are_defined():
+    used = {c["group"] for f in INCIDENTS.values() for c in f["properties"]["attributions"]}
+    used |= {z["properties"]["group"] for z in ZONES.values()}
+    assert used <= set(GROUPS)
