@@ -24,6 +24,8 @@ SUB_EVENT_TYPES: tuple[str, ...] = tuple(s for subs in ACLED_EVENT_TYPES.values(
 
 STATUSES = ("confirmed", "reported", "estimate")
 STANCES = ("claimed", "accused", "assessed", "disputed", "denied")
+# Stances that attribute an incident to a group; "disputed" and "denied" name it without doing so.
+AFFIRMATIVE_STANCES = ("claimed", "accused", "assessed")
 GROUP_KINDS = ("state_force", "militia", "insurgent", "civilian", "other")
 SITE_KINDS = ("air_base", "airport", "embassy", "city", "other")
 ZONE_KINDS = ("control", "presence", "activity")

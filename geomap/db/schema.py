@@ -84,6 +84,7 @@ incidents = Table(
     Index("incidents_geog_gist", text("(geom::geography)"), postgresql_using="gist"),
     Index("incidents_dates", "date_start", "date_end"),
     Index("incidents_event_type", "event_type"),
+    Index("incidents_precision", "precision_m"),
 )
 
 attributions = Table(

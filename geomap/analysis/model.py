@@ -1,0 +1,94 @@
+"""The things the analysis reasons about: plain, immutable, serialisable.
+
+Built from database rows by `from_row` constructors; nothing here touches the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from geomap.analysis.geodesy import Location
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Days from another event to the focus event, positive when the other came first.
+
+    Both events are date intervals, so the gap is a range: `min` pairs the other's end with the
+    focus's start, `max` the other's start with the focus's end.
+    """
+
+    min: int
+    max: int
+
+    @classmethod
+    def between(cls, other: tuple[date, date], focus: tuple[date, date]) -> DayRange:
+        return cls((focus[0] - other[1]).days, (focus[1] - other[0]).days)
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    title: str
+    location: Location
+    date_start: date
+    date_end: date
+    event_type: str
+    sub_event_type: str | None
+    status: str
+    target_site: str | None
+    groups: tuple[str, ...]
+    sources: tuple[dict, ...]
+
+    @property
+    def dates(self) -> tuple[date, date]:
+        return self.date_start, self.date_end
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Incident:
+        return cls(row["id"], row["title"], Location(row["lon"], row["lat"], row["precision_m"]),
+                   row["date_start"], row["date_end"], row["event_type"], row["sub_event_type"], row["status"],
+                   row["target_site"], tuple(sorted(row["groups"])), tuple(row["sources"]))
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    name: str
+    kind: str
+    location: Location
+    status: str
+    sources: tuple[dict, ...]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Site:
+        return cls(row["id"], row["name"], row["kind"], Location(row["lon"], row["lat"], row["precision_m"]),
+                   row["status"], tuple(row["sources"]))
+
+
+@dataclass(frozen=True)
+class ControlZone:
+    id: str
+    name: str
+    group: str
+    kind: str
+    valid_from: date
+    valid_to: date | None
+    confidence: str
+    status: str
+    precision_m: float
+    geometry: BaseGeometry
+    sources: tuple[dict, ...]
+
+    def in_force(self, on: date) -> bool:
+        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ControlZone:
+        return cls(row["id"], row["name"], row["group_id"], row["kind"], row["valid_from"], row["valid_to"],
+                   row["confidence"], row["status"], row["precision_m"], shapely.from_wkb(row["wkb"]),
+                   tuple(row["sources"]))

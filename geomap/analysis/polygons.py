@@ -1,0 +1,273 @@
+"""Distance to, containment in and overlap of zones (Polygon / MultiPolygon in lon/lat).
+
+Semantics
+---------
+A zone's edges are **geodesics on WGS84**, as PostGIS `geography` treats them (a 100 km
+east-west edge at 35 N bows about 140 m poleward of the straight lon/lat line). So:
+
+1. Every ring is first **densified along its geodesic edges** (a vertex at least every
+   `DENSIFY_M` = 1 km, via `Geod.npts`). A straight segment between consecutive vertices then
+   departs from the true geodesic by about a centimetre (L² tan(lat) / 8R: 1.4 cm at 35 N).
+2. Distances and containment are computed in an **azimuthal equidistant (AEQD) projection
+   centred on the query point**. There, distance from the centre *is* the geodesic distance
+   (PROJ's ellipsoidal aeqd runs Karney's geodesic), and every geodesic through the centre is
+   a straight line, so a point lying on a geodesic edge lands on the projected boundary.
+3. The nearest boundary point found in the projection is mapped back to lon/lat and its
+   distance **re-measured with `Geod.inv`**: the number returned is an ellipsoidal geodesic
+   distance to a real point of the zone's boundary.
+4. The **boundary belongs to the zone** (a closed set, like `ST_Covers`): a point within
+   `BOUNDARY_TOLERANCE_M` (1 mm) of the boundary is on it. That is far below any location
+   precision, above projection round-off, and above the 1e-10 earth radii (0.64 mm) within
+   which PROJ's aeqd inverse snaps a point onto the centre. Holes are outside the zone; their
+   rings are boundary.
+5. Overlap areas intersect the densified zones and measure the result's **geodesic area**
+   (`Geod.polygon_area_perimeter`, Karney's polygon area), in km².
+
+Zones must be valid (see `geomap.io.geometry`), must not cross the antimeridian (RFC 7946
+asks for such rings to be split there) and must not enclose a pole.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import pyproj
+import shapely
+from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from geomap.analysis.geodesy import GEOD, Answer, Distance, check_radius
+
+Zone = Polygon | MultiPolygon
+
+DENSIFY_M = 1000.0
+BOUNDARY_TOLERANCE_M = 1e-3
+ORIGIN = Point(0.0, 0.0)
+
+
+def densify(zone: Zone, max_segment_m: float = DENSIFY_M) -> Zone:
+    """Add vertices along each geodesic edge so that no segment is longer than `max_segment_m`.
+
+    Examples
+    --------
+    >>> square = Polygon([(44, 35), (45, 35), (45, 36), (44, 36)])
+    >>> len(square.exterior.coords), len(densify(square).exterior.coords) > 400
+    (5, True)
+    """
+    _check_zone(zone)
+    if not max_segment_m > 0:
+        raise ValueError(f"max_segment_m must be a positive number of metres; got {max_segment_m!r}")
+    polygons = [_densify_polygon(part, max_segment_m) for part in _parts(zone)]
+    return polygons[0] if isinstance(zone, Polygon) else MultiPolygon(polygons)
+
+
+def _densify_polygon(polygon: Polygon, max_segment_m: float) -> Polygon:
+    def ring(r) -> np.ndarray:
+        return _densify_ring(np.asarray(r.coords)[:, :2], max_segment_m)
+    return Polygon(ring(polygon.exterior), [ring(hole) for hole in polygon.interiors])
+
+
+def _densify_ring(coords: np.ndarray, max_segment_m: float) -> np.ndarray:
+    lons, lats = coords[:, 0], coords[:, 1]
+    _, _, lengths = GEOD.inv(lons[:-1], lats[:-1], lons[1:], lats[1:])
+    out = []
+    for i, length in enumerate(lengths):
+        out.append(coords[i])
+        extra = math.ceil(length / max_segment_m) - 1
+        if extra > 0:
+            out.extend(GEOD.npts(lons[i], lats[i], lons[i + 1], lats[i + 1], extra))
+    out.append(coords[-1])
+    return np.asarray(out, dtype=float)
+
+
+@lru_cache(maxsize=256)
+def _densified(zone: Zone) -> Zone:
+    # Zones are immutable and hashable; a report asks many questions of the same zone.
+    return densify(zone)
+
+
+@lru_cache(maxsize=1024)
+def _aeqd(lon: float, lat: float) -> pyproj.Transformer:
+    """Degrees lon/lat <-> metres in an AEQD projection centred on (lon, lat)."""
+    # A bare PROJ pipeline builds in ~0.1 ms; going through CRS objects costs ~10 ms.
+    return pyproj.Transformer.from_pipeline(
+        "+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad "
+        f"+step +proj=aeqd +lon_0={lon!r} +lat_0={lat!r} +ellps=WGS84")
+
+
+def _project(zone: BaseGeometry, transformer: pyproj.Transformer) -> BaseGeometry:
+    return shapely.transform(zone, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+
+
+def _locate(lon: float, lat: float, zone: Zone) -> tuple[bool, float, tuple[float, float]]:
+    """Whether (lon, lat) is in the zone, its geodesic distance to the zone's boundary in
+    metres, and the nearest boundary point (lon, lat)."""
+    transformer = _aeqd(float(lon), float(lat))
+    projected = _project(_densified(zone), transformer)
+    near = shapely.shortest_line(projected.boundary, ORIGIN).coords[0]
+    near_lon, near_lat = transformer.transform(*near, direction="INVERSE")
+    _, _, metres = GEOD.inv(lon, lat, near_lon, near_lat)
+    if metres <= BOUNDARY_TOLERANCE_M:
+        return True, 0.0, (near_lon, near_lat)
+    return projected.covers(ORIGIN), metres, (near_lon, near_lat)
+
+
+def nearest_boundary_point(lon: float, lat: float, polygon: Zone) -> tuple[float, float, float]:
+    """The point of the zone's boundary nearest to (lon, lat): (lon, lat, metres away).
+
+    Useful to draw the line a reported distance was measured along.
+    """
+    _check_zone(polygon)
+    _, metres, (near_lon, near_lat) = _locate(lon, lat, polygon)
+    return near_lon, near_lat, metres
+
+
+def point_to_polygon_distance(lon: float, lat: float, polygon: Zone) -> float:
+    """Geodesic distance in metres from a point to a zone; 0 inside or on the boundary.
+
+    A point inside a hole is outside the zone: its distance is to the hole's ring.
+
+    Examples
+    --------
+    >>> zone = Polygon([(44.0, 35.0), (44.1, 35.0), (44.1, 35.1), (44.0, 35.1)])
+    >>> point_to_polygon_distance(44.05, 35.05, zone)
+    0.0
+    >>> round(point_to_polygon_distance(44.2, 35.05, zone))  # east of a meridian edge
+    9123
+    """
+    _check_zone(polygon)
+    inside, metres, _ = _locate(lon, lat, polygon)
+    return 0.0 if inside else metres
+
+
+def contains(polygon: Zone, lon: float, lat: float, precision_m: float = 0.0) -> Answer:
+    """Is a point with precision radius `precision_m` in the zone?
+
+    "yes" when the point is in the zone (its boundary included) and at least `precision_m`
+    from the boundary; "no" when it is outside by more than `precision_m`; "possibly" when the
+    precision circle reaches the boundary.
+
+    Examples
+    --------
+    >>> zone = Polygon([(44.0, 35.0), (44.1, 35.0), (44.1, 35.1), (44.0, 35.1)])
+    >>> contains(zone, 44.05, 35.05), contains(zone, 44.05, 35.05, precision_m=8000)
+    ('yes', 'possibly')
+    >>> contains(zone, 44.0, 35.05), contains(zone, 44.2, 35.05, precision_m=5000)
+    ('yes', 'no')
+    """
+    _check_zone(polygon)
+    precision_m = check_radius(precision_m)
+    inside, metres, _ = _locate(lon, lat, polygon)
+    if inside:
+        return "yes" if metres >= precision_m else "possibly"
+    return "no" if metres > precision_m else "possibly"
+
+
+def distance_to_zone(lon: float, lat: float, precision_m: float, polygon: Zone,
+                     zone_precision_m: float = 0.0) -> Distance:
+    """Distance triple from an uncertain point to an uncertain zone (best is 0 inside).
+
+    Examples
+    --------
+    >>> zone = Polygon([(44.0, 35.0), (44.1, 35.0), (44.1, 35.1), (44.0, 35.1)])
+    >>> d = distance_to_zone(44.2, 35.05, 5000, zone, zone_precision_m=1000)
+    >>> round(d.best), round(d.min), round(d.max)
+    (9123, 3123, 15123)
+    """
+    best = point_to_polygon_distance(lon, lat, polygon)
+    return Distance.from_best(best, precision_m, zone_precision_m)
+
+
+def polygon_to_polygon_distance(a: Zone, b: Zone) -> float:
+    """Geodesic distance in metres between two zones; 0 when they touch or overlap.
+
+    Examples
+    --------
+    >>> a = Polygon([(44.0, 35.0), (44.1, 35.0), (44.1, 35.1), (44.0, 35.1)])
+    >>> b = Polygon([(44.2, 35.0), (44.3, 35.0), (44.3, 35.1), (44.2, 35.1)])
+    >>> round(polygon_to_polygon_distance(a, b))
+    9118
+    """
+    _check_zone(a)
+    _check_zone(b)
+    dense_a, dense_b = _densified(a), _densified(b)
+    # Densified rings follow the geodesic edges to ~1 cm even as lon/lat lines.
+    if dense_a.intersects(dense_b):
+        return 0.0
+    # First pass between the two zones, then re-centre on the nearest point of `a` found,
+    # where the projection is exact in distance from that point and nearly so around it.
+    centre = _midpoint(dense_a.centroid, dense_b.centroid)
+    near_a, near_b = _nearest_pair(dense_a, dense_b, centre)
+    near_a, near_b = _nearest_pair(dense_a, dense_b, near_a)
+    return GEOD.inv(*near_a, *near_b)[2]
+
+
+def _nearest_pair(a: Zone, b: Zone, centre: tuple[float, float]) -> tuple[tuple[float, float], ...]:
+    """Nearest boundary points of `a` and `b` (lon, lat each), found in AEQD at `centre`."""
+    transformer = _aeqd(*centre)
+    line = shapely.shortest_line(_project(a, transformer).boundary, _project(b, transformer).boundary)
+    (xa, ya), (xb, yb) = line.coords
+    return (transformer.transform(xa, ya, direction="INVERSE"),
+            transformer.transform(xb, yb, direction="INVERSE"))
+
+
+def _midpoint(p: Point, q: Point) -> tuple[float, float]:
+    azimuth, _, metres = GEOD.inv(p.x, p.y, q.x, q.y)
+    lon, lat, _ = GEOD.fwd(p.x, p.y, azimuth, metres / 2)
+    return float(lon), float(lat)
+
+
+def zone_distance(a: Zone, ra: float, b: Zone, rb: float) -> Distance:
+    """Distance triple between two zones with precision radii `ra` and `rb` metres."""
+    return Distance.from_best(polygon_to_polygon_distance(a, b), ra, rb)
+
+
+def geodesic_area_km2(polygon: BaseGeometry) -> float:
+    """Area of a polygonal geometry on the WGS84 ellipsoid in km² (holes subtracted).
+
+    Edges between consecutive vertices are geodesics; non-polygonal parts count 0.
+
+    Examples
+    --------
+    >>> round(geodesic_area_km2(Polygon([(44, 35), (45, 35), (45, 36), (44, 36)])), 1)
+    10066.3
+    """
+    square_metres = 0.0
+    for part in _parts(polygon):
+        square_metres += _ring_area(part.exterior) - sum(_ring_area(h) for h in part.interiors)
+    return square_metres / 1e6
+
+
+def _ring_area(ring) -> float:
+    # Karney's polygon area is signed by ring orientation; zones may come either way round.
+    lons, lats = ring.xy
+    return abs(GEOD.polygon_area_perimeter(lons, lats)[0])
+
+
+def overlap_area_km2(a: Zone, b: Zone) -> float:
+    """Geodesic area in km² of the overlap of two zones; 0.0 when they only touch or are apart.
+
+    Examples
+    --------
+    >>> a = Polygon([(44.0, 35.0), (44.2, 35.0), (44.2, 35.2), (44.0, 35.2)])
+    >>> b = Polygon([(44.1, 35.1), (44.3, 35.1), (44.3, 35.3), (44.1, 35.3)])
+    >>> round(overlap_area_km2(a, b), 2)
+    101.09
+    """
+    _check_zone(a)
+    _check_zone(b)
+    # Densified first so the planar intersection follows the geodesic edges to ~1 cm.
+    overlap = _densified(a).intersection(_densified(b))
+    return geodesic_area_km2(overlap)
+
+
+def _parts(geometry: BaseGeometry) -> list[Polygon]:
+    """The polygons in any geometry (an intersection can hold lines and points too)."""
+    return [part for part in shapely.get_parts(geometry) if isinstance(part, Polygon) and not part.is_empty]
+
+
+def _check_zone(zone: object) -> None:
+    if not isinstance(zone, (Polygon, MultiPolygon)) or zone.is_empty:
+        raise TypeError(f"a zone must be a non-empty shapely Polygon or MultiPolygon in lon/lat; "
+                        f"got {type(zone).__name__}")

@@ -1,0 +1,147 @@
+"""The context report of an incident: the analyst's question, answered for every group.
+
+How close was the incident to each group's zones and prior incidents, on its date and given
+how uncertain every location is; what else happened nearby; and which sources say so.
+`build_report` is pure: the caller fetches the candidates (see `geomap.inquiry`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from geomap.analysis.geodesy import Distance, point_distance, within
+from geomap.analysis.model import ControlZone, Incident, Site
+from geomap.analysis.proximity import NearbyIncident, in_window, rank_nearby
+from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
+
+DEFAULT_RADII_M = (5000.0, 10000.0, 25000.0)
+DEFAULT_WINDOWS_DAYS = (10, 30, 90)
+
+
+@dataclass(frozen=True)
+class SiteDistance:
+    site: Site
+    distance: Distance
+    bearing: float
+
+
+@dataclass(frozen=True)
+class Count:
+    """Incidents of a group within `radius_m` and `window_days` before the focus incident."""
+
+    radius_m: float
+    window_days: int
+    yes: int
+    possibly: int
+
+
+@dataclass(frozen=True)
+class GroupContext:
+    id: str
+    name: str
+    claims: tuple[str, ...]  # the stances of the focus incident's claims naming this group
+    zones: tuple[ZoneRelation, ...]
+    nearest_zone: ZoneRelation | None
+    nearest_prior: NearbyIncident | None
+    counts: tuple[Count, ...]
+
+
+@dataclass(frozen=True)
+class ContextReport:
+    incident: Incident
+    claims: tuple[dict, ...]
+    target: SiteDistance | None
+    groups: tuple[GroupContext, ...]
+    nearby_incidents: tuple[NearbyIncident, ...]
+    nearby_sites: tuple[SiteDistance, ...]
+    sources: tuple[dict, ...]
+    radii_m: tuple[float, ...] = DEFAULT_RADII_M
+    windows_days: tuple[int, ...] = DEFAULT_WINDOWS_DAYS
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What `build_report` needs, fetched by index from the database."""
+
+    incident: Incident
+    claims: Sequence[dict]
+    groups: Sequence[dict]  # id, name
+    target: Site | None
+    zones: Sequence[ControlZone]  # in force on the incident's start date
+    neighbours: Sequence[Incident]  # within the widest radius and window, either side
+    prior_candidates: dict[str, Sequence[Incident]] = field(default_factory=dict)  # by group
+    sites: Sequence[Site] = ()
+
+
+def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
+                 windows_days: Sequence[int] = DEFAULT_WINDOWS_DAYS) -> ContextReport:
+    focus = evidence.incident
+    on = focus.date_start
+    relations = relate(focus.location, evidence.zones, on)
+    nearby = rank_nearby(focus.location, evidence.neighbours, max(radii_m), focus.dates)
+    groups = tuple(_group_context(g, evidence, relations, nearby, radii_m, windows_days) for g in evidence.groups)
+    target = _site_distance(focus, evidence.target) if evidence.target else None
+    sites = tuple(sorted((_site_distance(focus, s) for s in evidence.sites), key=lambda s: s.distance.best))
+    report = ContextReport(focus, tuple(evidence.claims), target, groups, tuple(nearby),
+                           tuple(s for s in sites if s.distance.min <= max(radii_m)), (),
+                           tuple(radii_m), tuple(windows_days))
+    return _with_sources(report)
+
+
+def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation], nearby: list[NearbyIncident],
+                   radii_m: Sequence[float], windows_days: Sequence[int]) -> GroupContext:
+    gid = group["id"]
+    own = [n for n in nearby if gid in n.incident.groups]
+    counts = tuple(_count(own, r, w) for r in radii_m for w in windows_days)
+    return GroupContext(
+        gid, group["name"], tuple(c["stance"] for c in evidence.claims if c["group"] == gid),
+        tuple(r for r in relations if r.zone.group == gid), nearest_by_group(relations).get(gid),
+        _nearest_prior(evidence.incident, evidence.prior_candidates.get(gid, ())), counts,
+    )
+
+
+def _count(incidents: Sequence[NearbyIncident], radius_m: float, window_days: int) -> Count:
+    yes = possibly = 0
+    for n in incidents:
+        answers = {within(n.distance, radius_m), in_window(n.days_before, window_days)}
+        if answers == {"yes"}:
+            yes += 1
+        elif "no" not in answers:
+            possibly += 1
+    return Count(radius_m, window_days, yes, possibly)
+
+
+def _nearest_prior(focus: Incident, candidates: Sequence[Incident]) -> NearbyIncident | None:
+    prior = [c for c in candidates if c.date_end < focus.date_start and c.id != focus.id]
+    ranked = rank_nearby(focus.location, prior, None, focus.dates)
+    return ranked[0] if ranked else None
+
+
+def _site_distance(focus: Incident, site: Site) -> SiteDistance:
+    metres, bearing = point_distance(focus.location.lon, focus.location.lat, site.location.lon, site.location.lat)
+    return SiteDistance(site, Distance.from_best(metres, focus.location.precision_m, site.location.precision_m), bearing)
+
+
+def _with_sources(report: ContextReport) -> ContextReport:
+    """Collect every source behind a fact in the report, once each, with what it supports."""
+    used: dict[str, dict] = {}
+
+    def cite(sources, ref: str) -> None:
+        for source in sources:
+            entry = used.setdefault(source["url"], {**source, "used_for": []})
+            if ref not in entry["used_for"]:
+                entry["used_for"].append(ref)
+
+    cite(report.incident.sources, f"incidents/{report.incident.id}")
+    for i, claim in enumerate(report.claims):
+        cite(claim["sources"], f"incidents/{report.incident.id}#attributions[{i}]")
+    for site in ([report.target] if report.target else []) + list(report.nearby_sites):
+        cite(site.site.sources, f"sites/{site.site.id}")
+    for group in report.groups:
+        for relation in group.zones:
+            cite(relation.zone.sources, f"control_zones/{relation.zone.id}")
+        if group.nearest_prior:
+            cite(group.nearest_prior.incident.sources, f"incidents/{group.nearest_prior.incident.id}")
+    for n in report.nearby_incidents:
+        cite(n.incident.sources, f"incidents/{n.incident.id}")
+    return ContextReport(**{**report.__dict__, "sources": tuple(used.values())})

@@ -1,0 +1,64 @@
+"""Zones as of a date: which contain a point, how far each group's nearest zone is, and which
+zones of different groups overlap."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from shapely import STRtree
+
+from geomap.analysis.geodesy import Answer, Distance, Location
+from geomap.analysis.model import ControlZone
+from geomap.analysis.polygons import contains, distance_to_zone, overlap_area_km2
+
+
+@dataclass(frozen=True)
+class ZoneRelation:
+    """A zone seen from a point: does the zone contain it, and how far is the zone."""
+
+    zone: ControlZone
+    contains: Answer
+    distance: Distance
+
+
+@dataclass(frozen=True)
+class Overlap:
+    a: ControlZone
+    b: ControlZone
+    area_km2: float
+
+
+def relate(location: Location, zones: Iterable[ControlZone], on: date) -> list[ZoneRelation]:
+    """Every zone in force on `on`, related to `location`, nearest first.
+
+    The zone's own boundary uncertainty widens both the containment test and the distance.
+    """
+    relations = []
+    for zone in zones:
+        if zone.in_force(on):
+            reach = location.precision_m + zone.precision_m
+            answer = contains(zone.geometry, location.lon, location.lat, reach)
+            triple = distance_to_zone(location.lon, location.lat, location.precision_m, zone.geometry, zone.precision_m)
+            relations.append(ZoneRelation(zone, answer, triple))
+    return sorted(relations, key=lambda r: (r.distance.best, r.zone.id))
+
+
+def nearest_by_group(relations: Iterable[ZoneRelation]) -> dict[str, ZoneRelation]:
+    """For each group, its relation with the smallest best distance (relations come sorted)."""
+    nearest: dict[str, ZoneRelation] = {}
+    for relation in relations:
+        nearest.setdefault(relation.zone.group, relation)
+    return nearest
+
+
+def overlaps(zones: Sequence[ControlZone], on: date) -> list[Overlap]:
+    """Pairs of zones of different groups, both in force on `on`, that overlap (area > 0)."""
+    current = [z for z in zones if z.in_force(on)]
+    tree = STRtree([z.geometry for z in current])
+    found = []
+    for i, j in sorted({tuple(sorted(pair)) for pair in zip(*tree.query([z.geometry for z in current]))}):
+        a, b = current[i], current[j]
+        if i != j and a.group != b.group and (area := overlap_area_km2(a.geometry, b.geometry)) > 0:
+            found.append(Overlap(a, b, area))
+    return sorted(found, key=lambda o: -o.area_km2)

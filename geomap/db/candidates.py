@@ -1,0 +1,157 @@
+"""Candidates for the analysis engine, narrowed by index (DESIGN.md decision 3).
+
+The database answers "which rows could matter" with GiST-indexed `ST_DWithin` on geography and
+the date indexes; `geomap.analysis` computes the exact answer. Every value is bound.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.types import UserDefinedType
+
+from sqlalchemy import Connection, ColumnElement, Select, and_, cast, distinct, exists, func, literal_column, or_, select
+
+from geomap.db.schema import attributions, control_zones, groups, incidents, sites
+from geomap.vocabulary import AFFIRMATIVE_STANCES
+
+
+class Geography(UserDefinedType):
+    """Plain `geography`, so that a cast compiles to `CAST(geom AS geography)` and matches the
+    `(geom::geography)` expression indexes (GeoAlchemy2's type adds a typmod that would not)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "geography"
+
+
+def _point(lon: float, lat: float) -> ColumnElement:
+    return cast(func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326), Geography)
+
+
+def _within(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
+    """Indexable: the geography cast matches the `(geom::geography)` GiST index."""
+    return func.ST_DWithin(cast(geom_column, Geography), _point(lon, lat), float(metres))
+
+
+def _incident_groups() -> ColumnElement:
+    return (select(func.coalesce(func.array_agg(distinct(attributions.c.group_id)), literal_column("'{}'::text[]")))
+            .where(attributions.c.incident_id == incidents.c.id, attributions.c.stance.in_(AFFIRMATIVE_STANCES))
+            .scalar_subquery())
+
+
+def incident_select() -> Select:
+    """The incident columns the analysis needs, with the groups of its attribution claims."""
+    return select(
+        incidents.c.id, incidents.c.title, incidents.c.date_start, incidents.c.date_end,
+        incidents.c.event_type, incidents.c.sub_event_type, incidents.c.status, incidents.c.precision_m,
+        incidents.c.target_site, incidents.c.sources,
+        func.ST_X(incidents.c.geom).label("lon"), func.ST_Y(incidents.c.geom).label("lat"),
+        _incident_groups().label("groups"),
+    )
+
+
+def max_precision(conn: Connection) -> float:
+    """The largest incident precision radius (read from its index)."""
+    return conn.execute(select(func.coalesce(func.max(incidents.c.precision_m), 0.0))).scalar_one()
+
+
+def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
+                   date_from: date | None = None, date_to: date | None = None,
+                   event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
+                   exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Incidents whose precision circle may reach within `radius_m` of the point.
+
+    The index condition uses the widest precision in the table; the second condition keeps
+    only rows whose own precision lets them reach, so that no row is transferred for nothing.
+    """
+    reach = radius_m + max_precision(conn)
+    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), _point(lon, lat),
+                            float(radius_m) + incidents.c.precision_m)
+    query = incident_select().where(_within(incidents.c.geom, lon, lat, reach), exact,
+                                    *_incident_filters(date_from, date_to, event_types, group_ids, exclude))
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _incident_filters(date_from, date_to, event_types, group_ids, exclude) -> list[ColumnElement]:
+    clauses = []
+    if date_from is not None:
+        clauses.append(incidents.c.date_end >= date_from)
+    if date_to is not None:
+        clauses.append(incidents.c.date_start <= date_to)
+    if event_types := list(event_types):
+        clauses.append(incidents.c.event_type.in_(event_types))
+    if group_ids := list(group_ids):
+        clauses.append(exists().where(attributions.c.incident_id == incidents.c.id,
+                                      attributions.c.group_id.in_(group_ids),
+                                      attributions.c.stance.in_(AFFIRMATIVE_STANCES)))
+    if exclude := list(exclude):
+        clauses.append(incidents.c.id.not_in(exclude))
+    return clauses
+
+
+def nearest_incidents(conn: Connection, lon: float, lat: float, *, group_id: str, before: date,
+                      limit: int = 5) -> list[dict[str, Any]]:
+    """The incidents of a group that ended before `before`, nearest first (KNN on the index).
+
+    KNN orders by the index's distance; the caller re-ranks these few exactly.
+    """
+    query = (incident_select()
+             .where(*_incident_filters(None, None, (), (group_id,), ()), incidents.c.date_end < before)
+             .order_by(cast(incidents.c.geom, Geography).op("<->")(_point(lon, lat)))
+             .limit(limit))
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
+    row = conn.execute(incident_select().where(incidents.c.id == incident_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def _site_select() -> Select:
+    return select(sites.c.id, sites.c.name, sites.c.kind, sites.c.precision_m, sites.c.status, sites.c.sources,
+                  func.ST_X(sites.c.geom).label("lon"), func.ST_Y(sites.c.geom).label("lat"))
+
+
+def site(conn: Connection, site_id: str) -> dict[str, Any] | None:
+    row = conn.execute(_site_select().where(sites.c.id == site_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def sites_near(conn: Connection, lon: float, lat: float, radius_m: float) -> list[dict[str, Any]]:
+    reach = radius_m + conn.execute(select(func.coalesce(func.max(sites.c.precision_m), 0.0))).scalar_one()
+    return [dict(r) for r in conn.execute(_site_select().where(_within(sites.c.geom, lon, lat, reach))).mappings()]
+
+
+def _zone_select() -> Select:
+    c = control_zones.c
+    return select(c.id, c.name, c.group_id, c.kind, c.valid_from, c.valid_to, c.confidence, c.status,
+                  c.precision_m, c.sources, func.ST_AsBinary(c.geom).label("wkb"))
+
+
+def in_force(on: date) -> ColumnElement:
+    c = control_zones.c
+    return and_(c.valid_from <= on, or_(c.valid_to.is_(None), c.valid_to >= on))
+
+
+def zones_in_force(conn: Connection, on: date, group_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
+    query = _zone_select().where(in_force(on))
+    if group_ids := list(group_ids):
+        query = query.where(control_zones.c.group_id.in_(group_ids))
+    return [_zone_row(r) for r in conn.execute(query.order_by(control_zones.c.id)).mappings()]
+
+
+def zone(conn: Connection, zone_id: str) -> dict[str, Any] | None:
+    row = conn.execute(_zone_select().where(control_zones.c.id == zone_id)).mappings().first()
+    return _zone_row(row) if row else None
+
+
+def _zone_row(row) -> dict[str, Any]:
+    return {**row, "wkb": bytes(row["wkb"])}
+
+
+def all_groups(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(groups.c.id, groups.c.name, groups.c.color).order_by(groups.c.id))
+            .mappings()]

@@ -1,0 +1,156 @@
+"""Questions asked of the data: the database narrows by index, the analysis engine answers.
+
+This is where `geomap.db.candidates` meets `geomap.analysis`; the CLI and the HTTP API call
+these functions and nothing lower.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from geomap.analysis import polygons
+from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance
+from geomap.analysis.model import ControlZone, Incident, Site
+from geomap.analysis.proximity import NearbyIncident, rank_nearby
+from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS, ContextReport, Evidence, build_report
+from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
+from geomap.db import candidates, store
+from geomap.errors import InvalidInput, NotFound
+
+Feature = Incident | Site | ControlZone | Location
+REF_KINDS = {"incidents": "incident", "sites": "site", "zones": "zone", "control_zones": "zone"}
+
+
+def resolve(conn: Connection, ref: str) -> Feature:
+    """A feature reference: `incidents/ID`, `sites/ID`, `zones/ID`, or `lon,lat[,precision_m]`."""
+    if "/" in ref:
+        kind, _, fid = ref.partition("/")
+        if kind not in REF_KINDS:
+            raise InvalidInput(f"unknown feature kind {kind!r} in {ref!r}; use incidents/ID, sites/ID or zones/ID")
+        row = getattr(candidates, REF_KINDS[kind])(conn, fid)
+        if row is None:
+            raise NotFound(f"no {REF_KINDS[kind]} with id {fid!r}")
+        return {"incident": Incident, "site": Site, "zone": ControlZone}[REF_KINDS[kind]].from_row(row)
+    return parse_location(ref)
+
+
+def parse_location(text: str) -> Location:
+    parts = text.split(",")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (2, 3) or not all(math.isfinite(n) for n in numbers):
+        raise InvalidInput(f"{text!r} is not a feature reference nor lon,lat[,precision_m] in decimal degrees")
+    return Location(*numbers)
+
+
+@dataclass(frozen=True)
+class FeatureDistance:
+    distance: Distance
+    bearing: float | None  # initial bearing from the first to the second, for two points
+
+
+def distance(engine: Engine, ref_a: str, ref_b: str) -> FeatureDistance:
+    with engine.connect() as conn:
+        a, b = resolve(conn, ref_a), resolve(conn, ref_b)
+    return measure(a, b)
+
+
+def measure(a: Feature, b: Feature) -> FeatureDistance:
+    """Distance triple between any two features: point-point, point-zone or zone-zone."""
+    if isinstance(a, ControlZone) and isinstance(b, ControlZone):
+        return FeatureDistance(polygons.zone_distance(a.geometry, a.precision_m, b.geometry, b.precision_m), None)
+    if isinstance(a, ControlZone) or isinstance(b, ControlZone):
+        zone, point = (a, b) if isinstance(a, ControlZone) else (b, a)
+        loc = _location(point)
+        return FeatureDistance(polygons.distance_to_zone(loc.lon, loc.lat, loc.precision_m, zone.geometry,
+                                                         zone.precision_m), None)
+    la, lb = _location(a), _location(b)
+    metres, bearing = point_distance(la.lon, la.lat, lb.lon, lb.lat)
+    return FeatureDistance(Distance.from_best(metres, la.precision_m, lb.precision_m), bearing)
+
+
+def _location(feature: Feature) -> Location:
+    return feature if isinstance(feature, Location) else feature.location
+
+
+def nearby(engine: Engine, origin: str | Location, radius_m: float, *, date_from: date | None = None,
+           date_to: date | None = None, event_types: Sequence[str] = (), group_ids: Sequence[str] = ()
+           ) -> list[NearbyIncident]:
+    """Incidents (possibly) within `radius_m` of a point or feature, nearest first."""
+    radius_m = check_radius(radius_m, "radius")
+    with engine.connect() as conn:
+        focus = resolve(conn, origin) if isinstance(origin, str) else origin
+        if isinstance(focus, ControlZone):
+            raise InvalidInput("nearby needs a point: an incident, a site or lon,lat")
+        location = _location(focus)
+        rows = candidates.incidents_near(conn, location.lon, location.lat, radius_m + location.precision_m,
+                                         date_from=date_from, date_to=date_to, event_types=event_types,
+                                         group_ids=group_ids, exclude=[focus.id] if isinstance(focus, Incident) else [])
+    dates = focus.dates if isinstance(focus, Incident) else None
+    return rank_nearby(location, [Incident.from_row(r) for r in rows], radius_m, dates)
+
+
+def zones_at(engine: Engine, location: Location, on: date) -> tuple[list[ZoneRelation], dict[str, ZoneRelation]]:
+    """The zones in force on `on` related to the point, and each group's nearest one."""
+    with engine.connect() as conn:
+        zones = [ControlZone.from_row(r) for r in candidates.zones_in_force(conn, on)]
+    relations = relate(location, zones, on)
+    return relations, nearest_by_group(relations)
+
+
+def zone_overlaps(engine: Engine, on: date) -> list[Overlap]:
+    with engine.connect() as conn:
+        zones = [ControlZone.from_row(r) for r in candidates.zones_in_force(conn, on)]
+    return overlaps(zones, on)
+
+
+def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = DEFAULT_RADII_M,
+                   windows_days: Sequence[int] = DEFAULT_WINDOWS_DAYS) -> ContextReport:
+    _check_report_parameters(radii_m, windows_days)
+    with engine.connect() as conn:
+        evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
+    return build_report(evidence, radii_m, windows_days)
+
+
+def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: int) -> Evidence:
+    row = candidates.incident(conn, incident_id)
+    if row is None:
+        raise NotFound(f"no incident with id {incident_id!r}")
+    focus = Incident.from_row(row)
+    loc, window = focus.location, timedelta(days=window_days)
+    groups = candidates.all_groups(conn)
+    neighbours = candidates.incidents_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m,
+                                           date_from=focus.date_start - window, date_to=focus.date_end + window,
+                                           exclude=[focus.id])
+    priors = {g["id"]: [Incident.from_row(r) for r in candidates.nearest_incidents(
+        conn, loc.lon, loc.lat, group_id=g["id"], before=focus.date_start)] for g in groups}
+    target = candidates.site(conn, focus.target_site) if focus.target_site else None
+    return Evidence(
+        incident=focus, claims=_claims(conn, focus.id), groups=groups,
+        target=Site.from_row(target) if target else None,
+        zones=[ControlZone.from_row(r) for r in candidates.zones_in_force(conn, focus.date_start)],
+        neighbours=[Incident.from_row(r) for r in neighbours], prior_candidates=priors,
+        sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
+    )
+
+
+def _claims(conn: Connection, incident_id: str) -> list[dict]:
+    claims = store.current_attributions(conn, [incident_id])[incident_id]
+    return [{"group": c["group_id"], **{k: v for k, v in c.items() if k != "group_id"}} for c in claims]
+
+
+def _check_report_parameters(radii_m: Sequence[float], windows_days: Sequence[int]) -> None:
+    if not radii_m or not windows_days:
+        raise InvalidInput("give at least one radius and one window")
+    for radius in radii_m:
+        if check_radius(radius, "radius") == 0:
+            raise InvalidInput("radii must be greater than 0 metres")
+    if any(w < 0 for w in windows_days):
+        raise InvalidInput("windows must be whole numbers of days >= 0")

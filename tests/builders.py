@@ -1,0 +1,57 @@
+"""Small valid features for tests, loaded through the real loader."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from geographiclib.geodesic import Geodesic
+
+from geomap.io.load import load
+
+SOURCE = {"title": "A report", "publisher": "A publisher", "url": "https://example.org/r", "date": "2019-12-28"}
+
+
+def offset(lon: float, lat: float, bearing: float, metres: float) -> tuple[float, float]:
+    """The point `metres` from (lon, lat) along `bearing`, by GeographicLib (an independent reference)."""
+    g = Geodesic.WGS84.Direct(lat, lon, bearing, metres)
+    return g["lon2"], g["lat2"]
+
+
+def group(gid: str, color: str = "#0072b2") -> dict:
+    return {"id": gid, "name": gid.replace("-", " ").title(), "kind": "militia", "color": color}
+
+
+def incident(iid: str, lon: float, lat: float, day: str, end: str | None = None, precision: float = 0.0,
+             claims: tuple[tuple[str, str], ...] = (), event_type: str = "Battles", source_url: str | None = None) -> dict:
+    return {"type": "Feature", "id": iid, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"title": iid, "date_start": day, "date_end": end or day, "event_type": event_type,
+                           "precision_m": precision, "status": "reported",
+                           "attributions": [{"group": g, "claimant": "someone", "stance": s, "sources": [SOURCE]}
+                                            for g, s in claims],
+                           "sources": [dict(SOURCE, url=source_url or f"https://example.org/{iid}")]}}
+
+
+def site(sid: str, lon: float, lat: float, precision: float = 0.0) -> dict:
+    return {"type": "Feature", "id": sid, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"name": sid, "kind": "other", "precision_m": precision, "status": "confirmed",
+                           "sources": [SOURCE]}}
+
+
+def zone(zid: str, gid: str, ring: list[tuple[float, float]], valid_from: str, valid_to: str | None,
+         precision: float = 0.0, holes: tuple[list[tuple[float, float]], ...] = ()) -> dict:
+    coordinates = [[list(p) for p in r + [r[0]]] for r in [ring, *holes]]
+    return {"type": "Feature", "id": zid, "geometry": {"type": "Polygon", "coordinates": coordinates},
+            "properties": {"name": zid, "group": gid, "kind": "control", "valid_from": valid_from,
+                           "valid_to": valid_to, "confidence": "medium", "status": "estimate",
+                           "precision_m": precision, "sources": [SOURCE], "notes": "test zone"}}
+
+
+def load_features(engine, directory: Path, groups=(), sites=(), zones=(), incidents=()) -> None:
+    paths = []
+    for name, items in (("groups", groups), ("sites", sites), ("control_zones", zones), ("incidents", incidents)):
+        path = Path(directory) / f"{name}.json"
+        doc = {"collection": name, "groups": list(items)} if name == "groups" else \
+            {"type": "FeatureCollection", "collection": name, "features": list(items)}
+        path.write_text(json.dumps(doc))
+        paths.append(path)
+    load(engine, paths)

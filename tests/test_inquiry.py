@@ -1,0 +1,141 @@
+"""Questions asked of the database: nearby, zones at a date, overlaps, distances between
+features. Expected values come from GeographicLib and PostGIS geography, not from geomap."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from geographiclib.geodesic import Geodesic
+from sqlalchemy import text
+
+from builders import group, incident, load_features, offset, site, zone
+from geomap import inquiry
+from geomap.analysis.geodesy import Location
+from geomap.errors import InvalidInput, NotFound
+
+ORIGIN = (44.21, 35.48)
+
+
+def at(bearing: float, metres: float) -> tuple[float, float]:
+    return offset(*ORIGIN, bearing, metres)
+
+
+@pytest.fixture
+def world(engine, tmp_path):
+    """Incidents at known geodesic distances from ORIGIN, with dates, groups and types."""
+    incidents = [
+        incident("i-4km", *at(10, 4000), "2019-12-20", claims=(("alpha", "claimed"),)),
+        incident("i-9km", *at(100, 9000), "2019-12-01", claims=(("beta", "accused"),), event_type="Riots"),
+        incident("i-24km", *at(200, 24000), "2019-12-26", claims=(("alpha", "denied"),)),
+        incident("i-26km-precise", *at(300, 26000), "2019-12-26", claims=(("alpha", "assessed"),)),
+        incident("i-26km-vague", *at(300, 26000), "2019-12-26", precision=2000, claims=(("alpha", "assessed"),)),
+        incident("i-40km", *at(45, 40000), "2019-12-26"),
+        incident("i-4km-old", *at(10, 4000), "2018-12-20", "2019-01-05"),
+    ]
+    square = [(43.9, 35.3), (44.1, 35.3), (44.1, 35.6), (43.9, 35.6)]
+    zones = [
+        zone("z-alpha", "alpha", square, "2019-01-01", "2019-12-31"),
+        zone("z-alpha-open", "alpha", [(44.5, 35.0), (44.7, 35.0), (44.7, 35.2), (44.5, 35.2)], "2019-06-01", None),
+        zone("z-beta", "beta", [(44.0, 35.4), (44.3, 35.4), (44.3, 35.7), (44.0, 35.7)], "2019-01-01", "2020-12-31"),
+        zone("z-beta-later", "beta", square, "2020-01-01", None),
+    ]
+    load_features(engine, tmp_path, groups=[group("alpha"), group("beta", "#e69f00")],
+                  sites=[site("s-base", *at(62, 7600), precision=500)], zones=zones, incidents=incidents)
+    return engine
+
+
+def ids(results) -> list[str]:
+    return [n.incident.id for n in results]
+
+
+def reference_metres(lon1, lat1, lon2, lat2) -> float:
+    return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2)["s12"]
+
+
+def test_nearby_finds_ranks_and_measures(world):
+    found = inquiry.nearby(world, Location(*ORIGIN), 25000, date_from=date(2019, 11, 27), date_to=date(2019, 12, 27))
+    assert ids(found) == ["i-4km", "i-9km", "i-24km", "i-26km-vague"]
+    for n in found:
+        expected = reference_metres(*ORIGIN, n.incident.location.lon, n.incident.location.lat)
+        assert n.distance.best == pytest.approx(expected, abs=1e-3)
+    vague = found[-1]
+    assert (vague.within, vague.distance.min) == ("possibly", pytest.approx(24000, abs=1e-3))
+    assert found[0].within == "yes" and found[0].bearing == pytest.approx(10, abs=1e-6)
+
+
+def test_nearby_date_window_matches_intervals(world):
+    found = inquiry.nearby(world, Location(*ORIGIN), 5000, date_from=date(2019, 1, 1), date_to=date(2019, 1, 1))
+    assert ids(found) == ["i-4km-old"]  # 2018-12-20..2019-01-05 overlaps the day
+
+
+def test_nearby_filters_by_event_type_and_attributed_group(world):
+    riots = inquiry.nearby(world, Location(*ORIGIN), 30000, event_types=["Riots"])
+    alpha = inquiry.nearby(world, Location(*ORIGIN), 30000, group_ids=["alpha"])
+    assert ids(riots) == ["i-9km"]
+    assert ids(alpha) == ["i-4km", "i-26km-precise", "i-26km-vague"]  # a denial is no attribution
+
+
+def test_nearby_from_a_feature_reference_excludes_itself_and_counts_days(world):
+    found = inquiry.nearby(world, "incidents/i-24km", 30000, date_from=date(2019, 12, 1))
+    assert "i-24km" not in ids(found)
+    by_id = {n.incident.id: n for n in found}
+    assert (by_id["i-4km"].days_before.min, by_id["i-4km"].days_before.max) == (6, 6)
+
+
+@pytest.mark.parametrize("on, expected", [
+    (date(2018, 12, 31), set()),
+    (date(2019, 1, 1), {"z-alpha", "z-beta"}),                    # valid_from is in force
+    (date(2019, 12, 31), {"z-alpha", "z-alpha-open", "z-beta"}),  # valid_to is in force
+    (date(2020, 1, 1), {"z-alpha-open", "z-beta", "z-beta-later"}),
+    (date(2031, 1, 1), {"z-alpha-open", "z-beta-later"}),         # open ends stay in force
+])
+def test_zones_are_chosen_by_date(world, on, expected):
+    relations, _ = inquiry.zones_at(world, Location(*ORIGIN), on)
+    assert {r.zone.id for r in relations} == expected
+
+
+def test_zones_at_contains_and_distance_agree_with_postgis(world):
+    lon, lat = 43.95, 35.45  # inside z-alpha, about 4.5 km west of z-beta
+    relations, nearest = inquiry.zones_at(world, Location(lon, lat, 100), date(2019, 12, 27))
+    by_id = {r.zone.id: r for r in relations}
+    assert by_id["z-alpha"].contains == "yes" and by_id["z-beta"].contains == "no"
+    with world.connect() as conn:
+        for zid, relation in by_id.items():
+            expected = conn.execute(text(
+                "SELECT ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) "
+                "FROM control_zones WHERE id = :id"), dict(lon=lon, lat=lat, id=zid)).scalar_one()
+            assert relation.distance.best == pytest.approx(expected, rel=1e-3, abs=0.01)
+    assert nearest["alpha"].zone.id == "z-alpha" and nearest["beta"].zone.id == "z-beta"
+
+
+def test_overlaps_pair_different_groups_with_geodesic_area(world):
+    found = inquiry.zone_overlaps(world, date(2019, 12, 27))
+    assert [(o.a.id, o.b.id) for o in found] == [("z-alpha", "z-beta")]
+    with world.connect() as conn:
+        expected = conn.execute(text(
+            "SELECT ST_Area(ST_Intersection(a.geom::geography, b.geom::geography)) / 1e6 "
+            "FROM control_zones a, control_zones b WHERE a.id = 'z-alpha' AND b.id = 'z-beta'")).scalar_one()
+    assert found[0].area_km2 == pytest.approx(expected, rel=1e-3)
+
+
+def test_distance_between_references(world):
+    point_to_site = inquiry.distance(world, f"{ORIGIN[0]},{ORIGIN[1]},8000", "sites/s-base")
+    assert point_to_site.distance.best == pytest.approx(7600, abs=1e-3)  # placed 7.6 km away by GeographicLib
+    assert point_to_site.distance.min == 0.0  # 7.6 km - 8 km - 0.5 km, clamped
+    assert point_to_site.distance.max == pytest.approx(7600 + 8500, abs=1e-3)
+    assert point_to_site.bearing == pytest.approx(62, abs=1e-6)
+    zone_to_zone = inquiry.distance(world, "zones/z-alpha", "zones/z-alpha-open")
+    with world.connect() as conn:
+        expected = conn.execute(text("SELECT ST_Distance(a.geom::geography, b.geom::geography) FROM control_zones a, "
+                                     "control_zones b WHERE a.id = 'z-alpha' AND b.id = 'z-alpha-open'")).scalar_one()
+    assert zone_to_zone.distance.best == pytest.approx(expected, rel=1e-3)
+    assert inquiry.distance(world, "incidents/i-4km", "zones/z-beta").distance.best == 0.0
+
+
+@pytest.mark.parametrize("ref, error", [
+    ("planets/mars", InvalidInput), ("incidents/nope", NotFound), ("44.2", InvalidInput),
+    ("44.2,95", InvalidInput), ("nan,35", InvalidInput), ("44.2,35.4,-1", InvalidInput),
+])
+def test_bad_references_are_refused_clearly(world, ref, error):
+    with pytest.raises(error):
+        inquiry.distance(world, ref, "sites/s-base")

@@ -1,0 +1,154 @@
+"""The K-1 context report, built from the seed data, checked against values computed here
+from the seed files with GeographicLib and PostGIS geography."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from geographiclib.geodesic import Geodesic
+from sqlalchemy import text
+
+from conftest import ROOT
+from geomap import inquiry
+from geomap.analysis.markdown import render
+from geomap.analysis.serialise import to_data
+
+ATTACK_ID = "k1-rocket-attack-2019-12-27"
+ON = date(2019, 12, 27)
+
+
+def seed(collection: str) -> dict[str, dict]:
+    return {f["id"]: f for f in json.loads((ROOT / "data" / f"{collection}.geojson").read_text())["features"]}
+
+
+INCIDENTS, SITES, ZONES = seed("incidents"), seed("sites"), seed("control_zones")
+ATTACK = INCIDENTS[ATTACK_ID]
+LON, LAT = ATTACK["geometry"]["coordinates"]
+R0 = ATTACK["properties"]["precision_m"]
+
+
+def metres_to(feature: dict) -> float:
+    lon, lat = feature["geometry"]["coordinates"]
+    return Geodesic.WGS84.Inverse(LAT, LON, lat, lon)["s12"]
+
+
+def in_force(zone: dict) -> bool:
+    p = zone["properties"]
+    return p["valid_from"] <= ON.isoformat() <= (p["valid_to"] or "9999-12-31")
+
+
+@pytest.fixture
+def report(seeded):
+    return inquiry.context_report(seeded, ATTACK_ID)
+
+
+def test_distance_to_the_target_with_uncertainty(report):
+    target = SITES["k1-air-base"]
+    best = metres_to(target)
+    radii = R0 + target["properties"]["precision_m"]
+    assert report.target.site.id == "k1-air-base"
+    assert report.target.distance.best == pytest.approx(best, abs=1e-3)
+    assert report.target.distance.min == pytest.approx(max(0.0, best - radii), abs=1e-3)
+    assert report.target.distance.max == pytest.approx(best + radii, abs=1e-3)
+
+
+def test_the_execution_site_shows_beside_the_launch_site(report):
+    execution = INCIDENTS["nabtaz-herders-execution-2019"]
+    nearby = {n.incident.id: n for n in report.nearby_incidents}
+    found = nearby["nabtaz-herders-execution-2019"]
+    radii = R0 + execution["properties"]["precision_m"]
+    assert found.distance.best == pytest.approx(metres_to(execution), abs=1e-3)
+    assert found.distance.max == pytest.approx(metres_to(execution) + radii, abs=1e-3)
+    start, end = (date.fromisoformat(execution["properties"][k]) for k in ("date_start", "date_end"))
+    assert (found.days_before.min, found.days_before.max) == ((ON - end).days, (ON - start).days)
+
+
+@pytest.mark.parametrize("group_id", ["islamic-state", "kataib-hezbollah"])
+def test_distances_to_each_groups_zones_in_force_agree_with_postgis(report, seeded, group_id):
+    expected_ids = {z for z, f in ZONES.items() if f["properties"]["group"] == group_id and in_force(f)}
+    context = next(g for g in report.groups if g.id == group_id)
+    assert {r.zone.id for r in context.zones} == expected_ids and expected_ids
+    with seeded.connect() as conn:
+        for relation in context.zones:
+            postgis = conn.execute(text(
+                "SELECT ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) "
+                "FROM control_zones WHERE id = :id"), dict(lon=LON, lat=LAT, id=relation.zone.id)).scalar_one()
+            radii = R0 + ZONES[relation.zone.id]["properties"]["precision_m"]
+            assert relation.distance.best == pytest.approx(postgis, rel=1e-3, abs=0.01)
+            assert relation.distance.max == pytest.approx(relation.distance.best + radii)
+            assert relation.contains == ("no" if postgis > radii else relation.contains)
+    assert context.nearest_zone.distance.best == min(r.distance.best for r in context.zones)
+
+
+def test_kataib_hezbollah_areas_are_hundreds_of_km_away(report):
+    kh = next(g for g in report.groups if g.id == "kataib-hezbollah")
+    assert kh.claims and all(r.contains == "no" and r.distance.min > 200_000 for r in kh.zones)
+
+
+def _is_attacks_in_window(days: int, radius: float) -> set[str]:
+    """IS-attributed incidents that may lie within `radius` and `days` before the attack."""
+    found = set()
+    for fid, f in INCIDENTS.items():
+        p = f["properties"]
+        claimed = any(c["group"] == "islamic-state" and c["stance"] in ("claimed", "accused", "assessed")
+                      for c in p["attributions"])
+        gap_min = (ON - date.fromisoformat(p["date_end"])).days
+        gap_max = (ON - date.fromisoformat(p["date_start"])).days
+        reachable = metres_to(f) - R0 - p["precision_m"] <= radius
+        if fid != ATTACK_ID and claimed and reachable and gap_max >= 0 and gap_min <= days:
+            found.add(fid)
+    return found
+
+
+def test_december_islamic_state_attacks_are_counted_in_the_window(report):
+    islamic_state = next(g for g in report.groups if g.id == "islamic-state")
+    for count in islamic_state.counts:
+        expected = _is_attacks_in_window(count.window_days, count.radius_m)
+        assert count.yes + count.possibly == len(expected), (count, expected)
+    ten_days = _is_attacks_in_window(10, 25000)
+    assert "khabbaz-oil-field-attack-2019-12-24" in ten_days
+    assert ten_days <= {n.incident.id for n in report.nearby_incidents}
+
+
+def test_nearest_prior_islamic_state_incident(report):
+    prior = [f for f in INCIDENTS.values() if f["id"] != ATTACK_ID and f["properties"]["date_end"] < ON.isoformat()
+             and any(c["group"] == "islamic-state" and c["stance"] != "denied" and c["stance"] != "disputed"
+                     for c in f["properties"]["attributions"])]
+    nearest = min(prior, key=metres_to)
+    found = next(g for g in report.groups if g.id == "islamic-state").nearest_prior
+    assert found.incident.id == nearest["id"]
+    assert found.distance.best == pytest.approx(metres_to(nearest), abs=1e-3)
+
+
+def test_both_claims_and_every_source_are_in_the_report(report):
+    assert {(c["group"], c["stance"]) for c in report.claims} >= {("kataib-hezbollah", "accused"),
+                                                                   ("islamic-state", "assessed")}
+    urls = {s["url"] for s in report.sources}
+    cited = {s["url"] for s in ATTACK["properties"]["sources"]}
+    cited |= {s["url"] for c in ATTACK["properties"]["attributions"] for s in c["sources"]}
+    cited |= {s["url"] for s in SITES["k1-air-base"]["properties"]["sources"]}
+    assert cited <= urls
+
+
+def test_report_serialises_to_json_and_markdown(report):
+    data = json.loads(json.dumps(to_data(report)))
+    islamic_state = next(g for g in data["groups"] if g["id"] == "islamic-state")
+    assert data["incident"]["id"] == ATTACK_ID and "geometry" not in islamic_state["zones"][0]["zone"]
+    assert set(data["target"]["distance"]) == {"best", "min", "max"}
+    markdown = render(report)
+    assert "K-1 Air Base" in markdown and "accused" in markdown and "bostonglobe.com" in markdown
+
+
+def test_report_command(seeded, database_url):
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "geomap", "report", ATTACK_ID, "--format", "json",
+                             "--radius", "5", "--window", "30"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["radii_m"] == [5000.0] and data["windows_days"] == [30]
+    missing = subprocess.run([sys.executable, "-m", "geomap", "report", "no-such-incident"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "no incident with id 'no-such-incident'" in missing.stderr
