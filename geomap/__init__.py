@@ -3,8 +3,10 @@ analysis and maps. `create_app` is the one place where the pieces are wired toge
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -13,7 +15,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the Flask app. `config` maps setting names (as in the environment, e.g.
     DATABASE_URL, GEOMAP_HOME) to values; without it the environment is read. Settings are
     validated here, so a bad setting fails at start-up with a message naming it."""
-    from geomap.api import health, problems
+    from flask import Flask
+
+    from geomap.api import analysis, health, ogc, openapi, problems, writes
     from geomap.config import Settings
     from geomap.db.engine import database_url, make_engine
 
@@ -23,5 +27,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.extensions["geomap.settings"] = settings
     app.extensions["geomap.engine"] = make_engine(database_url(settings))
     problems.init_app(app)
-    app.register_blueprint(health.blueprint)
+    for module in (health, ogc, writes, analysis, openapi):
+        app.register_blueprint(module.blueprint)
     return app

@@ -65,3 +65,47 @@ class MissingDependency(GeomapError):
 
     title = "Missing dependency"
     type_slug = "missing-dependency"
+
+
+class BadRequest(GeomapError):
+    """A query parameter or header is malformed or not allowed; `detail` names it."""
+
+    status = 400
+    title = "Bad request"
+    type_slug = "bad-request"
+
+
+class Unauthorized(GeomapError):
+    status = 401
+    title = "Unauthorized"
+    type_slug = "unauthorized"
+
+
+class Forbidden(GeomapError):
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class Conflict(GeomapError):
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class PreconditionFailed(GeomapError):
+    status = 412
+    title = "Precondition failed"
+    type_slug = "precondition-failed"
+
+
+class UnsupportedMediaType(GeomapError):
+    status = 415
+    title = "Unsupported media type"
+    type_slug = "unsupported-media-type"
+
+
+class PreconditionRequired(GeomapError):
+    status = 428
+    title = "Precondition required"
+    type_slug = "precondition-required"

@@ -6,7 +6,7 @@ import logging
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from geomap.errors import GeomapError
+from geomap.errors import GeomapError, Unauthorized
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -22,7 +22,10 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: object) ->
 
 def _from_geomap_error(error: GeomapError) -> Response:
     extra = {"errors": [vars(p) for p in error.problems]} if error.problems else {}
-    return problem(error.status, error.title, error.detail, error.type_slug, **extra)
+    response = problem(error.status, error.title, error.detail, error.type_slug, **extra)
+    if isinstance(error, Unauthorized):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="geomap"'
+    return response
 
 
 def _from_http_exception(error: HTTPException) -> Response:

@@ -27,13 +27,13 @@ class Geography(UserDefinedType):
         return "geography"
 
 
-def _point(lon: float, lat: float) -> ColumnElement:
+def point(lon: float, lat: float) -> ColumnElement:
     return cast(func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326), Geography)
 
 
 def _within(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
     """Indexable: the geography cast matches the `(geom::geography)` GiST index."""
-    return func.ST_DWithin(cast(geom_column, Geography), _point(lon, lat), float(metres))
+    return func.ST_DWithin(cast(geom_column, Geography), point(lon, lat), float(metres))
 
 
 def _incident_groups() -> ColumnElement:
@@ -68,7 +68,7 @@ def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
     only rows whose own precision lets them reach, so that no row is transferred for nothing.
     """
     reach = radius_m + max_precision(conn)
-    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), _point(lon, lat),
+    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat),
                             float(radius_m) + incidents.c.precision_m)
     query = incident_select().where(_within(incidents.c.geom, lon, lat, reach), exact,
                                     *_incident_filters(date_from, date_to, event_types, group_ids, exclude))
@@ -100,7 +100,7 @@ def nearest_incidents(conn: Connection, lon: float, lat: float, *, group_id: str
     """
     query = (incident_select()
              .where(*_incident_filters(None, None, (), (group_id,), ()), incidents.c.date_end < before)
-             .order_by(cast(incidents.c.geom, Geography).op("<->")(_point(lon, lat)))
+             .order_by(cast(incidents.c.geom, Geography).op("<->")(point(lon, lat)))
              .limit(limit))
     return [dict(row) for row in conn.execute(query).mappings()]
 

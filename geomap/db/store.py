@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from geomap.db.schema import attributions, history, metadata
 
@@ -57,11 +57,29 @@ def insert_feature(conn: Connection, collection: str, row: dict[str, Any]) -> No
     _write_attributions(conn, collection, row)
 
 
-def update_feature(conn: Connection, collection: str, row: dict[str, Any], version: int) -> None:
+def update_feature(conn: Connection, collection: str, row: dict[str, Any], version: int) -> bool:
+    """Write `row` as `version` if the stored version is `version - 1`; False when it is not
+    (another writer got there first: the row lock makes the second wait, then miss)."""
     tbl = table(collection)
     values = _bindable(row) | {"version": version, "updated_at": func.now()}
-    conn.execute(update(tbl).where(tbl.c.id == row["id"]).values(**values))
+    result = conn.execute(update(tbl).where(tbl.c.id == row["id"], tbl.c.version == version - 1).values(**values))
+    if result.rowcount == 0:
+        return False
     _write_attributions(conn, collection, row)
+    return True
+
+
+def delete_feature(conn: Connection, collection: str, feature_id: str, version: int) -> bool:
+    """Delete the feature if its stored version is `version`; False otherwise."""
+    tbl = table(collection)
+    return conn.execute(delete(tbl).where(tbl.c.id == feature_id, tbl.c.version == version)).rowcount == 1
+
+
+def feature_history(conn: Connection, collection: str, feature_id: str) -> list[dict[str, Any]]:
+    h = history.c
+    query = (select(h.action, h.version, h.actor, h.at, h.changes, h.previous)
+             .where(h.collection == collection, h.feature_id == feature_id).order_by(h.id))
+    return [dict(row) for row in conn.execute(query).mappings()]
 
 
 def append_history(conn: Connection, collection: str, feature_id: str, action: str, version: int,

@@ -46,6 +46,15 @@ def read_file(path: Path) -> list[Record]:
     return records
 
 
+def read_feature(feature: Any, collection: str, where: str) -> Record:
+    """Validate one GeoJSON Feature (e.g. a request body); raise InvalidInput listing every problem."""
+    problems: list[Problem] = []
+    record = _read_feature(feature, collection, where, problems)
+    if problems or record is None:
+        raise InvalidInput(f"{where}: {len(problems)} problem(s); nothing was written", problems)
+    return record
+
+
 def _load_json(path: Path) -> Any:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
@@ -91,6 +100,12 @@ def _read_features(path: Path, document: dict, collection: str, problems: list[P
         if record is not None:
             records.append(record)
     return records
+
+
+def read_feature(feature: Any, collection: str, where: str, problems: list[Problem]) -> Record | None:
+    """Validate one decoded GeoJSON Feature of `collection`; append its problems, if any, to
+    `problems` (each naming `where` and the field) and return None, else return its Record."""
+    return _read_feature(feature, collection, where, problems)
 
 
 def _read_feature(feature: Any, collection: str, where: str, problems: list[Problem]) -> Record | None:

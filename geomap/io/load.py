@@ -41,7 +41,7 @@ def load(engine: Engine, paths: list[Path] | None = None, actor: str = "geomap l
     records = read_all(paths or list(SEED_FILES))
     report = LoadReport()
     with engine.begin() as conn:
-        _check_references(conn, records)
+        check_references(conn, records)
         for collection in COLLECTIONS:
             for record in (r for r in records if r.collection == collection):
                 _upsert(conn, record, actor, report)
@@ -76,7 +76,8 @@ def _duplicates_across_files(records: list[Record]) -> list[Problem]:
     return problems
 
 
-def _check_references(conn: Connection, records: list[Record]) -> None:
+def check_references(conn: Connection, records: list[Record]) -> None:
+    """Every group and site a record names exists, in the database or among `records`."""
     known = {c: store.existing_ids(conn, c) | {r.id for r in records if r.collection == c}
              for c in ("groups", "sites")}
     problems = [Problem(r.where, f, f"unknown {kind[:-1]} {ref!r}; define it in {kind} first")

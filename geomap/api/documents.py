@@ -1,0 +1,109 @@
+"""The wire vocabulary: landing page, conformance, collection documents, links, queryables.
+
+Plain functions returning JSON-ready dicts; the views pass in the base URL.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from geomap.db.features import Collection
+
+TITLE = "geomap"
+DESCRIPTION = ("Conflict incidents, reference sites and armed groups' control zones, with their uncertainty "
+               "and sources. OGC API - Features with CQL2 filters, and proximity analysis.")
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+)
+MEDIA = {
+    "json": "application/geo+json", "geojson": "application/geo+json", "html": "text/html",
+    "csv": "text/csv", "kml": "application/vnd.google-earth.kml+xml", "gpkg": "application/geopackage+sqlite3",
+}
+
+
+def link(href: str, rel: str, media_type: str, title: str) -> dict:
+    return {"href": href, "rel": rel, "type": media_type, "title": title}
+
+
+def with_query(url: str, params: dict[str, str]) -> str:
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def landing(base: str) -> dict:
+    return {"title": TITLE, "description": DESCRIPTION, "links": [
+        link(f"{base}/", "self", "application/json", "This document"),
+        link(f"{base}/?f=html", "alternate", "text/html", "This document as HTML"),
+        link(f"{base}/api", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "The OpenAPI definition"),
+        link(f"{base}/api.html", "service-doc", "text/html", "The API documentation"),
+        link(f"{base}/conformance", "conformance", "application/json", "Conformance classes"),
+        link(f"{base}/collections", "data", "application/json", "The collections"),
+    ]}
+
+
+def conformance() -> dict:
+    return {"conformsTo": list(CONFORMANCE)}
+
+
+def collection(c: Collection, base: str, extent: dict | None = None) -> dict:
+    url = f"{base}/collections/{c.id}"
+    doc = {"id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
+           "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"], "links": [
+               link(url, "self", "application/json", "This collection"),
+               link(f"{url}/items", "items", "application/geo+json", "The features"),
+               link(f"{url}/items?f=html", "items", "text/html", "The features as HTML"),
+               link(f"{url}/items?f=csv", "items", "text/csv", "The features as CSV"),
+               link(f"{url}/items?f=kml", "items", "application/vnd.google-earth.kml+xml", "The features as KML"),
+               link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                    "application/schema+json", "The queryables"),
+           ]}
+    if extent:
+        doc["extent"] = extent
+    return doc
+
+
+def collections(items: list[dict], base: str) -> dict:
+    return {"collections": items, "links": [
+        link(f"{base}/collections", "self", "application/json", "The collections"),
+        link(f"{base}/collections?f=html", "alternate", "text/html", "The collections as HTML"),
+    ]}
+
+
+SCHEMA_TYPES = {"date": {"type": "string", "format": "date"}, "string": {"type": "string"},
+                "number": {"type": "number"}, "integer": {"type": "integer"}}
+
+
+def queryables(c: Collection, base: str) -> dict:
+    properties = {name: {"title": name, **SCHEMA_TYPES[kind]} for name, kind in c.queryables.items()}
+    geometry_format = "geometry-point" if c.geometry_type == "Point" else "geometry-multipolygon"
+    properties["geometry"] = {"title": "geometry", "format": geometry_format}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"{base}/collections/{c.id}/queryables", "type": "object", "title": c.title,
+            "properties": properties, "additionalProperties": False}
+
+
+def page_links(url: str, args: dict[str, str], limit: int, offset: int, returned: int, more: bool) -> list[dict]:
+    """self/alternate/next/prev, each keeping every parameter (including f)."""
+    fmt = args.get("f", "json")
+    links = [link(with_query(url, args), "self", MEDIA.get(fmt, "application/geo+json"), "This page")]
+    for other in ("json", "html", "csv", "kml"):
+        if other != fmt:
+            links.append(link(with_query(url, {**args, "f": other}), "alternate", MEDIA[other], f"This page as {other}"))
+    if more:
+        links.append(link(with_query(url, {**args, "offset": str(offset + limit)}), "next", MEDIA.get(fmt, ""), "Next page"))
+    if offset > 0:
+        links.append(link(with_query(url, {**args, "offset": str(max(0, offset - limit))}), "prev",
+                          MEDIA.get(fmt, ""), "Previous page"))
+    return links

@@ -1,0 +1,44 @@
+"""Format negotiation (`f=` first, then Accept) and the responses for each format."""
+from __future__ import annotations
+
+import json
+
+from flask import Response, render_template, request
+
+from geomap.api.documents import MEDIA
+from geomap.errors import BadRequest
+
+ACCEPT = {"application/geo+json": "json", "application/json": "json", "text/html": "html", "text/csv": "csv",
+          "application/vnd.google-earth.kml+xml": "kml", "application/geopackage+sqlite3": "gpkg"}
+
+
+def negotiate(allowed: tuple[str, ...] = ("json", "html")) -> str:
+    """The format asked for: `f` if given (validated), else the best Accept match, else JSON."""
+    fmt = request.args.get("f")
+    if fmt is not None:
+        if fmt not in allowed:
+            raise BadRequest(f"f: must be one of {', '.join(allowed)}; got {fmt!r}")
+        return "json" if fmt == "geojson" else fmt
+    offered = [media for media, name in ACCEPT.items() if name in allowed]
+    # Ties (e.g. curl's */*) go to the first offered: GeoJSON.
+    return ACCEPT[request.accept_mimetypes.best_match(offered, default="application/geo+json")]
+
+
+def json_response(data: dict, media_type: str = "application/json", status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype=media_type)
+
+
+def raw_json(body: str, media_type: str = "application/geo+json") -> Response:
+    return Response(body, mimetype=media_type)
+
+
+def html(template: str, **context) -> Response:
+    return Response(render_template(template, **context), mimetype="text/html")
+
+
+def respond(data: dict, fmt: str, template: str, media_type: str = "application/json", **context) -> Response:
+    return html(template, data=data, **context) if fmt == "html" else json_response(data, media_type)
+
+
+def media_type(fmt: str) -> str:
+    return MEDIA[fmt]

@@ -1,0 +1,137 @@
+"""OGC API - Features (Part 1 core, Part 3 queryables and CQL2 filters): thin views over
+geomap.db.features, geomap.api.params and geomap.api.documents."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, request
+from sqlalchemy import func, select
+
+from geomap.api import documents, engine, params
+from geomap.api.formats import html, json_response, negotiate, raw_json, respond
+from geomap.db import features
+from geomap.db.features import COLLECTIONS, Collection
+from geomap.errors import NotFound
+
+blueprint = Blueprint("ogc", __name__)
+ITEM_FORMATS = ("json", "geojson", "html")
+
+
+def base_url() -> str:
+    return request.url_root.rstrip("/")
+
+
+def collection_or_404(cid: str) -> Collection:
+    if cid not in COLLECTIONS:
+        raise NotFound(f"no collection {cid!r}; the collections are {', '.join(COLLECTIONS)}")
+    return COLLECTIONS[cid]
+
+
+@blueprint.get("/")
+def landing() -> Response:
+    params.check_known(request.args, ("f",))
+    return respond(documents.landing(base_url()), negotiate(), "landing.html", collections=COLLECTIONS.values())
+
+
+@blueprint.get("/conformance")
+def conformance() -> Response:
+    params.check_known(request.args, ("f",))
+    return respond(documents.conformance(), negotiate(), "conformance.html")
+
+
+@blueprint.get("/collections")
+def collections() -> Response:
+    params.check_known(request.args, ("f",))
+    with engine().connect() as conn:
+        items = [documents.collection(c, base_url(), _extent(conn, c)) for c in COLLECTIONS.values()]
+    return respond(documents.collections(items, base_url()), negotiate(), "collections.html")
+
+
+@blueprint.get("/collections/<cid>")
+def collection(cid: str) -> Response:
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    with engine().connect() as conn:
+        doc = documents.collection(c, base_url(), _extent(conn, c))
+    return respond(doc, negotiate(), "collection.html", collection=c)
+
+
+@blueprint.get("/collections/<cid>/queryables")
+def queryables(cid: str) -> Response:
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    return respond(documents.queryables(c, base_url()), negotiate(), "queryables.html",
+                   "application/schema+json", collection=c)
+
+
+def _extent(conn, c: Collection) -> dict:
+    t = c.table
+    box = conn.execute(select(func.ST_XMin(func.ST_Extent(t.c.geom)), func.ST_YMin(func.ST_Extent(t.c.geom)),
+                              func.ST_XMax(func.ST_Extent(t.c.geom)), func.ST_YMax(func.ST_Extent(t.c.geom)))).one()
+    extent = {"spatial": {"bbox": [list(box)] if box[0] is not None else [], "crs": params.CRS84}}
+    if c.temporal:
+        first, last = (c.column(name) for name in c.temporal)
+        start, end = conn.execute(select(func.min(first), func.max(last))).one()
+        extent["temporal"] = {"interval": [[_instant(start), _instant(end)]]}
+    return extent
+
+
+def _instant(day) -> str | None:
+    return f"{day.isoformat()}T00:00:00Z" if day else None
+
+
+@blueprint.get("/collections/<cid>/items")
+def items(cid: str) -> Response:
+    c = collection_or_404(cid)
+    fmt = negotiate(params.FORMATS)
+    query = params.feature_query(c, request.args.to_dict())
+    with engine().connect() as conn:
+        page = features.page(conn, query)
+    links = documents.page_links(f"{base_url()}/collections/{cid}/items", request.args.to_dict(),
+                                 query.limit, query.offset, len(page.features), page.more)
+    if fmt == "json":
+        return raw_json(_feature_collection(page, query, links))
+    return _render_items(fmt, c, page, query, links)
+
+
+def _feature_collection(page: features.Page, query, links: list[dict]) -> str:
+    """The FeatureCollection as text: the features pass through as PostgreSQL wrote them."""
+    envelope = {"type": "FeatureCollection", "numberReturned": len(page.features),
+                "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
+    if query.offset == 0 and not page.more:
+        envelope["numberMatched"] = len(page.features)  # known without a COUNT only when it all fits
+    head = json.dumps(envelope, ensure_ascii=False)[:-1]
+    return f'{head}, "features": [{",".join(page.features)}]}}'
+
+
+def _render_items(fmt: str, c: Collection, page: features.Page, query, links: list[dict]) -> Response:
+    parsed = [json.loads(f) for f in page.features]
+    return html("items.html", collection=c, features=parsed, links=links, args=request.args,
+                query=query, more=page.more)
+
+
+@blueprint.get("/collections/<cid>/items/<fid>")
+def item(cid: str, fid: str) -> Response:
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    fmt = negotiate(ITEM_FORMATS)
+    with engine().connect() as conn:
+        found = features.one(conn, c, fid)
+    if found is None:
+        raise NotFound(f"no feature {fid!r} in {cid}")
+    text, version = found
+    feature = json.loads(text)
+    url = f"{base_url()}/collections/{cid}/items/{fid}"
+    feature["links"] = [documents.link(url, "self", "application/geo+json", "This feature"),
+                        documents.link(f"{url}?f=html", "alternate", "text/html", "This feature as HTML"),
+                        documents.link(f"{base_url()}/collections/{cid}", "collection", "application/json", c.title),
+                        documents.link(f"{url}/history", "version-history", "application/json", "Change history")]
+    response = html("item.html", collection=c, feature=feature) if fmt == "html" else \
+        json_response(feature, "application/geo+json")
+    response.headers["ETag"] = etag(fid, version)
+    return response
+
+
+def etag(fid: str, version: int) -> str:
+    return f'"{fid}-v{version}"'

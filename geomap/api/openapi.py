@@ -1,0 +1,125 @@
+"""The OpenAPI 3.0 definition (`/api`) and its HTML rendering (`/api.html`)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+import geomap
+from geomap.api import params
+from geomap.api.documents import DESCRIPTION, TITLE
+from geomap.api.formats import html, json_response
+from geomap.db.features import COLLECTIONS, Collection
+
+blueprint = Blueprint("openapi", __name__)
+PROBLEM = {"description": "An RFC 9457 problem", "content": {"application/problem+json": {"schema": {
+    "$ref": "#/components/schemas/Problem"}}}}
+F_VALUES = ["json", "html"]
+
+
+def _param(name: str, description: str, schema: dict | None = None, where: str = "query",
+           required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required or where == "path", "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _f(values=F_VALUES) -> dict:
+    return _param("f", "Response format (overrides Accept)", {"type": "string", "enum": list(values)})
+
+
+def _get(summary: str, parameters: list[dict], media: str = "application/json") -> dict:
+    return {"get": {"summary": summary, "parameters": parameters, "responses": {
+        "200": {"description": summary, "content": {media: {}, "text/html": {}}}, "400": PROBLEM, "404": PROBLEM}}}
+
+
+ITEMS_DOCS = {
+    "bbox": ("minlon,minlat,maxlon,maxlat in WGS84", {"type": "array", "items": {"type": "number"},
+                                                       "minItems": 4, "maxItems": 6}),
+    "bbox-crs": ("CRS of bbox (only CRS84)", None), "crs": ("Response CRS (only CRS84)", None),
+    "datetime": ("RFC 3339 instant or interval (a/b, ../b, a/..), matched against each feature's dates", None),
+    "limit": ("Features per page", {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT,
+                                    "default": params.DEFAULT_LIMIT}),
+    "offset": ("Features to skip (the next link sets it)", {"type": "integer", "minimum": 0, "default": 0}),
+    "sortby": ("Comma-separated queryables, - for descending", None),
+    "filter": ("CQL2 text filter over the queryables", None), "filter-lang": ("Only cql2-text", None),
+    "filter-crs": ("CRS of filter geometries (only CRS84)", None),
+    "near": ("lon,lat: only features within radius, with distance_m", None),
+    "radius": ("Metres, with near", {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}),
+}
+
+
+def _items_path(c: Collection) -> dict:
+    parameters = [_f(params.FORMATS)] + [_param(n, *ITEMS_DOCS[n]) for n in params.ITEMS_PARAMETERS if n != "f"]
+    parameters += [_param(n, f"Equals (several values separated by commas): {t}") for n, t in c.queryables.items()]
+    path = _get(f"Features of {c.title}", parameters, "application/geo+json")
+    path["post"] = _write("Add a feature", [], "201")
+    return path
+
+
+def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
+    return {"summary": summary, "security": [{"bearer": []}], "parameters": parameters,
+            "requestBody": {"required": True, "content": {"application/geo+json": {}}},
+            "responses": {status: {"description": summary}, "400": PROBLEM, "401": PROBLEM, "403": PROBLEM,
+                          "404": PROBLEM, "409": PROBLEM, "412": PROBLEM, "413": PROBLEM, "415": PROBLEM,
+                          "422": PROBLEM, "428": PROBLEM}}
+
+
+def _item_path(c: Collection) -> dict:
+    fid = _param("featureId", "Feature id", where="path")
+    if_match = _param("If-Match", "The ETag of the version you read", where="header", required=True)
+    path = _get(f"One feature of {c.title} (ETag header)", [fid, _f()], "application/geo+json")
+    path["put"] = _write("Replace the feature", [fid, if_match])
+    path["patch"] = {**_write("Update the feature (JSON Merge Patch)", [fid, if_match]),
+                     "requestBody": {"required": True, "content": {"application/merge-patch+json": {}}}}
+    delete = _write("Delete the feature (kept in history)", [fid, if_match], "204")
+    delete.pop("requestBody")
+    path["delete"] = delete
+    return path
+
+
+def document(base: str) -> dict:
+    paths = {
+        "/": _get("Landing page", [_f()]), "/conformance": _get("Conformance classes", [_f()]),
+        "/collections": _get("The collections", [_f()]), "/api": _get("This OpenAPI definition", []),
+        "/api.html": _get("The API documentation", []), "/health": _get("Database and versions", []),
+        "/analysis/distance": _get("Distance {best, min, max} between two features or points", [
+            _param("from", "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]", required=True),
+            _param("to", "Same forms as from", required=True), _f()]),
+        "/analysis/nearby": _get("Incidents near a feature or point, nearest first", [
+            _param("near", "incidents/ID, sites/ID or lon,lat[,precision_m]", required=True),
+            _param("radius", "Metres", {"type": "number"}, required=True), _param("datetime", "Date window"),
+            _param("event_type", "ACLED event types, comma-separated"), _param("group", "Group ids"), _f()]),
+        "/analysis/zones-at": _get("Zones in force on a date related to a point", [
+            _param("lon", "Longitude", {"type": "number"}, required=True),
+            _param("lat", "Latitude", {"type": "number"}, required=True),
+            _param("precision_m", "Point precision in metres", {"type": "number"}),
+            _param("date", "YYYY-MM-DD", required=True), _f()]),
+        "/analysis/overlaps": _get("Overlapping zones of different groups on a date", [
+            _param("date", "YYYY-MM-DD", required=True), _f()]),
+        "/collections/incidents/items/{featureId}/context": _get("The context report of an incident", [
+            _param("featureId", "Incident id", where="path"), _param("radius", "Metres, comma-separated"),
+            _param("window", "Days, comma-separated"), _f()]),
+    }
+    for c in COLLECTIONS.values():
+        prefix = f"/collections/{c.id}"
+        paths[prefix] = _get(c.title, [_f()])
+        paths[f"{prefix}/queryables"] = _get(f"Queryables of {c.title}", [_f()], "application/schema+json")
+        paths[f"{prefix}/items"] = _items_path(c)
+        paths[f"{prefix}/items/{{featureId}}"] = _item_path(c)
+        paths[f"{prefix}/items/{{featureId}}/history"] = _get("Change history", [
+            _param("featureId", "Feature id", where="path"), _f()])
+    return {"openapi": "3.0.3", "info": {"title": TITLE, "description": DESCRIPTION, "version": geomap.__version__},
+            "servers": [{"url": base}], "paths": paths, "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "schemas": {"Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
+                                        "properties": {k: {"type": "integer" if k == "status" else "string"}
+                                                       for k in ("type", "title", "status", "detail", "instance")}}}}}
+
+
+@blueprint.get("/api")
+def service_desc() -> Response:
+    params.check_known(request.args, ("f",))
+    return json_response(document(request.url_root.rstrip("/")), "application/vnd.oai.openapi+json;version=3.0")
+
+
+@blueprint.get("/api.html")
+def service_doc() -> Response:
+    return html("api.html", doc=document(request.url_root.rstrip("/")))

@@ -1,0 +1,140 @@
+"""Query parameters parsed and validated: every error names the parameter and what is allowed.
+
+Plain functions over a mapping of strings (no Flask), so that the CLI can reuse them.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from geomap.db import cql2
+from geomap.db.features import Collection, FeatureQuery, Near
+from geomap.errors import BadRequest
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 100
+MAX_NEAR_RADIUS_M = 1_000_000
+FORMATS = ("json", "geojson", "html")
+ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "sortby", "filter",
+                    "filter-lang", "filter-crs", "near", "radius")
+
+
+def check_known(args: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+
+
+def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQuery:
+    """The FeatureQuery for an items request."""
+    check_known(args, ITEMS_PARAMETERS + tuple(collection.queryables))
+    for name in ("bbox-crs", "crs", "filter-crs"):
+        if name in args and args[name] != CRS84:
+            raise BadRequest(f"{name}: only {CRS84} (WGS84 longitude, latitude) is supported")
+    if args.get("filter-lang", "cql2-text") != "cql2-text":
+        raise BadRequest("filter-lang: only cql2-text is supported")
+    return FeatureQuery(
+        collection=collection,
+        bbox=bbox(args["bbox"]) if "bbox" in args else None,
+        interval=interval(args["datetime"]) if "datetime" in args else None,
+        equals={k: _values(k, v) for k, v in args.items() if k in collection.queryables},
+        where=cql2.parse(args["filter"], collection) if args.get("filter") else None,
+        near=near(args) if "near" in args or "radius" in args else None,
+        sortby=sortby(args["sortby"], collection) if "sortby" in args else (),
+        limit=integer("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
+        offset=integer("offset", args.get("offset"), 0, 0, None),
+    )
+
+
+def _values(name: str, text: str) -> tuple[str, ...]:
+    items = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not items:
+        raise BadRequest(f"{name}: give a value, or several separated by commas")
+    return items
+
+
+def integer(name: str, text: str | None, default: int, low: int, high: int | None) -> int:
+    if text is None:
+        return default
+    if not re.fullmatch(r"\d+", text.strip()):
+        raise BadRequest(f"{name}: must be a whole number; got {text!r}")
+    value = int(text)
+    if value < low or (high is not None and value > high):
+        raise BadRequest(f"{name}: must be between {low} and {high}; got {value}" if high is not None
+                         else f"{name}: must be at least {low}; got {value}")
+    return value
+
+
+def number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRequest(f"{name}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise BadRequest(f"{name}: must be a finite number; got {text!r}")
+    return value
+
+
+def bbox(text: str) -> tuple[float, float, float, float]:
+    """`minlon,minlat,maxlon,maxlat` (or the 6-number 3D form, whose heights are ignored)."""
+    parts = [number("bbox", p) for p in text.split(",")]
+    if len(parts) == 6:
+        parts = [parts[0], parts[1], parts[3], parts[4]]
+    if len(parts) != 4:
+        raise BadRequest(f"bbox: give 4 numbers minlon,minlat,maxlon,maxlat; got {len(parts)}")
+    west, south, east, north = parts
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise BadRequest("bbox: longitudes must be in -180..180, latitudes in -90..90, and minlat <= maxlat")
+    if west > east:
+        raise BadRequest("bbox: boxes crossing the antimeridian (minlon > maxlon) are not supported; split it in two")
+    return west, south, east, north
+
+
+def interval(text: str) -> tuple[date | None, date | None]:
+    """RFC 3339 instant or interval (`a/b`, `../b`, `a/..`); matched at day precision."""
+    if "/" not in text:
+        day = instant("datetime", text)
+        return day, day
+    start_text, _, end_text = text.partition("/")
+    start = None if start_text in ("", "..") else instant("datetime", start_text)
+    end = None if end_text in ("", "..") else instant("datetime", end_text)
+    if start is None and end is None:
+        raise BadRequest("datetime: an interval needs at least one end (e.g. 2019-12-01/..)")
+    if start and end and start > end:
+        raise BadRequest(f"datetime: the interval starts after it ends ({start} > {end})")
+    return start, end
+
+
+def instant(name: str, text: str) -> date:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise BadRequest(f"{name}: {text!r} is not an RFC 3339 date or date-time (e.g. 2019-12-27 or "
+                         f"2019-12-27T19:20:00Z)") from None
+
+
+def sortby(text: str, collection: Collection) -> tuple[tuple[str, bool], ...]:
+    keys = []
+    for item in (i.strip() for i in text.split(",")):
+        name = item.lstrip("+-")
+        if name not in collection.queryables or name == "group":
+            raise BadRequest(f"sortby: {name!r} is not a sortable queryable of {collection.id}")
+        keys.append((name, not item.startswith("-")))
+    return tuple(keys)
+
+
+def near(args: Mapping[str, str]) -> Near:
+    if "near" not in args or "radius" not in args:
+        raise BadRequest("near and radius go together: near=lon,lat&radius=metres")
+    parts = [number("near", p) for p in args["near"].split(",")]
+    if len(parts) != 2 or not (-180 <= parts[0] <= 180 and -90 <= parts[1] <= 90):
+        raise BadRequest("near: give lon,lat in decimal degrees (WGS84)")
+    radius = number("radius", args["radius"])
+    if not 0 <= radius <= MAX_NEAR_RADIUS_M:
+        raise BadRequest(f"radius: must be between 0 and {MAX_NEAR_RADIUS_M} metres; got {radius}")
+    return Near(parts[0], parts[1], radius)

@@ -1,0 +1,136 @@
+"""OGC API - Features Part 4 writes (POST, PUT, PATCH, DELETE) with ETag / If-Match, and the
+change history of a feature. Every write needs a bearer token of role editor."""
+from __future__ import annotations
+
+import json
+import re
+
+from flask import Blueprint, Response, request
+
+from geomap.api import auth, engine, params
+from geomap.api.formats import html, json_response, negotiate
+from geomap.api.ogc import base_url, collection_or_404, etag
+from geomap.db import store
+from geomap.errors import BadRequest, NotFound, PreconditionFailed, PreconditionRequired, UnsupportedMediaType
+from geomap.io import edit
+from geomap.io.geojson import read_feature
+
+blueprint = Blueprint("writes", __name__)
+JSON_TYPES = ("application/geo+json", "application/json")
+MERGE_PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
+
+
+@blueprint.post("/collections/<cid>/items")
+def create(cid: str) -> Response:
+    c = collection_or_404(cid)
+    holder = auth.require("editor")
+    feature = _body(JSON_TYPES)
+    record = read_feature(feature, c.id, "request body")
+    with engine().begin() as conn:
+        version = edit.create(conn, record, holder.name)
+    return _written(cid, record.id, version, 201)
+
+
+@blueprint.put("/collections/<cid>/items/<fid>")
+def replace(cid: str, fid: str) -> Response:
+    c = collection_or_404(cid)
+    holder = auth.require("editor")
+    expected = _if_match(fid)
+    feature = _body(JSON_TYPES)
+    _same_id(feature, fid)
+    record = read_feature({**feature, "id": fid}, c.id, "request body")
+    with engine().begin() as conn:
+        version = edit.replace(conn, record, expected, holder.name)
+    return _written(cid, fid, version, 200)
+
+
+@blueprint.patch("/collections/<cid>/items/<fid>")
+def update(cid: str, fid: str) -> Response:
+    """JSON Merge Patch (RFC 7396) of the stored feature, validated whole before it is written."""
+    c = collection_or_404(cid)
+    holder = auth.require("editor")
+    expected = _if_match(fid)
+    patch = _body(MERGE_PATCH_TYPES)
+    _same_id(patch, fid)
+    with engine().begin() as conn:
+        current, _ = edit.current_feature(conn, c.id, fid)
+        record = read_feature({**merge_patch(current, patch), "id": fid}, c.id, "patched feature")
+        version = edit.replace(conn, record, expected, holder.name)
+    return _written(cid, fid, version, 200)
+
+
+@blueprint.delete("/collections/<cid>/items/<fid>")
+def remove(cid: str, fid: str) -> Response:
+    c = collection_or_404(cid)
+    holder = auth.require("editor")
+    expected = _if_match(fid)
+    with engine().begin() as conn:
+        edit.delete(conn, c.id, fid, expected, holder.name)
+    return Response(status=204)
+
+
+@blueprint.get("/collections/<cid>/items/<fid>/history")
+def history(cid: str, fid: str) -> Response:
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    fmt = negotiate()
+    with engine().connect() as conn:
+        entries = store.feature_history(conn, c.id, fid)
+    if not entries:
+        raise NotFound(f"no history for {fid!r} in {cid}: it was never written")
+    body = {"collection": cid, "id": fid, "history": [{**e, "at": e["at"].isoformat()} for e in entries]}
+    if fmt == "html":
+        return html("history.html", data=body)
+    return json_response(body)
+
+
+def merge_patch(target, patch):
+    """RFC 7396: objects merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _body(media_types: tuple[str, ...]) -> dict:
+    if request.mimetype not in media_types:
+        raise UnsupportedMediaType(f"Content-Type must be one of {', '.join(media_types)}; got "
+                                   f"{request.mimetype or 'none'}")
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object (a GeoJSON Feature)")
+    return body
+
+
+def _same_id(body: dict, fid: str) -> None:
+    if "id" in body and body["id"] != fid:
+        raise BadRequest(f"the body's id {body['id']!r} differs from the URL's {fid!r}; ids cannot be changed")
+
+
+def _if_match(fid: str) -> int:
+    """The version named by If-Match: "<id>-v<version>" as sent in the ETag."""
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired("send If-Match with the ETag from your last GET of this feature, so that "
+                                   "a concurrent change is never overwritten")
+    match = re.fullmatch(rf'(?:W/)?"{re.escape(fid)}-v(\d+)"', header.strip())
+    if match is None:
+        raise PreconditionFailed(f"If-Match {header!r} is not an ETag of {fid!r}")
+    return int(match.group(1))
+
+
+def _written(cid: str, fid: str, version: int, status: int) -> Response:
+    url = f"{base_url()}/collections/{cid}/items/{fid}"
+    response = json_response({"id": fid, "version": version, "links": [{"href": url, "rel": "self"}]}, status=status)
+    response.headers["ETag"] = etag(fid, version)
+    if status == 201:
+        response.headers["Location"] = url
+    return response

@@ -1,0 +1,211 @@
+"""Feature queries for the HTTP API and exports: small clause builders, every value bound.
+
+PostgreSQL builds each Feature's GeoJSON (json_build_object + ST_AsGeoJSON), so a page of
+features crosses into Python as text and leaves as bytes. The properties are exactly the data
+model's (docs/data-model.md), so an exported feature loads back unchanged.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, exists, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
+
+from geomap.db.candidates import Geography, point
+from geomap.db.schema import attributions, control_zones, incidents, sites
+from geomap.vocabulary import AFFIRMATIVE_STANCES
+
+COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
+
+
+@dataclass(frozen=True)
+class Collection:
+    """How one table is exposed: its properties, queryables and temporal extent columns."""
+
+    id: str
+    title: str
+    description: str
+    table: Table
+    geometry_type: str
+    properties: tuple[str, ...]
+    queryables: dict[str, str]  # name -> JSON Schema type: string, number, integer or date
+    temporal: tuple[str, str] | None = None
+
+    def column(self, name: str) -> ColumnElement:
+        return self.table.c["group_id" if name == "group" and self.id == "control_zones" else name]
+
+
+INCIDENT_PROPERTIES = (
+    "title", "description", "date_start", "date_end", "event_type", "sub_event_type", "location_name", "country",
+    "admin1", "admin2", "precision_m", "fatalities_low", "fatalities_best", "fatalities_high", "injured", "status",
+    "target_site", "attributions", "sources", "tags", "notes",
+)
+COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
+    Collection(
+        "incidents", "Incidents", "Conflict incidents (ACLED vocabulary) with attribution claims, dated as "
+        "intervals and located with a precision radius.", incidents, "Point", INCIDENT_PROPERTIES,
+        {"title": "string", "event_type": "string", "sub_event_type": "string", "status": "string",
+         "country": "string", "admin1": "string", "admin2": "string", "location_name": "string",
+         "target_site": "string", "group": "string", "precision_m": "number", "fatalities_best": "integer",
+         "date_start": "date", "date_end": "date"},
+        ("date_start", "date_end")),
+    Collection(
+        "sites", "Sites", "Reference places that incidents target.", sites, "Point",
+        ("name", "kind", "precision_m", "status", "country", "admin1", "sources", "notes"),
+        {"name": "string", "kind": "string", "status": "string", "country": "string", "admin1": "string",
+         "precision_m": "number"}),
+    Collection(
+        "control_zones", "Control zones", "Areas of control, presence or activity of armed groups, each valid "
+        "from one date to another.", control_zones, "MultiPolygon",
+        ("name", "group", "kind", "valid_from", "valid_to", "confidence", "status", "precision_m", "sources", "notes"),
+        {"name": "string", "group": "string", "kind": "string", "confidence": "string", "status": "string",
+         "precision_m": "number", "valid_from": "date", "valid_to": "date"},
+        ("valid_from", "valid_to")),
+)}
+
+
+@dataclass(frozen=True)
+class Near:
+    lon: float
+    lat: float
+    radius_m: float
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    """A validated request for features; the HTTP layer and `geomap export` both build these."""
+
+    collection: Collection
+    bbox: tuple[float, float, float, float] | None = None
+    interval: tuple[date | None, date | None] | None = None
+    equals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    where: ColumnElement | None = None  # a CQL2 filter, already translated by geomap.db.cql2
+    near: Near | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()  # (queryable, ascending)
+    limit: int | None = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Page:
+    features: list[str]  # each a GeoJSON Feature as JSON text
+    more: bool  # another page follows
+
+
+# -- the Feature as JSON --------------------------------------------------------------------
+
+def _attributions_json() -> ColumnElement:
+    a = attributions.c
+    claim = func.json_build_object("group", a.group_id, "claimant", a.claimant, "stance", a.stance,
+                                   "sources", a.sources, "notes", a.notes)
+    return (select(func.coalesce(func.json_agg(aggregate_order_by(claim, a.position)), literal_column("'[]'::json")))
+            .where(a.incident_id == incidents.c.id).scalar_subquery())
+
+
+def _property(collection: Collection, name: str) -> ColumnElement:
+    return _attributions_json() if name == "attributions" else collection.column(name)
+
+
+def feature_json(collection: Collection, near: Near | None = None) -> ColumnElement:
+    """The Feature built by PostgreSQL; with `near`, `distance_m` joins its properties."""
+    t = collection.table
+    pairs = [part for name in collection.properties for part in (name, _property(collection, name))]
+    if near is not None:
+        pairs += ["distance_m", _distance(t, near)]
+    geometry = cast(func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS), JSON)
+    return func.json_build_object("type", "Feature", "id", t.c.id, "geometry", geometry,
+                                  "properties", func.json_build_object(*pairs))
+
+
+def _geography(column) -> ColumnElement:
+    return cast(column, Geography())
+
+
+def _distance(table: Table, near: Near) -> ColumnElement:
+    return func.ST_Distance(_geography(table.c.geom), point(near.lon, near.lat))
+
+
+# -- clauses --------------------------------------------------------------------------------
+
+def _bbox(collection: Collection, bbox: tuple[float, float, float, float]) -> ColumnElement:
+    envelope = func.ST_MakeEnvelope(*bbox, 4326)
+    return and_(collection.table.c.geom.op("&&")(envelope), func.ST_Intersects(collection.table.c.geom, envelope))
+
+
+def _interval(collection: Collection, start: date | None, end: date | None) -> ColumnElement:
+    """Features whose own interval (dates, or validity with an open end) overlaps [start, end]."""
+    first, last = (collection.column(c) for c in collection.temporal)
+    clauses = []
+    if end is not None:
+        clauses.append(first <= end)
+    if start is not None:
+        clauses.append(or_(last.is_(None), last >= start) if collection.id == "control_zones" else last >= start)
+    return and_(*clauses)
+
+
+def equals_clause(collection: Collection, name: str, values: tuple[str, ...]) -> ColumnElement:
+    if collection.id == "incidents" and name == "group":
+        return attributed_to(values)
+    return collection.column(name).in_(values)
+
+
+def attributed_to(group_ids: tuple[str, ...]) -> ColumnElement:
+    a = attributions.c
+    return exists().where(a.incident_id == incidents.c.id, a.group_id.in_(group_ids),
+                          a.stance.in_(AFFIRMATIVE_STANCES))
+
+
+def _near(collection: Collection, near: Near) -> ColumnElement:
+    return func.ST_DWithin(_geography(collection.table.c.geom), point(near.lon, near.lat), float(near.radius_m))
+
+
+def _clauses(q: FeatureQuery) -> list[ColumnElement]:
+    clauses = [equals_clause(q.collection, name, values) for name, values in q.equals.items()]
+    if q.bbox is not None:
+        clauses.append(_bbox(q.collection, q.bbox))
+    if q.interval is not None and q.collection.temporal is not None:
+        clauses.append(_interval(q.collection, *q.interval))
+    if q.near is not None:
+        clauses.append(_near(q.collection, q.near))
+    if q.where is not None:
+        clauses.append(q.where)
+    return clauses
+
+
+def _order(q: FeatureQuery) -> list[ColumnElement]:
+    t = q.collection.table
+    order = [q.collection.column(name).asc() if ascending else q.collection.column(name).desc()
+             for name, ascending in q.sortby]
+    if q.near is not None and not q.sortby:
+        order.append(_distance(t, q.near).asc())
+    return order + [t.c.id.asc()]  # a total order, so that pages never overlap or skip
+
+
+def statement(q: FeatureQuery) -> Select:
+    query = select(cast(feature_json(q.collection, q.near), Text).label("feature")).where(*_clauses(q)).order_by(*_order(q))
+    if q.limit is not None:
+        query = query.limit(q.limit + 1)
+    return query.offset(q.offset) if q.offset else query
+
+
+# -- running --------------------------------------------------------------------------------
+
+def page(conn: Connection, q: FeatureQuery) -> Page:
+    """One page (limit + 1 rows are read to know whether another follows; no COUNT)."""
+    rows = conn.execute(statement(q)).scalars().all()
+    more = q.limit is not None and len(rows) > q.limit
+    return Page(rows[: q.limit] if more else rows, more)
+
+
+def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str]:
+    """Every matching feature as JSON text, in order, fetched in batches (for exports)."""
+    yield from conn.execution_options(stream_results=True, yield_per=batch).execute(statement(q)).scalars()
+
+
+def one(conn: Connection, collection: Collection, feature_id: str) -> tuple[str, int] | None:
+    """A feature's JSON text and its version (for the ETag)."""
+    t = collection.table
+    row = conn.execute(select(cast(feature_json(collection), Text), t.c.version).where(t.c.id == feature_id)).first()
+    return (row[0], row[1]) if row else None
