@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -52,15 +53,34 @@ def _admin(cluster: Cluster) -> psycopg.Connection:
     return psycopg.connect(cluster.url("postgres", driver="postgresql"), autocommit=True)
 
 
-@pytest.fixture
-def database_url(cluster):
-    """URL of a fresh, migrated, empty database, dropped after the test."""
+@contextmanager
+def fresh_database(cluster: Cluster):
+    """URL of a new, migrated, empty database, dropped afterwards."""
     name = f"test_{os.getpid()}_{next(_counter)}"
     with _admin(cluster) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
     yield cluster.url(name)
     with _admin(cluster) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(cluster):
+    """A fresh database for one test."""
+    with fresh_database(cluster) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def seeded_app(cluster):
+    """An app on a database with the seed data, shared by a module's read-only tests."""
+    from geomap.io.load import load
+
+    with fresh_database(cluster) as url:
+        app = create_app({"DATABASE_URL": url})
+        load(app.extensions["geomap.engine"])
+        yield app
+        app.extensions["geomap.engine"].dispose()
 
 
 @pytest.fixture
@@ -95,3 +115,26 @@ def snapshot(engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
         return {name: [tuple(row) for row in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY 1'))]
                 for name in sorted(metadata.tables)}
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real HTTP server on loopback (threaded), for what a client sees."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def editor_token(app):
+    from geomap.db import tokens
+
+    with app.extensions["geomap.engine"].begin() as conn:
+        return tokens.create(conn, "test-editor", "editor")

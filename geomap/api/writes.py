@@ -13,7 +13,7 @@ from geomap.api.ogc import base_url, collection_or_404, etag
 from geomap.db import store
 from geomap.errors import BadRequest, NotFound, PreconditionFailed, PreconditionRequired, UnsupportedMediaType
 from geomap.io import edit
-from geomap.io.geojson import read_feature
+from geomap.io.geojson import validate_feature
 
 blueprint = Blueprint("writes", __name__)
 JSON_TYPES = ("application/geo+json", "application/json")
@@ -25,7 +25,7 @@ def create(cid: str) -> Response:
     c = collection_or_404(cid)
     holder = auth.require("editor")
     feature = _body(JSON_TYPES)
-    record = read_feature(feature, c.id, "request body")
+    record = validate_feature(feature, c.id, "request body")
     with engine().begin() as conn:
         version = edit.create(conn, record, holder.name)
     return _written(cid, record.id, version, 201)
@@ -38,7 +38,7 @@ def replace(cid: str, fid: str) -> Response:
     expected = _if_match(fid)
     feature = _body(JSON_TYPES)
     _same_id(feature, fid)
-    record = read_feature({**feature, "id": fid}, c.id, "request body")
+    record = validate_feature({**feature, "id": fid}, c.id, "request body")
     with engine().begin() as conn:
         version = edit.replace(conn, record, expected, holder.name)
     return _written(cid, fid, version, 200)
@@ -54,7 +54,7 @@ def update(cid: str, fid: str) -> Response:
     _same_id(patch, fid)
     with engine().begin() as conn:
         current, _ = edit.current_feature(conn, c.id, fid)
-        record = read_feature({**merge_patch(current, patch), "id": fid}, c.id, "patched feature")
+        record = validate_feature({**merge_patch(current, patch), "id": fid}, c.id, "patched feature")
         version = edit.replace(conn, record, expected, holder.name)
     return _written(cid, fid, version, 200)
 

@@ -46,7 +46,7 @@ def read_file(path: Path) -> list[Record]:
     return records
 
 
-def read_feature(feature: Any, collection: str, where: str) -> Record:
+def validate_feature(feature: Any, collection: str, where: str) -> Record:
     """Validate one GeoJSON Feature (e.g. a request body); raise InvalidInput listing every problem."""
     problems: list[Problem] = []
     record = _read_feature(feature, collection, where, problems)
@@ -193,4 +193,5 @@ def to_feature(collection: str, row: dict[str, Any]) -> dict[str, Any]:
     if collection == "groups":
         return values
     geom = shapely.from_wkb(values.pop("geom"))
-    return {"type": "Feature", "id": values.pop("id"), "geometry": mapping(geom), "properties": values}
+    geometry = json.loads(json.dumps(mapping(geom)))  # tuples to lists, as in parsed GeoJSON
+    return {"type": "Feature", "id": values.pop("id"), "geometry": geometry, "properties": values}

@@ -1,0 +1,63 @@
+"""Real OGC clients against a real server on loopback: OWSLib and GDAL's OAPIF driver."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from owslib.ogcapi.features import Features
+
+from conftest import ROOT
+from geomap.io.load import load
+
+SEED = json.loads((ROOT / "data" / "incidents.geojson").read_text())["features"]
+
+
+@pytest.fixture
+def requests_seen(app):
+    from flask import request
+
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(request.full_path))
+    return seen
+
+
+@pytest.fixture
+def server(app, requests_seen, live_server):
+    load(app.extensions["geomap.engine"])
+    return live_server
+
+
+def test_owslib_reads_collections_and_filtered_items(server):
+    api = Features(server)
+    assert {c["id"] for c in api.collections()["collections"]} == {"incidents", "sites", "control_zones"}
+    assert "properties" in api.collection_queryables("incidents")
+    items = api.collection_items("incidents", bbox=[44.0, 35.0, 44.5, 35.6], limit=1000)
+    expected = {f["id"] for f in SEED if 44.0 <= f["geometry"]["coordinates"][0] <= 44.5
+                and 35.0 <= f["geometry"]["coordinates"][1] <= 35.6}
+    assert {f["id"] for f in items["features"]} == expected
+    battles = api.collection_items("incidents", event_type="Battles", limit=1000)
+    assert {f["id"] for f in battles["features"]} == {f["id"] for f in SEED if f["properties"]["event_type"] == "Battles"}
+
+
+def ogrinfo(*args: str) -> str:
+    result = subprocess.run(["ogrinfo", "-ro", "-q", *args], capture_output=True, text=True, timeout=120,
+                            env={"GDAL_HTTP_TIMEOUT": "30", "CPL_DEBUG": "OFF", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_gdal_ogrinfo_reads_collections_and_pushes_filters(server, requests_seen):
+    assert shutil.which("ogrinfo"), "GDAL (gdal-bin) must be installed by scripts/install-system-deps.sh"
+    layers = ogrinfo(f"OAPIF:{server}")
+    assert all(name in layers for name in ("incidents", "sites", "control_zones"))
+    everything = ogrinfo(f"OAPIF:{server}", "incidents", "-al", "-geom=NO")
+    assert everything.count("OGRFeature(incidents)") == len(SEED)
+    filtered = ogrinfo(f"OAPIF:{server}", "incidents", "-al", "-geom=NO", "-where", "event_type = 'Battles'")
+    expected = sum(f["properties"]["event_type"] == "Battles" for f in SEED)
+    assert filtered.count("OGRFeature(incidents)") == expected > 0
+    assert any("event_type=Battles" in path or "filter=" in path for path in requests_seen), requests_seen
+    spatial = ogrinfo(f"OAPIF:{server}", "incidents", "-al", "-geom=NO", "-spat", "44.0", "35.0", "44.5", "35.6")
+    assert spatial.count("OGRFeature(incidents)") == sum(
+        44.0 <= f["geometry"]["coordinates"][0] <= 44.5 and 35.0 <= f["geometry"]["coordinates"][1] <= 35.6 for f in SEED)
