@@ -66,15 +66,22 @@ def queryables(cid: str) -> Response:
 
 
 def _extent(conn, c: Collection) -> dict:
+    """Spatial extent from the planner's statistics when it has them (no scan of a large
+    table), else computed; temporal extent from the date indexes."""
     t = c.table
-    box = conn.execute(select(func.ST_XMin(func.ST_Extent(t.c.geom)), func.ST_YMin(func.ST_Extent(t.c.geom)),
-                              func.ST_XMax(func.ST_Extent(t.c.geom)), func.ST_YMax(func.ST_Extent(t.c.geom)))).one()
-    extent = {"spatial": {"bbox": [list(box)] if box[0] is not None else [], "crs": params.CRS84}}
+    box = conn.execute(select(func.ST_EstimatedExtent("public", t.name, "geom"))).scalar() or \
+        conn.execute(select(func.ST_Extent(t.c.geom))).scalar()
+    extent = {"spatial": {"bbox": [_box(box)] if box else [], "crs": params.CRS84}}
     if c.temporal:
         first, last = (c.column(name) for name in c.temporal)
         start, end = conn.execute(select(func.min(first), func.max(last))).one()
         extent["temporal"] = {"interval": [[_instant(start), _instant(end)]]}
     return extent
+
+
+def _box(text: str) -> list[float]:
+    """'BOX(x1 y1,x2 y2)' as [x1, y1, x2, y2]."""
+    return [float(v) for v in text[4:-1].replace(",", " ").split()]
 
 
 def _instant(day) -> str | None:

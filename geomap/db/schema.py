@@ -85,6 +85,7 @@ incidents = Table(
     Index("incidents_dates", "date_start", "date_end"),
     Index("incidents_event_type", "event_type"),
     Index("incidents_precision", "precision_m"),
+    Index("incidents_date_end", "date_end"),
 )
 
 attributions = Table(

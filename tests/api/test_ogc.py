@@ -49,7 +49,8 @@ def test_collections_with_extents(api):
     assert set(collections) == {"incidents", "sites", "control_zones"}
     lons = [f["geometry"]["coordinates"][0] for f in SEED["incidents"]]
     bbox = collections["incidents"]["extent"]["spatial"]["bbox"][0]
-    assert bbox[0] == pytest.approx(min(lons)) and bbox[2] == pytest.approx(max(lons))
+    # The planner's estimate (when the table has statistics) may be a little larger, never smaller.
+    assert min(lons) - 0.5 <= bbox[0] <= min(lons) and max(lons) <= bbox[2] <= max(lons) + 0.5
     starts = [f["properties"]["date_start"] for f in SEED["incidents"]]
     assert collections["incidents"]["extent"]["temporal"]["interval"][0][0].startswith(min(starts))
 
