@@ -33,7 +33,8 @@ def render(report: ContextReport) -> str:
     for group in report.groups:
         lines += ["", *_group(group, report)]
     lines += ["", f"## Nearby incidents (within {max(report.radii_m) / 1000:.0f} km, "
-                  f"{max(report.windows_days)} days either side)", ""]
+                  f"{max(report.windows_days)} days either side; the nearest {len(report.nearby_incidents)} "
+                  f"of {report.nearby_total})", ""]
     lines += [f"- {n.incident.title} (`{n.incident.id}`): {km(n.distance)}, {days(n)}"
               for n in report.nearby_incidents] or ["- none"]
     lines += ["", "## Nearby sites", ""]

@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 
-from geomap.analysis.geodesy import GEOD, Answer, Distance, Location, check_radius, normalise_bearing, within
+from geomap.analysis.geodesy import GEOD, Answer, Distance, Location, check_radius, normalise_bearing
 from geomap.analysis.model import DayRange, Incident
 
 
@@ -39,24 +39,15 @@ def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: floa
         return []
     lons = np.array([c.location.lon for c in candidates])
     lats = np.array([c.location.lat for c in candidates])
-    azimuths, _, metres = GEOD.inv(np.full_like(lons, origin.lon), np.full_like(lats, origin.lat), lons, lats)
+    azimuths, _, best = GEOD.inv(np.full_like(lons, origin.lon), np.full_like(lats, origin.lat), lons, lats)
+    reach = origin.precision_m + np.array([c.location.precision_m for c in candidates])
+    low, high = np.maximum(0.0, best - reach), best + reach  # as Distance.from_best, for all at once
+    keep = np.ones(len(candidates), bool) if radius_m is None else low <= radius_m
     found = []
-    for candidate, azimuth, best in zip(candidates, azimuths, metres):
-        triple = Distance.from_best(float(best), origin.precision_m, candidate.location.precision_m)
-        answer = None if radius_m is None else within(triple, radius_m)
-        if answer != "no":
-            days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None
-            found.append(NearbyIncident(candidate, triple, normalise_bearing(float(azimuth)), answer, days))
+    for i in np.flatnonzero(keep):
+        candidate = candidates[i]
+        answer = None if radius_m is None else ("yes" if high[i] <= radius_m else "possibly")
+        days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None
+        distance = Distance(float(best[i]), float(low[i]), float(high[i]))
+        found.append(NearbyIncident(candidate, distance, normalise_bearing(float(azimuths[i])), answer, days))
     return sorted(found, key=lambda n: (n.distance.best, n.incident.id))
-
-
-def in_window(days: DayRange, window_days: int) -> Answer:
-    """Did the other event happen within `window_days` before the focus (not after it)?
-
-    "yes" when every possible gap is in [0, window_days], "no" when none is, else "possibly".
-    """
-    if days.min >= 0 and days.max <= window_days:
-        return "yes"
-    if days.max < 0 or days.min > window_days:
-        return "no"
-    return "possibly"

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from geomap.analysis.geodesy import Distance, point_distance, within
+import numpy as np
+
+from geomap.analysis.geodesy import Distance, point_distance
 from geomap.analysis.model import ControlZone, Incident, Site
-from geomap.analysis.proximity import NearbyIncident, in_window, rank_nearby
+from geomap.analysis.proximity import NearbyIncident, rank_nearby
 from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
 
 DEFAULT_RADII_M = (5000.0, 10000.0, 25000.0)
 DEFAULT_WINDOWS_DAYS = (10, 30, 90)
+NEARBY_LISTED = 50  # the counts use every neighbour; the list shows the nearest
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class ContextReport:
     nearby_incidents: tuple[NearbyIncident, ...]
     nearby_sites: tuple[SiteDistance, ...]
     sources: tuple[dict, ...]
+    nearby_total: int = 0  # neighbours within the widest radius and window; the list is capped
     radii_m: tuple[float, ...] = DEFAULT_RADII_M
     windows_days: tuple[int, ...] = DEFAULT_WINDOWS_DAYS
 
@@ -82,8 +86,8 @@ def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
     groups = tuple(_group_context(g, evidence, relations, nearby, radii_m, windows_days) for g in evidence.groups)
     target = _site_distance(focus, evidence.target) if evidence.target else None
     sites = tuple(sorted((_site_distance(focus, s) for s in evidence.sites), key=lambda s: s.distance.best))
-    report = ContextReport(focus, tuple(evidence.claims), target, groups, tuple(nearby),
-                           tuple(s for s in sites if s.distance.min <= max(radii_m)), (),
+    report = ContextReport(focus, tuple(evidence.claims), target, groups, tuple(nearby[:NEARBY_LISTED]),
+                           tuple(s for s in sites if s.distance.min <= max(radii_m)), (), len(nearby),
                            tuple(radii_m), tuple(windows_days))
     return _with_sources(report)
 
@@ -92,23 +96,27 @@ def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation
                    radii_m: Sequence[float], windows_days: Sequence[int]) -> GroupContext:
     gid = group["id"]
     own = [n for n in nearby if gid in n.incident.groups]
-    counts = tuple(_count(own, r, w) for r in radii_m for w in windows_days)
     return GroupContext(
         gid, group["name"], tuple(c["stance"] for c in evidence.claims if c["group"] == gid),
         tuple(r for r in relations if r.zone.group == gid), nearest_by_group(relations).get(gid),
-        _nearest_prior(evidence.incident, evidence.prior_candidates.get(gid, ())), counts,
+        _nearest_prior(evidence.incident, evidence.prior_candidates.get(gid, ())), _counts(own, radii_m, windows_days),
     )
 
 
-def _count(incidents: Sequence[NearbyIncident], radius_m: float, window_days: int) -> Count:
-    yes = possibly = 0
-    for n in incidents:
-        answers = {within(n.distance, radius_m), in_window(n.days_before, window_days)}
-        if answers == {"yes"}:
-            yes += 1
-        elif "no" not in answers:
-            possibly += 1
-    return Count(radius_m, window_days, yes, possibly)
+def _counts(incidents: Sequence[NearbyIncident], radii_m: Sequence[float],
+            windows_days: Sequence[int]) -> tuple[Count, ...]:
+    """Certain and possible counts per radius and window, computed on arrays (a report can have
+    thousands of neighbours). Certain: the whole precision circle is within the radius and the
+    whole date interval within the window before the focus; possible: some of each may be."""
+    low, high = (np.array([getattr(n.distance, k) for n in incidents]) for k in ("min", "max"))
+    first, last = (np.array([getattr(n.days_before, k) for n in incidents]) for k in ("min", "max"))
+    counts = []
+    for radius in radii_m:
+        for window in windows_days:
+            certain = (high <= radius) & (first >= 0) & (last <= window)
+            possible = (low <= radius) & (last >= 0) & (first <= window)
+            counts.append(Count(radius, window, int(certain.sum()), int((possible & ~certain).sum())))
+    return tuple(counts)
 
 
 def _nearest_prior(focus: Incident, candidates: Sequence[Incident]) -> NearbyIncident | None:

@@ -44,6 +44,9 @@ SERVER_SETTINGS = """
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 max_connections = 100
+# Short indexed queries: JIT compilation and parallel workers cost more than they save.
+jit = off
+max_parallel_workers_per_gather = 0
 """
 
 
@@ -97,7 +100,7 @@ class Cluster:
     """A private PostgreSQL cluster in `home`. Methods are safe to call from many processes."""
 
     def __init__(self, home: Path, bindir: Path | None = None):
-        self.home = Path(home)
+        self.home = Path(home).absolute()  # compared with the server's own absolute -D path
         self.pgdata = self.home / "pgdata"
         self.logfile = self.home / "log" / "server.log"
         self._bindir = bindir
