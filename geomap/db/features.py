@@ -135,14 +135,14 @@ def _bbox(collection: Collection, bbox: tuple[float, float, float, float]) -> Co
 
 
 def _interval(collection: Collection, start: date | None, end: date | None) -> ColumnElement:
-    """Features whose own interval (dates, or validity with an open end) overlaps [start, end]."""
+    """Features whose own interval (dates, or validity with an open end) overlaps [start, end].
+
+    As range overlap, so that the (geom, daterange) GiST index answers bbox and time together;
+    a null bound is open on either side.
+    """
     first, last = (collection.column(c) for c in collection.temporal)
-    clauses = []
-    if end is not None:
-        clauses.append(first <= end)
-    if start is not None:
-        clauses.append(or_(last.is_(None), last >= start) if collection.id == "control_zones" else last >= start)
-    return and_(*clauses)
+    own = func.daterange(first, last, "[]")
+    return own.op("&&")(func.daterange(start, end, "[]"))
 
 
 def equals_clause(collection: Collection, name: str, values: tuple[str, ...]) -> ColumnElement:

@@ -86,6 +86,7 @@ incidents = Table(
     Index("incidents_event_type", "event_type"),
     Index("incidents_precision", "precision_m"),
     Index("incidents_date_end", "date_end"),
+    Index("incidents_geom_dates_gist", "geom", text("daterange(date_start, date_end, '[]')"), postgresql_using="gist"),
 )
 
 attributions = Table(
@@ -120,6 +121,8 @@ control_zones = Table(
     Index("control_zones_geom_gist", "geom", postgresql_using="gist"),
     Index("control_zones_geog_gist", text("(geom::geography)"), postgresql_using="gist"),
     Index("control_zones_validity", "valid_from", "valid_to"),
+    Index("control_zones_geom_validity_gist", "geom", text("daterange(valid_from, valid_to, '[]')"),
+          postgresql_using="gist"),
 )
 
 history = Table(
