@@ -5,8 +5,9 @@ the date indexes; `geomap.analysis` computes the exact answer. Every value is bo
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by
@@ -96,26 +97,34 @@ def _incident_filters(date_from, date_to, event_types, group_ids, exclude) -> li
     return clauses
 
 
-KNN_BOUND_M = 100_000.0
+PRIOR_SEARCH_M = 100_000.0
+PRIOR_SEARCH_DAYS = 365
 
 
 def nearest_incidents(conn: Connection, lon: float, lat: float, *, group_id: str, before: date,
                       limit: int = 5) -> list[dict[str, Any]]:
-    """The incidents of a group that ended before `before`, nearest first; the caller re-ranks
-    these few exactly.
+    """The incidents of a group that ended before `before`, at most PRIOR_SEARCH_DAYS earlier
+    and PRIOR_SEARCH_M away, nearest first; the caller re-ranks these few exactly.
 
-    First a KNN walk of the geography index bounded to `KNN_BOUND_M` (an unbounded walk reads
-    the whole index when the group has few such incidents); failing that, the group's own
-    incidents ranked by distance, a cost bounded by the group's size.
+    The horizon lets the (geom, daterange) GiST index answer space and time in one scan: an
+    unbounded nearest-neighbour walk reads the whole index when a group has few such incidents.
     """
-    base = incident_select().where(*_incident_filters(None, None, (), (group_id,), ()), incidents.c.date_end < before)
-    geography = cast(incidents.c.geom, Geography)
-    near = base.where(_within(incidents.c.geom, lon, lat, KNN_BOUND_M)).order_by(geography.op("<->")(point(lon, lat)))
-    rows = conn.execute(near.limit(limit)).mappings().all()
-    if rows:
-        return rows
-    far = base.order_by(func.ST_Distance(geography, point(lon, lat)))
-    return conn.execute(far.limit(limit)).mappings().all()
+    window = func.daterange(before - timedelta(days=PRIOR_SEARCH_DAYS), before, "[)")
+    own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
+    query = (incident_select()
+             .where(incidents.c.geom.op("&&")(envelope(lon, lat, PRIOR_SEARCH_M)), own.op("&&")(window),
+                    incidents.c.date_end < before, _within(incidents.c.geom, lon, lat, PRIOR_SEARCH_M),
+                    *_incident_filters(None, None, (), (group_id,), ()))
+             .order_by(func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))).limit(limit))
+    return conn.execute(query).mappings().all()
+
+
+def envelope(lon: float, lat: float, metres: float) -> ColumnElement:
+    """A lon/lat box that holds every point within `metres` (a little generous), for the
+    geometry indexes."""
+    dy = metres / 110_574 * 1.01
+    dx = min(180.0, metres / (111_320 * max(0.01, math.cos(math.radians(lat)))) * 1.01)
+    return func.ST_MakeEnvelope(lon - dx, max(-90.0, lat - dy), lon + dx, min(90.0, lat + dy), 4326)
 
 
 def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
