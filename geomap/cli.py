@@ -239,3 +239,149 @@ def token_revoke(name: str) -> None:
         if not tokens.revoke(conn, name):
             raise click.ClickException(f"no live token named {name!r}")
     click.echo("revoked")
+
+
+# -- maps -------------------------------------------------------------------------------------
+
+MAP_FORMATS = {".html": "html", ".htm": "html", ".png": "png", ".svg": "svg"}
+
+
+@main.command("map")
+@click.option("--incident", "incident_id", help="Map this incident in its context (rings, distances, zones).")
+@click.option("--bbox", help="Selection: minlon,minlat,maxlon,maxlat.")
+@click.option("--datetime", "datetime_", help="Selection: a date or interval, e.g. 2019-12-01/2019-12-31.")
+@click.option("--group", help="Selection: attributed group id(s), comma-separated.")
+@click.option("--event-type", help="Selection: ACLED event type(s), comma-separated.")
+@click.option("--layers", help="Layers to draw, comma-separated (default: all that apply).")
+@click.option("--date", help="The time slider's starting date; zones in force on it are shown.")
+@click.option("--color-by", type=click.Choice(["group", "event_type"]), default="group", show_default=True)
+@click.option("--title", help="Title of the map (default: the incident's or the selection's).")
+@click.option("--rings", help="Focus maps: ring distances in km, comma-separated (default 1,5,10,25).")
+@click.option("--width", help="Graphics: width in pixels.")
+@click.option("--height", help="Graphics: height in pixels.")
+@click.option("--dpi", help="Graphics: resolution, 50 to 300.")
+@click.option("--preset", type=click.Choice(["a4", "a4-portrait", "social", "social-square"]),
+              help="Graphics: a page or card size (A4 at the dpi, social cards in pixels).")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="out.html (self-contained, opens offline), out.png or out.svg.")
+def map_command(incident_id, datetime_, output: Path, **given) -> None:
+    """Write a map of an incident or a selection as HTML, PNG or SVG."""
+    from geomap import maps
+    from geomap.api.maps import map_request
+
+    fmt = MAP_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        raise click.UsageError(f"--output must end in {', '.join(MAP_FORMATS)}")
+    args = {k: str(v) for k, v in {**given, "datetime": datetime_}.items() if v is not None}
+    req = map_request(args, focus=incident_id is not None, image=fmt != "html")
+    engine = _engine()
+    scene = (maps.focus_scene(engine, incident_id, req.options) if incident_id
+             else maps.selection_scene(engine, req.selection, req.options))
+    if fmt == "html":
+        output.write_text(maps.interactive(scene, embed=True).document(scene.title), encoding="utf-8")
+    else:
+        output.write_bytes(maps.graphic(scene, fmt, req.size))
+    click.echo(f"wrote {output} ({fmt}, data version {scene.data_version})")
+
+
+# -- data in and out ------------------------------------------------------------------------------
+
+def _progress(path: Path):
+    """A progress bar on a terminal (bytes of the file read), or nothing."""
+    if not sys.stderr.isatty():
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name, file=sys.stderr, leave=False)
+
+    def update(position: int) -> None:
+        bar.update(position - bar.n)
+    return bar, update
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["geojson", "geojsonseq", "acled-csv", "kml"]),
+              help="The file's format (default: from its extension: .geojson, .geojsonseq, .csv, .kml).")
+@click.option("--collection", type=click.Choice(["incidents", "sites", "control_zones"]),
+              help="The collection the features go to (default: named in the file, or by the file name).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every problem to this CSV file (where, field, reason).")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid features and report the others.")
+@click.option("--duplicate-distance", type=click.FloatRange(min=0), default=1000.0, show_default=True,
+              help="Likely duplicates: at most this many metres apart.")
+@click.option("--duplicate-days", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Likely duplicates: date intervals at most this many days apart.")
+@click.option("--duplicates-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every likely duplicate pair to this CSV file.")
+@click.option("--no-duplicates", is_flag=True, help="Do not look for likely duplicates.")
+def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_distance, duplicate_days,
+                   duplicates_report, no_duplicates) -> None:
+    """Import FILE (GeoJSON, GeoJSON text sequence, ACLED CSV or KML) in one transaction."""
+    from geomap.db.bulk import DuplicateRule
+    from geomap.io.importer import import_file
+
+    bar, update = _progress(file)
+    try:
+        result = import_file(_engine(), file, fmt, collection, skip_invalid=skip_invalid, report=report,
+                             duplicates=None if no_duplicates else DuplicateRule(duplicate_distance, duplicate_days),
+                             duplicates_report=duplicates_report, progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    for line in result.lines():
+        click.echo(line)
+
+
+def _values(given: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in given for v in item.split(",") if v.strip())
+
+
+@main.command("export")
+@click.option("--collection", required=True, type=click.Choice(["incidents", "sites", "control_zones"]))
+@click.option("--format", "fmt", type=click.Choice(["geojson", "geojsonseq", "csv", "kml", "gpkg"]),
+              help="Default: from the output's extension.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--bbox", help="minlon,minlat,maxlon,maxlat: features that intersect it.")
+@click.option("--datetime", "datetime_", help="A date or interval (2019-12-01/2019-12-31, .. for open).")
+@click.option("--group", "groups", multiple=True, help="Group id (repeatable or comma-separated).")
+@click.option("--event-type", "event_types", multiple=True, help="ACLED event type (repeatable or comma-separated).")
+def export_command(collection: str, fmt, output: Path, bbox, datetime_, groups, event_types) -> None:
+    """Export a collection's features (filtered like the items endpoint) to a file."""
+    from geomap.io.export import Filters, export, parse_bbox, parse_interval
+    from geomap.io.writers import EXTENSIONS
+
+    fmt = fmt or next((f for f, ext in EXTENSIONS.items() if output.suffix.lower() == ext), None)
+    if fmt is None:
+        raise click.UsageError(f"pass --format, or end --output in one of {', '.join(EXTENSIONS.values())}")
+    filters = Filters(parse_bbox(bbox) if bbox else None, parse_interval(datetime_) if datetime_ else None,
+                      _values(groups), _values(event_types))
+    count = export(_engine(), collection, fmt, output, filters)
+    click.echo(f"wrote {count} feature(s) of {collection} to {output} ({fmt})")
+
+
+@main.command("synth")
+@click.option("--incidents", "count", type=click.IntRange(min=0), default=10_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("synth"),
+              show_default=True, help="Directory for groups.json, sites.geojson, control_zones.geojson and "
+                                      "incidents.geojsonseq.")
+@click.option("--load", "load_", is_flag=True, help="Also load the files into the database.")
+def synth(count: int, seed: int, output: Path, load_: bool) -> None:
+    """Write a realistic synthetic data set (Iraq and Syria, 2012-2021), and load it if asked."""
+    from geomap.synth import write_files
+
+    paths = write_files(output, count, seed)
+    click.echo(f"wrote {', '.join(str(p) for p in paths)}")
+    if load_:
+        from geomap.io.importer import import_file
+        from geomap.io.load import load as load_files
+
+        engine = _engine()
+        for line in load_files(engine, paths[:3]).lines():
+            click.echo(line)
+        bar, update = _progress(paths[3])
+        result = import_file(engine, paths[3], duplicates=None, progress=update)
+        if bar is not None:
+            bar.close()
+        click.echo(result.lines()[0])

@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already there; uses sudo when not root.
 set -euo pipefail
 
-PACKAGES=(postgresql postgresql-postgis python3-venv git)
+PACKAGES=(postgresql postgresql-postgis python3-venv git gdal-bin)
 
 have_postgis() {
     # PostGIS for the newest installed PostgreSQL major version.
@@ -17,6 +17,11 @@ dpkg -s postgresql >/dev/null 2>&1 || missing+=(postgresql)
 have_postgis || missing+=(postgresql-postgis)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v git >/dev/null 2>&1 || missing+=(git)
+# GDAL's ogr2ogr/ogrinfo: the tests read exported GeoPackages back with them, and the import
+# benchmark loads the same file with ogr2ogr beside geomap's import.
+command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
+# Debian's Chromium: the map tests drive it headless with Playwright (no browser download).
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, request
 from sqlalchemy import func, select
 
-from geomap.api import documents, engine, params
+from geomap.api import documents, engine, exports, params
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
 from geomap.db import features
 from geomap.db.features import COLLECTIONS, Collection
@@ -114,6 +114,8 @@ def _feature_collection(page: features.Page, query, links: list[dict]) -> str:
 
 def _render_items(fmt: str, c: Collection, page: features.Page, query, links: list[dict]) -> Response:
     parsed = [json.loads(f) for f in page.features]
+    if fmt != "html":
+        return exports.response(fmt, c, parsed)
     return html("items.html", collection=c, features=parsed, links=links, args=request.args,
                 query=query, more=page.more)
 

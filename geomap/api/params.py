@@ -17,7 +17,7 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 MAX_NEAR_RADIUS_M = 1_000_000
-FORMATS = ("json", "geojson", "html")
+FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "sortby", "filter",
                     "filter-lang", "filter-crs", "near", "radius")
 

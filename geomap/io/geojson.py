@@ -131,7 +131,7 @@ def _read_feature(feature: Any, collection: str, where: str, problems: list[Prob
 def _check_id(feature_id: Any, where: str, problems: list[Problem]) -> None:
     if feature_id is None:
         problems.append(Problem(where, "id", "missing: every feature needs a stable string id"))
-    elif not isinstance(feature_id, str) or not re.match(ID_PATTERN, feature_id):
+    elif not isinstance(feature_id, str) or not re.fullmatch(ID_PATTERN, feature_id):
         problems.append(Problem(where, "id", f"must be a lowercase slug matching {ID_PATTERN}; got {feature_id!r}"))
 
 

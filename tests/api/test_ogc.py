@@ -222,3 +222,26 @@ def test_analysis_endpoints_answer(api):
     context = api.get("/collections/incidents/items/k1-rocket-attack-2019-12-27/context?radius=5000&window=30")
     assert context.get_json()["radii_m"] == [5000.0]
     assert date.fromisoformat(context.get_json()["incident"]["date_start"]) == date(2019, 12, 27)
+
+
+def test_items_as_csv_kml_and_geopackage(api, tmp_path):
+    import csv
+    import io
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    expected = seed_ids("incidents", lambda f: f["properties"]["event_type"] == "Battles")
+    table = api.get("/collections/incidents/items?f=csv&event_type=Battles")
+    assert table.mimetype == "text/csv"
+    assert {row["id"] for row in csv.DictReader(io.StringIO(table.get_data(as_text=True)))} == expected
+    kml = api.get("/collections/incidents/items?event_type=Battles",
+                  headers={"Accept": "application/vnd.google-earth.kml+xml"})
+    assert kml.mimetype == "application/vnd.google-earth.kml+xml"
+    placemarks = ET.fromstring(kml.get_data()).iter("{http://www.opengis.net/kml/2.2}Placemark")
+    assert len(list(placemarks)) == len(expected)
+    gpkg = api.get("/collections/incidents/items?f=gpkg&event_type=Battles")
+    assert gpkg.mimetype == "application/geopackage+sqlite3"
+    path = tmp_path / "incidents.gpkg"
+    path.write_bytes(gpkg.get_data())
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM incidents").fetchone()[0] == len(expected)

@@ -19,8 +19,16 @@ def test_openapi_document_validates(document):
     validate(document)
 
 
-def _templated(rule: str) -> str:
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: {"cid": "{collectionId}", "fid": "{featureId}"}[m.group(1)], rule)
+NAMES = {"cid": "{collectionId}", "fid": "{featureId}", "incident_id": "{incidentId}", "name": "{name}"}
+
+
+def _templated(rule: str) -> list[str]:
+    """The documented paths of a Flask rule: variables named as in OpenAPI, any(...) expanded."""
+    choice = re.search(r"<any\(([^)]*)\):\w+>", rule)
+    if choice:
+        return [p for option in choice.group(1).split(",")
+                for p in _templated(rule.replace(choice.group(0), option.strip()))]
+    return [re.sub(r"<(?:\w+:)?(\w+)>", lambda m: NAMES[m.group(1)], rule)]
 
 
 def test_every_route_and_method_is_documented(seeded_app, document):
@@ -28,9 +36,9 @@ def test_every_route_and_method_is_documented(seeded_app, document):
     for rule in seeded_app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = _templated(rule.rule)
-        concrete = [path.replace("{collectionId}", c) for c in COLLECTIONS] if "{collectionId}" in path else [path]
-        for p in concrete:
+        concrete = [path.replace("{collectionId}", c) if "{collectionId}" in path else path
+                    for path in _templated(rule.rule) for c in COLLECTIONS]
+        for p in set(concrete):
             assert p in paths, p
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert method.lower() in paths[p], (p, method)

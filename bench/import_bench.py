@@ -1,0 +1,190 @@
+"""Import benchmark: `geomap import` against GDAL's `ogr2ogr -f PostgreSQL` (COPY mode) loading the
+same GeoJSON text sequence into the same PostgreSQL server, side by side in one run.
+
+    .venv/bin/python bench/import_bench.py                      # 1,000,000 incidents, seed 1
+    .venv/bin/python bench/import_bench.py --incidents 100000   # a quicker look
+    .venv/bin/python bench/import_bench.py --repeat 2           # best of two runs each
+
+The file (and groups, sites and zones it refers to) is made by `geomap.synth` into bench/data/
+once and reused. Each tool loads it into a fresh database of the bench cluster
+(bench/data/cluster): geomap with full validation, claims, history and the likely-duplicate
+report, into its constrained and indexed schema; ogr2ogr into a new table of its own (with
+PG_USE_COPY=YES and its spatial index). Both run as child processes, timed wall-clock, and
+their peak resident memory is the kernel's high-water mark of each child (VmHWM).
+
+Targets (issue 5): geomap's time at most 1.5x ogr2ogr's; geomap's peak memory under 1 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from geomap import synth  # noqa: E402
+from geomap.db import migrate  # noqa: E402
+from geomap.db.cluster import Cluster  # noqa: E402
+from geomap.db.engine import make_engine  # noqa: E402
+from geomap.io.load import load  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data"
+BENCH_HOME = DATA / "cluster"
+RATIO_TARGET = 1.5
+RSS_TARGET_MB = 1024
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    output: str
+
+
+def data_files(n: int, seed: int, log=print) -> list[Path]:
+    directory = DATA / f"import-{n}-{seed}"
+    paths = [directory / name for name in synth.FILES]
+    if not all(p.exists() for p in paths):
+        log(f"writing {n:,} synthetic incidents (seed {seed}) to {directory}")
+        clock = time.perf_counter()
+        synth.write_files(directory, n, seed)
+        log(f"  written in {time.perf_counter() - clock:.0f} s")
+    return paths
+
+
+def fresh_database(cluster: Cluster, name: str, migrated: bool) -> str:
+    with psycopg.connect(cluster.url("postgres", driver="postgresql"), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = cluster.url(name)
+    engine = make_engine(url)
+    try:
+        if migrated:
+            migrate.upgrade(engine)
+        else:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    finally:
+        engine.dispose()
+    return url
+
+
+def timed(command: list[str], env: dict[str, str]) -> Run:
+    """Run a child process: its wall time, output and peak resident memory. The peak is the
+    kernel's high-water mark of the child's own memory (VmHWM), read while it runs: rusage's
+    maxrss would count the parent's pages the child had between fork and exec."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        clock = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        peak_kb = 0
+        while child.poll() is None:
+            peak_kb = max(peak_kb, _high_water_kb(child.pid))
+            time.sleep(0.05)
+        seconds = time.perf_counter() - clock
+        out.seek(0)
+        output = out.read()
+    if child.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({child.returncode}):\n{output}")
+    return Run(seconds, peak_kb / 1024, output)
+
+
+def _high_water_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+    except OSError:  # it has just exited
+        return 0
+
+
+def ogr_connection(url: str) -> str:
+    parts = urlsplit(url)
+    return (f"PG:host={parts.hostname} port={parts.port} user={parts.username} password={parts.password} "
+            f"dbname={parts.path.lstrip('/')}")
+
+
+def run_geomap(cluster: Cluster, paths: list[Path], duplicates: bool) -> Run:
+    url = fresh_database(cluster, "import_bench_geomap", migrated=True)
+    engine = make_engine(url)
+    load(engine, paths[:3])
+    engine.dispose()
+    command = [sys.executable, "-m", "geomap", "-v", "import", str(paths[3])]
+    return timed(command + ([] if duplicates else ["--no-duplicates"]), dict(os.environ, DATABASE_URL=url))
+
+
+def run_ogr2ogr(cluster: Cluster, path: Path) -> Run:
+    ogr2ogr = shutil.which("ogr2ogr")
+    if ogr2ogr is None:
+        raise SystemExit("ogr2ogr is missing: apt-get install gdal-bin (scripts/install-system-deps.sh does)")
+    url = fresh_database(cluster, "import_bench_ogr", migrated=False)
+    command = [ogr2ogr, "-f", "PostgreSQL", ogr_connection(url), str(path), "-nln", "incidents", "-overwrite"]
+    return timed(command, dict(os.environ, PG_USE_COPY="YES"))
+
+
+def duplicate_seconds(output: str) -> float:
+    """The likely-duplicate search's share of geomap's time, from its -v log."""
+    found = re.search(r"looked for likely duplicates in ([0-9.]+) s", output)
+    return float(found.group(1)) if found else 0.0
+
+
+def report(n: int, ours: Run, theirs: Run) -> bool:
+    """Print the figures. The target compares loading with loading: ogr2ogr makes no duplicate
+    report, so that part of geomap's time is shown beside the ratio, not in it."""
+    duplicates = duplicate_seconds(ours.output)
+    load_seconds = ours.seconds - duplicates
+    ratio = load_seconds / theirs.seconds
+    ok = ratio <= RATIO_TARGET and ours.peak_mb < RSS_TARGET_MB
+    print(f"\nimport of {n:,} incidents (GeoJSON text sequence) into the same PostgreSQL server")
+    print(f"  geomap import  {load_seconds:8.1f} s   peak RSS {ours.peak_mb:7.0f} MB   "
+          "(full validation, claims, history, indexes)")
+    if duplicates:
+        print(f"    + likely-duplicate report {duplicates:.1f} s (total {ours.seconds:.1f} s, "
+              f"{ours.seconds / theirs.seconds:.2f}x)")
+    print(f"  ogr2ogr (COPY) {theirs.seconds:8.1f} s   peak RSS {theirs.peak_mb:7.0f} MB")
+    print(f"  ratio {ratio:.2f} (target <= {RATIO_TARGET}); geomap peak {ours.peak_mb:.0f} MB "
+          f"(target < {RSS_TARGET_MB} MB): {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-duplicates", action="store_true", help="skip geomap's likely-duplicate report")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="alternate the two tools this many times and compare each one's best run "
+                             "(other work on the machine slows runs unevenly)")
+    parser.add_argument("--stop", action="store_true", help="stop the bench cluster afterwards")
+    args = parser.parse_args(argv)
+    paths = data_files(args.incidents, args.seed)
+    cluster = Cluster(BENCH_HOME)
+    cluster.start()
+    try:
+        runs = []
+        for _ in range(max(args.repeat, 1)):
+            theirs = run_ogr2ogr(cluster, paths[3])
+            print(f"ogr2ogr: {theirs.seconds:.1f} s", flush=True)
+            ours = run_geomap(cluster, paths, duplicates=not args.no_duplicates)
+            print(f"geomap: {ours.seconds:.1f} s\n{ours.output.strip()}", flush=True)
+            runs.append((ours, theirs))
+        best_ours = min((r[0] for r in runs), key=lambda r: r.seconds - duplicate_seconds(r.output))
+        best_theirs = min((r[1] for r in runs), key=lambda r: r.seconds)
+        return 0 if report(args.incidents, best_ours, best_theirs) else 1
+    finally:
+        if args.stop:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Selection map with 100,000 incidents in view: geomap's map against a naive Folium map.
+
+    .venv/bin/python bench/maps_bench.py [--incidents N] [--seed S] [--runs R]
+
+Builds (or reuses) the synthetic database `bench_<N>_<seed>` with bench/synth.py in the bench
+cluster (bench/data/cluster), serves the app on loopback, and in one run measures in headless
+Chromium (Debian's, network off beyond loopback):
+
+1. ours: `GET /maps` with every incident in view; above geomap.maps.SERVER_AGGREGATION_ABOVE the
+   server counts incidents per grid cell and period, so the page carries cells, not incidents;
+   "cold" empties the scene cache before each load (the server counts every time), "warm" keeps it
+   (a repeated request, as after the page its PNG, or a second reader);
+2. naive: the same incidents as a stock Folium map with one `folium.Marker` (with a popup) per
+   incident in a `MarkerCluster`, its Leaflet assets served by the same app (no CDN), as a file.
+
+"Interactive" is the page's load event (every map script has run; the maps are synchronous),
+measured from navigation start in the browser, server time included for ours. Each page loads
+R times, alternating; medians are compared. Prints the times, the ratio and the HTML sizes.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import folium
+from folium.plugins import MarkerCluster
+from werkzeug.middleware.shared_data import SharedDataMiddleware
+from werkzeug.serving import make_server
+
+import synth
+
+from geomap import create_app, maps
+from geomap.db import candidates
+from geomap.db.cluster import Cluster
+from geomap.layers.assets import localise
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--no-proxy-server",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DATA = Path(__file__).resolve().parent / "data"
+LIMIT_MB = 5.0
+TARGET_RATIO = 10.0
+
+
+def naive_html(engine, assets_base: str) -> tuple[str, float, int]:
+    """The naive map: one Folium Marker with a popup per incident, in one MarkerCluster."""
+    clock = time.perf_counter()
+    with engine.connect() as conn:
+        rows = candidates.map_incidents(conn, [])
+    fmap = folium.Map(location=[33.5, 43.0], zoom_start=6, tiles=None)
+    cluster = MarkerCluster().add_to(fmap)
+    for row in rows:
+        folium.Marker([row["lat"], row["lon"]], popup=folium.Popup(row["title"]), tooltip=row["date_start"].isoformat()
+                      ).add_to(cluster)
+    localise(fmap.get_root(), assets_base)  # the same offline assets, so only the map differs
+    html = fmap.get_root().render()
+    return html, time.perf_counter() - clock, len(rows)
+
+
+def serve(app, static: dict[str, str]):
+    server = make_server("127.0.0.1", 0, SharedDataMiddleware(app, static), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def interactive_ms(page, url: str, ready: str | None) -> float:
+    """Milliseconds from navigation start to the load event (and `ready`, when given)."""
+    page.goto(url, wait_until="load", timeout=600_000)
+    if ready:
+        page.wait_for_function(ready, timeout=600_000)
+    timing = page.evaluate("() => { const t = performance.getEntriesByType('navigation')[0];"
+                           " return {load: t.loadEventEnd, ready: performance.now()}; }")
+    return timing["load"]
+
+
+def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int, before=None) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, list[float]] = {name: [] for name in urls}
+    blocked: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for i in range(runs):
+            order = list(urls) if i % 2 == 0 else list(reversed(urls))
+            for name in order:
+                page = browser.new_page(viewport={"width": 1280, "height": 860})
+                page.route("**/*", lambda route: route.continue_() if "127.0.0.1" in route.request.url
+                           or route.request.url.startswith("data:") else (blocked.append(route.request.url),
+                                                                           route.abort()))
+                url, ready = urls[name]
+                if before:
+                    before(name)
+                times[name].append(interactive_ms(page, url, ready))
+                print(f"  run {i + 1} {name}: {times[name][-1] / 1000:.2f} s", flush=True)
+                page.close()
+        browser.close()
+    if blocked:
+        print(f"  blocked non-loopback requests: {len(blocked)} (e.g. {blocked[0]})")
+    return times
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rebuild-naive", action="store_true", help="rebuild the naive map even if it is cached")
+    args = parser.parse_args(argv)
+    cluster = Cluster(synth.BENCH_HOME)
+    cluster.start()
+    synth.build(cluster, args.incidents, args.seed)
+    app = create_app({"DATABASE_URL": cluster.url(synth.database_name(args.incidents, args.seed))})
+    engine = app.extensions["geomap.engine"]
+    workdir = Path(tempfile.mkdtemp(prefix="geomap-maps-bench-"))
+    server, base = serve(app, {"/naive": str(workdir)})
+    try:
+        clock = time.perf_counter()
+        ours = urlopen(f"{base}/maps", timeout=600).read()
+        server_s = time.perf_counter() - clock
+        scene = maps.selection_scene(engine, maps.Selection())
+        print(f"ours: {scene.total_incidents:,} incidents as {len(scene.cells):,} cells; server {server_s:.2f} s; "
+              f"HTML {len(ours) / 1e6:.2f} MB")
+        cached = DATA / f"naive-{synth.database_name(args.incidents, args.seed)}.html"
+        if cached.exists() and not args.rebuild_naive:
+            html = cached.read_text(encoding="utf-8")
+            print(f"naive: reusing {cached.name} (Folium built it in {cached.stat().st_size / 1e6:.1f} MB)")
+        else:
+            html, naive_s, n = naive_html(engine, "/maps/assets")
+            cached.write_text(html, encoding="utf-8")
+            print(f"naive: {n:,} markers; built by Folium in {naive_s:.1f} s; HTML {len(html.encode()) / 1e6:.1f} MB")
+        (workdir / "naive.html").write_text(html, encoding="utf-8")
+        ready = "window.geomap && window.geomap.ready === true"
+        # cold: the scene cache is emptied before each load, so the server counts every time
+        times = browser_runs({"ours-cold": (f"{base}/maps", ready), "ours-warm": (f"{base}/maps", ready),
+                              "naive": (f"{base}/naive/naive.html", None)}, args.runs,
+                             before=lambda name: maps.SCENES.clear() if name == "ours-cold" else None)
+    finally:
+        server.shutdown()
+    cold, warm, naive_ms = (statistics.median(times[k]) for k in ("ours-cold", "ours-warm", "naive"))
+    ratio = naive_ms / cold
+    print(f"\ninteractive (median of {args.runs}): ours {cold / 1000:.2f} s (cache warm: {warm / 1000:.2f} s), "
+          f"naive {naive_ms / 1000:.2f} s")
+    print(f"ratio {ratio:.1f}x with the server counting every time, {naive_ms / warm:.1f}x with the scene cached "
+          f"(target >= {TARGET_RATIO:g}x)")
+    print(f"HTML: ours {len(ours) / 1e6:.2f} MB (limit {LIMIT_MB:g} MB), naive {len(html.encode()) / 1e6:.1f} MB")
+    ok = ratio >= TARGET_RATIO and len(ours) / 1e6 < LIMIT_MB
+    print("PASS" if ok else "FAIL")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

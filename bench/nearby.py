@@ -1,0 +1,346 @@
+"""Nearby query and context report on synthetic data, against the same query in bare PostGIS SQL.
+
+    .venv/bin/python bench/nearby.py [--incidents N] [--queries Q] [--seed S]
+
+Starts its own embedded cluster in bench/data/cluster, builds (or reuses) the database
+`bench_<N>_<seed>` with bench/synth.py, then, in one run and over Q seeded random points (each a
+random incident's location with a random date in 2012-2021):
+
+1. ours: `geomap.inquiry.nearby(engine, Location(lon, lat, 0), 25000, date_from=d - 30 days,
+   date_to=d)`: the full call, with Python objects and exact geodesic ranking;
+2. bare: the same question as one hand-written SQL statement through a plain psycopg connection
+   (parameters bound server-side), ordered by ST_Distance.
+
+Calls alternate (ours then bare, bare then ours, ...) after a warm-up, and both must return the
+same ids for every point. Then `context_report` for Q random incidents. EXPLAIN (ANALYZE,
+BUFFERS) of both nearby queries goes to bench/data/explain-<database>[-<pg options>].txt.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import psycopg
+from sqlalchemy import event
+
+import synth
+
+from geomap import inquiry
+from geomap.analysis.geodesy import Location
+from geomap.db.cluster import Cluster
+from geomap.db.engine import make_engine
+from geomap.vocabulary import AFFIRMATIVE_STANCES
+
+DATA = Path(__file__).resolve().parent / "data"
+WARMUP = 20
+
+# The honest equivalent of geomap.db.candidates.incidents_near in plain SQL: the index condition
+# widens the radius by the largest precision in the table, the second condition keeps the rows
+# whose own precision circle reaches the radius. Two ways to write it:
+#   bare-1: one statement; the largest precision is a scalar subquery (an InitPlan, read once
+#           from the incidents_precision index), so the planner does not know the reach;
+#   bare-2: what incidents_near does: read the largest precision first, then bind the reach.
+# The reference ("bare") is whichever of the two has the lower median in the run.
+SELECT_LIST = """
+SELECT i.id, i.title, i.date_start, i.date_end, i.event_type, i.sub_event_type, i.status, i.precision_m,
+       i.target_site, i.sources, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
+       (SELECT coalesce(array_agg(DISTINCT a.group_id), '{}'::text[]) FROM attributions a
+         WHERE a.incident_id = i.id AND a.stance = ANY(%(stances)s)) AS groups,
+       ST_Distance(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography) AS distance_m
+FROM incidents i
+"""
+CONDITIONS = """
+WHERE ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography, {reach})
+  AND ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
+                 %(radius)s + i.precision_m)
+  AND i.date_end >= %(date_from)s AND i.date_start <= %(date_to)s
+ORDER BY distance_m
+"""
+BARE_SQL = {
+    "bare-1": SELECT_LIST + CONDITIONS.format(reach="%(radius)s + (SELECT coalesce(max(precision_m), 0) FROM incidents)"),
+    "bare-2": SELECT_LIST + CONDITIONS.format(reach="%(reach)s"),
+}
+MAX_PRECISION_SQL = "SELECT coalesce(max(precision_m), 0) FROM incidents"
+
+STATS_SQL = """
+SELECT count(*),
+       count(*) FILTER (WHERE date_end >= %(date_from)s AND date_start <= %(date_to)s),
+       count(*) FILTER (WHERE date_end >= %(date_from)s AND date_start <= %(date_to)s
+                          AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
+                                         %(radius)s + precision_m))
+FROM incidents
+WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
+                 %(radius)s + (SELECT max(precision_m) FROM incidents))
+"""
+
+
+def bare_params(lon: float, lat: float, radius: float, date_from: date, date_to: date) -> dict:
+    return dict(lon=lon, lat=lat, radius=radius, date_from=date_from, date_to=date_to,
+                stances=list(AFFIRMATIVE_STANCES))
+
+
+def ours(engine, point, radius, days):
+    lon, lat, day = point
+    found = inquiry.nearby(engine, Location(lon, lat, 0), radius, date_from=day - timedelta(days=days), date_to=day)
+    return [n.incident.id for n in found]
+
+
+def bare_1(conn, point, radius, days):
+    lon, lat, day = point
+    rows = conn.execute(BARE_SQL["bare-1"], bare_params(lon, lat, radius, day - timedelta(days=days), day)).fetchall()
+    return [r[0] for r in rows]
+
+
+def bare_2(conn, point, radius, days):
+    lon, lat, day = point
+    reach = radius + conn.execute(MAX_PRECISION_SQL).fetchone()[0]
+    params = bare_params(lon, lat, radius, day - timedelta(days=days), day) | {"reach": reach}
+    return [r[0] for r in conn.execute(BARE_SQL["bare-2"], params).fetchall()]
+
+
+def timed(fn, *args):
+    clock = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - clock, result
+
+
+def points(conn, n: int, count: int, rng) -> list[tuple[float, float, date]]:
+    """`count` random incidents' locations, each with a random date in the ten years."""
+    ids = [synth.incident_id(int(i)) for i in rng.integers(0, n, count)]
+    where = dict(conn.execute("SELECT id, ARRAY[ST_X(geom), ST_Y(geom)] FROM incidents WHERE id = ANY(%s)",
+                              (ids,)).fetchall())
+    days = rng.integers(0, synth.DAYS, count)
+    return [(*where[i], date(2012, 1, 1) + timedelta(days=int(d))) for i, d in zip(ids, days)]
+
+
+def check_same(point, ours_ids, bare_ids, conn, radius) -> None:
+    if set(ours_ids) == set(bare_ids):
+        return
+    only_ours, only_bare = set(ours_ids) - set(bare_ids), set(bare_ids) - set(ours_ids)
+    lon, lat, _ = point
+    detail = conn.execute(
+        "SELECT id, precision_m, ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography) "
+        "FROM incidents WHERE id = ANY(%s)", (lon, lat, list(only_ours | only_bare))).fetchall()
+    raise AssertionError(f"ours and bare SQL disagree at {point} (radius {radius} m): only ours {sorted(only_ours)}, "
+                         f"only bare {sorted(only_bare)}; (id, precision, distance): {detail}")
+
+
+def summary(seconds: list[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1000
+    return {"median": float(np.median(ms)), "p90": float(np.percentile(ms, 90)), "mean": float(ms.mean())}
+
+
+def line(name: str, s: dict[str, float]) -> str:
+    return f"  {name:<16} median {s['median']:8.2f} ms   p90 {s['p90']:8.2f} ms   mean {s['mean']:8.2f} ms"
+
+
+# -- the runs ------------------------------------------------------------------------------------
+
+def run_nearby(engine, conn, pts, radius, days):
+    """Seconds per point for each contender, the calls rotating order from point to point."""
+    contenders = [("ours", ours, engine), ("bare-1", bare_1, conn), ("bare-2", bare_2, conn)]
+    for p in pts[:WARMUP]:
+        for _, fn, target in contenders:
+            fn(target, p, radius, days)
+    seconds = {name: [] for name, _, _ in contenders}
+    returned = []
+    for k, p in enumerate(pts[WARMUP:]):
+        found = {}
+        for name, fn, target in contenders[k % 3:] + contenders[:k % 3]:
+            t, found[name] = timed(fn, target, p, radius, days)
+            seconds[name].append(t)
+        for name in ("bare-1", "bare-2"):
+            check_same(p, found["ours"], found[name], conn, radius)
+        returned.append(len(found["ours"]))
+    return seconds, returned
+
+
+REPORT_PARTS = ("nearest_incidents (KNN)", "incidents_near", "other SQL", "Python")
+
+
+def _statement_kind(statement: str) -> str:
+    if "<->" in statement:
+        return REPORT_PARTS[0]
+    return REPORT_PARTS[1] if "ST_DWithin" in statement and "FROM incidents" in statement else REPORT_PARTS[2]
+
+
+def run_reports(engine, conn, n, count, rng):
+    """Seconds per context report, nearby incidents per report, and where each report's time went."""
+    ids = [synth.incident_id(int(i)) for i in rng.integers(0, n, count + 5)]
+    for i in ids[:5]:
+        inquiry.context_report(engine, i)
+    sql_seconds = {}
+
+    def before(c, cursor, statement, parameters, context, executemany):
+        context.bench_start = time.perf_counter()
+
+    def after(c, cursor, statement, parameters, context, executemany):
+        kind = _statement_kind(statement)
+        sql_seconds[kind] = sql_seconds.get(kind, 0.0) + time.perf_counter() - context.bench_start
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    seconds, neighbours, parts = [], [], []
+    try:
+        for i in ids[5:]:
+            sql_seconds.clear()
+            t, report = timed(inquiry.context_report, engine, i)
+            seconds.append(t)
+            neighbours.append(len(report.nearby_incidents))
+            parts.append([sql_seconds.get(k, 0.0) for k in REPORT_PARTS[:3]] + [t - sum(sql_seconds.values())])
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    return seconds, neighbours, np.array(parts)
+
+
+def candidate_stats(conn, pts, radius, days) -> np.ndarray:
+    """Per point: rows in the index ring (all dates), in the ring and the window, returned."""
+    return np.array([conn.execute(STATS_SQL, bare_params(lon, lat, radius, day - timedelta(days=days), day))
+                     .fetchone() for lon, lat, day in pts])
+
+
+# -- EXPLAIN -------------------------------------------------------------------------------------
+
+def capture_ours(engine, point, radius, days) -> tuple[str, dict]:
+    """The incidents_near statement and parameters exactly as SQLAlchemy sends them."""
+    seen = []
+
+    def hook(conn, cursor, statement, parameters, context, executemany):
+        if "ST_DWithin" in statement and "FROM incidents" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", hook)
+    try:
+        ours(engine, point, radius, days)
+    finally:
+        event.remove(engine, "before_cursor_execute", hook)
+    return seen[-1]
+
+
+def explain(engine, conn, point, radius, days, path: Path) -> dict[str, bool]:
+    """EXPLAIN (ANALYZE, BUFFERS) of each contender's query at `point`, all into `path`."""
+    statement, parameters = capture_ours(engine, point, radius, days)
+    with engine.connect() as c:
+        plans = {"ours": [r[0] for r in c.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)]}
+    lon, lat, day = point
+    params = bare_params(lon, lat, radius, day - timedelta(days=days), day)
+    params["reach"] = radius + conn.execute(MAX_PRECISION_SQL).fetchone()[0]
+    texts = {"ours": f"{statement}\n{parameters}"}
+    for name, sql in BARE_SQL.items():
+        plans[name] = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)]
+        texts[name] = f"{sql}\n{params}"
+    path.write_text(f"point {point}\n" + "".join(
+        f"\n-- {name}\n{texts[name]}\n\n" + "\n".join(plan) + "\n" for name, plan in plans.items()))
+    return {name: any("incidents_geog_gist" in row for row in plan) for name, plan in plans.items()}
+
+
+def profile(engine, pts, radius, days, path: Path) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for p in pts:
+        ours(engine, p, radius, days)
+    profiler.disable()
+    profiler.dump_stats(path)
+    stats = pstats.Stats(profiler).strip_dirs().sort_stats("tottime")
+    stats.print_stats(25)
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+def dataset(conn) -> str:
+    incidents, claims = conn.execute("SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM attributions)"
+                                     ).fetchone()
+    size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('incidents')), "
+                        "pg_size_pretty(pg_relation_size('incidents_geog_gist'))").fetchone()
+    return f"{incidents:,} incidents ({size[0]} with indexes; geography GiST {size[1]}), {claims:,} claims"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="nearby query and context report vs bare PostGIS SQL")
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--radius", type=float, default=25000.0, help="metres")
+    parser.add_argument("--days", type=int, default=30, help="window before the date")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the database even if it exists")
+    parser.add_argument("--profile", action="store_true", help="profile ours (cProfile) over the points")
+    parser.add_argument("--keep-running", action="store_true",
+                        help="leave the bench cluster running (it is left running anyway if it already was)")
+    parser.add_argument("--pg-options", default="", metavar="OPTIONS",
+                        help='server settings for both sides\' connections, e.g. "-c jit=off"')
+    args = parser.parse_args(argv)
+    cluster = Cluster(DATA / "cluster")
+    was_running = cluster.status().running  # then someone else may be using it: leave it so
+    cluster.start()
+    try:
+        run(cluster, args)
+    finally:
+        if not (args.keep_running or was_running):
+            cluster.stop()
+
+
+def run(cluster: Cluster, args) -> None:
+    record = synth.build(cluster, args.incidents, args.seed, force=args.rebuild)
+    name = synth.database_name(args.incidents, args.seed)
+    query = f"?options={quote(args.pg_options)}" if args.pg_options else ""
+    tag = "-" + "".join(c if c.isalnum() else "_" for c in args.pg_options) if args.pg_options else ""
+    engine = make_engine(cluster.url(name) + query)
+    rng = np.random.default_rng(args.seed + 1000)
+    with psycopg.connect(cluster.url(name, driver="postgresql") + query, autocommit=True) as conn:
+        print(f"database {name}: {dataset(conn)}; built in {record['seconds']['total']:.0f} s")
+        print("server settings: " + ", ".join(f"{k}={conn.execute(f'SHOW {k}').fetchone()[0]}" for k in
+                                              ("jit", "max_parallel_workers_per_gather", "shared_buffers", "work_mem"))
+              + (f" (--pg-options {args.pg_options!r})" if args.pg_options else " (server defaults)"))
+        pts = points(conn, args.incidents, args.queries + WARMUP, rng)
+        seconds, returned = run_nearby(engine, conn, pts, args.radius, args.days)
+        t_reports, neighbours, parts = run_reports(engine, conn, args.incidents, args.queries, rng)
+        stats = candidate_stats(conn, pts[WARMUP:], args.radius, args.days)
+        uses = explain(engine, conn, pts[WARMUP], args.radius, args.days, DATA / f"explain-{name}{tag}.txt")
+        if args.profile:
+            profile(engine, pts[WARMUP:], args.radius, args.days, DATA / f"profile-{name}{tag}.pstats")
+    engine.dispose()
+    report(args, seconds, returned, (t_reports, neighbours, parts), stats, uses, name + tag)
+
+
+def report(args, seconds, returned, reports, stats, uses, name) -> None:
+    t_reports, neighbours, parts = reports
+    summaries = {k: summary(v) for k, v in seconds.items()}
+    best = min(("bare-1", "bare-2"), key=lambda k: summaries[k]["median"])
+    o, b, r = summaries["ours"], summaries[best], summary(t_reports)
+    km = args.radius / 1000
+    print(f"\n{len(returned)} points (after {WARMUP} warm-up), R = {km:g} km, {args.days}-day window; "
+          f"ids identical for every point")
+    print(f"  index ring (R + max precision), all dates: {stats[:, 0].mean():,.0f} rows on average "
+          f"(median {np.median(stats[:, 0]):,.0f})")
+    print(f"  in ring and window (candidates):          {stats[:, 1].mean():,.1f} rows on average "
+          f"(median {np.median(stats[:, 1]):,.0f})")
+    print(f"  returned:                                  {np.mean(returned):,.1f} rows on average "
+          f"(median {np.median(returned):,.0f}, max {max(returned)})")
+    for key, label in (("ours", "nearby ours"), ("bare-1", "bare-1 (1 stmt)"), ("bare-2", "bare-2 (2 stmts)")):
+        print(line(label, summaries[key]))
+    print(line("context report", r) + f"   ({statistics.mean(neighbours):,.0f} nearby incidents on average,"
+          f" median {statistics.median(neighbours):,.0f}, max {max(neighbours):,})")
+    print("    where report time goes (median / mean ms per report; SQL = statement execution until the rows"
+          " are received, their decoding counts as Python): " + ", ".join(
+        f"{k} {np.median(parts[:, j]) * 1000:.0f} / {parts[:, j].mean() * 1000:.0f}" for j, k in enumerate(REPORT_PARTS)))
+    print(f"  per-point ratio ours/{best}: median {np.median(np.divide(seconds['ours'], seconds[best])):.2f}")
+    print("  incidents_geog_gist used: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in uses.items())
+          + f" (plans in {DATA / f'explain-{name}.txt'})")
+    ratio, report_ratio = o["median"] / b["median"], r["median"] / o["median"]
+    print(f"\nnearby (R={km:g} km, {args.days} d)  ours median {o['median']:.2f} ms   bare SQL median "
+          f"{b['median']:.2f} ms ({best})   ratio X/Y = {ratio:.2f}  (target <= 1.5){'' if ratio <= 1.5 else '  MISSED'}")
+    print(f"context report          median {r['median']:.2f} ms   ratio to one nearby = {report_ratio:.1f}"
+          f"           (target < 10){'' if report_ratio < 10 else '  MISSED'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

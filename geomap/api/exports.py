@@ -1,0 +1,26 @@
+"""Items as CSV, KML or GeoPackage (`f=csv|kml|gpkg`), written by geomap.io.writers."""
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from flask import Response
+
+from geomap.db.features import Collection
+from geomap.io import writers
+
+
+def response(fmt: str, collection: Collection, features: list[dict]) -> Response:
+    if fmt == "gpkg":
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"{collection.id}.gpkg"
+            writers.write("gpkg", features, path, collection.id)
+            body = path.read_bytes()
+    else:
+        stream = io.StringIO(newline="")
+        writers.write(fmt, features, stream, collection.id)
+        body = stream.getvalue()
+    reply = Response(body, mimetype=writers.MEDIA_TYPES[fmt])
+    reply.headers["Content-Disposition"] = f'attachment; filename="{collection.id}{writers.EXTENSIONS[fmt]}"'
+    return reply

@@ -1,0 +1,326 @@
+"""Set-based bulk writes for `geomap import`: a staging table filled by COPY, a plan of what
+changes, and one upsert; attributions and history follow from the plan, one statement each.
+
+All inside the caller's transaction. Identifiers come from the schema metadata or the
+catalogue, never from input; every value is bound. The statements mirror `store` (one feature
+at a time) so that an import and `geomap load` leave the same rows and the same history.
+
+The staging table has the target's column types; `geomap.io.rows` writes the values as
+`geomap load` binds them, and an incident's claims as a JSON array beside them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from geomap.db.store import BOOKKEEPING, table
+from geomap.vocabulary import AFFIRMATIVE_STANCES
+
+STAGING = "import_staging"
+PLAN = "import_plan"
+SEEN = "import_ids"
+# An import that writes at least this many rows, and at least as many as the collection
+# holds, rebuilds the collection's secondary indexes and foreign keys once after writing
+# instead of maintaining them row by row (several times faster; readers wait meanwhile).
+BULK_MIN = 20_000
+# The fields of a claim (geomap.io.records.Attribution; a test keeps them in step).
+CLAIM_FIELDS = ("group", "claimant", "stance", "sources", "notes")
+
+
+def content_columns(collection: str) -> list[str]:
+    """The target table's columns that an import writes, in table order."""
+    return [c.name for c in table(collection).columns if c.name not in BOOKKEEPING]
+
+
+def lock(conn: Connection, collection: str) -> None:
+    """Keep other writers out of the collection until commit; readers go on."""
+    tables = [collection] + (["attributions"] if collection == "incidents" else [])
+    conn.execute(text(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE"))
+    # Bulk statements look costly to the planner: JIT compilation would add seconds to each
+    # and gain nothing; sorts and hashes of a chunk fit in memory.
+    conn.execute(text("SET LOCAL jit = off"))
+    conn.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def staging_columns(collection: str) -> list[str]:
+    """The staging table's columns: the target's content columns, the claims of an incident as
+    JSON, and where each row came from (`src`) and its place in the file (`ord`)."""
+    extra = ["attributions"] if collection == "incidents" else []
+    return content_columns(collection) + extra + ["src", "ord"]
+
+
+def staging_fields(collection: str) -> list[tuple[str, str]]:
+    """The staging columns with the kind of value each holds: text, date, number, or the name
+    of a column written specially (id, geom, sources, tags, attributions, src, ord)."""
+    kinds = {"TEXT": "text", "DATE": "date", "DOUBLE": "number", "INTEGER": "number"}
+    columns = {c.name: c for c in table(collection).columns}
+    return [(name, kinds.get(str(columns[name].type), name) if name in columns else name)
+            for name in staging_columns(collection)]
+
+
+def create_staging(conn: Connection, collection: str) -> str:
+    """The temporary tables of an import, dropped at commit: the staging table (the target's
+    column types, no constraints), refilled for each chunk of the file, and the ids seen so far.
+    Returns the COPY statement that fills the staging table."""
+    columns = content_columns(collection)
+    conn.execute(text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS "
+                      f"SELECT {', '.join(columns)} FROM {collection} WITH NO DATA"))
+    extra = (["attributions jsonb"] if collection == "incidents" else []) + ["src text", "ord bigint"]
+    conn.execute(text(f"ALTER TABLE {STAGING} " + ", ".join(f"ADD COLUMN {c}" for c in extra)))
+    # `src` (file, line or feature, id) is unique per row: it tells a first use from a repeat.
+    conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
+    conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
+    return f"COPY {STAGING} ({', '.join(staging_columns(collection))}) FROM STDIN"
+
+
+def repeated_ids(conn: Connection, staged: int) -> list[tuple[str, str]]:
+    """Remember the chunk's ids (the first occurrence of each), and return (where, where of the
+    first use) for each staged row whose id came earlier in the file, in this chunk or an
+    earlier one; those rows are dropped from the chunk. `staged` is the chunk's row count."""
+    remembered = conn.execute(text(
+        f"WITH new AS (INSERT INTO {SEEN} (id, src) SELECT id, src FROM {STAGING} ORDER BY ord "
+        "ON CONFLICT (id) DO NOTHING RETURNING 1) SELECT count(*) FROM new")).scalar_one()
+    if remembered == staged:
+        return []
+    found = conn.execute(text(f"SELECT s.src, e.src FROM {STAGING} s JOIN {SEEN} e ON e.id = s.id "
+                              "WHERE e.src <> s.src ORDER BY s.ord")).all()
+    conn.execute(text(f"DELETE FROM {STAGING} s USING {SEEN} e WHERE e.id = s.id AND e.src <> s.src"))
+    return [(row[0], row[1]) for row in found]
+
+
+def clear_staging(conn: Connection) -> None:
+    conn.execute(text(f"TRUNCATE {STAGING}"))
+
+
+@dataclass(frozen=True)
+class Applied:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def apply(conn: Connection, collection: str, actor: str) -> Applied:
+    """Plan, upsert, attributions, history for the staged rows: set-based, in the caller's
+    transaction."""
+    conn.execute(text(f"CREATE TEMP TABLE {PLAN} ON COMMIT DROP AS SELECT s.id, 'create'::text AS action, "
+                      "1 AS version, CAST(:all_columns AS jsonb) AS changes, NULL::jsonb AS previous "
+                      f"FROM {STAGING} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
+                      "WHERE t.id IS NULL"), {"all_columns": _all_columns_json(collection)})
+    conn.execute(text(_changed_sql(collection)))
+    counts = dict(conn.execute(text(f"SELECT action, count(*) FROM {PLAN} GROUP BY action")).all())
+    created, updated = counts.get("create", 0), counts.get("update", 0)
+    conn.execute(text(_upsert_sql(collection)))
+    if collection == "incidents":
+        if updated:
+            conn.execute(text("DELETE FROM attributions WHERE incident_id = "
+                              f"ANY(ARRAY(SELECT id FROM {PLAN} WHERE action = 'update'))"))
+        conn.execute(text(_claims_sql()))
+    conn.execute(text(f"INSERT INTO history (collection, feature_id, action, version, actor, changes, previous) "
+                      f"SELECT :collection, id, action, version, :actor, changes, previous FROM {PLAN}"),
+                 {"collection": collection, "actor": actor})
+    staged = conn.execute(text(f"SELECT count(*) FROM {STAGING}")).scalar_one()
+    conn.execute(text(f"DROP TABLE {PLAN}"))
+    return Applied(created, updated, staged - created - updated)
+
+
+def _compared(collection: str) -> list[str]:
+    """Columns whose difference makes a change, sorted: `history.changes` lists them so."""
+    return sorted(c for c in content_columns(collection) if c != "id")
+
+
+def _all_columns_json(collection: str) -> str:
+    """`changes` of a create: every field of the row, as `geomap load` records it."""
+    names = content_columns(collection) + (["attributions"] if collection == "incidents" else [])
+    return json.dumps(sorted(names))
+
+
+def _changed_sql(collection: str) -> str:
+    """Add to the plan the stored features whose staged version differs."""
+    columns = _compared(collection) + (["attributions"] if collection == "incidents" else [])
+    stored = {c: f"t.{c}" for c in columns} | {"attributions": "coalesce(c.claims, '[]')"}
+    changed = [f"CASE WHEN s.{c} IS DISTINCT FROM {stored[c]} THEN '{c}' END" for c in sorted(columns)]
+    differs = (f"({', '.join('s.' + c for c in columns)}) IS DISTINCT FROM "
+               f"({', '.join(stored[c] for c in columns)})")
+    claims = f"LEFT JOIN LATERAL ({_stored_claims_sql('t.id')}) c ON true" if collection == "incidents" else ""
+    return (
+        f"INSERT INTO {PLAN} (id, action, version, changes, previous) "
+        "SELECT s.id, 'update', t.version + 1, "
+        f"to_jsonb(array_remove(ARRAY[{', '.join(changed)}], NULL)), {_previous_sql(collection)} "
+        f"FROM {STAGING} s JOIN LATERAL ({_stored(collection, '*')}) t ON true {claims} WHERE {differs}"
+    )
+
+
+def _stored(collection: str, columns: str) -> str:
+    """The stored row of the staged id `s.id`, looked up by primary key. A chunk is small and the
+    table may be huge: as a LATERAL subquery with LIMIT, this is one index probe per staged row,
+    never a hash of the whole table (which the planner might pick, knowing nothing of a table
+    that is still being loaded)."""
+    return f"SELECT {columns} FROM {collection} t WHERE t.id = s.id LIMIT 1"
+
+
+def _stored_claims_sql(incident: str) -> str:
+    """An incident's stored claims as the JSON array an import stages (and to_feature writes)."""
+    fields = ", ".join(f"'{f}', a.{f}" for f in CLAIM_FIELDS if f != "group")
+    return (f"SELECT jsonb_agg(jsonb_build_object('group', a.group_id, {fields}) ORDER BY a.position) AS claims "
+            f"FROM attributions a WHERE a.incident_id = {incident}")
+
+
+def _previous_sql(collection: str) -> str:
+    """The stored version as the GeoJSON Feature `geojson.to_feature` makes of it."""
+    props = [f"'{'group' if c == 'group_id' else c}', t.{c}" for c in content_columns(collection)
+             if c not in ("id", "geom")]
+    if collection == "incidents":
+        props.append("'attributions', coalesce(c.claims, '[]')")
+    return ("jsonb_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 15)::jsonb, "
+            f"'properties', jsonb_build_object({', '.join(props)}))")
+
+
+def _upsert_sql(collection: str) -> str:
+    columns = content_columns(collection)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
+    # The plan holds only new and changed rows, so every conflict here is a real change.
+    return (f"INSERT INTO {collection} AS t ({', '.join(columns)}, version) "
+            f"SELECT {', '.join('s.' + c for c in columns)}, p.version "
+            f"FROM {STAGING} s JOIN {PLAN} p ON p.id = s.id "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}, version = EXCLUDED.version, updated_at = now()")
+
+
+def _claims_sql() -> str:
+    return ("INSERT INTO attributions (incident_id, position, group_id, claimant, stance, sources, notes) "
+            "SELECT s.id, e.n - 1, e.c->>'group', e.c->>'claimant', e.c->>'stance', e.c->'sources', e.c->>'notes' "
+            f"FROM {STAGING} s JOIN {PLAN} p ON p.id = s.id "
+            "CROSS JOIN LATERAL jsonb_array_elements(s.attributions) WITH ORDINALITY AS e(c, n)")
+
+
+# -- large imports: rebuild indexes and foreign keys once -----------------------------------------
+
+def _fewer_than(conn: Connection, table_name: str, rows: int) -> bool:
+    """Whether the table holds at most `rows` rows (counting no further than that)."""
+    return conn.execute(text(f"SELECT count(*) FROM (SELECT 1 FROM {table_name} LIMIT :n) x"),
+                        {"n": rows + 1}).scalar_one() <= rows
+
+
+def tables_to_rebuild(conn: Connection, collection: str, expected: int) -> list[str]:
+    """The tables whose secondary indexes and foreign keys an import of about `expected` rows
+    should drop and rebuild once: none for a small import, the collection (and attributions)
+    for a large one. (Not history: rebuilding its index costs more than keeping it up.)"""
+    if expected < BULK_MIN or not _fewer_than(conn, collection, expected):
+        return []
+    return [collection] + (["attributions"] if collection == "incidents" else [])
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def drop_indexes_and_keys(conn: Connection, tables: list[str]) -> list[tuple[str, str, str]]:
+    """Drop the tables' secondary indexes and foreign keys; returns (kind, table, definition/name)."""
+    dropped = []
+    indexes = conn.execute(text(
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid IN (SELECT to_regclass(x) FROM unnest(CAST(:tables AS text[])) x) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"), {"tables": tables}).all()
+    for name, definition in indexes:
+        conn.execute(text(f"DROP INDEX {_quoted(name)}"))
+        dropped.append(("index", "", definition))
+    keys = conn.execute(text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid IN (SELECT to_regclass(x) FROM unnest(CAST(:tables AS text[])) x)"),
+        {"tables": tables}).all()
+    for owner, name, definition in keys:
+        conn.execute(text(f"ALTER TABLE {_quoted(owner)} DROP CONSTRAINT {_quoted(name)}"))
+        dropped.append(("key", owner, f"ADD CONSTRAINT {_quoted(name)} {definition}"))
+    return dropped
+
+
+def recreate(conn: Connection, dropped: list[tuple[str, str, str]], tables: list[str]) -> None:
+    conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    for kind, owner, definition in dropped:
+        conn.execute(text(definition if kind == "index" else f"ALTER TABLE {_quoted(owner)} {definition}"))
+    conn.execute(text(f"ANALYZE {tables[0]}"))  # the collection's plans matter at once; autovacuum does the rest
+
+
+# -- likely duplicates -------------------------------------------------------------------------
+
+# The neighbouring keys: (cell x, cell y, time bucket) offsets. A pair of imported incidents is
+# found once, from the one whose neighbour the other is in the "forward" half (offsets after
+# (0, 0, 0), and (0, 0, 0) itself with the smaller id first); a stored incident is also looked
+# for in the backward half. Half the probes of looking all around every imported incident.
+_OFFSETS = [(x, y, t) for x in (-1, 0, 1) for y in (-1, 0, 1) for t in (-1, 0, 1)]
+FORWARD = [o for o in _OFFSETS if o >= (0, 0, 0)]
+BACKWARD = [o for o in _OFFSETS if o < (0, 0, 0)]
+
+
+def _probe(offsets: list[tuple[int, int, int]], others: str) -> str:
+    """Candidate pairs (imported incident, neighbour in `others` at one of `offsets`) that meet
+    the rule exactly. OFFSET 0 keeps the probes a separate subquery, streamed into one hash join
+    on all five keys rather than stored."""
+    values = ", ".join(f"({x}, {y}, {t})" for x, y, t in offsets)
+    return (
+        "SELECT a.id AS a, b.id AS b, a.group_id, a.event_type, a.date_start::text AS a_date, "
+        "b.date_start::text AS b_date, ST_Distance(a.geom::geography, b.geom::geography) AS metres "
+        "FROM (SELECT k.*, k.cx + d.x AS px, k.cy + d.y AS py, k.ct + d.t AS pt, d.x = 0 AND d.y = 0 AND d.t = 0 AS own "
+        f"FROM keyed k CROSS JOIN (VALUES {values}) d(x, y, t) WHERE k.mine OFFSET 0) a "
+        f"JOIN {others} b ON b.event_type = a.event_type AND b.group_id = a.group_id "
+        "AND b.cx = a.px AND b.cy = a.py AND b.ct = a.pt "
+        "WHERE b.id <> a.id AND (NOT a.own OR NOT b.mine OR a.id < b.id) "
+        "AND b.date_start <= a.date_end + :days AND a.date_start <= b.date_end + :days "
+        "AND ST_DWithin(a.geom::geography, b.geom::geography, :metres)"
+    )
+
+
+@dataclass(frozen=True)
+class DuplicateRule:
+    """Two incidents are likely duplicates when they share an attributed group and the event
+    type, lie within `metres` of each other, and their date intervals are at most `days` apart."""
+
+    metres: float = 1000.0
+    days: int = 1
+
+
+def likely_duplicates(conn: Connection, rule: DuplicateRule) -> Iterator[dict]:
+    """Pairs of likely duplicate incidents with at least one of them in this import; each pair
+    once, with one group they share.
+
+    An index probe per incident would visit every incident within the distance, whatever its
+    date and type: hundreds in a dense city over ten years. Instead every attributed incident
+    gets a key (event type, group, grid cell, time bucket) and a hash join matches each imported
+    incident with the neighbouring cells and buckets. Cells are at least `metres` wide on the
+    ground (up to the data's highest latitude) and buckets at least the longest date interval
+    plus `days` long, so any pair within the rule shares a key or a neighbouring one; the exact
+    test (geodesic distance, date gap) follows. Cells do not wrap around the antimeridian.
+    """
+    highest, longest = conn.execute(text(
+        "SELECT coalesce(max(abs(ST_Y(geom))), 0), coalesce(max(date_end - date_start), 0) FROM incidents")).one()
+    cell_lat = rule.metres / 110_000.0  # a degree of latitude is at least 110.57 km
+    widest = min(highest + cell_lat, 89.9)
+    cell_lon = min(cell_lat / math.cos(math.radians(widest)), 360.0)
+    stances = ", ".join(f"'{s}'" for s in AFFIRMATIVE_STANCES)
+    keyed = (
+        "SELECT i.id, i.event_type, x.group_id, i.geom, i.date_start, i.date_end, m.id IS NOT NULL AS mine, "
+        "floor(ST_X(i.geom) / :cell_lon)::bigint AS cx, floor(ST_Y(i.geom) / :cell_lat)::bigint AS cy, "
+        "floor((i.date_start - DATE '1900-01-01') / :cell_days)::bigint AS ct "
+        f"FROM incidents i JOIN attributions x ON x.incident_id = i.id AND x.stance IN ({stances}) "
+        f"LEFT JOIN {SEEN} m ON m.id = i.id"
+    )
+    sql = (
+        f"WITH keyed AS MATERIALIZED ({keyed}), "
+        f"pairs AS ({_probe(FORWARD, 'keyed')} UNION ALL {_probe(BACKWARD, '(SELECT * FROM keyed WHERE NOT mine)')}) "
+        "SELECT DISTINCT ON (least(a, b), greatest(a, b)) least(a, b) AS a, greatest(a, b) AS b, "
+        "group_id AS group, event_type, round(metres::numeric, 1)::float AS metres, "
+        "CASE WHEN a < b THEN a_date ELSE b_date END AS a_date, "
+        "CASE WHEN a < b THEN b_date ELSE a_date END AS b_date "
+        "FROM pairs ORDER BY least(a, b), greatest(a, b), group_id"
+    )
+    params = {"metres": rule.metres, "days": rule.days, "cell_lat": cell_lat, "cell_lon": cell_lon,
+              "cell_days": longest + rule.days + 1}
+    # One hash join on all five keys, its tables in memory: a merge join would sort millions of
+    # probes to disk. This is the import's last statement, so the settings end with it.
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    conn.execute(text("SET LOCAL enable_mergejoin = off"))
+    yield from (dict(row) for row in conn.execute(text(sql), params).mappings())

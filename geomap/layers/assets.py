@@ -1,0 +1,122 @@
+"""Offline map assets: Leaflet, its plugins and geomap's runtime, never from a CDN.
+
+Folium names its JavaScript and CSS by CDN URL. The `folium-offline` package ships the content
+of those exact URLs (with the images of the CSS already inlined as data: URIs), and geomap's own
+runtime lives in `geomap/static/maps/`. `localise` rewrites a map before it is rendered so that
+every asset is either served by the app (`/maps/assets/NAME`) or inlined in the page; an asset
+with no offline copy is an error, never a silent fallback to the network.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from posixpath import basename
+
+from branca.element import Element, Figure
+
+from geomap.errors import MissingDependency
+
+RUNTIME_PREFIX = "geomap-static:"
+RUNTIME_JS = RUNTIME_PREFIX + "maps/geomap.js"
+RUNTIME_CSS = RUNTIME_PREFIX + "maps/geomap.css"
+INLINE = "inline"
+
+
+@dataclass(frozen=True)
+class Asset:
+    url: str  # the URL folium names it by (or a geomap-static: path)
+    name: str  # content-addressed file name, e.g. leaflet.1a2b3c4d5e.js
+    media_type: str
+    text: str
+
+
+@cache
+def _folium_offline() -> dict[str, str]:
+    try:
+        from offlinefolium.elements import _res
+    except ImportError as exc:  # pragma: no cover - a packaging error, not a user error
+        raise MissingDependency("the folium-offline package is missing; reinstall geomap (pip install -e .)") from exc
+    return _res
+
+
+def _runtime_text(url: str) -> str:
+    path = url.removeprefix(RUNTIME_PREFIX)
+    return resources.files("geomap").joinpath("static", *path.split("/")).read_text(encoding="utf-8")
+
+
+@cache
+def asset(url: str) -> Asset:
+    """The offline copy of `url`; MissingDependency when there is none."""
+    if url.startswith(RUNTIME_PREFIX):
+        text = _runtime_text(url)
+    else:
+        text = _folium_offline().get(url)
+        if text is None:
+            raise MissingDependency(f"no offline copy of {url}; geomap only uses assets it can serve itself")
+    stem, _, ext = basename(url.split("?")[0]).rpartition(".")
+    ext = ext if ext in ("js", "css") else ("css" if "css" in url else "js")
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "-", stem or "asset")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    media = "text/css" if ext == "css" else "text/javascript"
+    return Asset(url, f"{stem}.{digest}.{ext}", media, text)
+
+
+RUNTIME_FILES = (RUNTIME_JS, RUNTIME_CSS)
+
+
+@cache
+def _index() -> dict[str, Asset]:
+    return {item.name: item for item in map(asset, (*RUNTIME_FILES, *_folium_offline()))}
+
+
+def by_name(name: str) -> Asset | None:
+    """The asset with this content-addressed name (as pages refer to it), or None."""
+    return _index().get(name)
+
+
+class Raw(Element):
+    """Text placed in the page as it is. branca parses the text of a plain Element as a Jinja
+    template, so user data (which may well contain `{{`) and asset code must only ever travel
+    in a Raw."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+def _walk(element):
+    yield element
+    for child in list(element._children.values()):
+        yield from _walk(child)
+
+
+def _tag(item: Asset, kind: str, mode: str) -> str:
+    if mode == INLINE:
+        if kind == "js":
+            return "<script>" + re.sub(r"</(script)", r"<\\/\1", item.text, flags=re.I) + "</script>"
+        return "<style>" + re.sub(r"</(style)", r"<\\/\1", item.text, flags=re.I) + "</style>"
+    href = mode.rstrip("/") + "/" + item.name
+    return f'<script src="{href}"></script>' if kind == "js" else f'<link rel="stylesheet" href="{href}">'
+
+
+def localise(figure: Figure, mode: str) -> list[Asset]:
+    """Point every asset of the elements under `figure` at the app (mode = a base URL such as
+    `/maps/assets`) or inline them (mode = INLINE); call it after the map is complete."""
+    wanted: dict[str, tuple[str, Asset]] = {}
+    for element in _walk(figure):
+        for kind, attr in (("css", "default_css"), ("js", "default_js")):
+            for name, url in getattr(element, attr, ()) or ():
+                wanted.setdefault(name, (kind, asset(url)))
+            if getattr(element, attr, None):
+                setattr(element, attr, [])  # an instance attribute: folium must not link the CDN
+    ordered = [item for item in wanted.items() if item[1][0] == "css"] + \
+              [item for item in wanted.items() if item[1][0] == "js"]
+    for name, (kind, item) in ordered:
+        figure.header.add_child(Raw(_tag(item, kind, mode)), name=f"gm-asset-{name}")
+    return [item for _, (_, item) in ordered]

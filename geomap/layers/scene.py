@@ -1,0 +1,224 @@
+"""What a map shows, as plain data: every layer draws from one `Scene`, in either renderer.
+
+A scene is built once (by `geomap.maps` from the database, or by hand in tests) and is then
+drawn by each layer's `to_folium` and `to_axes`, so the interactive map and the static graphic
+show the same features in the same initial state. Nothing here touches the database or Flask.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections import Counter
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from functools import cached_property
+
+from shapely.geometry.base import BaseGeometry
+
+from geomap.analysis.geodesy import Distance
+from geomap.vocabulary import AFFIRMATIVE_STANCES
+
+Bbox = tuple[float, float, float, float]  # west, south, east, north in degrees (WGS84)
+CONTESTED = "+"  # category of an incident attributed to two or more groups
+UNATTRIBUTED = ""  # category of an incident attributed to none
+ALL_DATES = "all"  # incident window: every incident, whatever the slider's date
+UP_TO_DATE = "before"  # incident window: incidents that started on or before the slider's date
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    group: str
+    claimant: str
+    stance: str
+    sources: tuple[dict, ...] = ()
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class MapIncident:
+    id: str
+    title: str
+    lon: float
+    lat: float
+    precision_m: float
+    date_start: date
+    date_end: date
+    event_type: str
+    status: str
+    sub_event_type: str | None = None
+    description: str | None = None
+    location_name: str | None = None
+    fatalities_best: int | None = None
+    claims: tuple[Claim, ...] = ()
+    sources: tuple[dict, ...] = ()
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The groups the incident is attributed to (claimed, accused or assessed)."""
+        return tuple(sorted({c.group for c in self.claims if c.stance in AFFIRMATIVE_STANCES}))
+
+    @property
+    def group_category(self) -> str:
+        named = self.groups
+        return UNATTRIBUTED if not named else named[0] if len(named) == 1 else CONTESTED
+
+
+@dataclass(frozen=True)
+class MapSite:
+    id: str
+    name: str
+    kind: str
+    lon: float
+    lat: float
+    precision_m: float
+    status: str
+    sources: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class MapZone:
+    id: str
+    name: str
+    group: str
+    kind: str
+    valid_from: date
+    valid_to: date | None
+    confidence: str
+    status: str
+    precision_m: float
+    geometry: BaseGeometry
+    sources: tuple[dict, ...] = ()
+    notes: str | None = None
+
+    def in_force(self, on: date) -> bool:
+        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Incidents aggregated on the server: one grid cell and period, counted by category."""
+
+    lon: float
+    lat: float
+    period_start: date
+    period_end: date
+    first: date
+    last: date
+    counts: tuple[tuple[str, int], ...]  # (category, count), largest first
+    bbox: Bbox
+
+    @cached_property
+    def count(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    @property
+    def category(self) -> str:
+        return self.counts[0][0]
+
+
+@dataclass(frozen=True)
+class DistanceLine:
+    """A measured distance from the focus incident to something, drawn as a labelled line."""
+
+    kind: str  # "target", "prior" or "site"
+    name: str
+    lon: float
+    lat: float
+    distance: Distance
+    note: str = ""  # e.g. "80 to 117 days before"
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything one map shows, and its initial time state (the slider's start)."""
+
+    title: str
+    extent: Bbox
+    on: date  # the slider's date: zones in force on it are shown
+    window: str = ALL_DATES  # which incidents the slider's date shows: ALL_DATES or UP_TO_DATE
+    time_range: tuple[date, date] | None = None
+    color_by: str = "group"
+    layers: tuple[str, ...] = ()
+    groups: dict[str, Group] = field(default_factory=dict)
+    incidents: tuple[MapIncident, ...] = ()
+    cells: tuple[Cell, ...] = ()  # set instead of `incidents` when the selection is too large
+    total_incidents: int = 0
+    sites: tuple[MapSite, ...] = ()
+    zones: tuple[MapZone, ...] = ()
+    focus: MapIncident | None = None
+    distances: tuple[DistanceLine, ...] = ()
+    rings_m: tuple[float, ...] = ()
+    subtitle: str = ""
+    links: dict[str, str] = field(default_factory=dict)  # page, png, svg, drill (a /maps URL without bbox)
+    data_version: str = ""  # `version()` of the selected data, set by whoever builds the scene
+
+    @property
+    def aggregated(self) -> bool:
+        return bool(self.cells)
+
+    def incident_shown(self, start: date, end: date) -> bool:
+        """Whether an incident (or cell) dated start..end shows in the initial state."""
+        return self.window == ALL_DATES or start <= self.on
+
+    def shown_incidents(self) -> tuple[MapIncident, ...]:
+        return tuple(i for i in self.incidents if self.incident_shown(i.date_start, i.date_end))
+
+    def shown_cells(self) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if self.incident_shown(c.period_start, c.period_end))
+
+    def shown_zones(self) -> tuple[MapZone, ...]:
+        return tuple(z for z in self.zones if z.in_force(self.on))
+
+    def at_start(self) -> Scene:
+        """The scene as the time slider starts: only what is shown on `on` (for static graphics)."""
+        keep = {i.id for i in self.shown_incidents()} | ({self.focus.id} if self.focus else set())
+        return replace(self, incidents=tuple(i for i in self.incidents if i.id in keep), cells=self.shown_cells(),
+                       zones=self.shown_zones())
+
+    def group_name(self, gid: str) -> str:
+        return self.groups[gid].name if gid in self.groups else gid
+
+    def sources(self) -> list[dict]:
+        """Every source behind what the map shows, once each (by URL), in order of first use."""
+        seen: dict[str, dict] = {}
+        for item in (*self.incidents, *self.sites, *self.zones):
+            for source in item.sources:
+                seen.setdefault(source.get("url") or json.dumps(source, sort_keys=True), source)
+            for claim in getattr(item, "claims", ()):
+                for source in claim.sources:
+                    seen.setdefault(source.get("url") or json.dumps(source, sort_keys=True), source)
+        return list(seen.values())
+
+    def publishers(self) -> list[str]:
+        """The publishers of the scene's sources, most cited first."""
+        counts = Counter((s.get("publisher") or s.get("title") or "unknown") for s in self.sources())
+        return [name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+    def version(self) -> str:
+        """A short hash of the data shown: the same data always gives the same version."""
+        return hashlib.sha256(pickle.dumps(_canonical(self), protocol=4)).hexdigest()[:12]
+
+
+def _canonical(scene: Scene) -> tuple:
+    """Everything drawn, as plain values (pickled: fast, and the same bytes for the same data)."""
+    cells = [(c.lon, c.lat, c.period_start, c.period_end, c.first, c.last, c.counts, c.bbox) for c in scene.cells]
+    zones = [(z.id, z.name, z.group, z.kind, z.valid_from, z.valid_to, z.confidence, z.status, z.precision_m,
+              z.geometry.wkb, z.sources, z.notes) for z in scene.zones]
+    return ([vars(i) for i in scene.incidents], cells, [vars(s) for s in scene.sites], zones,
+            [vars(d) for d in scene.distances], sorted(tuple(vars(g).items()) for g in scene.groups.values()),
+            scene.on, scene.extent)
+
+
+def period_end(start: date, period: str) -> date:
+    """The last day of the month, quarter or year that begins on `start`."""
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)

@@ -1,0 +1,122 @@
+"""Text on maps: popups, tooltips and labels, with every user-supplied string escaped.
+
+Titles, descriptions, names, claimants, source titles, publishers and URLs come from users, so
+they pass through `markupsafe.escape` before they reach HTML, and through `mpl_text` before
+they reach matplotlib (where `$` starts mathtext). URLs become links only when they are http(s).
+JSON embedded in a `<script>` escapes `<`, `>` and `&`, so no string can close the script.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+from urllib.parse import urlsplit
+
+from markupsafe import Markup, escape
+
+from geomap.analysis.geodesy import Distance
+
+
+def script_json(data) -> str:
+    """JSON safe to place inside a `<script>` element (no `</script>`, no `<!--`)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def mpl_text(text: object) -> str:
+    """A string matplotlib draws literally (a `$` would otherwise start mathtext)."""
+    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+
+
+def km(metres: float) -> str:
+    value = metres / 1000
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def distance_text(d: Distance) -> str:
+    """`7.6 km (0.0-18.6 km)`: the best estimate, then the range the precision radii allow."""
+    return f"{km(d.best)} km ({km(d.min)}\u2013{km(d.max)} km)"
+
+
+def precision_text(metres: float) -> str:
+    return "exact" if metres == 0 else f"\u00b1 {km(metres)} km" if metres >= 1000 else f"\u00b1 {metres:.0f} m"
+
+
+def date_range(start: date, end: date | None) -> str:
+    if end is None:
+        return f"{start.isoformat()} \u2192 open"
+    return start.isoformat() if start == end else f"{start.isoformat()} \u2192 {end.isoformat()}"
+
+
+def link(url: str | None, text: str) -> Markup:
+    """An escaped link that opens in a new tab, or plain escaped text when the URL is not http(s)."""
+    if url and urlsplit(url).scheme in ("http", "https"):
+        return Markup('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>').format(url, text)
+    return escape(text)
+
+
+def source_item(source: dict) -> Markup:
+    title = source.get("title") or source.get("url") or "source"
+    extra = ", ".join(str(v) for v in (source.get("publisher"), source.get("date")) if v)
+    return Markup("<li>{}{}</li>").format(link(source.get("url"), title),
+                                          Markup(" <span class=gm-muted>({})</span>").format(extra) if extra else "")
+
+
+def source_list(sources, limit: int = 8) -> Markup:
+    items = [source_item(s) for s in sources[:limit]]
+    more = len(sources) - limit
+    tail = Markup("<li class=gm-muted>and {} more</li>").format(more) if more > 0 else ""
+    return Markup("<ul class=gm-sources>{}{}</ul>").format(Markup("").join(items), tail)
+
+
+def row(label: str, value) -> Markup:
+    return Markup("<tr><th>{}</th><td>{}</td></tr>").format(label, value)
+
+
+def incident_popup(incident, group_name, focus: bool = False) -> str:
+    """The popup of an incident: title, dates, precision, status, claims and sources."""
+    kind = " / ".join(v for v in (incident.event_type, incident.sub_event_type) if v)
+    place = f" \u2014 {incident.location_name}" if incident.location_name else ""
+    rows = [row("Dates", date_range(incident.date_start, incident.date_end)),
+            row("Location", Markup("{}{}").format(precision_text(incident.precision_m), place)),
+            row("Status", incident.status), row("Type", kind)]
+    if incident.fatalities_best is not None:
+        rows.append(row("Fatalities", incident.fatalities_best))
+    claims = [Markup("<li><b>{}</b> {} by {}</li>").format(c.stance, group_name(c.group), c.claimant)
+              for c in incident.claims]
+    return str(Markup(
+        "<div class=gm-popup>{}<h3>{}</h3><table>{}</table>{}<h4>Attribution claims</h4><ul>{}</ul>"
+        "<h4>Sources</h4>{}<p class=gm-muted>id {}</p></div>").format(
+        Markup("<p class=gm-focus>Focus incident</p>") if focus else "", incident.title, Markup("").join(rows),
+        Markup("<p>{}</p>").format(_short(incident.description)) if incident.description else "",
+        Markup("").join(claims) or Markup("<li class=gm-muted>none recorded</li>"),
+        source_list(incident.sources), incident.id))
+
+
+def incident_tooltip(incident) -> str:
+    return str(Markup("<b>{}</b><br>{} \u00b7 {}").format(
+        incident.title, date_range(incident.date_start, incident.date_end), incident.status))
+
+
+def site_popup(site) -> str:
+    return str(Markup("<div class=gm-popup><h3>{}</h3><table>{}{}{}</table><h4>Sources</h4>{}</div>").format(
+        site.name, row("Kind", site.kind.replace("_", " ")), row("Location", precision_text(site.precision_m)),
+        row("Status", site.status), source_list(site.sources)))
+
+
+def zone_tooltip(zone, group_name: str) -> str:
+    return str(Markup("<b>{}</b><br>{} \u00b7 {}<br>valid {}<br>confidence {} \u00b7 boundary {} ({})").format(
+        zone.name, group_name, zone.kind, date_range(zone.valid_from, zone.valid_to), zone.confidence,
+        precision_text(zone.precision_m), zone.status))
+
+
+def zone_popup(zone, group_name: str) -> str:
+    return str(Markup("<div class=gm-popup><h3>{}</h3><table>{}{}{}{}{}</table>{}<h4>Sources</h4>{}</div>").format(
+        zone.name, row("Group", group_name), row("Kind", zone.kind),
+        row("In force", date_range(zone.valid_from, zone.valid_to)), row("Confidence", zone.confidence),
+        row("Boundary", f"{precision_text(zone.precision_m)} ({zone.status})"),
+        Markup("<p>{}</p>").format(_short(zone.notes)) if zone.notes else "", source_list(zone.sources)))
+
+
+def _short(text: str, limit: int = 400) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"

@@ -1,0 +1,105 @@
+"""The interactive map: layers on a Folium map with legend, layer control, scale bar, measure
+tool, full-screen and time slider, rendered with offline assets only."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+from folium.plugins import Fullscreen, MeasureControl
+from markupsafe import Markup, escape
+
+from geomap.layers.assets import INLINE, localise
+from geomap.layers.base import JsCall, Layer
+from geomap.layers.basemap import ATTRIBUTION
+from geomap.layers.scene import Scene
+from geomap.layers.style import LegendEntry, Mark
+
+LEAFLET = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The parts of a rendered map, to place in a page: head (assets, styles), body, script."""
+
+    head: str
+    body: str
+    script: str
+
+    def document(self, title: str) -> str:
+        return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<link rel=\"icon\" href=\"data:,\">\n"
+                f"<title>{escape(title)}</title>\n{self.head}\n</head>\n<body>\n{self.body}\n"
+                f"<script>\n{self.script}\n</script>\n</body>\n</html>\n")
+
+
+def build(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> folium.Map:
+    """The Folium map of a scene, with every control; no asset is linked yet (see `render`).
+    An `embed`ded map shows its title and a source credit inside the map itself."""
+    w, s, e, n = scene.extent
+    fmap = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=8, tiles=None, control_scale=True,
+                      width="100%", height="100%", font_size="13px")
+    fmap.default_js, fmap.default_css = LEAFLET, LEAFLET_CSS  # no jQuery, Bootstrap or icon fonts
+    fmap.options.update(max_zoom=18, min_zoom=3)  # no tile layer is shown at start to set them
+    init = {"bounds": [[s, w], [n, e]], "attribution": str(escape(ATTRIBUTION))}
+    if embed:
+        init |= {"title": scene.title, "subtitle": scene.subtitle,  # shown with textContent
+                 "attribution": str(credit(scene) + Markup(" | ") + escape(ATTRIBUTION))}
+    fmap.add_child(JsCall("init", init))
+    drawn = [layer for layer in layers if layer.applies(scene)]
+    for layer in drawn:
+        layer.to_folium(fmap, scene)
+    fmap.add_child(JsCall("legend", {"html": legend_html(scene, drawn), "collapsed": embed}))
+    MeasureControl(position="topleft", primary_length_unit="kilometers", secondary_length_unit="miles",
+                   primary_area_unit="sqkilometers", secondary_area_unit="hectares").add_to(fmap)
+    Fullscreen(position="topleft", title="Full screen", title_cancel="Leave full screen").add_to(fmap)
+    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
+    fmap.add_child(JsCall("done", {}))
+    return fmap
+
+
+def render(fmap: folium.Map, assets: str = INLINE) -> Rendered:
+    """Render with assets inlined (`INLINE`) or served under a base URL such as `/maps/assets`."""
+    figure = fmap.get_root()
+    localise(figure, assets)
+    figure.render()
+    return Rendered(figure.header.render(), figure.html.render(), figure.script.render())
+
+
+def credit(scene: Scene, shown: int = 3) -> Markup:
+    """`Sources: A, B, C and 9 more (full list)`, linking to the map's page when it has one."""
+    names = scene.publishers()
+    text = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    page = scene.links.get("page")
+    link = Markup(' (<a href="{}" target="_blank" rel="noopener noreferrer">full list</a>)').format(page) \
+        if page else ""
+    return Markup("Sources: {}{}").format(text or "none recorded", link)
+
+
+def legend_html(scene: Scene, layers: Sequence[Layer]) -> str:
+    entries = [entry for layer in layers for entry in layer.legend(scene)]
+    sections: dict[str, list[LegendEntry]] = {}
+    for entry in entries:
+        sections.setdefault(entry.section, []).append(entry)
+    parts = [Markup("<h4>{}</h4><ul>{}</ul>").format(
+        section, Markup("").join(Markup("<li>{}<span>{}</span></li>").format(swatch(e), e.label) for e in items))
+        for section, items in sections.items()]
+    note = Markup("<div class=gm-note>Data version {} \u00b7 {}</div>").format(scene.data_version, ATTRIBUTION)
+    return str(Markup("").join(parts) + note)
+
+
+def swatch(entry: LegendEntry) -> Markup:
+    """A small inline SVG showing the entry's symbol."""
+    m: Mark = entry.mark
+    dash = " ".join(f"{d * m.weight:g}" for d in m.dash)
+    common = Markup('stroke="{}" stroke-width="{}" stroke-dasharray="{}"').format(m.color, m.weight, dash or "none")
+    fill = Markup('fill="{}" fill-opacity="{}"').format(m.fill or "none", m.fill_opacity if m.fill else 0)
+    shapes = {
+        "point": Markup('<circle cx="9" cy="9" r="6" {} {}/>').format(fill, common),
+        "circle": Markup('<circle cx="9" cy="9" r="7.5" {} {}/>').format(fill, common),
+        "area": Markup('<rect x="1.5" y="3.5" width="15" height="11" {} {}/>').format(fill, common),
+        "line": Markup('<line x1="1" y1="9" x2="17" y2="9" {}/>').format(common),
+        "site": Markup('<path d="M9 2 L16 15 L2 15 Z" fill="#1b1b1b" stroke="#ffffff" stroke-width="1.4"/>'),
+    }
+    return Markup('<svg width="18" height="18" viewBox="0 0 18 18" aria-hidden="true">{}</svg>').format(
+        shapes[entry.symbol])

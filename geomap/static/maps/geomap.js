@@ -1,0 +1,288 @@
+/* geomap's map runtime: draws the layers geomap.layers sends as data, and runs the time slider.
+ *
+ * Every string in the data was escaped on the server (popups and labels are trusted HTML built
+ * from escaped parts); this file never builds HTML from user data itself, except through
+ * textContent. Dates are ISO strings (YYYY-MM-DD), which compare correctly as strings.
+ */
+(function () {
+  "use strict";
+  var G = window.geomap = window.geomap || {};
+  G.timed = [];
+  G.updaters = [];  // functions (day, window, from) redrawing what the time slider changes
+  G.ready = false;
+
+  var PANES = {gmBasemap: 250, gmZones: 350, gmUncertainty: 380, gmBasemapLabels: 390, gmLines: 420,
+               gmIncidents: 450, gmSites: 460, gmLabels: 610};
+
+  G.init = function (map, opts) {
+    G.started = performance.now();
+    Object.keys(PANES).forEach(function (name) {
+      var pane = map.createPane(name);
+      pane.style.zIndex = PANES[name];
+      if (name === "gmBasemap" || name === "gmBasemapLabels") pane.style.pointerEvents = "none";
+    });
+    if (opts.attribution) map.attributionControl.addAttribution(opts.attribution);
+    if (opts.bounds) map.fitBounds(opts.bounds, {padding: [12, 12], animate: false});
+    if (opts.title) titleControl(map, opts.title, opts.subtitle);
+    function zoomClasses() {
+      var z = map.getZoom(), c = map.getContainer();
+      c.classList.toggle("gm-zoom-ge7", z >= 7);
+      c.classList.toggle("gm-zoom-ge9", z >= 9);
+    }
+    map.on("zoomend", zoomClasses);
+    zoomClasses();
+    G.map = map;
+  };
+
+  function titleControl(map, title, subtitle) {
+    var control = L.control({position: "topright"});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "gm-title");
+      var strong = document.createElement("div"), small = document.createElement("small");
+      strong.textContent = title;
+      small.textContent = subtitle || "";
+      div.appendChild(strong);
+      div.appendChild(small);
+      return div;
+    };
+    control.addTo(map);
+  }
+
+  /* Clusters of incidents: a neutral disc with the count (colour is kept for the incidents). */
+  G.clusterIcon = function (cluster) {
+    var n = cluster.getChildCount(), size = n < 10 ? 26 : n < 100 ? 32 : 40;
+    var span = document.createElement("span");
+    span.textContent = String(n);
+    return L.divIcon({html: span.outerHTML, className: "gm-cluster", iconSize: [size, size]});
+  };
+
+  function bind(layer, p) {
+    if (p.popup) layer.bindPopup(p.popup, {maxWidth: 380, minWidth: 240, maxHeight: 320});
+    if (p.tooltip) layer.bindTooltip(p.tooltip, {sticky: true, direction: "top", opacity: 0.95});
+  }
+
+  function register(parent, layer, p) {
+    if (p.t0) G.timed.push({layer: layer, parent: parent, t0: p.t0, t1: p.t1 || null, kind: p.tk || "event"});
+  }
+
+  function addAll(parent, layers) {
+    if (parent.addLayers) parent.addLayers(layers);
+    else layers.forEach(function (l) { parent.addLayer(l); });
+  }
+
+  function latlng(f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; }
+
+  function draw(parent, fc, make) {
+    var made = fc.features.map(function (f) {
+      var layer = make(f, f.properties);
+      bind(layer, f.properties);
+      register(parent, layer, f.properties);
+      return layer;
+    });
+    addAll(parent, made);
+    return made;
+  }
+
+  /* Points as circle markers (radius in pixels). */
+  G.points = function (parent, fc) {
+    return draw(parent, fc, function (f, p) {
+      return L.circleMarker(latlng(f), Object.assign({pane: p.pane || "gmIncidents"}, p.style));
+    });
+  };
+
+  /* Circles with a radius in metres (precision circles, rings). */
+  G.circles = function (parent, fc) {
+    return draw(parent, fc, function (f, p) {
+      return L.circle(latlng(f), Object.assign({pane: p.pane || "gmUncertainty"}, p.style, {radius: p.radius}));
+    });
+  };
+
+  /* Lines and polygons. */
+  G.shapes = function (parent, fc) {
+    return draw(parent, fc, function (f, p) {
+      return L.geoJSON(f, {pane: p.pane || "gmZones", style: function () { return p.style; }});
+    });
+  };
+
+  /* Text and symbols placed at a point (server-escaped HTML in p.html). */
+  G.labels = function (parent, fc) {
+    return draw(parent, fc, function (f, p) {
+      var icon = L.divIcon({className: "gm-label " + (p.cls || ""), html: p.html, iconSize: null,
+                            iconAnchor: p.anchor || [0, 0]});
+      return L.marker(latlng(f), {icon: icon, pane: p.pane || "gmLabels", interactive: !!(p.popup || p.tooltip),
+                                  keyboard: false});
+    });
+  };
+
+  /* The basemap: boundaries, rivers and lakes, not interactive, under everything else. */
+  G.basemap = function (parent, fc) {
+    return draw(parent, fc, function (f, p) {
+      return L.geoJSON(f, {pane: "gmBasemap", interactive: false, style: function () { return p.style; }});
+    });
+  };
+
+  /* Zones ("state") show while in force; incidents ("event") by the window up to the day. */
+  function visible(entry, day, window, from) {
+    if (entry.kind === "state") return entry.t0 <= day && (entry.t1 === null || entry.t1 >= day);
+    if (window === "all") return true;
+    if (entry.t0 > day) return false;
+    return from === null || entry.t1 === null || entry.t1 >= from;
+  }
+
+  function shift(day, days) {
+    var d = new Date(day + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + days);
+    return d.toISOString().slice(0, 10);
+  }
+
+  function daysBetween(a, b) {
+    return Math.round((Date.parse(b + "T00:00:00Z") - Date.parse(a + "T00:00:00Z")) / 86400000);
+  }
+
+  /* Show what is in force or has happened on `day`, as the time slider says. */
+  G.applyTime = function (day, window) {
+    var show = new Map(), hide = new Map();
+    var from = (window === "all" || window === "before") ? null : shift(day, -Number(window));
+    G.timed.forEach(function (entry) {
+      var on = visible(entry, day, window, from);
+      var bucket = on ? show : hide;
+      if (!bucket.has(entry.parent)) bucket.set(entry.parent, []);
+      bucket.get(entry.parent).push(entry.layer);
+    });
+    hide.forEach(function (layers, parent) {
+      if (parent.removeLayers) parent.removeLayers(layers.filter(function (l) { return parent.hasLayer(l); }));
+      else layers.forEach(function (l) { parent.removeLayer(l); });
+    });
+    show.forEach(function (layers, parent) {
+      var missing = layers.filter(function (l) { return !parent.hasLayer(l); });
+      addAll(parent, missing);
+    });
+    G.updaters.forEach(function (update) { update(day, window, from); });
+    G.day = day;
+    G.window = window;
+  };
+
+  /* Incidents counted on the server per grid cell and period. One marker per grid cell shows
+     the sum over the periods the time slider lets through, sized by that sum (area ~ count).
+     Category labels and the drill-down URL arrive escaped; counts and dates are numbers and
+     ISO dates, so the popup is built from safe parts only. */
+  G.cells = function (parent, data) {
+    var grids = data.grids.map(function (g) {
+      return {g: g, cells: [], shown: false, counted: false,
+              marker: L.circleMarker([g[1], g[0]], {pane: "gmIncidents", className: "gm-cell", color: "#ffffff",
+                                                    weight: 1.2, fillOpacity: 0.75, radius: 6}),
+              label: L.marker([g[1], g[0]], {pane: "gmSites", interactive: false, keyboard: false,
+                                             icon: L.divIcon({className: "gm-label gm-cell-count", iconSize: null})})};
+    });
+    data.cells.forEach(function (c) { grids[c[0]].cells.push(c); });
+    function number(n) { return n.toLocaleString("en"); }
+    function popup(grid, counts, order, n, first, last) {
+      var rows = order.slice(0, 6).map(function (k) {
+        return "<li>" + data.cats[k][0] + ": " + number(counts[k]) + "</li>"; }).join("");
+      var g = grid.g, drill = data.drill ? '<p><a href="' + data.drill + "&amp;bbox=" +
+        [g[2], g[3], g[4], g[5]].map(function (v) { return v.toFixed(5); }).join(",") +
+        '" target="_top">Map these incidents one by one</a></p>' : "";
+      return '<div class="gm-popup"><h3>' + number(n) + " incidents</h3><table><tr><th>Periods</th><td>" +
+        first + " \u2192 " + last + "</td></tr></table><ul>" + rows +
+        (order.length > 6 ? '<li class="gm-muted">' + (order.length - 6) + " more categories</li>" : "") +
+        "</ul>" + drill + "</div>";
+    }
+    function update(day, window, from) {
+      grids.forEach(function (grid) {
+        var counts = {}, n = 0, first = null, last = null;
+        grid.cells.forEach(function (c) {
+          if (window !== "all" && (c[1] > day || (from !== null && c[2] < from))) return;
+          c[3].forEach(function (pair) { counts[pair[0]] = (counts[pair[0]] || 0) + pair[1]; n += pair[1]; });
+          if (first === null || c[1] < first) first = c[1];
+          if (last === null || c[2] > last) last = c[2];
+        });
+        if (!n) {
+          if (grid.shown) { parent.removeLayer(grid.marker); parent.removeLayer(grid.label); grid.shown = false; }
+          return;
+        }
+        var order = Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a] || a - b; });
+        grid.marker.setStyle({fillColor: data.cats[order[0]][1]});
+        grid.marker.setRadius(Math.min(24, 3 + 1.5 * Math.sqrt(n)));  // as cell_mark in style.py
+        grid.marker.bindPopup(popup(grid, counts, order, n, first, last), {maxWidth: 380, minWidth: 220});
+        grid.label.setIcon(L.divIcon({className: "gm-label gm-cell-count", iconSize: null,
+                                      html: n >= 25 ? "<span>" + number(n) + "</span>" : ""}));
+        if (!grid.shown) { parent.addLayer(grid.marker); parent.addLayer(grid.label); grid.shown = true; }
+      });
+    }
+    G.updaters.push(update);
+    if (!data.timed) update(null, "all", null);  // with a time slider, its first update draws them
+  };
+
+  /* The time slider: one date for incidents and zones together. */
+  G.time = function (map, opts) {
+    var control = L.control({position: "bottomleft"});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "gm-time leaflet-bar");
+      var span = daysBetween(opts.start, opts.end);
+      div.innerHTML = '<label class="gm-time-row"><span class="gm-time-title">Date</span>' +
+        '<input type="range" class="gm-time-range" min="0" step="1"><output class="gm-time-day"></output></label>' +
+        '<label class="gm-time-row"><span class="gm-time-title">Incidents</span><select class="gm-time-window">' +
+        '<option value="all">all dates in the selection</option>' +
+        '<option value="before">up to this date</option>' +
+        '<option value="90">90 days up to this date</option>' +
+        '<option value="30">30 days up to this date</option>' +
+        '<option value="7">7 days up to this date</option></select></label>' +
+        '<div class="gm-time-note">Zones: those in force on this date</div>';
+      var range = div.querySelector(".gm-time-range"), out = div.querySelector(".gm-time-day");
+      var select = div.querySelector(".gm-time-window");
+      range.max = String(Math.max(span, 0));
+      range.value = String(Math.max(0, Math.min(span, daysBetween(opts.start, opts.day))));
+      select.value = opts.window;
+      function update() {
+        var day = shift(opts.start, Number(range.value));
+        out.textContent = day;
+        G.applyTime(day, select.value);
+      }
+      range.addEventListener("input", update);
+      select.addEventListener("change", update);
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      G.setDay = function (day, window) {
+        range.value = String(daysBetween(opts.start, day));
+        if (window) select.value = window;
+        update();
+      };
+      update();
+      return div;
+    };
+    control.addTo(map);
+  };
+
+  /* The legend: server-built HTML (escaped), collapsible. */
+  G.legend = function (map, opts) {
+    var control = L.control({position: "bottomright"});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "gm-legend");
+      div.innerHTML = '<button type="button" class="gm-legend-toggle" aria-expanded="true">Legend</button>' +
+        '<div class="gm-legend-body">' + opts.html + "</div>";
+      var button = div.querySelector("button");
+      button.addEventListener("click", function () {
+        var open = div.classList.toggle("gm-collapsed") === false;
+        button.setAttribute("aria-expanded", String(open));
+      });
+      if (opts.collapsed) { div.classList.add("gm-collapsed"); button.setAttribute("aria-expanded", "false"); }
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    control.addTo(map);
+  };
+
+  /* How long each drawing call took, in milliseconds (for benchmarks: geomap.timings). */
+  G.timings = [];
+  ["basemap", "points", "circles", "shapes", "labels", "cells", "time", "legend", "init"].forEach(function (name) {
+    var draw = G[name];
+    G[name] = function () {
+      var t = performance.now(), result = draw.apply(G, arguments);
+      G.timings.push([name, Math.round(performance.now() - t)]);
+      return result;
+    };
+  });
+
+  G.done = function () { G.drawn = performance.now(); G.ready = true; document.documentElement.setAttribute("data-geomap-ready", "1"); };
+})();

@@ -1,0 +1,219 @@
+"""geomap import: every format into every collection, idempotent, history like `geomap load`,
+all or nothing with a report of every bad feature, chunked and bulk paths alike."""
+from __future__ import annotations
+
+import copy
+import csv
+import json
+
+import pytest
+from sqlalchemy import text
+
+from conftest import snapshot
+from geomap.db import bulk
+from geomap.errors import InvalidInput
+from geomap.io import importer
+from geomap.io.importer import import_file
+from geomap.io.load import load
+from io_helpers import (
+    contents, drop_database, empty_database, history, incident, load_references, site, write_collection,
+    write_sequence, zone,
+)
+
+
+@pytest.fixture
+def refs(engine, tmp_path):
+    load_references(engine, tmp_path)
+    return engine
+
+
+def test_geojson_sequence_creates_incidents_with_claims_and_history(refs, tmp_path):
+    path = write_sequence(tmp_path / "incidents.geojsonseq", [incident(), incident("attack-2", group=None)])
+    result = import_file(refs, path)
+    assert (result.collection, result.created, result.updated, result.unchanged) == ("incidents", 2, 0, 0)
+    stored = contents(refs, "incidents")
+    assert stored["attack-1"]["attributions"] == [{"group_id": "alpha", "claimant": "Officials", "stance": "accused",
+                                                    "sources": [incident()["properties"]["sources"][0]],
+                                                    "notes": None}]
+    assert stored["attack-2"]["attributions"] == [] and stored["attack-1"]["tags"] == ["rockets"]
+    with refs.connect() as conn:
+        rows = conn.execute(text("SELECT feature_id, action, version, actor FROM history "
+                                 "WHERE collection = 'incidents' ORDER BY feature_id")).all()
+    assert [tuple(r) for r in rows] == [("attack-1", "create", 1, f"geomap import {path}"),
+                                        ("attack-2", "create", 1, f"geomap import {path}")]
+
+
+@pytest.mark.parametrize("fmt, name", [("geojson", "sites.geojson"), ("geojsonseq", "sites.geojsonseq")])
+def test_sites_and_zones_import_from_both_geojson_forms(engine, tmp_path, fmt, name):
+    (tmp_path / "groups.json").write_text(json.dumps({"collection": "groups", "groups": [
+        {"id": "alpha", "name": "Alpha", "kind": "militia", "color": "#0072b2"}]}))
+    load(engine, [tmp_path / "groups.json"])
+    write = write_collection if fmt == "geojson" else (lambda p, c, f: write_sequence(p, f))
+    sites_path = write(tmp_path / name, "sites", [site(), site("base-2", lon=44.0)])
+    zones_path = write(tmp_path / name.replace("sites", "control_zones"), "control_zones", [zone()])
+    assert import_file(engine, sites_path).created == 2
+    assert import_file(engine, zones_path).created == 1
+    with engine.connect() as conn:
+        kind = conn.execute(text("SELECT GeometryType(geom) FROM control_zones")).scalar_one()
+    assert kind == "MULTIPOLYGON"
+
+
+def test_import_and_load_leave_the_same_rows_and_history(engine, database_url, tmp_path, cluster):
+    """The set-based path and the row-by-row loader agree on content, versions and history."""
+    from geomap.db.engine import make_engine
+
+    load_references(engine, tmp_path)
+    first = [incident(), incident("attack-2", lon=44.3, group="beta", target_site=None)]
+    changed = copy.deepcopy(first)
+    changed[0]["properties"]["fatalities_high"] = 3
+    changed[1]["properties"]["attributions"] = []
+    import_file(engine, write_sequence(tmp_path / "a.geojsonseq", first), collection="incidents")
+    import_file(engine, write_sequence(tmp_path / "b.geojsonseq", changed), collection="incidents")
+
+    other_url = empty_database(cluster, database_url)
+    other = make_engine(other_url)
+    try:
+        load_references(other, tmp_path / "")
+        load(other, [write_collection(tmp_path / "incidents-a.geojson", "incidents", first)])
+        load(other, [write_collection(tmp_path / "incidents-b.geojson", "incidents", changed)])
+        assert contents(engine, "incidents") == contents(other, "incidents")
+        assert history(engine) == history(other)
+    finally:
+        other.dispose()
+        drop_database(cluster, other_url)
+
+
+def test_reimporting_the_same_file_changes_nothing(refs, tmp_path):
+    path = write_sequence(tmp_path / "incidents.geojsonseq", [incident(), incident("attack-2")])
+    import_file(refs, path)
+    before = snapshot(refs)
+    result = import_file(refs, path)
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+    assert snapshot(refs) == before
+
+
+def test_a_changed_feature_gets_a_new_version_and_its_previous_one_in_history(refs, tmp_path):
+    import_file(refs, write_sequence(tmp_path / "incidents.geojsonseq", [incident()]))
+    changed = incident(fatalities_high=4, tags=["rockets", "k1"])
+    result = import_file(refs, write_sequence(tmp_path / "incidents.geojsonseq", [changed]))
+    assert result.updated == 1
+    with refs.connect() as conn:
+        version = conn.execute(text("SELECT version FROM incidents")).scalar_one()
+        changes, previous = conn.execute(text(
+            "SELECT changes, previous FROM history WHERE action = 'update'")).one()
+    assert version == 2 and changes == ["fatalities_high", "tags"]
+    assert previous["properties"]["fatalities_high"] == 1 and previous["properties"]["tags"] == ["rockets"]
+    assert previous["geometry"] == {"type": "Point", "coordinates": [44.21, 35.48]}
+    assert previous["properties"]["attributions"][0]["group"] == "alpha"
+
+
+def _bad(**props):
+    return incident("attack-9", **props)
+
+
+REJECTIONS = {
+    "invalid property": ([_bad(status="rumour")], "line 2 (id 'attack-9')", "properties.status", "Input should be"),
+    "reversed dates": ([_bad(date_end="2019-12-01")], "line 2", "properties.date_end", "must not be before"),
+    "latitude out of range": ([{**_bad(), "geometry": {"type": "Point", "coordinates": [44.0, 95.0]}}],
+                              "line 2", "geometry.coordinates", "latitude 95.0 is outside"),
+    "not a point": ([{**_bad(), "geometry": {"type": "LineString", "coordinates": [[44, 35], [45, 36]]}}],
+                    "line 2", "geometry.type", "must be Point"),
+    "unknown group": ([_bad(attributions=[{"group": "nobody", "claimant": "X", "stance": "claimed",
+                                            "sources": [incident()["properties"]["sources"][0]]}])],
+                      "line 2", "properties.attributions[0].group", "unknown group 'nobody'"),
+    "unknown site": ([_bad(target_site="nowhere")], "line 2", "properties.target_site", "unknown site 'nowhere'"),
+    "duplicate id": ([incident()], "line 2 (id 'attack-1')", "id", "duplicate id, already used at"),
+    "NUL character": ([_bad(notes="a\u0000b")], "line 2", "properties", "NUL character"),
+}
+
+
+@pytest.mark.parametrize("case", REJECTIONS, ids=list(REJECTIONS))
+def test_any_invalid_feature_refuses_the_whole_import_and_changes_nothing(refs, tmp_path, case):
+    bad, where, field, reason = REJECTIONS[case]
+    import_file(refs, write_sequence(tmp_path / "incidents.geojsonseq", [incident(notes="first")]))
+    before = snapshot(refs)
+    path = write_sequence(tmp_path / "incidents.geojsonseq", [incident(notes="changed"), *bad])
+    with pytest.raises(InvalidInput) as caught:
+        import_file(refs, path)
+    assert where in str(caught.value) and field in str(caught.value) and reason in str(caught.value), str(caught.value)
+    assert "nothing was imported" in str(caught.value)
+    assert snapshot(refs) == before
+
+
+def test_a_line_that_is_not_json_is_one_bad_feature_among_the_others(refs, tmp_path):
+    path = tmp_path / "incidents.geojsonseq"
+    path.write_text("\x1e" + json.dumps(incident()) + "\n\x1e{not json\n\x1e" + json.dumps(_bad(status="x")) + "\n")
+    with pytest.raises(InvalidInput) as caught:
+        import_file(refs, path)
+    found = [(p.where.split(": ")[-1], p.field) for p in caught.value.problems]
+    assert found == [("line 2", "feature"), ("line 3 (id 'attack-9')", "properties.status")]
+    assert set(snapshot(refs)["incidents"]) == set()
+
+
+def test_a_malformed_feature_collection_is_refused_with_its_line(refs, tmp_path):
+    path = tmp_path / "incidents.geojson"
+    path.write_text('{"type": "FeatureCollection",\n "features": [\n' + json.dumps(incident()) + ",\n {oops}]}")
+    with pytest.raises(InvalidInput, match=r"not valid JSON.*\(line 4\)"):
+        import_file(refs, path)
+    assert snapshot(refs)["incidents"] == []
+
+
+@pytest.mark.parametrize("name, message", [
+    ("data.geojsonseq", "cannot tell which collection"),
+    ("groups.geojsonseq", "cannot tell which collection"),
+    ("incidents.txt", "cannot tell the format"),
+])
+def test_unknown_collection_or_format_says_which_option_to_pass(refs, tmp_path, name, message):
+    path = write_sequence(tmp_path / name, [incident()])
+    with pytest.raises(InvalidInput, match=message):
+        import_file(refs, path)
+
+
+def test_every_problem_goes_to_the_report_and_skip_invalid_keeps_the_valid_features(refs, tmp_path):
+    features = [incident(), _bad(status="rumour", precision_m=-1), incident("attack-3"), incident("attack-3")]
+    path = write_sequence(tmp_path / "incidents.geojsonseq", features)
+    report = tmp_path / "report.csv"
+    with pytest.raises(InvalidInput):
+        import_file(refs, path, report=report)
+    refused = list(csv.DictReader(report.open()))
+    assert [(r["field"]) for r in refused] == ["properties.precision_m", "properties.status", "id"]
+
+    result = import_file(refs, path, skip_invalid=True, report=report)
+    assert (result.created, result.invalid, result.problem_count) == (2, 2, 3)
+    assert set(contents(refs, "incidents")) == {"attack-1", "attack-3"}
+    assert len(list(csv.DictReader(report.open()))) == 3
+    assert any("skipped 2 invalid feature(s)" in line for line in result.lines())
+
+
+def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatch):
+    """Small chunks (an id repeated across chunks is still caught) and the index rebuild of a
+    large import leave the same rows, and the schema as the migrations made it."""
+    features = [incident(f"attack-{i}", lon=44 + i / 100) for i in range(7)]
+    path = write_sequence(tmp_path / "incidents.geojsonseq", features + [incident("attack-0")])
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    with pytest.raises(InvalidInput, match="line 8 .*duplicate id, already used at .*line 1"):
+        import_file(refs, path)
+
+    monkeypatch.setattr(bulk, "BULK_MIN", 3)
+    schema = _schema(refs)
+    result = import_file(refs, write_sequence(path, features))
+    assert result.rebuilt_indexes and result.created == 7
+    assert _schema(refs) == schema
+    assert len(contents(refs, "incidents")) == 7
+
+
+def _schema(engine) -> set[tuple]:
+    with engine.connect() as conn:
+        indexes = conn.execute(text("SELECT tablename, indexname, indexdef FROM pg_indexes "
+                                    "WHERE schemaname = 'public'")).all()
+        keys = conn.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                                 "FROM pg_constraint WHERE connamespace = 'public'::regnamespace")).all()
+    return {tuple(r) for r in indexes} | {tuple(r) for r in keys}
+
+
+def test_the_database_refusing_a_row_rolls_everything_back(refs, tmp_path):
+    """A value only the database checks (an integer beyond its range) refuses the import."""
+    path = write_sequence(tmp_path / "incidents.geojsonseq", [incident(), _bad(injured=2**40)])
+    with pytest.raises(InvalidInput, match="the database refused the import"):
+        import_file(refs, path)
+    assert snapshot(refs)["incidents"] == []

@@ -1,0 +1,134 @@
+"""The /maps routes on the seed data: pages, embeds, graphics, assets and every error as 400/404."""
+from __future__ import annotations
+
+import re
+import struct
+
+import pytest
+from click.testing import CliRunner
+
+from builders import group, incident, load_features
+from geomap import maps
+from geomap.cli import main
+
+K1 = "k1-rocket-attack-2019-12-27"
+
+
+@pytest.fixture(scope="module")
+def client(seeded_app):
+    return seeded_app.test_client()
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    return struct.unpack(">II", data[16:24])
+
+
+def test_incident_map_page_has_map_sources_downloads_and_embed_snippet(client):
+    response = client.get(f"/maps/incidents/{K1}")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "<h1>Rocket attack on K-1 Air Base" in page
+    assert '&lt;iframe src="http://localhost/maps/incidents/' + K1 + "?embed=1" in page
+    assert f'href="/maps/incidents/{K1}.png"' in page and f'href="/maps/incidents/{K1}.svg"' in page
+    assert "https://www.blog.talos-iraq.com/" in page  # the sources list
+    assert "geomap.distances" not in page and "geomap.done(" in page
+
+
+def test_pages_load_only_assets_the_app_serves(client):
+    page = client.get(f"/maps/incidents/{K1}").get_data(as_text=True)
+    urls = set(re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page))
+    urls = {u for u in urls if not u.startswith("data:")}  # inline (e.g. the empty favicon): no request
+    assert {u for u in urls if not u.startswith("/maps/assets/")} == {"/static/geomap.css", "data:,"}
+    for url in urls - {"/static/geomap.css", "data:,"}:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.mimetype in ("text/javascript", "text/css")
+        assert "immutable" in response.headers["Cache-Control"]
+    assert not re.search(r'(src|href)="https?://(cdn|unpkg|code\.jquery|cdnjs|netdna)', page)
+
+
+def test_embed_gives_the_bare_map_with_title_and_credit(client):
+    page = client.get(f"/maps/incidents/{K1}?embed=1").get_data(as_text=True)
+    assert "<header>" not in page and "gm-page-info" not in page
+    assert '"title":"Rocket attack on K-1 Air Base' in page and "full list" in page
+
+
+def test_selection_map_uses_the_items_filters(client):
+    response = client.get("/maps?bbox=40,32,46,37&datetime=2019-12-01/2020-01-31&group=islamic-state")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Incidents attributed to Islamic State" in page and "zones in force on 2020-01-31" in page
+
+
+def test_selection_graphics_have_the_requested_size(client):
+    response = client.get("/maps.png?width=640&height=480&dpi=80&datetime=2019-12-27")
+    assert response.mimetype == "image/png" and png_size(response.data) == (640, 480)
+    response = client.get(f"/maps/incidents/{K1}.svg?preset=social")
+    assert response.mimetype == "image/svg+xml" and b'width="1200px" height="630px"' in response.data
+    assert b"K-1 Air Base (Kaywan): 7.6 km (0.0" in response.data
+
+
+def test_big_selections_are_counted_per_area_on_the_server(client, monkeypatch):
+    monkeypatch.setattr(maps, "SERVER_AGGREGATION_ABOVE", 5)
+    page = client.get("/maps").get_data(as_text=True)
+    assert "geomap.cells(" in page and "counted per area" in page and '"drill":"/maps?"' in page
+    assert client.get("/maps.png?width=400&height=300&dpi=60").status_code == 200
+
+
+@pytest.mark.parametrize("url, parameter", [
+    ("/maps?bbox=1,2,3", "bbox"), ("/maps?datetime=yesterday", "datetime"), ("/maps?date=2019-13-01", "date"),
+    ("/maps?layers=heatmap", "layers"), ("/maps?color_by=mood", "color_by"), ("/maps?zoom=3", "unknown parameter"),
+    ("/maps?layers=rings", "layers"), ("/maps?embed=maybe", "embed"), ("/maps?title=" + "x" * 201, "title"),
+    ("/maps?group=", "group"), ("/maps.png?dpi=301", "dpi"), ("/maps.png?width=abc", "width"),
+    ("/maps.png?preset=a3", "preset"), ("/maps.svg?width=20000", "width"), ("/maps?width=800", "unknown parameter"),
+    (f"/maps/incidents/{K1}?rings=0", "rings"), (f"/maps/incidents/{K1}?bbox=40,32,46,37", "unknown parameter"),
+    (f"/maps/incidents/{K1}.png?preset=a4&width=10", "preset"),
+])
+def test_bad_parameters_are_400_problems_naming_the_parameter(client, url, parameter):
+    response = client.get(url)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json", url
+    assert parameter in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize("url", ["/maps/incidents/no-such-incident", "/maps/incidents/no-such-incident.png",
+                                 "/maps/assets/leaflet.0000000000.js"])
+def test_unknown_things_are_404_problems(client, url):
+    response = client.get(url)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_cli_writes_offline_html_png_and_svg(seeded_app, tmp_path):
+    env = {"DATABASE_URL": seeded_app.extensions["geomap.settings"].database_url}
+    runner = CliRunner()
+    for name in ("k1.html", "k1.png", "k1.svg"):
+        result = runner.invoke(main, ["map", "--incident", K1, "--width", "500", "--height", "400", "--dpi", "72",
+                                      "-o", str(tmp_path / name)] if not name.endswith("html")
+                               else ["map", "--incident", K1, "-o", str(tmp_path / name)], env=env)
+        assert result.exit_code == 0, result.output
+        assert "data version" in result.output
+    html = (tmp_path / "k1.html").read_text()
+    assert "<script src=" not in html and "<link rel=\"stylesheet\"" not in html  # everything inline
+    assert "L.map(" in html and "Leaflet" in html
+    assert png_size((tmp_path / "k1.png").read_bytes()) == (500, 400)
+    assert (tmp_path / "k1.svg").read_text().startswith("<?xml")
+
+
+def test_cli_selection_and_its_errors(seeded_app, tmp_path):
+    env = {"DATABASE_URL": seeded_app.extensions["geomap.settings"].database_url}
+    runner = CliRunner()
+    ok = runner.invoke(main, ["map", "--bbox", "40,32,46,37", "--datetime", "2019-12-01/2020-01-31", "--preset",
+                              "social", "-o", str(tmp_path / "sel.png")], env=env)
+    assert ok.exit_code == 0 and png_size((tmp_path / "sel.png").read_bytes()) == (1200, 630)
+    bad = runner.invoke(main, ["map", "--bbox", "1,2", "-o", str(tmp_path / "x.png")], env=env)
+    assert bad.exit_code == 1 and "bbox" in bad.output
+    suffix = runner.invoke(main, ["map", "--incident", K1, "-o", str(tmp_path / "x.pdf")], env=env)
+    assert suffix.exit_code == 2 and "--output must end in" in suffix.output
+
+
+def test_selection_scenes_are_cached_until_the_data_changes(engine, tmp_path):
+    one = incident("one", 44.0, 35.0, "2019-12-01")
+    load_features(engine, tmp_path, groups=[group("g")], incidents=[one])
+    first = maps.selection_scene(engine, maps.Selection())
+    assert maps.selection_scene(engine, maps.Selection()) is first and first.total_incidents == 1
+    load_features(engine, tmp_path, groups=[group("g")], incidents=[one, incident("two", 44.1, 35.1, "2019-12-02")])
+    assert maps.selection_scene(engine, maps.Selection()).total_incidents == 2

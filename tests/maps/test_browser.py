@@ -1,0 +1,211 @@
+"""The maps in a real headless Chromium (Debian's, driven by Playwright) with the network off.
+
+Every request that does not go to the loopback test server is aborted and recorded: a test
+fails if the page tried one, if any request failed, or if the console shows an error.
+"""
+from __future__ import annotations
+
+import shutil
+import threading
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+from builders import SOURCE, group, incident, load_features, site, zone
+from conftest import fresh_database
+from geomap import create_app, maps
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+K1 = "k1-rocket-attack-2019-12-27"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--no-proxy-server",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-default-apps", "--disable-extensions"]
+XSS = '<img src=x onerror="window.__xss=1">'
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="Debian's chromium is missing (scripts/install-system-deps.sh installs it)")
+
+
+@contextmanager
+def serving(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def seeded_url(seeded_app):
+    with serving(seeded_app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def xss_app(cluster, tmp_path_factory):
+    """Seed-like data whose every user string is an XSS payload."""
+    with fresh_database(cluster) as url:
+        app = create_app({"DATABASE_URL": url})
+        evil = dict(group("evil-group"), name=f"Evil {XSS}")
+        bad_source = dict(SOURCE, title=f"Source {XSS}", publisher=f"Pub {XSS}", url='https://example.org/x"onmouseover="window.__xss=3"><script>window.__xss=4</script>')
+        attack = incident("xss-attack", 44.21, 35.48, "2019-12-27", precision=5000, claims=(("evil-group", "claimed"),))
+        attack["properties"].update(title=XSS, description="</script><script>window.__xss=2</script>",
+                                    sources=[bad_source], target_site="xss-site")
+        before = incident("xss-before", 44.25, 35.45, "2019-12-20", claims=(("evil-group", "claimed"),))
+        the_site = site("xss-site", 44.28, 35.51)
+        the_site["properties"]["name"] = f"Site {XSS}"
+        the_zone = zone("xss-zone", "evil-group", [(44.0, 35.3), (44.4, 35.3), (44.4, 35.6), (44.0, 35.6)],
+                        "2019-01-01", None)
+        the_zone["properties"].update(name=f"Zone {XSS}", notes=XSS)
+        load_features(app.extensions["geomap.engine"], tmp_path_factory.mktemp("xss"), groups=[evil],
+                      sites=[the_site], zones=[the_zone], incidents=[attack, before])
+        with serving(app) as base:
+            yield app, base
+        app.extensions["geomap.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+class Watched:
+    """A page with the network off beyond loopback, recording what went wrong."""
+
+    def __init__(self, browser):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 860})
+        self.blocked, self.failed, self.errors, self.dialogs = [], [], [], []
+        self.page.route("**/*", self._route)
+        self.page.on("requestfailed", lambda r: self.failed.append(r.url))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _route(self, route):
+        url = route.request.url
+        host = urlsplit(url).hostname
+        if url.startswith(("data:", "file:")) or host in ("127.0.0.1", "localhost"):
+            return route.continue_()
+        self.blocked.append(url)
+        return route.abort()
+
+    def open(self, url: str):
+        self.page.goto(url)
+        self.page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=30_000)
+        return self.page
+
+    def assert_clean(self):
+        assert self.blocked == [] and self.failed == [] and self.errors == [] and self.dialogs == []
+
+    def count(self, selector: str) -> int:
+        return self.page.locator(selector).count()
+
+    def incidents_shown(self) -> int:
+        """Incident markers in the DOM plus those counted inside cluster icons."""
+        clustered = self.page.eval_on_selector_all(".gm-cluster span", "els => els.map(e => +e.textContent)")
+        return self.count("path.gm-incident") + sum(clustered)
+
+
+@pytest.fixture
+def watched(browser):
+    watched = Watched(browser)
+    yield watched
+    watched.page.close()
+
+
+def test_incident_map_loads_offline_with_its_markers_and_zones(watched, seeded_url, seeded_app):
+    scene = maps.focus_scene(seeded_app.extensions["geomap.engine"], K1)
+    watched.open(f"{seeded_url}/maps/incidents/{K1}")
+    watched.assert_clean()
+    assert watched.incidents_shown() == len(scene.shown_incidents())
+    assert watched.count("path.gm-zone") == len(scene.shown_zones()) == 4
+    assert watched.count("path.gm-focus-incident") == 1
+    assert watched.count("path.gm-distance-line") == len(scene.distances)
+    assert watched.count("path.gm-ring") == 4 and watched.count(".gm-site") == len(scene.sites)
+    for control in (".leaflet-control-scale", ".leaflet-control-measure", ".leaflet-control-zoom-fullscreen",
+                    ".leaflet-control-layers", ".gm-legend", ".gm-time"):
+        assert watched.count(control) == 1, control
+
+
+def test_time_slider_moves_incidents_and_zones_together(watched, seeded_url, seeded_app):
+    scene = maps.focus_scene(seeded_app.extensions["geomap.engine"], K1)
+    first, last = scene.time_range
+    page = watched.open(f"{seeded_url}/maps/incidents/{K1}")
+    page.locator(".gm-time-range").fill(str(page.eval_on_selector(".gm-time-range", "e => e.max")))
+    assert page.inner_text(".gm-time-day") == last.isoformat()
+    assert watched.count("path.gm-zone") == sum(z.in_force(last) for z in scene.zones) == 1  # only Hamrin is left
+    assert watched.incidents_shown() == len(scene.incidents)  # "up to this date": all of them by the end
+    page.select_option(".gm-time-window", "7")
+    recent = [i for i in scene.incidents if (last - i.date_end).days <= 7]
+    assert watched.incidents_shown() == len(recent) == 1  # the K-1 attack itself
+    page.select_option(".gm-time-window", "all")
+    page.locator(".gm-time-range").fill("0")
+    assert page.inner_text(".gm-time-day") == first.isoformat()
+    assert watched.count("path.gm-zone") == sum(z.in_force(first) for z in scene.zones) == 3  # not Qarachogh yet
+    assert watched.incidents_shown() == len(scene.incidents)
+    watched.assert_clean()
+
+
+def test_selection_map_and_its_embed_load_offline(watched, seeded_url, seeded_app):
+    query = "bbox=40,32,46,37&datetime=2019-12-01/2020-01-31"
+    selection = maps.Selection(bbox=(40, 32, 46, 37), interval=(date(2019, 12, 1), date(2020, 1, 31)))
+    scene = maps.selection_scene(seeded_app.extensions["geomap.engine"], selection)
+    watched.open(f"{seeded_url}/maps?{query}")
+    assert watched.incidents_shown() == len(scene.incidents) == 16
+    assert watched.count("path.gm-zone") == len(scene.shown_zones())
+    watched.open(f"{seeded_url}/maps?{query}&embed=1")
+    assert watched.page.inner_text(".gm-title").startswith("Incidents")
+    watched.assert_clean()
+
+
+def test_counted_selection_map_loads_offline(watched, seeded_url, monkeypatch):
+    monkeypatch.setattr(maps, "SERVER_AGGREGATION_ABOVE", 5)
+    watched.open(f"{seeded_url}/maps")
+    assert watched.count("path.gm-cell") > 0 and watched.count("path.gm-incident") == 0
+    watched.assert_clean()
+
+
+def test_xss_payloads_render_as_text_and_never_run(watched, xss_app):
+    _, base = xss_app
+    for url in (f"{base}/maps/incidents/xss-attack", f"{base}/maps/incidents/xss-attack?embed=1",
+                f"{base}/maps?layers=incidents,zones,sites,time"):
+        page = watched.open(url)
+        page.evaluate("""() => { const layers = [];
+            geomap.map.eachLayer(l => { if (l.getPopup && l.getPopup()) layers.push(l); });
+            layers.forEach(l => { l.openPopup(); l.closePopup(); });
+            geomap.map.eachLayer(l => { if (l.getTooltip && l.getTooltip()) { l.openTooltip(); } }); }""")
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.__xss") is None, url
+        assert page.locator("img[src='x']").count() == 0
+        assert "Evil <img src=x" in page.inner_text("body")  # shown as text
+    page = watched.open(f"{base}/maps/incidents/xss-attack")
+    page.evaluate("""() => geomap.map.eachLayer(l => {
+        if (l.options && /gm-focus-incident/.test(l.options.className || '')) l.openPopup(); })""")
+    popup = page.inner_text(".leaflet-popup-content")
+    assert XSS in popup and "</script><script>window.__xss=2</script>" in popup
+    assert page.locator(".leaflet-popup-content a[onmouseover]").count() == 0
+    page.hover(".leaflet-popup-content a")
+    assert page.evaluate("window.__xss") is None
+    assert XSS in page.inner_text("h1")
+    watched.assert_clean()
+
+
+def test_cli_html_opens_offline_from_a_file(watched, seeded_app, tmp_path):
+    scene = maps.focus_scene(seeded_app.extensions["geomap.engine"], K1)
+    path = tmp_path / "k1.html"
+    path.write_text(maps.interactive(scene, embed=True).document(scene.title), encoding="utf-8")
+    watched.open(path.as_uri())
+    assert watched.incidents_shown() == len(scene.shown_incidents())
+    watched.assert_clean()
