@@ -7,6 +7,7 @@ nulls included), tags as a text[] literal.
 """
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 
@@ -24,6 +25,8 @@ _SOURCES = TypeAdapter(list[Source])
 _CLAIMS = TypeAdapter(list[Attribution])
 _POINT_EWKB = "0101000020E6100000"  # little-endian, Point, has SRID, SRID 4326
 NULL = r"\N"
+# In a COPY line a JSON escape \u0000 shows as 4k + 2 backslashes before "u0000".
+_JSON_NUL = re.compile(r"(?<!\\)(\\\\\\\\)*\\\\u0000")
 
 
 def array(values: list[str]) -> str:
@@ -94,6 +97,4 @@ def has_nul(line: str) -> bool:
 
 def _nul_in_json(line: str) -> bool:
     # Rare: a JSON escape \u0000 (not an escaped backslash followed by "u0000") in a JSON column.
-    import re
-
-    return re.search(r"(?<!\\)(\\\\\\\\)*\\\\u0000", line) is not None
+    return _JSON_NUL.search(line) is not None
