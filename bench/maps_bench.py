@@ -8,22 +8,23 @@ Chromium (Debian's, network off beyond loopback):
 
 1. ours: `GET /maps` with every incident in view; above geomap.maps.SERVER_AGGREGATION_ABOVE the
    server counts incidents per grid cell and period, so the page carries cells, not incidents;
-   "cold" empties the scene cache before each load (the server counts every time), "warm" keeps it
-   (a repeated request, as after the page its PNG, or a second reader);
+   "cold" is a server with geomap's scene and page caches off (it counts on every request), "warm"
+   one with them on (a repeated request: a second reader, or the PNG after its page);
 2. naive: the same incidents as a stock Folium map with one `folium.Marker` (with a popup) per
    incident in a `MarkerCluster`, its Leaflet assets served by the same app (no CDN), as a file.
 
 "Interactive" is the page's load event (every map script has run; the maps are synchronous),
 measured from navigation start in the browser, server time included for ours. Each page loads
-R times, alternating; medians are compared. Prints the times, the ratio and the HTML sizes.
+R times, in turn; medians are compared. The servers run in their own processes. Prints the
+times, the ratios and the HTML sizes.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.request import urlopen
@@ -63,10 +64,24 @@ def naive_html(engine, assets_base: str) -> tuple[str, float, int]:
     return html, time.perf_counter() - clock, len(rows)
 
 
-def serve(app, static: dict[str, str]):
+def _serve(database_url: str, static: dict[str, str], cached: bool, ports) -> None:
+    """Child process: the app on loopback (its own process, so that it does not share the GIL
+    with the Playwright client), with or without geomap's scene and page caches."""
+    from geomap.api import maps as api
+
+    if not cached:
+        maps.SCENES, api.PAGES = maps.LruCache(0), maps.LruCache(0)
+    app = create_app({"DATABASE_URL": database_url})
     server = make_server("127.0.0.1", 0, SharedDataMiddleware(app, static), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
+    ports.put(server.server_port)
+    server.serve_forever()
+
+
+def serve(database_url: str, static: dict[str, str], cached: bool):
+    ports = multiprocessing.Queue()
+    process = multiprocessing.Process(target=_serve, args=(database_url, static, cached, ports), daemon=True)
+    process.start()
+    return process, f"http://127.0.0.1:{ports.get(timeout=120)}"
 
 
 def interactive_ms(page, url: str, ready: str | None) -> float:
@@ -79,7 +94,7 @@ def interactive_ms(page, url: str, ready: str | None) -> float:
     return timing["load"]
 
 
-def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int, before=None) -> dict[str, list[float]]:
+def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
     times: dict[str, list[float]] = {name: [] for name in urls}
@@ -94,8 +109,6 @@ def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int, before=None
                            or route.request.url.startswith("data:") else (blocked.append(route.request.url),
                                                                            route.abort()))
                 url, ready = urls[name]
-                if before:
-                    before(name)
                 times[name].append(interactive_ms(page, url, ready))
                 print(f"  run {i + 1} {name}: {times[name][-1] / 1000:.2f} s", flush=True)
                 page.close()
@@ -115,13 +128,14 @@ def main(argv=None) -> None:
     cluster = Cluster(synth.BENCH_HOME)
     cluster.start()
     synth.build(cluster, args.incidents, args.seed)
-    app = create_app({"DATABASE_URL": cluster.url(synth.database_name(args.incidents, args.seed))})
-    engine = app.extensions["geomap.engine"]
+    database_url = cluster.url(synth.database_name(args.incidents, args.seed))
+    engine = create_app({"DATABASE_URL": database_url}).extensions["geomap.engine"]
     workdir = Path(tempfile.mkdtemp(prefix="geomap-maps-bench-"))
-    server, base = serve(app, {"/naive": str(workdir)})
+    cold_server, cold_base = serve(database_url, {}, cached=False)
+    warm_server, base = serve(database_url, {"/naive": str(workdir)}, cached=True)
     try:
         clock = time.perf_counter()
-        ours = urlopen(f"{base}/maps", timeout=600).read()
+        ours = urlopen(f"{base}/maps", timeout=600).read()  # also fills the warm server's cache
         server_s = time.perf_counter() - clock
         scene = maps.selection_scene(engine, maps.Selection())
         print(f"ours: {scene.total_incidents:,} incidents as {len(scene.cells):,} cells; server {server_s:.2f} s; "
@@ -129,19 +143,18 @@ def main(argv=None) -> None:
         cached = DATA / f"naive-{synth.database_name(args.incidents, args.seed)}.html"
         if cached.exists() and not args.rebuild_naive:
             html = cached.read_text(encoding="utf-8")
-            print(f"naive: reusing {cached.name} (Folium built it in {cached.stat().st_size / 1e6:.1f} MB)")
+            print(f"naive: reusing {cached.name} ({cached.stat().st_size / 1e6:.1f} MB)")
         else:
             html, naive_s, n = naive_html(engine, "/maps/assets")
             cached.write_text(html, encoding="utf-8")
             print(f"naive: {n:,} markers; built by Folium in {naive_s:.1f} s; HTML {len(html.encode()) / 1e6:.1f} MB")
         (workdir / "naive.html").write_text(html, encoding="utf-8")
         ready = "window.geomap && window.geomap.ready === true"
-        # cold: the scene cache is emptied before each load, so the server counts every time
-        times = browser_runs({"ours-cold": (f"{base}/maps", ready), "ours-warm": (f"{base}/maps", ready),
-                              "naive": (f"{base}/naive/naive.html", None)}, args.runs,
-                             before=lambda name: maps.SCENES.clear() if name == "ours-cold" else None)
+        times = browser_runs({"ours-cold": (f"{cold_base}/maps", ready), "ours-warm": (f"{base}/maps", ready),
+                              "naive": (f"{base}/naive/naive.html", None)}, args.runs)
     finally:
-        server.shutdown()
+        cold_server.terminate()
+        warm_server.terminate()
     cold, warm, naive_ms = (statistics.median(times[k]) for k in ("ours-cold", "ours-warm", "naive"))
     ratio = naive_ms / cold
     print(f"\ninteractive (median of {args.runs}): ours {cold / 1000:.2f} s (cache warm: {warm / 1000:.2f} s), "

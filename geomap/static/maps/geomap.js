@@ -175,7 +175,7 @@
                                              icon: L.divIcon({className: "gm-label gm-cell-count", iconSize: null})})};
     });
     data.cells.forEach(function (c) { grids[c[0]].cells.push(c); });
-    function number(n) { return n.toLocaleString("en"); }
+    function number(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }  // 12,345
     function popup(grid, counts, order, n, first, last) {
       var rows = order.slice(0, 6).map(function (k) {
         return "<li>" + data.cats[k][0] + ": " + number(counts[k]) + "</li>"; }).join("");
@@ -203,10 +203,23 @@
         var order = Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a] || a - b; });
         grid.marker.setStyle({fillColor: data.cats[order[0]][1]});
         grid.marker.setRadius(Math.min(24, 3 + 1.5 * Math.sqrt(n)));  // as cell_mark in style.py
-        grid.marker.bindPopup(popup(grid, counts, order, n, first, last), {maxWidth: 380, minWidth: 220});
-        grid.label.setIcon(L.divIcon({className: "gm-label gm-cell-count", iconSize: null,
-                                      html: n >= 25 ? "<span>" + number(n) + "</span>" : ""}));
-        if (!grid.shown) { parent.addLayer(grid.marker); parent.addLayer(grid.label); grid.shown = true; }
+        grid.state = [counts, order, n, first, last];
+        if (!grid.bound) {  // the popup is built when opened, from the state of the moment
+          grid.marker.bindPopup(function () { var st = grid.state;
+            return popup(grid, st[0], st[1], st[2], st[3], st[4]); }, {maxWidth: 380, minWidth: 220});
+          grid.bound = true;
+        }
+        if (!grid.shown) { parent.addLayer(grid.marker); grid.shown = true; }
+        if (n >= 25) {  // counts on the larger circles only
+          if (grid.count !== n) {
+            grid.label.setIcon(L.divIcon({className: "gm-label gm-cell-count", iconSize: null,
+                                          html: "<span>" + number(n) + "</span>"}));
+            grid.count = n;
+          }
+          if (!parent.hasLayer(grid.label)) parent.addLayer(grid.label);
+        } else if (parent.hasLayer(grid.label)) {
+          parent.removeLayer(grid.label);
+        }
       });
     }
     G.updaters.push(update);
