@@ -3,7 +3,6 @@
 # Idempotent and quiet when everything is already there; uses sudo when not root.
 set -euo pipefail
 
-PACKAGES=(postgresql postgresql-postgis python3-venv git gdal-bin)
 
 have_postgis() {
     # PostGIS for the newest installed PostgreSQL major version.
