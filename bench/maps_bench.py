@@ -37,7 +37,7 @@ from werkzeug.serving import make_server
 import synth
 
 from geomap import create_app, maps
-from geomap.db import candidates
+from geomap.db import map_queries
 from geomap.db.cluster import Cluster
 from geomap.layers.assets import localise
 
@@ -53,7 +53,7 @@ def naive_html(engine, assets_base: str) -> tuple[str, float, int]:
     """The naive map: one Folium Marker with a popup per incident, in one MarkerCluster."""
     clock = time.perf_counter()
     with engine.connect() as conn:
-        rows = candidates.map_incidents(conn, [])
+        rows = map_queries.map_incidents(conn, [])
     fmap = folium.Map(location=[33.5, 43.0], zoom_start=6, tiles=None)
     cluster = MarkerCluster().add_to(fmap)
     for row in rows:

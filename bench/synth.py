@@ -43,7 +43,7 @@ from geomap.vocabulary import STANCES  # noqa: E402
 
 BENCH_HOME = Path(__file__).resolve().parent / "data" / "cluster"
 from geomap.synth import (  # noqa: E402  the generator lives in the package (geomap synth)
-    SYNTH_VERSION, EPOCH, DAYS, KM_PER_DEG, STATUS_P, CLAIMANTS, HOTSPOTS, HOTSPOT_INDEX, GROUPS,
+    SYNTH_VERSION, EPOCH, KM_PER_DEG, STATUS_P, CLAIMANTS, HOTSPOTS, HOTSPOT_INDEX, GROUPS,
     SITES, Data, PAIRS, generate, incident_id,
 )
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from geomap import inquiry
-from geomap.db import candidates, store
+from geomap.db import candidates, map_queries, store
 from geomap.errors import BadRequest
 from geomap.layers import LAYERS, load
 from geomap.layers.assets import INLINE
@@ -87,13 +87,13 @@ def focus_scene(engine: Engine, incident_id: str, options: MapOptions = MapOptio
            *(g.nearest_prior.incident.id for g in priors)}
     with engine.connect() as conn:
         groups = _groups(conn)
-        incidents = _incidents(conn, candidates.map_incident_filters(ids=ids))
+        incidents = _incidents(conn, map_queries.map_incident_filters(ids=ids))
         focus = next(i for i in incidents if i.id == report.incident.id)
         distances = _distances(report, priors, groups)
         extent = _focus_extent(focus, options.rings_m, distances, report)
         start, end = _time_range(incidents, focus)
-        sites = [_site(r) for r in candidates.map_sites(conn, padded(extent, 0.2))]
-        zones = [_zone(r) for r in candidates.map_zones(conn, padded(extent, 0.5), start, end)]
+        sites = [_site(r) for r in map_queries.map_sites(conn, padded(extent, 0.2))]
+        zones = [_zone(r) for r in map_queries.map_zones(conn, padded(extent, 0.5), start, end)]
     on = options.on or focus.date_start
     subtitle = (f"{date_range(focus.date_start, focus.date_end)} \u00b7 location {precision_text(focus.precision_m)}"
                 f" ({focus.status}) \u00b7 incidents up to {on.isoformat()} \u00b7 zones in force on {on.isoformat()}")
@@ -108,13 +108,13 @@ def selection_scene(engine: Engine, selection: Selection, options: MapOptions = 
     """The map of a selection; above `SERVER_AGGREGATION_ABOVE` incidents, counted per area.
 
     Scenes are cached per process, keyed on the request and on the database's write-ahead-log
-    position (`candidates.change_stamp`), which moves with every commit: a cached scene is never
+    position (`map_queries.change_stamp`), which moves with every commit: a cached scene is never
     older than the data, and a repeated request (or a PNG after its page) skips the counting."""
     if options.layers is not None and {"rings", "distances"} & set(options.layers):
         raise BadRequest("layers: rings and distances need a focus incident; use /maps/incidents/{id}")
     with engine.connect() as conn:
         key = (str(engine.url), selection, _options_key(options), SERVER_AGGREGATION_ABOVE,
-               candidates.change_stamp(conn))
+               map_queries.change_stamp(conn))
         if (scene := SCENES.get(key)) is None:
             scene = SCENES.put(key, _selection_scene(conn, selection, options))
     return scene
@@ -157,9 +157,9 @@ SCENES = LruCache(16)  # selection scenes, keyed by request and change stamp
 
 def _selection_scene(conn: Connection, selection: Selection, options: MapOptions) -> Scene:
     start, end = selection.interval or (None, None)
-    clauses = candidates.map_incident_filters(selection.bbox, start, end, selection.event_types, selection.groups)
-    total = candidates.count_incidents(conn, clauses, SERVER_AGGREGATION_ABOVE + 1)
-    bounds = candidates.incident_bounds(conn, clauses) if total else None
+    clauses = map_queries.map_incident_filters(selection.bbox, start, end, selection.event_types, selection.groups)
+    total = map_queries.count_incidents(conn, clauses, SERVER_AGGREGATION_ABOVE + 1)
+    bounds = map_queries.incident_bounds(conn, clauses) if total else None
     groups = _groups(conn)
     incidents, cells = [], []
     if total > SERVER_AGGREGATION_ABOVE:
@@ -167,8 +167,8 @@ def _selection_scene(conn: Connection, selection: Selection, options: MapOptions
         total = sum(c.count for c in cells)
     else:
         incidents = _incidents(conn, clauses)
-    sites = [_site(r) for r in candidates.map_sites(conn, selection.bbox)]
-    zones = [_zone(r) for r in candidates.map_zones(conn, selection.bbox, start, end, selection.groups)]
+    sites = [_site(r) for r in map_queries.map_sites(conn, selection.bbox)]
+    zones = [_zone(r) for r in map_queries.map_zones(conn, selection.bbox, start, end, selection.groups)]
     first, last = _selection_dates(selection, bounds, zones)
     on = options.on or last
     extent = selection.bbox or padded(union([_bounds_box(bounds), *(z.geometry.bounds for z in zones),
@@ -186,7 +186,7 @@ def _groups(conn: Connection) -> dict[str, Group]:
 
 
 def _incidents(conn: Connection, clauses) -> list[MapIncident]:
-    rows = candidates.map_incidents(conn, clauses)
+    rows = map_queries.map_incidents(conn, clauses)
     claims = store.current_attributions(conn, [r["id"] for r in rows]) if rows else {}
     return [MapIncident(
         id=r["id"], title=r["title"], lon=r["lon"], lat=r["lat"], precision_m=r["precision_m"],
@@ -258,7 +258,7 @@ def _cells(conn: Connection, clauses, selection: Selection, bounds: dict, color_
     size = max(east - west, north - south, 0.01) / GRID_ACROSS
     span_years = (bounds["last"] - bounds["first"]).days / 365.25
     period = "month" if span_years <= 2 else "quarter" if span_years <= 5 else "year"
-    rows = [tuple(r) for r in candidates.incident_cells(conn, clauses, (west, south), (size, size), period, color_by)]
+    rows = [tuple(r) for r in map_queries.incident_cells(conn, clauses, (west, south), (size, size), period, color_by)]
     factor, queried = 1, period
     while True:
         cells = _merge_cells(rows, (west, south), size, factor, period, selection.interval, period == queried)

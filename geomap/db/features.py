@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, exists, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
 from geomap.db.candidates import Geography, point

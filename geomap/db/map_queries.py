@@ -1,0 +1,144 @@
+"""What a map of a selection shows (geomap.maps): its incidents, cells, sites and zones.
+
+The selection filters are the items endpoint's (bbox, datetime, event_type, group); every value
+is bound.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, ColumnElement, Text, and_, case, cast, func, literal_column, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by
+from sqlalchemy.types import NullType
+
+from geomap.db.candidates import incident_filters, incident_select, site_select, zone_row, zone_select
+from geomap.db.schema import attributions, control_zones, incidents, sites
+from geomap.vocabulary import AFFIRMATIVE_STANCES
+
+
+MAP_PERIODS = ("month", "quarter", "year")  # the time bins of server-side aggregation
+
+
+def _in_bbox(geom_column, bbox: tuple[float, float, float, float]) -> ColumnElement:
+    envelope = func.ST_MakeEnvelope(*(float(v) for v in bbox), 4326)
+    return and_(geom_column.op("&&")(envelope), func.ST_Intersects(geom_column, envelope))
+
+
+def map_incident_filters(bbox=None, date_from: date | None = None, date_to: date | None = None,
+                         event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
+                         ids: Iterable[str] = ()) -> list[ColumnElement]:
+    """The selection of a map: the items endpoint's bbox, datetime, event_type and group filters."""
+    clauses = incident_filters(date_from, date_to, event_types, group_ids, ())
+    if ids := list(ids):
+        clauses.append(incidents.c.id.in_(ids))
+    return clauses + ([_in_bbox(incidents.c.geom, bbox)] if bbox else [])
+
+
+def map_incidents(conn: Connection, clauses: list[ColumnElement], limit: int | None = None) -> list[dict[str, Any]]:
+    """Incidents with the columns a map popup shows, oldest first."""
+    query = (incident_select().add_columns(incidents.c.description, incidents.c.location_name,
+                                           incidents.c.fatalities_best)
+             .where(*clauses).order_by(incidents.c.date_start, incidents.c.id).limit(limit))
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def count_incidents(conn: Connection, clauses: list[ColumnElement], cap: int) -> int:
+    """How many incidents match, counting no further than `cap` (so a huge table costs little)."""
+    capped = select(incidents.c.id).where(*clauses).limit(cap).subquery()
+    return conn.execute(select(func.count()).select_from(capped)).scalar_one()
+
+
+def incident_bounds(conn: Connection, clauses: list[ColumnElement]) -> dict[str, Any] | None:
+    """The bounding box (west, south, east, north) and dates (first, last) of matching incidents."""
+    lon, lat = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
+    query = select(func.min(lon).label("west"), func.min(lat).label("south"), func.max(lon).label("east"),
+                   func.max(lat).label("north"), func.min(incidents.c.date_start).label("first"),
+                   func.max(incidents.c.date_end).label("last")).where(*clauses)
+    row = conn.execute(query).mappings().first()
+    return None if row is None or row["west"] is None else dict(row)
+
+
+def incident_cells(conn: Connection, clauses: list[ColumnElement], origin: tuple[float, float],
+                   cell: tuple[float, float], period: str, by: str) -> list:
+    """Incidents counted per grid cell and period (server-side clustering for big maps).
+
+    A cell is `cell` degrees wide and high from `origin`; the period is the month, quarter or
+    year of `date_start`; the category is the event type (`by="event_type"`) or the attributed
+    group (`by="group"`: a group id, "" for none, "+" for two or more groups). One row per cell
+    and period: cx, cy, period (its first day), categories and counts (largest first), n, mean
+    lon and lat, first and last date.
+    """
+    if period not in MAP_PERIODS:
+        raise ValueError(f"period must be one of {MAP_PERIODS}")
+    lon, lat = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
+    category, claims = (incidents.c.event_type, None) if by == "event_type" else _group_category()
+    inner = select(
+        lon.label("lon"), lat.label("lat"), incidents.c.date_start, incidents.c.date_end,
+        func.floor((lon - float(origin[0])) / float(cell[0])).label("cx"),
+        func.floor((lat - float(origin[1])) / float(cell[1])).label("cy"),
+        # date -> timestamp (not timestamptz): truncating in a time zone costs more than the rest
+        func.date(func.date_trunc(period, cast(incidents.c.date_start, TIMESTAMP))).label("period"),
+        category.label("category"),
+    ).where(*clauses)
+    if claims is not None:  # one hash join, not a subquery per incident
+        inner = inner.select_from(incidents.outerjoin(claims, claims.c.incident_id == incidents.c.id))
+    inner = inner.subquery()
+    keys = (inner.c.cx, inner.c.cy, inner.c.period)
+    per_category = (select(*keys, inner.c.category, func.count().label("n"), func.sum(inner.c.lon).label("lons"),
+                           func.sum(inner.c.lat).label("lats"), func.min(inner.c.date_start).label("first"),
+                           func.max(inner.c.date_end).label("last"))
+                    .group_by(*keys, inner.c.category).subquery())
+    c = per_category.c
+    order = (c.n.desc(), c.category)
+    untyped = NullType()  # psycopg already returns Python lists; SQLAlchemy need not walk them again
+    query = (select(c.cx, c.cy, c.period,
+                    type_coerce(func.array_agg(aggregate_order_by(c.category, *order)), untyped).label("categories"),
+                    type_coerce(func.array_agg(aggregate_order_by(c.n, *order)), untyped).label("counts"),
+                    func.sum(c.n).label("n"),
+                    (func.sum(c.lons) / func.sum(c.n)).label("lon"), (func.sum(c.lats) / func.sum(c.n)).label("lat"),
+                    func.min(c.first).label("first"), func.max(c.last).label("last"))
+             .group_by(c.cx, c.cy, c.period).order_by(c.cx, c.cy, c.period))
+    return conn.execute(query).all()
+
+
+def _group_category() -> tuple[ColumnElement, Any]:
+    """"" (none), a group id (one) or "+" (several), from the incident's affirmative claims.
+
+    min and max of the claimed groups tell one from several without a DISTINCT, so that the
+    claims of every incident aggregate in one hash pass."""
+    claims = (select(attributions.c.incident_id, func.min(attributions.c.group_id).label("first"),
+                     func.max(attributions.c.group_id).label("last"))
+              .where(attributions.c.stance.in_(AFFIRMATIVE_STANCES)).group_by(attributions.c.incident_id)
+              .subquery("claims"))
+    return case((claims.c.first.is_(None), literal_column("''")), (claims.c.first == claims.c.last, claims.c.first),
+                else_=literal_column("'+'")), claims
+
+
+def map_sites(conn: Connection, bbox=None) -> list[dict[str, Any]]:
+    query = site_select().order_by(sites.c.id)
+    return [dict(r) for r in conn.execute(query.where(_in_bbox(sites.c.geom, bbox)) if bbox else query).mappings()]
+
+
+def map_zones(conn: Connection, bbox=None, date_from: date | None = None, date_to: date | None = None,
+              group_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Zones in force at some time in [date_from, date_to] (open ends allowed) inside `bbox`."""
+    c = control_zones.c
+    clauses = [c.group_id.in_(list(group_ids))] if list(group_ids) else []
+    if date_to is not None:
+        clauses.append(c.valid_from <= date_to)
+    if date_from is not None:
+        clauses.append(or_(c.valid_to.is_(None), c.valid_to >= date_from))
+    if bbox:
+        clauses.append(_in_bbox(c.geom, bbox))
+    return [zone_row(r) for r in conn.execute(zone_select().add_columns(c.notes).where(*clauses).order_by(c.id))
+            .mappings()]
+
+
+def change_stamp(conn: Connection) -> str:
+    """The server's write-ahead-log position: it moves on every commit anywhere in the cluster, so
+    data read after it is at least as new as it (a cache keyed on it is never stale; it is only
+    dropped more often than needed). On a read replica, the position replayed so far."""
+    return conn.execute(select(case((func.pg_is_in_recovery(), func.pg_last_wal_replay_lsn()),
+                                    else_=func.pg_current_wal_lsn()).cast(Text))).scalar_one()
