@@ -163,11 +163,11 @@ def run_nearby(engine, conn, pts, radius, days):
     return seconds, returned
 
 
-REPORT_PARTS = ("nearest_incidents (KNN)", "incidents_near", "other SQL", "Python")
+REPORT_PARTS = ("nearest_prior", "neighbour_columns", "other SQL", "Python")
 
 
 def _statement_kind(statement: str) -> str:
-    if "<->" in statement:
+    if "row_number" in statement:
         return REPORT_PARTS[0]
     return REPORT_PARTS[1] if "ST_DWithin" in statement and "FROM incidents" in statement else REPORT_PARTS[2]
 

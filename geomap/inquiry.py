@@ -16,8 +16,10 @@ from sqlalchemy.engine import Engine
 from geomap.analysis import polygons
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance
 from geomap.analysis.model import ControlZone, Incident, Site
-from geomap.analysis.proximity import NearbyIncident, rank_nearby
-from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS, ContextReport, Evidence, build_report
+from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
+from geomap.analysis.report import (
+    DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS, NEARBY_LISTED, ContextReport, Evidence, build_report,
+)
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
 from geomap.db import candidates, store
 from geomap.errors import InvalidInput, NotFound
@@ -126,17 +128,18 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     focus = Incident.from_row(row)
     loc, window = focus.location, timedelta(days=window_days)
     groups = candidates.all_groups(conn)
-    neighbours = candidates.incidents_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m,
-                                           date_from=focus.date_start - window, date_to=focus.date_end + window,
-                                           exclude=[focus.id])
-    priors = {g["id"]: [Incident.from_row(r) for r in candidates.nearest_incidents(
-        conn, loc.lon, loc.lat, group_id=g["id"], before=focus.date_start)] for g in groups}
+    neighbours = Neighbours.from_rows(candidates.neighbour_columns(
+        conn, loc.lon, loc.lat, radius_m + loc.precision_m, date_from=focus.date_start - window,
+        date_to=focus.date_end + window, exclude=[focus.id]))
+    listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
+    priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in candidates.nearest_prior(
+        conn, loc.lon, loc.lat, before=focus.date_start).items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,
         target=Site.from_row(target) if target else None,
         zones=[ControlZone.from_row(r) for r in candidates.zones_in_force(conn, focus.date_start)],
-        neighbours=[Incident.from_row(r) for r in neighbours], prior_candidates=priors,
+        neighbours=neighbours, listed=[Incident.from_row(r) for r in listed], prior_candidates=priors,
         sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
     )
 

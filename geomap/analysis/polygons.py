@@ -156,12 +156,7 @@ def contains(polygon: Zone, lon: float, lat: float, precision_m: float = 0.0) ->
     >>> contains(zone, 44.0, 35.05), contains(zone, 44.2, 35.05, precision_m=5000)
     ('yes', 'no')
     """
-    _check_zone(polygon)
-    precision_m = check_radius(precision_m)
-    inside, metres, _ = _locate(lon, lat, polygon)
-    if inside:
-        return "yes" if metres >= precision_m else "possibly"
-    return "no" if metres > precision_m else "possibly"
+    return relate_point(lon, lat, precision_m, polygon)[0]
 
 
 def distance_to_zone(lon: float, lat: float, precision_m: float, polygon: Zone,
@@ -175,8 +170,20 @@ def distance_to_zone(lon: float, lat: float, precision_m: float, polygon: Zone,
     >>> round(d.best), round(d.min), round(d.max)
     (9123, 3123, 15123)
     """
-    best = point_to_polygon_distance(lon, lat, polygon)
-    return Distance.from_best(best, precision_m, zone_precision_m)
+    return relate_point(lon, lat, precision_m, polygon, zone_precision_m)[1]
+
+
+def relate_point(lon: float, lat: float, precision_m: float, polygon: Zone,
+                 zone_precision_m: float = 0.0) -> tuple[Answer, Distance]:
+    """`contains` (with both radii) and `distance_to_zone` at once, measuring the zone once."""
+    _check_zone(polygon)
+    reach = check_radius(precision_m) + check_radius(zone_precision_m)
+    inside, metres, _ = _locate(lon, lat, polygon)
+    if inside:
+        answer = "yes" if metres >= reach else "possibly"
+    else:
+        answer = "no" if metres > reach else "possibly"
+    return answer, Distance.from_best(0.0 if inside else metres, precision_m, zone_precision_m)
 
 
 def polygon_to_polygon_distance(a: Zone, b: Zone) -> float:

@@ -5,7 +5,7 @@ thousands of candidates costs about as much as the query that fetched them.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +26,72 @@ class NearbyIncident:
     days_before: DayRange | None
 
 
+@dataclass(frozen=True)
+class Spread:
+    """Geodesic measures from an origin to many points at once: initial bearing (raw azimuth),
+    and the distance triple (best, low = min, high = max) as arrays."""
+
+    azimuth: np.ndarray
+    best: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def measure(cls, origin: Location, lon: np.ndarray, lat: np.ndarray, precision_m: np.ndarray) -> Spread:
+        azimuth, _, best = GEOD.inv(np.full_like(lon, origin.lon), np.full_like(lat, origin.lat), lon, lat)
+        reach = origin.precision_m + precision_m
+        return cls(azimuth, best, np.maximum(0.0, best - reach), best + reach)  # as Distance.from_best
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Incidents around a focus as columns: what measuring and counting thousands of them needs,
+    without an object for each. Dates are proleptic ordinals (`date.toordinal`)."""
+
+    ids: tuple[str, ...]
+    lon: np.ndarray
+    lat: np.ndarray
+    precision_m: np.ndarray
+    first: np.ndarray  # date_start
+    last: np.ndarray  # date_end
+    groups: tuple[tuple[str, ...], ...]  # the groups each is attributed to
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence]) -> Neighbours:
+        """From rows of (id, lon, lat, precision_m, date_start, date_end, groups)."""
+        ids, lon, lat, precision, first, last, groups = zip(*rows) if rows else ((),) * 7
+        floats = (np.array(c, dtype=float) for c in (lon, lat, precision))
+        days = (np.array([d.toordinal() for d in c], dtype=np.int64) for c in (first, last))
+        return cls(tuple(ids), *floats, *days, tuple(tuple(g) for g in groups))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def measure(self, origin: Location) -> Spread:
+        return Spread.measure(origin, self.lon, self.lat, self.precision_m)
+
+    def days_before(self, focus: tuple[date, date]) -> tuple[np.ndarray, np.ndarray]:
+        """`DayRange.between` for every neighbour: (min, max) arrays."""
+        return focus[0].toordinal() - self.last, focus[1].toordinal() - self.first
+
+    def members(self) -> dict[str, np.ndarray]:
+        """The row numbers of each group's incidents."""
+        rows: dict[str, list[int]] = {}
+        for i, groups in enumerate(self.groups):
+            for group in groups:
+                rows.setdefault(group, []).append(i)
+        return {group: np.array(numbers) for group, numbers in rows.items()}
+
+    def nearest(self, origin: Location, radius_m: float, count: int) -> list[str]:
+        """The ids of the `count` nearest that are (possibly) within `radius_m`, nearest first."""
+        if not self.ids:
+            return []
+        spread = self.measure(origin)
+        kept = np.flatnonzero(spread.low <= check_radius(radius_m, "radius_m"))
+        order = kept[np.lexsort((np.array(self.ids, dtype=object)[kept], spread.best[kept]))]
+        return [self.ids[i] for i in order[:count]]
+
+
 def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: float | None,
                 focus_dates: tuple[date, date] | None = None) -> list[NearbyIncident]:
     """The candidates that are (possibly) within `radius_m` of `origin`, nearest first.
@@ -37,17 +103,14 @@ def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: floa
         radius_m = check_radius(radius_m, "radius_m")
     if not candidates:
         return []
-    lons = np.array([c.location.lon for c in candidates])
-    lats = np.array([c.location.lat for c in candidates])
-    azimuths, _, best = GEOD.inv(np.full_like(lons, origin.lon), np.full_like(lats, origin.lat), lons, lats)
-    reach = origin.precision_m + np.array([c.location.precision_m for c in candidates])
-    low, high = np.maximum(0.0, best - reach), best + reach  # as Distance.from_best, for all at once
-    keep = np.ones(len(candidates), bool) if radius_m is None else low <= radius_m
+    s = Spread.measure(origin, *(np.array([getattr(c.location, k) for c in candidates])
+                                 for k in ("lon", "lat", "precision_m")))
+    keep = np.ones(len(candidates), bool) if radius_m is None else s.low <= radius_m
     found = []
     for i in np.flatnonzero(keep):
         candidate = candidates[i]
-        answer = None if radius_m is None else ("yes" if high[i] <= radius_m else "possibly")
+        answer = None if radius_m is None else ("yes" if s.high[i] <= radius_m else "possibly")
         days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None
-        distance = Distance(float(best[i]), float(low[i]), float(high[i]))
-        found.append(NearbyIncident(candidate, distance, normalise_bearing(float(azimuths[i])), answer, days))
+        distance = Distance(float(s.best[i]), float(s.low[i]), float(s.high[i]))
+        found.append(NearbyIncident(candidate, distance, normalise_bearing(float(s.azimuth[i])), answer, days))
     return sorted(found, key=lambda n: (n.distance.best, n.incident.id))

@@ -13,7 +13,7 @@ import numpy as np
 
 from geomap.analysis.geodesy import Distance, point_distance
 from geomap.analysis.model import ControlZone, Incident, Site
-from geomap.analysis.proximity import NearbyIncident, rank_nearby
+from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
 from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
 
 DEFAULT_RADII_M = (5000.0, 10000.0, 25000.0)
@@ -72,7 +72,8 @@ class Evidence:
     groups: Sequence[dict]  # id, name
     target: Site | None
     zones: Sequence[ControlZone]  # in force on the incident's start date
-    neighbours: Sequence[Incident]  # within the widest radius and window, either side
+    neighbours: Neighbours  # within the widest radius and window, either side: counted
+    listed: Sequence[Incident]  # the NEARBY_LISTED nearest of them, in full: listed
     prior_candidates: dict[str, Sequence[Incident]] = field(default_factory=dict)  # by group
     sites: Sequence[Site] = ()
 
@@ -82,20 +83,37 @@ def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
     focus = evidence.incident
     on = focus.date_start
     relations = relate(focus.location, evidence.zones, on)
-    nearby = rank_nearby(focus.location, evidence.neighbours, max(radii_m), focus.dates)
-    groups = tuple(_group_context(g, evidence, relations, nearby, radii_m, windows_days) for g in evidence.groups)
+    spread = evidence.neighbours.measure(focus.location)
+    near = _Near(spread.low, spread.high, *evidence.neighbours.days_before(focus.dates))
+    members = evidence.neighbours.members()
+    groups = tuple(_group_context(g, evidence, relations, near.take(members.get(g["id"])), radii_m, windows_days)
+                   for g in evidence.groups)
     target = _site_distance(focus, evidence.target) if evidence.target else None
     sites = tuple(sorted((_site_distance(focus, s) for s in evidence.sites), key=lambda s: s.distance.best))
-    report = ContextReport(focus, tuple(evidence.claims), target, groups, tuple(nearby[:NEARBY_LISTED]),
-                           tuple(s for s in sites if s.distance.min <= max(radii_m)), (), len(nearby),
-                           tuple(radii_m), tuple(windows_days))
+    listed = rank_nearby(focus.location, evidence.listed, max(radii_m), focus.dates)[:NEARBY_LISTED]
+    report = ContextReport(focus, tuple(evidence.claims), target, groups, tuple(listed),
+                           tuple(s for s in sites if s.distance.min <= max(radii_m)), (),
+                           int((spread.low <= max(radii_m)).sum()), tuple(radii_m), tuple(windows_days))
     return _with_sources(report)
 
 
-def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation], nearby: list[NearbyIncident],
+@dataclass(frozen=True)
+class _Near:
+    """Neighbours' distance ranges (low, high) and days-before ranges (first, last), as arrays."""
+
+    low: np.ndarray
+    high: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+
+    def take(self, rows: np.ndarray | None) -> _Near:
+        rows = np.array([], dtype=int) if rows is None else rows
+        return _Near(self.low[rows], self.high[rows], self.first[rows], self.last[rows])
+
+
+def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation], own: _Near,
                    radii_m: Sequence[float], windows_days: Sequence[int]) -> GroupContext:
     gid = group["id"]
-    own = [n for n in nearby if gid in n.incident.groups]
     return GroupContext(
         gid, group["name"], tuple(c["stance"] for c in evidence.claims if c["group"] == gid),
         tuple(r for r in relations if r.zone.group == gid), nearest_by_group(relations).get(gid),
@@ -103,18 +121,15 @@ def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation
     )
 
 
-def _counts(incidents: Sequence[NearbyIncident], radii_m: Sequence[float],
-            windows_days: Sequence[int]) -> tuple[Count, ...]:
-    """Certain and possible counts per radius and window, computed on arrays (a report can have
-    thousands of neighbours). Certain: the whole precision circle is within the radius and the
-    whole date interval within the window before the focus; possible: some of each may be."""
-    low, high = (np.array([getattr(n.distance, k) for n in incidents]) for k in ("min", "max"))
-    first, last = (np.array([getattr(n.days_before, k) for n in incidents]) for k in ("min", "max"))
+def _counts(own: _Near, radii_m: Sequence[float], windows_days: Sequence[int]) -> tuple[Count, ...]:
+    """Certain and possible counts per radius and window. Certain: the whole precision circle is
+    within the radius and the whole date interval within the window before the focus; possible:
+    some of each may be."""
     counts = []
     for radius in radii_m:
         for window in windows_days:
-            certain = (high <= radius) & (first >= 0) & (last <= window)
-            possible = (low <= radius) & (last >= 0) & (first <= window)
+            certain = (own.high <= radius) & (own.first >= 0) & (own.last <= window)
+            possible = (own.low <= radius) & (own.last >= 0) & (own.first <= window)
             counts.append(Count(radius, window, int(certain.sum()), int((possible & ~certain).sum())))
     return tuple(counts)
 

@@ -10,7 +10,7 @@ from shapely import STRtree
 
 from geomap.analysis.geodesy import Answer, Distance, Location
 from geomap.analysis.model import ControlZone
-from geomap.analysis.polygons import contains, distance_to_zone, overlap_area_km2
+from geomap.analysis.polygons import overlap_area_km2, relate_point
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,8 @@ def relate(location: Location, zones: Iterable[ControlZone], on: date) -> list[Z
     relations = []
     for zone in zones:
         if zone.in_force(on):
-            reach = location.precision_m + zone.precision_m
-            answer = contains(zone.geometry, location.lon, location.lat, reach)
-            triple = distance_to_zone(location.lon, location.lat, location.precision_m, zone.geometry, zone.precision_m)
-            relations.append(ZoneRelation(zone, answer, triple))
+            relations.append(ZoneRelation(zone, *relate_point(location.lon, location.lat, location.precision_m,
+                                                              zone.geometry, zone.precision_m)))
     return sorted(relations, key=lambda r: (r.distance.best, r.zone.id))
 
 

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Connection, ColumnElement, Select, and_, cast, distinct, exists, func, literal_column, or_, select,
+    Connection, ColumnElement, Select, and_, cast, distinct, exists, func, literal_column, or_, select, type_coerce,
 )
-from sqlalchemy.types import UserDefinedType
+from sqlalchemy.types import NullType, UserDefinedType
 
 from geomap.db.schema import attributions, control_zones, groups, incidents, sites
 from geomap.vocabulary import AFFIRMATIVE_STANCES
@@ -64,22 +64,38 @@ def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
                    date_from: date | None = None, date_to: date | None = None,
                    event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
                    exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Incidents whose precision circle may reach within `radius_m` of the point.
+    """Incidents whose precision circle may reach within `radius_m` of the point."""
+    clauses = _near(conn, lon, lat, radius_m, date_from, date_to)
+    query = incident_select().where(*clauses, *incident_filters(date_from, date_to, event_types, group_ids, exclude))
+    return conn.execute(query).mappings().all()
 
-    The index condition uses the widest precision in the table; the second condition keeps
-    only rows whose own precision lets them reach, so that no row is transferred for nothing.
-    """
+
+def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float, *, date_from: date,
+                      date_to: date, exclude: Iterable[str] = ()) -> list[tuple]:
+    """Like `incidents_near`, but only (id, lon, lat, precision_m, date_start, date_end, groups):
+    what counting thousands of neighbours needs (`geomap.analysis.proximity.Neighbours`)."""
+    groups = type_coerce(_incident_groups(), NullType())  # psycopg returns lists: no second pass over them
+    query = select(incidents.c.id, func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom), incidents.c.precision_m,
+                   incidents.c.date_start, incidents.c.date_end, groups
+                   ).where(*_near(conn, lon, lat, radius_m, date_from, date_to),
+                           *incident_filters(date_from, date_to, (), (), exclude))
+    return conn.execute(query).all()
+
+
+def _near(conn: Connection, lon: float, lat: float, radius_m: float, date_from: date | None,
+          date_to: date | None) -> list[ColumnElement]:
+    """Rows whose precision circle may reach within `radius_m` of the point. The index condition
+    uses the widest precision in the table; the second keeps only rows whose own precision lets
+    them reach, so that no row is transferred for nothing."""
     reach = radius_m + max_precision(conn)
-    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat),
-                            float(radius_m) + incidents.c.precision_m)
-    query = incident_select().where(_within(incidents.c.geom, lon, lat, reach), exact,
-                                    *incident_filters(date_from, date_to, event_types, group_ids, exclude))
+    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat), float(radius_m) + incidents.c.precision_m)
+    clauses = [_within(incidents.c.geom, lon, lat, reach), exact]
     if date_from is not None or date_to is not None:
         # The same rows, stated so that the (geom, daterange) GiST index can answer space and time together.
         own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-        query = query.where(incidents.c.geom.op("&&")(envelope(lon, lat, reach)),
-                            own.op("&&")(func.daterange(date_from, date_to, "[]")))
-    return conn.execute(query).mappings().all()
+        clauses += [incidents.c.geom.op("&&")(envelope(lon, lat, reach)),
+                    own.op("&&")(func.daterange(date_from, date_to, "[]"))]
+    return clauses
 
 
 def incident_filters(date_from, date_to, event_types, group_ids, exclude) -> list[ColumnElement]:
@@ -103,22 +119,34 @@ PRIOR_SEARCH_M = 100_000.0
 PRIOR_SEARCH_DAYS = 365
 
 
-def nearest_incidents(conn: Connection, lon: float, lat: float, *, group_id: str, before: date,
-                      limit: int = 5) -> list[dict[str, Any]]:
-    """The incidents of a group that ended before `before`, at most PRIOR_SEARCH_DAYS earlier
-    and PRIOR_SEARCH_M away, nearest first; the caller re-ranks these few exactly.
+def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per_group: int = 5
+                  ) -> dict[str, list[dict[str, Any]]]:
+    """For every group, its `per_group` incidents nearest the point that ended before `before`,
+    at most PRIOR_SEARCH_DAYS earlier and PRIOR_SEARCH_M away, nearest first; the caller
+    re-ranks these few exactly.
 
-    The horizon lets the (geom, daterange) GiST index answer space and time in one scan: an
-    unbounded nearest-neighbour walk reads the whole index when a group has few such incidents.
+    One scan for all groups: the (geom, daterange) GiST index answers space and time together,
+    and the claims rank each group's incidents by distance. (An unbounded nearest-neighbour
+    walk per group reads the whole index when a group has few such incidents.)
     """
     window = func.daterange(before - timedelta(days=PRIOR_SEARCH_DAYS), before, "[)")
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-    query = (incident_select()
-             .where(incidents.c.geom.op("&&")(envelope(lon, lat, PRIOR_SEARCH_M)), own.op("&&")(window),
-                    incidents.c.date_end < before, _within(incidents.c.geom, lon, lat, PRIOR_SEARCH_M),
-                    *incident_filters(None, None, (), (group_id,), ()))
-             .order_by(func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))).limit(limit))
-    return conn.execute(query).mappings().all()
+    near = (select(incidents.c.id, func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat)).label("metres"))
+            .where(incidents.c.geom.op("&&")(envelope(lon, lat, PRIOR_SEARCH_M)), own.op("&&")(window),
+                   incidents.c.date_end < before, _within(incidents.c.geom, lon, lat, PRIOR_SEARCH_M))
+            .cte("near"))
+    claimed = (select(attributions.c.group_id, near.c.id, near.c.metres).distinct()
+               .join_from(near, attributions, attributions.c.incident_id == near.c.id)
+               .where(attributions.c.stance.in_(AFFIRMATIVE_STANCES)).subquery("claimed"))
+    rank = func.row_number().over(partition_by=claimed.c.group_id, order_by=(claimed.c.metres, claimed.c.id))
+    ranked = select(claimed.c.group_id, claimed.c.id, claimed.c.metres, rank.label("rank")).subquery("ranked")
+    query = (incident_select().add_columns(ranked.c.group_id.label("prior_of"))
+             .join_from(incidents, ranked, ranked.c.id == incidents.c.id).where(ranked.c.rank <= per_group)
+             .order_by(ranked.c.group_id, ranked.c.rank))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in conn.execute(query).mappings():
+        found.setdefault(row["prior_of"], []).append(dict(row))
+    return found
 
 
 def envelope(lon: float, lat: float, metres: float) -> ColumnElement:
@@ -132,6 +160,10 @@ def envelope(lon: float, lat: float, metres: float) -> ColumnElement:
 def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     row = conn.execute(incident_select().where(incidents.c.id == incident_id)).mappings().first()
     return dict(row) if row else None
+
+
+def incidents_by_id(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(incident_select().where(incidents.c.id.in_(list(ids)))).mappings()]
 
 
 def site_select() -> Select:
