@@ -25,6 +25,8 @@ from geomap.db import candidates, store
 from geomap.errors import InvalidInput, NotFound
 
 Feature = Incident | Site | ControlZone | Location
+MAX_REPORT_RADIUS_M = candidates.PRIOR_SEARCH_M  # a report is about an incident's surroundings
+MAX_REPORT_WINDOW_DAYS = 3650
 REF_KINDS = {"incidents": "incident", "sites": "site", "zones": "zone", "control_zones": "zone"}
 
 
@@ -151,9 +153,10 @@ def _claims(conn: Connection, incident_id: str) -> list[dict]:
 
 def _check_report_parameters(radii_m: Sequence[float], windows_days: Sequence[int]) -> None:
     if not radii_m or not windows_days:
-        raise InvalidInput("give at least one radius and one window")
+        raise InvalidInput("radius, window: give at least one radius and one window")
     for radius in radii_m:
-        if check_radius(radius, "radius") == 0:
-            raise InvalidInput("radii must be greater than 0 metres")
-    if any(w < 0 for w in windows_days):
-        raise InvalidInput("windows must be whole numbers of days >= 0")
+        if not 0 < check_radius(radius, "radius") <= MAX_REPORT_RADIUS_M:
+            raise InvalidInput(f"radius: each must be greater than 0 and at most {MAX_REPORT_RADIUS_M:.0f} metres; "
+                               f"got {radius}")
+    if any(not 0 <= w <= MAX_REPORT_WINDOW_DAYS for w in windows_days):
+        raise InvalidInput(f"window: each must be a whole number of days from 0 to {MAX_REPORT_WINDOW_DAYS}")

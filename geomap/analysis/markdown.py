@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.proximity import NearbyIncident
-from geomap.analysis.report import ContextReport, GroupContext
+from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM, ContextReport, GroupContext
 
 
 def km(d: Distance) -> str:
@@ -55,6 +55,8 @@ def _group(group: GroupContext, report: ContextReport) -> list[str]:
     if group.nearest_prior:
         p = group.nearest_prior
         lines.append(f"- nearest prior incident: {p.incident.title} (`{p.incident.id}`), {km(p.distance)}, {days(p)}")
+    else:
+        lines.append(f"- no prior incident within {PRIOR_SEARCH_KM:.0f} km and {PRIOR_SEARCH_DAYS} days before")
     header = " | ".join(f"{w} d" for w in report.windows_days)
     lines += ["", f"| radius | {header} |", "|---|" + "---|" * len(report.windows_days)]
     for radius in report.radii_m:

@@ -19,6 +19,7 @@ from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
 DEFAULT_RADII_M = (5000.0, 10000.0, 25000.0)
 DEFAULT_WINDOWS_DAYS = (10, 30, 90)
 NEARBY_LISTED = 50  # the counts use every neighbour; the list shows the nearest
+PRIOR_SEARCH_KM, PRIOR_SEARCH_DAYS = 100, 365  # the horizon of each group's nearest prior incident
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def context(fid: str) -> Response:
     params.check_known(request.args, ("f", "radius", "window"))
     radii = tuple(params.number("radius", r) for r in request.args["radius"].split(",")) \
         if "radius" in request.args else DEFAULT_RADII_M
-    windows = tuple(params.integer("window", w, 0, 0, 3650) for w in request.args["window"].split(",")) \
+    windows = tuple(params.integer("window", w, 0, 0, inquiry.MAX_REPORT_WINDOW_DAYS) for w in request.args["window"].split(",")) \
         if "window" in request.args else DEFAULT_WINDOWS_DAYS
     report = inquiry.context_report(engine(), fid, radii, windows)
     if negotiate() == "html":

@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import NullType, UserDefinedType
 
+from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM
 from geomap.db.schema import attributions, control_zones, groups, incidents, sites
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
@@ -115,8 +116,7 @@ def incident_filters(date_from, date_to, event_types, group_ids, exclude) -> lis
     return clauses
 
 
-PRIOR_SEARCH_M = 100_000.0
-PRIOR_SEARCH_DAYS = 365
+PRIOR_SEARCH_M = PRIOR_SEARCH_KM * 1000.0
 
 
 def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per_group: int = 5
