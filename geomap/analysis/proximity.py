@@ -105,12 +105,12 @@ def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: floa
         return []
     s = Spread.measure(origin, *(np.array([getattr(c.location, k) for c in candidates])
                                  for k in ("lon", "lat", "precision_m")))
-    keep = np.ones(len(candidates), bool) if radius_m is None else s.low <= radius_m
+    kept = np.arange(len(candidates)) if radius_m is None else np.flatnonzero(s.low <= radius_m)
     found = []
-    for i in np.flatnonzero(keep):
+    for i, best, low, high, azimuth in zip(kept.tolist(), *(a[kept].tolist() for a in (s.best, s.low, s.high,
+                                                                                        s.azimuth))):
         candidate = candidates[i]
-        answer = None if radius_m is None else ("yes" if s.high[i] <= radius_m else "possibly")
+        answer = None if radius_m is None else ("yes" if high <= radius_m else "possibly")
         days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None
-        distance = Distance(float(s.best[i]), float(s.low[i]), float(s.high[i]))
-        found.append(NearbyIncident(candidate, distance, normalise_bearing(float(s.azimuth[i])), answer, days))
+        found.append(NearbyIncident(candidate, Distance(best, low, high), normalise_bearing(azimuth), answer, days))
     return sorted(found, key=lambda n: (n.distance.best, n.incident.id))

@@ -40,9 +40,10 @@ def _within(geom_column, lon: float, lat: float, metres: float) -> ColumnElement
 
 
 def _incident_groups() -> ColumnElement:
-    return (select(func.coalesce(func.array_agg(distinct(attributions.c.group_id)), literal_column("'{}'::text[]")))
-            .where(attributions.c.incident_id == incidents.c.id, attributions.c.stance.in_(AFFIRMATIVE_STANCES))
-            .scalar_subquery())
+    groups = (select(func.coalesce(func.array_agg(distinct(attributions.c.group_id)), literal_column("'{}'::text[]")))
+              .where(attributions.c.incident_id == incidents.c.id, attributions.c.stance.in_(AFFIRMATIVE_STANCES))
+              .scalar_subquery())
+    return type_coerce(groups, NullType())  # psycopg returns lists already: no second pass over them
 
 
 def incident_select() -> Select:
@@ -75,9 +76,8 @@ def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float,
                       date_to: date, exclude: Iterable[str] = ()) -> list[tuple]:
     """Like `incidents_near`, but only (id, lon, lat, precision_m, date_start, date_end, groups):
     what counting thousands of neighbours needs (`geomap.analysis.proximity.Neighbours`)."""
-    groups = type_coerce(_incident_groups(), NullType())  # psycopg returns lists: no second pass over them
     query = select(incidents.c.id, func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom), incidents.c.precision_m,
-                   incidents.c.date_start, incidents.c.date_end, groups
+                   incidents.c.date_start, incidents.c.date_end, _incident_groups()
                    ).where(*_near(conn, lon, lat, radius_m, date_from, date_to),
                            *incident_filters(date_from, date_to, (), (), exclude))
     return conn.execute(query).all()
