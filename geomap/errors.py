@@ -20,16 +20,25 @@ class Problem:
 
 
 class GeomapError(Exception):
-    """Base error. `status` is the HTTP status, `title` a short summary per class."""
+    """Base error. A subclass states its HTTP status and a short title, e.g.
+    `class NotFound(GeomapError, status=404, title="Not found")`; the problem type's slug comes
+    from the title."""
 
     status = 500
     title = "Internal error"
-    type_slug = "internal-error"
+
+    def __init_subclass__(cls, status: int | None = None, title: str | None = None, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status, cls.title = status or cls.status, title or cls.title
 
     def __init__(self, detail: str, problems: list[Problem] | None = None):
         super().__init__(detail)
         self.detail = detail
         self.problems = list(problems or [])
+
+    @property
+    def type_slug(self) -> str:
+        return self.title.lower().replace(" ", "-")
 
     def __str__(self) -> str:
         if not self.problems:
@@ -37,75 +46,49 @@ class GeomapError(Exception):
         return "\n".join([self.detail, *(f"  - {p}" for p in self.problems)])
 
 
-class ConfigError(GeomapError):
-    title = "Invalid configuration"
-    type_slug = "invalid-configuration"
+class ConfigError(GeomapError, title="Invalid configuration"):
+    pass
 
 
-class InvalidInput(GeomapError):
-    status = 422
-    title = "Invalid input"
-    type_slug = "invalid-input"
-
-
-class NotFound(GeomapError):
-    status = 404
-    title = "Not found"
-    type_slug = "not-found"
-
-
-class DatabaseUnavailable(GeomapError):
-    status = 503
-    title = "Database unavailable"
-    type_slug = "database-unavailable"
-
-
-class MissingDependency(GeomapError):
+class MissingDependency(GeomapError, title="Missing dependency"):
     """A system package geomap needs is not installed; the detail says how to install it."""
 
-    title = "Missing dependency"
-    type_slug = "missing-dependency"
 
-
-class BadRequest(GeomapError):
+class BadRequest(GeomapError, status=400, title="Bad request"):
     """A query parameter or header is malformed or not allowed; `detail` names it."""
 
-    status = 400
-    title = "Bad request"
-    type_slug = "bad-request"
+
+class Unauthorized(GeomapError, status=401, title="Unauthorized"):
+    pass
 
 
-class Unauthorized(GeomapError):
-    status = 401
-    title = "Unauthorized"
-    type_slug = "unauthorized"
+class Forbidden(GeomapError, status=403, title="Forbidden"):
+    pass
 
 
-class Forbidden(GeomapError):
-    status = 403
-    title = "Forbidden"
-    type_slug = "forbidden"
+class NotFound(GeomapError, status=404, title="Not found"):
+    pass
 
 
-class Conflict(GeomapError):
-    status = 409
-    title = "Conflict"
-    type_slug = "conflict"
+class Conflict(GeomapError, status=409, title="Conflict"):
+    pass
 
 
-class PreconditionFailed(GeomapError):
-    status = 412
-    title = "Precondition failed"
-    type_slug = "precondition-failed"
+class PreconditionFailed(GeomapError, status=412, title="Precondition failed"):
+    pass
 
 
-class UnsupportedMediaType(GeomapError):
-    status = 415
-    title = "Unsupported media type"
-    type_slug = "unsupported-media-type"
+class UnsupportedMediaType(GeomapError, status=415, title="Unsupported media type"):
+    pass
 
 
-class PreconditionRequired(GeomapError):
-    status = 428
-    title = "Precondition required"
-    type_slug = "precondition-required"
+class InvalidInput(GeomapError, status=422, title="Invalid input"):
+    pass
+
+
+class PreconditionRequired(GeomapError, status=428, title="Precondition required"):
+    pass
+
+
+class DatabaseUnavailable(GeomapError, status=503, title="Database unavailable"):
+    pass
