@@ -39,11 +39,11 @@ if str(ROOT) not in sys.path:
 from geomap.db import migrate  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
-from geomap.vocabulary import STANCES  # noqa: E402
+from geomap.vocabulary import AFFIRMATIVE_STANCES, STANCES  # noqa: E402
 
 BENCH_HOME = Path(__file__).resolve().parent / "data" / "cluster"
 from geomap.synth import (  # noqa: E402  the generator lives in the package (geomap synth)
-    SYNTH_VERSION, EPOCH, KM_PER_DEG, STATUS_P, CLAIMANTS, HOTSPOTS, HOTSPOT_INDEX, GROUPS,
+    SYNTH_VERSION, EPOCH, DAYS, KM_PER_DEG, STATUS_P, CLAIMANTS, HOTSPOTS, HOTSPOT_INDEX, GROUPS,
     SITES, Data, PAIRS, generate, incident_id,
 )
 
@@ -52,7 +52,7 @@ from geomap.synth import (  # noqa: E402  the generator lives in the package (ge
 
 INCIDENT_COLUMNS = ("id", "title", "date_start", "date_end", "event_type", "sub_event_type", "location_name",
                     "country", "admin1", "geom", "precision_m", "fatalities_low", "fatalities_best",
-                    "fatalities_high", "injured", "status", "target_site", "sources")
+                    "fatalities_high", "injured", "status", "target_site", "sources", "attributed_groups")
 ATTRIBUTION_COLUMNS = ("incident_id", "position", "group_id", "claimant", "stance", "sources")
 CHUNK = 50_000
 
@@ -70,7 +70,19 @@ def _source(kind: str, ident: str, date: str | None = None) -> str:
                         "url": f"https://example.org/synth/{kind}/{ident}", "date": date}])
 
 
-def _incident_lines(data: Data, start: int, stop: int) -> str:
+def attributed_groups(data: Data) -> list[str]:
+    """Per incident, `incidents.attributed_groups` as COPY text: the distinct groups of its
+    affirmative claims in byte order, as the triggers of migration 0005 compute it. Loaded with
+    the incidents, so that the trigger on the claims' COPY finds every row right and rewrites none."""
+    affirmative = np.isin(np.asarray(STANCES)[data.claim_stance], AFFIRMATIVE_STANCES)
+    named: dict[int, set[str]] = {}
+    for i, g in zip(data.claim_incident[affirmative].tolist(), data.claim_group[affirmative].tolist()):
+        named.setdefault(i, set()).add(GROUPS[g][0])
+    empty = "{}"
+    return [("{" + ",".join(sorted(named[i])) + "}") if i in named else empty for i in range(len(data.lon))]
+
+
+def _incident_lines(data: Data, groups: list[str], start: int, stop: int) -> str:
     sl = slice(start, stop)
     starts, ends = _dates(data.day_start[sl]), _dates(data.day_end[sl])
     statuses = list(STATUS_P)
@@ -86,7 +98,7 @@ def _incident_lines(data: Data, start: int, stop: int) -> str:
         target = SITES[tgt][0] if tgt >= 0 else r"\N"
         lines.append(f"{ident}\t{sub} near {name}\t{starts[k]}\t{ends[k]}\t{event_type}\t{sub}\t{name} area\t"
                      f"{country}\t{admin1}\tSRID=4326;POINT({lon:.6f} {lat:.6f})\t{prec}\t{low}\t{best}\t{high}\t"
-                     f"{inj}\t{statuses[st]}\t{target}\t{_source('incidents', ident, starts[k])}\n")
+                     f"{inj}\t{statuses[st]}\t{target}\t{_source('incidents', ident, starts[k])}\t{groups[i]}\n")
     return "".join(lines)
 
 
@@ -160,7 +172,8 @@ def load(conn: psycopg.Connection, data: Data, seed: int) -> dict[str, float]:
     for name, _ in indexes:
         conn.execute(f'DROP INDEX "{name}"')
     _reference_rows(conn, seed)
-    _copy(conn, "incidents", INCIDENT_COLUMNS, len(data.lon), lambda a, b: _incident_lines(data, a, b))
+    groups = attributed_groups(data)
+    _copy(conn, "incidents", INCIDENT_COLUMNS, len(data.lon), lambda a, b: _incident_lines(data, groups, a, b))
     timings["copy incidents"] = time.perf_counter() - clock
     clock = time.perf_counter()
     _copy(conn, "attributions", ATTRIBUTION_COLUMNS, len(data.claim_incident),

@@ -79,6 +79,9 @@ incidents = Table(
     _sources(),
     Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("notes", Text),
+    # Derived, never written by geomap: the distinct group ids (byte order) of the incident's
+    # affirmative claims (vocabulary.AFFIRMATIVE_STANCES), kept by triggers on attributions (0005).
+    Column("attributed_groups", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     *_bookkeeping(),
     Index("incidents_geom_gist", "geom", postgresql_using="gist"),
     Index("incidents_geog_gist", text("(geom::geography)"), postgresql_using="gist"),
@@ -149,5 +152,7 @@ api_tokens = Table(
     Column("last_used_at", TIMESTAMP(timezone=True)),
     Column("revoked_at", TIMESTAMP(timezone=True)),
 )
+
+DERIVED_COLUMNS = ("attributed_groups",)  # kept by the database itself; writers leave them out
 
 FEATURE_TABLES = {"sites": sites, "control_zones": control_zones, "incidents": incidents}

@@ -8,9 +8,10 @@ from typing import Any
 from geoalchemy2.elements import WKBElement
 from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
-from geomap.db.schema import attributions, history, metadata
+from geomap.db.schema import DERIVED_COLUMNS, attributions, history, metadata
 
-BOOKKEEPING = ("version", "created_at", "updated_at")
+# Columns the database keeps (versions, timestamps, derived columns): not content to write or diff.
+BOOKKEEPING = ("version", "created_at", "updated_at", *DERIVED_COLUMNS)
 ATTRIBUTION_FIELDS = ("group_id", "claimant", "stance", "sources", "notes")
 
 
