@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 
-import shapely
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from geomap import inquiry
+from geomap.analysis.model import ControlZone
 from geomap.db import candidates, map_queries, store
 from geomap.errors import BadRequest
 from geomap.layers import LAYERS, load
@@ -28,7 +28,7 @@ from geomap.layers.geo import padded, point_box, union
 from geomap.layers.graphic import Size, render
 from geomap.layers.rings import DEFAULT_RINGS_M
 from geomap.layers.scene import (
-    ALL_DATES, UP_TO_DATE, Bbox, Cell, Claim, DistanceLine, Group, MapIncident, MapSite, MapZone, Scene, period_end,
+    ALL_DATES, UP_TO_DATE, Bbox, Cell, Claim, DistanceLine, Group, MapIncident, MapSite, Scene, period_end,
 )
 from geomap.layers.text import date_range, precision_text
 from geomap.layers.webmap import Rendered, build, render as render_html
@@ -93,7 +93,7 @@ def focus_scene(engine: Engine, incident_id: str, options: MapOptions = MapOptio
         extent = _focus_extent(focus, options.rings_m, distances, report)
         start, end = _time_range(incidents, focus)
         sites = [_site(r) for r in map_queries.map_sites(conn, padded(extent, 0.2))]
-        zones = [_zone(r) for r in map_queries.map_zones(conn, padded(extent, 0.5), start, end)]
+        zones = [ControlZone.from_row(r) for r in map_queries.map_zones(conn, padded(extent, 0.5), start, end)]
     on = options.on or focus.date_start
     subtitle = (f"{date_range(focus.date_start, focus.date_end)} \u00b7 location {precision_text(focus.precision_m)}"
                 f" ({focus.status}) \u00b7 incidents up to {on.isoformat()} \u00b7 zones in force on {on.isoformat()}")
@@ -168,7 +168,8 @@ def _selection_scene(conn: Connection, selection: Selection, options: MapOptions
     else:
         incidents = _incidents(conn, clauses)
     sites = [_site(r) for r in map_queries.map_sites(conn, selection.bbox)]
-    zones = [_zone(r) for r in map_queries.map_zones(conn, selection.bbox, start, end, selection.groups)]
+    zones = [ControlZone.from_row(r) for r in map_queries.map_zones(conn, selection.bbox, start, end,
+                                                                   selection.groups)]
     first, last = _selection_dates(selection, bounds, zones)
     on = options.on or last
     extent = selection.bbox or padded(union([_bounds_box(bounds), *(z.geometry.bounds for z in zones),
@@ -202,10 +203,6 @@ def _site(row: dict) -> MapSite:
                    tuple(row["sources"]))
 
 
-def _zone(row: dict) -> MapZone:
-    return MapZone(row["id"], row["name"], row["group_id"], row["kind"], row["valid_from"], row["valid_to"],
-                   row["confidence"], row["status"], row["precision_m"], shapely.from_wkb(row["wkb"]),
-                   tuple(row["sources"]), row.get("notes"))
 
 
 def _distances(report, priors, groups: dict[str, Group]) -> list[DistanceLine]:
@@ -320,7 +317,7 @@ def _bounds_box(bounds: dict | None) -> Bbox | None:
     return None if bounds is None else (bounds["west"], bounds["south"], bounds["east"], bounds["north"])
 
 
-def _selection_dates(selection: Selection, bounds: dict | None, zones: Sequence[MapZone]) -> tuple[date, date]:
+def _selection_dates(selection: Selection, bounds: dict | None, zones: Sequence[ControlZone]) -> tuple[date, date]:
     low, high = selection.interval or (None, None)
     days = [d for d in ((bounds or {}).get("first"), (bounds or {}).get("last")) if d is not None]
     days += [z.valid_from for z in zones] if not days else []

@@ -83,12 +83,14 @@ class ControlZone:
     precision_m: float
     geometry: BaseGeometry
     sources: tuple[dict, ...]
+    notes: str = ""  # shown in map popups
 
     def in_force(self, on: date) -> bool:
         return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ControlZone:
+        """From a zone row (`wkb` for the geometry); a row without `notes` gives none."""
         return cls(row["id"], row["name"], row["group_id"], row["kind"], row["valid_from"], row["valid_to"],
                    row["confidence"], row["status"], row["precision_m"], shapely.from_wkb(row["wkb"]),
-                   tuple(row["sources"]))
+                   tuple(row["sources"]), row.get("notes") or "")

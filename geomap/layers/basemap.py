@@ -138,23 +138,23 @@ def _clip_box(frame: Frame):
     return box(np.min(lons) - pad, np.min(lats) - pad, np.max(lons) + pad, np.max(lats) + pad)
 
 
-def _fill(ax, frame: Frame, geom, clip, **style) -> None:
+def _projected_parts(frame: Frame, geom, clip, kind: str) -> list:
+    """The parts of `geom` inside `clip` of one geometry type, in the graphic's projection."""
     part = geom.intersection(clip) if geom.intersects(clip) else None
     if part is None or part.is_empty:
-        return
-    for polygon in getattr(frame.projection.geometry(part), "geoms", [frame.projection.geometry(part)]):
-        if polygon.geom_type == "Polygon":
-            ax.add_patch(PathPatch(polygon_path(polygon), **style))
+        return []
+    return [p for p in shapely.get_parts(frame.projection.geometry(part)) if p.geom_type == kind]
+
+
+def _fill(ax, frame: Frame, geom, clip, **style) -> None:
+    for polygon in _projected_parts(frame, geom, clip, "Polygon"):
+        ax.add_patch(PathPatch(polygon_path(polygon), **style))
 
 
 def _lines(ax, frame: Frame, geom, clip, **style) -> None:
-    part = geom.intersection(clip) if geom.intersects(clip) else None
-    if part is None or part.is_empty:
-        return
-    for line in shapely.get_parts(frame.projection.geometry(part)):
-        if line.geom_type == "LineString":
-            coords = np.asarray(line.coords)
-            ax.plot(coords[:, 0], coords[:, 1], **style)
+    for line in _projected_parts(frame, geom, clip, "LineString"):
+        coords = np.asarray(line.coords)
+        ax.plot(coords[:, 0], coords[:, 1], **style)
 
 
 def _places(ax, frame: Frame, limit: int = 24) -> None:

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
 
-from shapely.geometry.base import BaseGeometry
-
 from geomap.analysis.geodesy import Distance
+from geomap.analysis.model import ControlZone
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 Bbox = tuple[float, float, float, float]  # west, south, east, north in degrees (WGS84)
@@ -84,25 +83,6 @@ class MapSite:
 
 
 @dataclass(frozen=True)
-class MapZone:
-    id: str
-    name: str
-    group: str
-    kind: str
-    valid_from: date
-    valid_to: date | None
-    confidence: str
-    status: str
-    precision_m: float
-    geometry: BaseGeometry
-    sources: tuple[dict, ...] = ()
-    notes: str | None = None
-
-    def in_force(self, on: date) -> bool:
-        return self.valid_from <= on and (self.valid_to is None or on <= self.valid_to)
-
-
-@dataclass(frozen=True)
 class Cell:
     """Incidents aggregated on the server: one grid cell and period, counted by category."""
 
@@ -152,7 +132,7 @@ class Scene:
     cells: tuple[Cell, ...] = ()  # set instead of `incidents` when the selection is too large
     total_incidents: int = 0
     sites: tuple[MapSite, ...] = ()
-    zones: tuple[MapZone, ...] = ()
+    zones: tuple[ControlZone, ...] = ()
     focus: MapIncident | None = None
     distances: tuple[DistanceLine, ...] = ()
     rings_m: tuple[float, ...] = ()
@@ -174,7 +154,7 @@ class Scene:
     def shown_cells(self) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if self.incident_shown(c.period_start, c.period_end))
 
-    def shown_zones(self) -> tuple[MapZone, ...]:
+    def shown_zones(self) -> tuple[ControlZone, ...]:
         return tuple(z for z in self.zones if z.in_force(self.on))
 
     def at_start(self) -> Scene:
@@ -209,7 +189,9 @@ class Scene:
 
 def _canonical(scene: Scene) -> tuple:
     """Everything drawn, as plain values (pickled: fast, and the same bytes for the same data)."""
-    cells = [(c.lon, c.lat, c.period_start, c.period_end, c.first, c.last, c.counts, c.bbox) for c in scene.cells]
+    # Dates as day numbers: pickling 10,000 date objects took most of the time of a counted map's version.
+    cells = [(c.lon, c.lat, c.period_start.toordinal(), c.period_end.toordinal(), c.first.toordinal(),
+              c.last.toordinal(), c.counts, c.bbox) for c in scene.cells]
     zones = [(z.id, z.name, z.group, z.kind, z.valid_from, z.valid_to, z.confidence, z.status, z.precision_m,
               z.geometry.wkb, z.sources, z.notes) for z in scene.zones]
     return ([vars(i) for i in scene.incidents], cells, [vars(s) for s in scene.sites], zones,

@@ -15,8 +15,9 @@ from geomap.layers.basemap import ATTRIBUTION
 from geomap.layers.scene import Scene
 from geomap.layers.style import LegendEntry, Mark
 
-LEAFLET = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
-LEAFLET_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+# Of Folium's default assets, Leaflet only (no jQuery, Bootstrap or icon fonts), picked by the
+# names Folium gives them; `localise` swaps each for its offline copy before rendering.
+LEAFLET_ONLY = ("leaflet", "leaflet_css")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def build(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> folium.
     w, s, e, n = scene.extent
     fmap = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=8, tiles=None, control_scale=True,
                       width="100%", height="100%", font_size="13px")
-    fmap.default_js, fmap.default_css = LEAFLET, LEAFLET_CSS  # no jQuery, Bootstrap or icon fonts
+    fmap.default_js = [item for item in fmap.default_js if item[0] in LEAFLET_ONLY]
+    fmap.default_css = [item for item in fmap.default_css if item[0] in LEAFLET_ONLY]
     fmap.options.update(max_zoom=18, min_zoom=3)  # no tile layer is shown at start to set them
     init = {"bounds": [[s, w], [n, e]], "attribution": str(escape(ATTRIBUTION))}
     if embed:

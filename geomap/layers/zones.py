@@ -13,12 +13,13 @@ from matplotlib.patches import PathPatch
 from shapely.geometry import mapping
 
 from geomap.layers.base import Frame, JsCall, Layer, collection, halo, mpl_patch_style, overlay, polygon_path
-from geomap.layers.scene import MapZone, Scene
+from geomap.analysis.model import ControlZone
+from geomap.layers.scene import Scene
 from geomap.layers.style import ZONE_KINDS, LegendEntry, zone_mark
 from geomap.layers.text import mpl_text, zone_popup, zone_tooltip
 
 
-def zone_feature(scene: Scene, zone: MapZone) -> dict:
+def zone_feature(scene: Scene, zone: ControlZone) -> dict:
     style = {**zone_mark(scene, zone).leaflet(), "className": f"gm-zone gm-zone-{zone.kind}"}
     geometry = mapping(shapely.set_precision(zone.geometry, 1e-5))
     return {"type": "Feature", "geometry": geometry, "properties": {
@@ -62,7 +63,7 @@ class _Probe:
         self.group, self.kind = group, kind
 
 
-def _label(ax, frame: Frame, zone: MapZone, projected, group_name: str) -> None:
+def _label(ax, frame: Frame, zone: ControlZone, projected, group_name: str) -> None:
     """The zone's name at a point inside it, when that point is in view."""
     point = projected.representative_point()
     xmin, xmax, ymin, ymax = frame.view

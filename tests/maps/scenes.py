@@ -8,9 +8,10 @@ from datetime import date
 from shapely.geometry import Polygon
 
 from geomap.analysis.geodesy import Distance
+from geomap.analysis.model import ControlZone
 from geomap.layers import names
 from geomap.layers.scene import (
-    UP_TO_DATE, Cell, Claim, DistanceLine, Group, MapIncident, MapSite, MapZone, Scene,
+    UP_TO_DATE, Cell, Claim, DistanceLine, Group, MapIncident, MapSite, Scene,
 )
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -42,11 +43,11 @@ INCIDENTS = (
 )
 SITES = (MapSite("k1", f"K-1 {XSS}", "air_base", 44.28417, 35.5125, 3000.0, "confirmed", (SOURCE,)),)
 ZONES = (
-    MapZone("is-zone", f"IS zone {XSS}", "islamic-state", "presence", date(2019, 1, 1), date(2019, 12, 31), "medium",
-            "estimate", 10000.0, Polygon([(43.9, 35.2), (44.4, 35.2), (44.4, 35.7), (43.9, 35.7)]), (SOURCE,),
-            f"Notes {XSS}"),
-    MapZone("kh-zone", "KH zone", "kataib-hezbollah", "control", date(2020, 1, 1), None, "high", "reported", 0.0,
-            Polygon([(44.5, 35.0), (44.7, 35.0), (44.7, 35.2), (44.5, 35.2)]), (SOURCE,)),
+    ControlZone("is-zone", f"IS zone {XSS}", "islamic-state", "presence", date(2019, 1, 1), date(2019, 12, 31),
+                "medium", "estimate", 10000.0, Polygon([(43.9, 35.2), (44.4, 35.2), (44.4, 35.7), (43.9, 35.7)]),
+                (SOURCE,), f"Notes {XSS}"),
+    ControlZone("kh-zone", "KH zone", "kataib-hezbollah", "control", date(2020, 1, 1), None, "high", "reported", 0.0,
+                Polygon([(44.5, 35.0), (44.7, 35.0), (44.7, 35.2), (44.5, 35.2)]), (SOURCE,)),
 )
 DISTANCES = (
     DistanceLine("target", f"K-1 {XSS}", 44.28417, 35.5125, Distance(7635.0, 0.0, 18635.0)),

@@ -193,8 +193,8 @@ def test_xss_payloads_render_as_text_and_never_run(watched, xss_app):
         assert page.locator("img[src='x']").count() == 0
         assert "Evil <img src=x" in page.inner_text("body")  # shown as text
     page = watched.open(f"{base}/maps/incidents/xss-attack")
-    page.evaluate("""() => geomap.map.eachLayer(l => {
-        if (l.options && /gm-focus-incident/.test(l.options.className || '')) l.openPopup(); })""")
+    page.evaluate("""() => { geomap.map.eachLayer(l => {
+        if (l.options && /gm-focus-incident/.test(l.options.className || '')) l.openPopup(); }); }""")
     popup = page.inner_text(".leaflet-popup-content")
     assert XSS in popup and "</script><script>window.__xss=2</script>" in popup
     assert page.locator(".leaflet-popup-content a[onmouseover]").count() == 0

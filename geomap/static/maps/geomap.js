@@ -21,6 +21,8 @@
       pane.style.zIndex = PANES[name];
       if (name === "gmBasemap" || name === "gmBasemapLabels") pane.style.pointerEvents = "none";
     });
+    // The basemap is drawn on one canvas: hundreds of non-interactive outlines, no DOM node each.
+    G.basemapRenderer = L.canvas({pane: "gmBasemap"});
     if (opts.attribution) map.attributionControl.addAttribution(opts.attribution);
     if (opts.bounds) map.fitBounds(opts.bounds, {padding: [12, 12], animate: false});
     if (opts.title) titleControl(map, opts.title, opts.subtitle);
@@ -117,7 +119,8 @@
   /* The basemap: boundaries, rivers and lakes, not interactive, under everything else. */
   G.basemap = function (parent, fc) {
     return draw(parent, fc, function (f, p) {
-      return L.geoJSON(f, {pane: "gmBasemap", interactive: false, style: function () { return p.style; }});
+      return L.geoJSON(f, {pane: "gmBasemap", renderer: G.basemapRenderer, interactive: false,
+                           style: function () { return p.style; }});
     });
   };
 
