@@ -16,6 +16,8 @@ from geomap.errors import BadRequest
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
+MAX_INTEGER = 2**31 - 1  # PostgreSQL integer
+MAX_OFFSET = 2**53 - 1  # any larger skips everything anyway, and must not overflow PostgreSQL's bigint
 MAX_NEAR_RADIUS_M = 1_000_000
 FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "sortby", "filter",
@@ -40,20 +42,23 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
         collection=collection,
         bbox=bbox(args["bbox"]) if "bbox" in args else None,
         interval=interval(args["datetime"]) if "datetime" in args else None,
-        equals={k: _values(k, v) for k, v in args.items() if k in collection.queryables},
+        equals={k: _values(k, v, collection.queryables[k]) for k, v in args.items() if k in collection.queryables},
         where=cql2.parse(args["filter"], collection) if args.get("filter") else None,
         near=near(args) if "near" in args or "radius" in args else None,
         sortby=sortby(args["sortby"], collection) if "sortby" in args else (),
         limit=integer("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=integer("offset", args.get("offset"), 0, 0, None),
+        offset=integer("offset", args.get("offset"), 0, 0, MAX_OFFSET),
     )
 
 
-def _values(name: str, text: str) -> tuple[str, ...]:
+def _values(name: str, text: str, kind: str) -> tuple[str | float | int | date, ...]:
+    """The comma-separated values of an equality filter, each parsed as the queryable's type."""
     items = tuple(v.strip() for v in text.split(",") if v.strip())
     if not items:
         raise BadRequest(f"{name}: give a value, or several separated by commas")
-    return items
+    parse = {"number": number, "date": instant,
+             "integer": lambda n, t: integer(n, t, 0, 0, MAX_INTEGER)}.get(kind, lambda n, t: t)
+    return tuple(parse(name, v) for v in items)
 
 
 def integer(name: str, text: str | None, default: int, low: int, high: int | None) -> int:

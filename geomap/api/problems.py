@@ -6,7 +6,7 @@ import logging
 from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
-from geomap.errors import GeomapError, Unauthorized
+from geomap.errors import BadRequest, GeomapError, Unauthorized
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -39,7 +39,17 @@ def _from_unexpected(error: Exception) -> Response:
                    "internal-error")
 
 
+def _refuse_nul() -> None:
+    """PostgreSQL text cannot hold a NUL character: refuse one in the URL before any query."""
+    if "\x00" in request.path:
+        raise BadRequest("path: contains a NUL character")
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise BadRequest(f"{name.replace(chr(0), '')}: contains a NUL character")
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul)
     app.register_error_handler(GeomapError, _from_geomap_error)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
