@@ -37,7 +37,6 @@ from geomap import inquiry
 from geomap.analysis.geodesy import Location
 from geomap.db.cluster import Cluster
 from geomap.db.engine import make_engine
-from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 DATA = Path(__file__).resolve().parent / "data"
 WARMUP = 20
@@ -52,8 +51,7 @@ WARMUP = 20
 SELECT_LIST = """
 SELECT i.id, i.title, i.date_start, i.date_end, i.event_type, i.sub_event_type, i.status, i.precision_m,
        i.target_site, i.sources, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
-       (SELECT coalesce(array_agg(DISTINCT a.group_id), '{}'::text[]) FROM attributions a
-         WHERE a.incident_id = i.id AND a.stance = ANY(%(stances)s)) AS groups,
+       i.attributed_groups AS groups,
        ST_Distance(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography) AS distance_m
 FROM incidents i
 """
@@ -83,8 +81,7 @@ WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 432
 
 
 def bare_params(lon: float, lat: float, radius: float, date_from: date, date_to: date) -> dict:
-    return dict(lon=lon, lat=lat, radius=radius, date_from=date_from, date_to=date_to,
-                stances=list(AFFIRMATIVE_STANCES))
+    return dict(lon=lon, lat=lat, radius=radius, date_from=date_from, date_to=date_to)
 
 
 def ours(engine, point, radius, days):

@@ -10,14 +10,12 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    Connection, ColumnElement, Select, and_, cast, distinct, exists, func, literal_column, or_, select, type_coerce,
-)
+from sqlalchemy import Connection, ColumnElement, Select, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType, UserDefinedType
 
 from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM
-from geomap.db.schema import attributions, control_zones, groups, incidents, sites
-from geomap.vocabulary import AFFIRMATIVE_STANCES
+from geomap.db.schema import control_zones, groups, incidents, sites
 
 
 class Geography(UserDefinedType):
@@ -40,10 +38,8 @@ def _within(geom_column, lon: float, lat: float, metres: float) -> ColumnElement
 
 
 def _incident_groups() -> ColumnElement:
-    groups = (select(func.coalesce(func.array_agg(distinct(attributions.c.group_id)), literal_column("'{}'::text[]")))
-              .where(attributions.c.incident_id == incidents.c.id, attributions.c.stance.in_(AFFIRMATIVE_STANCES))
-              .scalar_subquery())
-    return type_coerce(groups, NullType())  # psycopg returns lists already: no second pass over them
+    """The groups the incident's affirmative claims name (kept by the database, migration 0005)."""
+    return type_coerce(incidents.c.attributed_groups, NullType())  # psycopg returns lists: no second pass
 
 
 def incident_select() -> Select:
@@ -99,6 +95,11 @@ def _near(conn: Connection, lon: float, lat: float, radius_m: float, date_from: 
     return clauses
 
 
+def attributed_to(group_ids: Iterable[str]) -> ColumnElement:
+    """Incidents that an affirmative claim attributes to any of the groups."""
+    return incidents.c.attributed_groups.overlap(cast(list(group_ids), ARRAY(Text)))
+
+
 def incident_filters(date_from, date_to, event_types, group_ids, exclude) -> list[ColumnElement]:
     clauses = []
     if date_from is not None:
@@ -108,9 +109,7 @@ def incident_filters(date_from, date_to, event_types, group_ids, exclude) -> lis
     if event_types := list(event_types):
         clauses.append(incidents.c.event_type.in_(event_types))
     if group_ids := list(group_ids):
-        clauses.append(exists().where(attributions.c.incident_id == incidents.c.id,
-                                      attributions.c.group_id.in_(group_ids),
-                                      attributions.c.stance.in_(AFFIRMATIVE_STANCES)))
+        clauses.append(attributed_to(group_ids))
     if exclude := list(exclude):
         clauses.append(incidents.c.id.not_in(exclude))
     return clauses
@@ -131,13 +130,12 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per
     """
     window = func.daterange(before - timedelta(days=PRIOR_SEARCH_DAYS), before, "[)")
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-    near = (select(incidents.c.id, func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat)).label("metres"))
+    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"),
+                   func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat)).label("metres"))
             .where(incidents.c.geom.op("&&")(envelope(lon, lat, PRIOR_SEARCH_M)), own.op("&&")(window),
                    incidents.c.date_end < before, _within(incidents.c.geom, lon, lat, PRIOR_SEARCH_M))
             .cte("near"))
-    claimed = (select(attributions.c.group_id, near.c.id, near.c.metres).distinct()
-               .join_from(near, attributions, attributions.c.incident_id == near.c.id)
-               .where(attributions.c.stance.in_(AFFIRMATIVE_STANCES)).subquery("claimed"))
+    claimed = select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres).subquery("claimed")
     rank = func.row_number().over(partition_by=claimed.c.group_id, order_by=(claimed.c.metres, claimed.c.id))
     ranked = select(claimed.c.group_id, claimed.c.id, claimed.c.metres, rank.label("rank")).subquery("ranked")
     query = (incident_select().add_columns(ranked.c.group_id.label("prior_of"))

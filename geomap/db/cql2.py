@@ -14,7 +14,8 @@ from datetime import date, datetime
 from pygeofilter import ast, values
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 
-from geomap.db.features import Collection, attributed_to
+from geomap.db.candidates import attributed_to
+from geomap.db.features import Collection
 from geomap.errors import BadRequest
 
 COMPARISONS = {

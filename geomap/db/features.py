@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from geomap.db.candidates import Geography, point
+from geomap.db.candidates import Geography, attributed_to, point
 from geomap.db.schema import attributions, control_zones, incidents, sites
-from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
 
@@ -149,12 +148,6 @@ def equals_clause(collection: Collection, name: str, values: tuple[str, ...]) ->
     if collection.id == "incidents" and name == "group":
         return attributed_to(values)
     return collection.column(name).in_(values)
-
-
-def attributed_to(group_ids: tuple[str, ...]) -> ColumnElement:
-    a = attributions.c
-    return exists().where(a.incident_id == incidents.c.id, a.group_id.in_(group_ids),
-                          a.stance.in_(AFFIRMATIVE_STANCES))
 
 
 def _near(collection: Collection, near: Near) -> ColumnElement:
