@@ -139,3 +139,16 @@ def test_distance_between_references(world):
 def test_bad_references_are_refused_clearly(world, ref, error):
     with pytest.raises(error):
         inquiry.distance(world, ref, "sites/s-base")
+
+
+@pytest.mark.parametrize("origin, bearing", [((179.98, 10.0), 90), ((-179.98, -20.0), 270), ((30.0, 89.9), 0),
+                                             ((-60.0, -89.95), 180)])
+def test_nearby_with_dates_reaches_across_the_antimeridian_and_the_poles(engine, tmp_path, origin, bearing):
+    """The (geom, daterange) index is searched with lon/lat boxes: they must wrap and cover the pole."""
+    across = offset(*origin, bearing, 20000)  # 20 km east or west over ±180°, or over the pole
+    load_features(engine, tmp_path, incidents=[incident("across", *across, "2019-12-20", precision=100),
+                                               incident("too-far", *offset(*origin, bearing, 40000), "2019-12-20")])
+    found = inquiry.nearby(engine, Location(*origin), 25000, date_from=date(2019, 12, 1), date_to=date(2019, 12, 31))
+    assert ids(found) == ["across"]
+    assert found[0].distance.best == pytest.approx(reference_metres(*origin, *across), abs=1e-3)
+    assert abs(across[0] - origin[0]) > 90  # the point is on the other side of the seam or the pole

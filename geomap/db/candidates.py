@@ -64,7 +64,7 @@ def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
                    exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Incidents whose precision circle may reach within `radius_m` of the point."""
     clauses = _near(conn, lon, lat, radius_m, date_from, date_to)
-    query = incident_select().where(*clauses, *incident_filters(date_from, date_to, event_types, group_ids, exclude))
+    query = incident_select().where(*clauses, *incident_filters(None, None, event_types, group_ids, exclude))
     return conn.execute(query).mappings().all()
 
 
@@ -75,7 +75,7 @@ def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float,
     query = select(incidents.c.id, func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom), incidents.c.precision_m,
                    incidents.c.date_start, incidents.c.date_end, _incident_groups()
                    ).where(*_near(conn, lon, lat, radius_m, date_from, date_to),
-                           *incident_filters(date_from, date_to, (), (), exclude))
+                           *incident_filters(None, None, (), (), exclude))
     return conn.execute(query).all()
 
 
@@ -86,13 +86,13 @@ def _near(conn: Connection, lon: float, lat: float, radius_m: float, date_from: 
     them reach, so that no row is transferred for nothing."""
     reach = radius_m + max_precision(conn)
     exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat), float(radius_m) + incidents.c.precision_m)
-    clauses = [_within(incidents.c.geom, lon, lat, reach), exact]
-    if date_from is not None or date_to is not None:
-        # The same rows, stated so that the (geom, daterange) GiST index can answer space and time together.
-        own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-        clauses += [incidents.c.geom.op("&&")(envelope(lon, lat, reach)),
-                    own.op("&&")(func.daterange(date_from, date_to, "[]"))]
-    return clauses
+    if date_from is None and date_to is None:
+        return [_within(incidents.c.geom, lon, lat, reach), exact]
+    # Space and time stated so that the (geom, daterange) GiST index answers both in one scan; the
+    # geography index would add every row in the ring for all dates to a BitmapAnd.
+    own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
+    return [in_envelope(incidents.c.geom, lon, lat, reach), own.op("&&")(func.daterange(date_from, date_to, "[]")),
+            exact]
 
 
 def attributed_to(group_ids: Iterable[str]) -> ColumnElement:
@@ -124,16 +124,17 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per
     at most PRIOR_SEARCH_DAYS earlier and PRIOR_SEARCH_M away, nearest first; the caller
     re-ranks these few exactly.
 
-    One scan for all groups: the (geom, daterange) GiST index answers space and time together,
-    and the claims rank each group's incidents by distance. (An unbounded nearest-neighbour
-    walk per group reads the whole index when a group has few such incidents.)
+    One scan for all groups: the (geom, daterange) GiST index answers space and time together
+    (the distance test is a filter, so that the geography index does not add the whole ring for
+    all dates), and each group's incidents are ranked by distance. (An unbounded
+    nearest-neighbour walk per group reads the whole index when a group has few such incidents.)
     """
     window = func.daterange(before - timedelta(days=PRIOR_SEARCH_DAYS), before, "[)")
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"),
-                   func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat)).label("metres"))
-            .where(incidents.c.geom.op("&&")(envelope(lon, lat, PRIOR_SEARCH_M)), own.op("&&")(window),
-                   incidents.c.date_end < before, _within(incidents.c.geom, lon, lat, PRIOR_SEARCH_M))
+    distance = func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))
+    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"), distance.label("metres"))
+            .where(in_envelope(incidents.c.geom, lon, lat, PRIOR_SEARCH_M), own.op("&&")(window),
+                   incidents.c.date_end < before, distance <= PRIOR_SEARCH_M)
             .cte("near"))
     claimed = select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres).subquery("claimed")
     rank = func.row_number().over(partition_by=claimed.c.group_id, order_by=(claimed.c.metres, claimed.c.id))
@@ -147,12 +148,24 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per
     return found
 
 
-def envelope(lon: float, lat: float, metres: float) -> ColumnElement:
-    """A lon/lat box that holds every point within `metres` (a little generous), for the
-    geometry indexes."""
-    dy = metres / 110_574 * 1.01
-    dx = min(180.0, metres / (111_320 * max(0.01, math.cos(math.radians(lat)))) * 1.01)
-    return func.ST_MakeEnvelope(lon - dx, max(-90.0, lat - dy), lon + dx, min(90.0, lat + dy), 4326)
+def in_envelope(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
+    """`geom && box` for lon/lat boxes that hold every point within `metres` of (lon, lat), a little
+    generously: two boxes when the circle crosses the antimeridian, every longitude when it
+    reaches a pole. Answered by the geometry GiST indexes."""
+    dy = metres / 110_574 * 1.01  # the shortest degree of latitude (at the equator), widened 1 %
+    south, north = max(-90.0, lat - dy), min(90.0, lat + dy)
+    dx = 180.0 if south == -90.0 or north == 90.0 else \
+        min(180.0, metres / (111_320 * max(1e-9, math.cos(math.radians(lat)))) * 1.01)
+    west, east = lon - dx, lon + dx
+    if dx == 180.0:
+        spans = [(-180.0, 180.0)]
+    elif west < -180.0:
+        spans = [(-180.0, east), (west + 360.0, 180.0)]
+    elif east > 180.0:
+        spans = [(west, 180.0), (-180.0, east - 360.0)]
+    else:
+        spans = [(west, east)]
+    return or_(*(geom_column.op("&&")(func.ST_MakeEnvelope(w, south, e, north, 4326)) for w, e in spans))
 
 
 def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
