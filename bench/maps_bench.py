@@ -37,7 +37,7 @@ from werkzeug.serving import make_server
 import synth
 
 from geomap import create_app, maps
-from geomap.db import map_queries
+from geomap.db import map_queries, migrate
 from geomap.db.cluster import Cluster
 from geomap.layers.assets import localise
 
@@ -130,6 +130,9 @@ def main(argv=None) -> None:
     synth.build(cluster, args.incidents, args.seed)
     database_url = cluster.url(synth.database_name(args.incidents, args.seed))
     engine = create_app({"DATABASE_URL": database_url}).extensions["geomap.engine"]
+    if migrate.current(engine) != migrate.head():  # e.g. built before incidents.attributed_groups (0005)
+        sys.exit(f"{synth.database_name(args.incidents, args.seed)} is at migration {migrate.current(engine)}, "
+                 f"not {migrate.head()}: rebuild it (bench/synth.py --force) or run geomap.db.migrate.upgrade on it")
     workdir = Path(tempfile.mkdtemp(prefix="geomap-maps-bench-"))
     cold_server, cold_base = serve(database_url, {}, cached=False)
     warm_server, base = serve(database_url, {"/naive": str(workdir)}, cached=True)

@@ -48,29 +48,32 @@ def date_range(start: date, end: date | None) -> str:
     return start.isoformat() if start == end else f"{start.isoformat()} \u2192 {end.isoformat()}"
 
 
+# The helpers below run for every popup of a map (hundreds per page), so they join escaped
+# parts with f-strings: Markup.format escapes the same way but costs ten times more.
+
 def link(url: str | None, text: str) -> Markup:
     """An escaped link that opens in a new tab, or plain escaped text when the URL is not http(s)."""
     if url and urlsplit(url).scheme in ("http", "https"):
-        return Markup('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>').format(url, text)
+        return Markup(f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{escape(text)}</a>')
     return escape(text)
 
 
 def source_item(source: dict) -> Markup:
     title = source.get("title") or source.get("url") or "source"
     extra = ", ".join(str(v) for v in (source.get("publisher"), source.get("date")) if v)
-    return Markup("<li>{}{}</li>").format(link(source.get("url"), title),
-                                          Markup(" <span class=gm-muted>({})</span>").format(extra) if extra else "")
+    muted = f" <span class=gm-muted>({escape(extra)})</span>" if extra else ""
+    return Markup(f"<li>{link(source.get('url'), title)}{muted}</li>")
 
 
 def source_list(sources, limit: int = 8) -> Markup:
-    items = [source_item(s) for s in sources[:limit]]
+    items = "".join(source_item(s) for s in sources[:limit])
     more = len(sources) - limit
-    tail = Markup("<li class=gm-muted>and {} more</li>").format(more) if more > 0 else ""
-    return Markup("<ul class=gm-sources>{}{}</ul>").format(Markup("").join(items), tail)
+    tail = f"<li class=gm-muted>and {more:d} more</li>" if more > 0 else ""
+    return Markup(f"<ul class=gm-sources>{items}{tail}</ul>")
 
 
 def row(label: str, value) -> Markup:
-    return Markup("<tr><th>{}</th><td>{}</td></tr>").format(label, value)
+    return Markup(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>")
 
 
 def incident_popup(incident, group_name, focus: bool = False) -> str:

@@ -19,10 +19,10 @@ from geomap.layers.style import ZONE_KINDS, LegendEntry, zone_mark
 from geomap.layers.text import mpl_text, zone_popup, zone_tooltip
 
 
-def zone_feature(scene: Scene, zone: ControlZone) -> dict:
+def zone_feature(scene: Scene, zone: ControlZone, outline) -> dict:
+    """The zone as a GeoJSON Feature for geomap.shapes; `outline` is its geometry rounded."""
     style = {**zone_mark(scene, zone).leaflet(), "className": f"gm-zone gm-zone-{zone.kind}"}
-    geometry = mapping(shapely.set_precision(zone.geometry, 1e-5))
-    return {"type": "Feature", "geometry": geometry, "properties": {
+    return {"type": "Feature", "geometry": mapping(outline), "properties": {
         "style": style, "tooltip": zone_tooltip(zone, scene.group_name(zone.group)),
         "popup": zone_popup(zone, scene.group_name(zone.group)), "t0": zone.valid_from.isoformat(),
         "t1": zone.valid_to.isoformat() if zone.valid_to else None, "tk": "state", "pane": "gmZones"}}
@@ -37,7 +37,9 @@ class Zones(Layer):
 
     def to_folium(self, fmap: folium.Map, scene: Scene) -> None:
         group = overlay(fmap, "Control zones (in force on the slider's date)")
-        group.add_child(JsCall("shapes", collection([zone_feature(scene, z) for z in scene.zones])))
+        outlines = shapely.set_precision([z.geometry for z in scene.zones], 1e-5)  # one call for all zones
+        features = [zone_feature(scene, zone, outline) for zone, outline in zip(scene.zones, outlines)]
+        group.add_child(JsCall("shapes", collection(features)))
 
     def to_axes(self, ax, scene: Scene, frame: Frame) -> None:
         for zone in sorted(scene.zones, key=lambda z: list(ZONE_KINDS).index(z.kind) if z.kind in ZONE_KINDS else 9):
