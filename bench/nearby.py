@@ -18,6 +18,8 @@ BUFFERS) of both nearby queries goes to bench/data/explain-<database>[-<pg optio
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import cProfile
 import pstats
 import statistics
@@ -46,8 +48,11 @@ WARMUP = 20
 # whose own precision circle reaches the radius. Two ways to write it:
 #   bare-1: one statement; the largest precision is a scalar subquery (an InitPlan, read once
 #           from the incidents_precision index), so the planner does not know the reach;
-#   bare-2: what incidents_near does: read the largest precision first, then bind the reach.
-# The reference ("bare") is whichever of the two has the lower median in the run.
+#   bare-2: read the largest precision first, then bind the reach;
+#   bare-3: what incidents_near does with a date window: the reach as a lon/lat box and the dates
+#           as a range overlap, which the (geom, daterange) GiST index answers together, then the
+#           exact per-row condition (the box is computed here, independently of geomap's).
+# The reference ("bare") is whichever of the three has the lowest median in the run.
 SELECT_LIST = """
 SELECT i.id, i.title, i.date_start, i.date_end, i.event_type, i.sub_event_type, i.status, i.precision_m,
        i.target_site, i.sources, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
@@ -62,10 +67,19 @@ WHERE ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4
   AND i.date_end >= %(date_from)s AND i.date_start <= %(date_to)s
 ORDER BY distance_m
 """
+SPACE_TIME_CONDITIONS = """
+WHERE i.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)
+  AND daterange(i.date_start, i.date_end, '[]') && daterange(%(date_from)s, %(date_to)s, '[]')
+  AND ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
+                 %(radius)s + i.precision_m)
+ORDER BY distance_m
+"""
 BARE_SQL = {
     "bare-1": SELECT_LIST + CONDITIONS.format(reach="%(radius)s + (SELECT coalesce(max(precision_m), 0) FROM incidents)"),
     "bare-2": SELECT_LIST + CONDITIONS.format(reach="%(reach)s"),
+    "bare-3": SELECT_LIST + SPACE_TIME_CONDITIONS,
 }
+BARE = tuple(BARE_SQL)
 MAX_PRECISION_SQL = "SELECT coalesce(max(precision_m), 0) FROM incidents"
 
 STATS_SQL = """
@@ -97,10 +111,21 @@ def bare_1(conn, point, radius, days):
 
 
 def bare_2(conn, point, radius, days):
+    return [r[0] for r in conn.execute(BARE_SQL["bare-2"], reach_params(conn, point, radius, days)).fetchall()]
+
+
+def bare_3(conn, point, radius, days):
+    return [r[0] for r in conn.execute(BARE_SQL["bare-3"], reach_params(conn, point, radius, days)).fetchall()]
+
+
+def reach_params(conn, point, radius, days) -> dict:
+    """bare-2's and bare-3's parameters: the reach, and the lon/lat box that holds it."""
     lon, lat, day = point
     reach = radius + conn.execute(MAX_PRECISION_SQL).fetchone()[0]
-    params = bare_params(lon, lat, radius, day - timedelta(days=days), day) | {"reach": reach}
-    return [r[0] for r in conn.execute(BARE_SQL["bare-2"], params).fetchall()]
+    dy = reach / 110_000  # a degree of latitude is 110.57-111.69 km: this box is a little generous
+    dx = reach / (110_000 * math.cos(math.radians(abs(lat) + dy)))
+    return bare_params(lon, lat, radius, day - timedelta(days=days), day) | dict(
+        reach=reach, west=lon - dx, east=lon + dx, south=lat - dy, north=lat + dy)
 
 
 def timed(fn, *args):
@@ -143,7 +168,7 @@ def line(name: str, s: dict[str, float]) -> str:
 
 def run_nearby(engine, conn, pts, radius, days):
     """Seconds per point for each contender, the calls rotating order from point to point."""
-    contenders = [("ours", ours, engine), ("bare-1", bare_1, conn), ("bare-2", bare_2, conn)]
+    contenders = [("ours", ours, engine), ("bare-1", bare_1, conn), ("bare-2", bare_2, conn), ("bare-3", bare_3, conn)]
     for p in pts[:WARMUP]:
         for _, fn, target in contenders:
             fn(target, p, radius, days)
@@ -151,10 +176,10 @@ def run_nearby(engine, conn, pts, radius, days):
     returned = []
     for k, p in enumerate(pts[WARMUP:]):
         found = {}
-        for name, fn, target in contenders[k % 3:] + contenders[:k % 3]:
+        for name, fn, target in contenders[k % 4:] + contenders[:k % 4]:
             t, found[name] = timed(fn, target, p, radius, days)
             seconds[name].append(t)
-        for name in ("bare-1", "bare-2"):
+        for name in BARE:
             check_same(p, found["ours"], found[name], conn, radius)
         returned.append(len(found["ours"]))
     return seconds, returned
@@ -191,7 +216,7 @@ def run_reports(engine, conn, n, count, rng):
             sql_seconds.clear()
             t, report = timed(inquiry.context_report, engine, i)
             seconds.append(t)
-            neighbours.append(len(report.nearby_incidents))
+            neighbours.append(report.nearby_total)
             parts.append([sql_seconds.get(k, 0.0) for k in REPORT_PARTS[:3]] + [t - sum(sql_seconds.values())])
     finally:
         event.remove(engine, "before_cursor_execute", before)
@@ -223,21 +248,20 @@ def capture_ours(engine, point, radius, days) -> tuple[str, dict]:
     return seen[-1]
 
 
-def explain(engine, conn, point, radius, days, path: Path) -> dict[str, bool]:
+def explain(engine, conn, point, radius, days, path: Path) -> dict[str, str]:
     """EXPLAIN (ANALYZE, BUFFERS) of each contender's query at `point`, all into `path`."""
     statement, parameters = capture_ours(engine, point, radius, days)
     with engine.connect() as c:
         plans = {"ours": [r[0] for r in c.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)]}
-    lon, lat, day = point
-    params = bare_params(lon, lat, radius, day - timedelta(days=days), day)
-    params["reach"] = radius + conn.execute(MAX_PRECISION_SQL).fetchone()[0]
+    params = reach_params(conn, point, radius, days)
     texts = {"ours": f"{statement}\n{parameters}"}
     for name, sql in BARE_SQL.items():
         plans[name] = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)]
         texts[name] = f"{sql}\n{params}"
     path.write_text(f"point {point}\n" + "".join(
         f"\n-- {name}\n{texts[name]}\n\n" + "\n".join(plan) + "\n" for name, plan in plans.items()))
-    return {name: any("incidents_geog_gist" in row for row in plan) for name, plan in plans.items()}
+    return {name: ", ".join(sorted({m for row in plan for m in re.findall(r"on (incidents_\w+)", row)})) or "none"
+            for name, plan in plans.items()}
 
 
 def profile(engine, pts, radius, days, path: Path) -> None:
@@ -311,7 +335,7 @@ def run(cluster: Cluster, args) -> None:
 def report(args, seconds, returned, reports, stats, uses, name) -> None:
     t_reports, neighbours, parts = reports
     summaries = {k: summary(v) for k, v in seconds.items()}
-    best = min(("bare-1", "bare-2"), key=lambda k: summaries[k]["median"])
+    best = min(BARE, key=lambda k: summaries[k]["median"])
     o, b, r = summaries["ours"], summaries[best], summary(t_reports)
     km = args.radius / 1000
     print(f"\n{len(returned)} points (after {WARMUP} warm-up), R = {km:g} km, {args.days}-day window; "
@@ -322,15 +346,16 @@ def report(args, seconds, returned, reports, stats, uses, name) -> None:
           f"(median {np.median(stats[:, 1]):,.0f})")
     print(f"  returned:                                  {np.mean(returned):,.1f} rows on average "
           f"(median {np.median(returned):,.0f}, max {max(returned)})")
-    for key, label in (("ours", "nearby ours"), ("bare-1", "bare-1 (1 stmt)"), ("bare-2", "bare-2 (2 stmts)")):
+    for key, label in (("ours", "nearby ours"), ("bare-1", "bare-1 (1 stmt)"), ("bare-2", "bare-2 (2 stmts)"),
+                       ("bare-3", "bare-3 (space-time)")):
         print(line(label, summaries[key]))
-    print(line("context report", r) + f"   ({statistics.mean(neighbours):,.0f} nearby incidents on average,"
+    print(line("context report", r) + f"   ({statistics.mean(neighbours):,.0f} neighbours counted on average,"
           f" median {statistics.median(neighbours):,.0f}, max {max(neighbours):,})")
     print("    where report time goes (median / mean ms per report; SQL = statement execution until the rows"
           " are received, their decoding counts as Python): " + ", ".join(
         f"{k} {np.median(parts[:, j]) * 1000:.0f} / {parts[:, j].mean() * 1000:.0f}" for j, k in enumerate(REPORT_PARTS)))
     print(f"  per-point ratio ours/{best}: median {np.median(np.divide(seconds['ours'], seconds[best])):.2f}")
-    print("  incidents_geog_gist used: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in uses.items())
+    print("  indexes used: " + "; ".join(f"{k}: {v}" for k, v in uses.items())
           + f" (plans in {DATA / f'explain-{name}.txt'})")
     ratio, report_ratio = o["median"] / b["median"], r["median"] / o["median"]
     print(f"\nnearby (R={km:g} km, {args.days} d)  ours median {o['median']:.2f} ms   bare SQL median "

@@ -134,9 +134,10 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per
     distance = func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))
     near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"), distance.label("metres"))
             .where(in_envelope(incidents.c.geom, lon, lat, PRIOR_SEARCH_M), own.op("&&")(window),
-                   incidents.c.date_end < before, distance <= PRIOR_SEARCH_M)
-            .cte("near"))
-    claimed = select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres).subquery("claimed")
+                   incidents.c.date_end < before)
+            .cte("near").prefix_with("MATERIALIZED"))  # each distance computed once, then filtered
+    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres)
+               .where(near.c.metres <= PRIOR_SEARCH_M).subquery("claimed"))
     rank = func.row_number().over(partition_by=claimed.c.group_id, order_by=(claimed.c.metres, claimed.c.id))
     ranked = select(claimed.c.group_id, claimed.c.id, claimed.c.metres, rank.label("rank")).subquery("ranked")
     query = (incident_select().add_columns(ranked.c.group_id.label("prior_of"))
