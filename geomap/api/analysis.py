@@ -41,16 +41,18 @@ def distance() -> Response:
 
 @blueprint.get("/analysis/nearby")
 def nearby() -> Response:
-    allowed = ("f", "near", "radius", "datetime", "event_type", "group")
+    allowed = ("f", "near", "radius", "datetime", "event_type", "group", "limit")
     params.check_known(request.args, allowed)
     origin = _required("near")
     radius = params.number("radius", _required("radius"))
     if not 0 <= radius <= params.MAX_NEAR_RADIUS_M:
         raise BadRequest(f"radius: must be between 0 and {params.MAX_NEAR_RADIUS_M} metres; got {radius}")
+    limit = params.integer("limit", request.args.get("limit"), params.MAX_LIMIT, 1, params.MAX_LIMIT)
     start, end = params.interval(request.args["datetime"]) if "datetime" in request.args else (None, None)
     found = inquiry.nearby(engine(), origin, radius, date_from=start, date_to=end,
                            event_types=_list("event_type"), group_ids=_list("group"))
-    return _respond({"near": origin, "radius_m": radius, "incidents": found}, f"Incidents near {origin}")
+    return _respond({"near": origin, "radius_m": radius, "number_matched": len(found), "incidents": found[:limit]},
+                    f"Incidents near {origin}")
 
 
 def _list(name: str) -> tuple[str, ...]:

@@ -86,7 +86,10 @@ def document(base: str) -> dict:
         "/analysis/nearby": _get("Incidents near a feature or point, nearest first", [
             _param("near", "incidents/ID, sites/ID or lon,lat[,precision_m]", required=True),
             _param("radius", "Metres", {"type": "number"}, required=True), _param("datetime", "Date window"),
-            _param("event_type", "ACLED event types, comma-separated"), _param("group", "Group ids"), _f()]),
+            _param("event_type", "ACLED event types, comma-separated"), _param("group", "Group ids"),
+            _param("limit", "At most this many, the nearest (number_matched counts them all)",
+                   {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.MAX_LIMIT}),
+            _f()]),
         "/analysis/zones-at": _get("Zones in force on a date related to a point", [
             _param("lon", "Longitude", {"type": "number"}, required=True),
             _param("lat", "Latitude", {"type": "number"}, required=True),

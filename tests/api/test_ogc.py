@@ -227,6 +227,15 @@ def test_analysis_endpoints_answer(api):
     assert date.fromisoformat(context.get_json()["incident"]["date_start"]) == date(2019, 12, 27)
 
 
+def test_nearby_gives_the_limit_nearest_and_counts_them_all(api):
+    url = "/analysis/nearby?near=incidents/k1-rocket-attack-2019-12-27&radius=300000"
+    every = api.get(url).get_json()
+    two = api.get(url + "&limit=2").get_json()
+    assert every["number_matched"] == two["number_matched"] == len(every["incidents"]) > 2
+    assert [n["incident"]["id"] for n in two["incidents"]] == [n["incident"]["id"] for n in every["incidents"][:2]]
+    assert api.get(url + "&limit=0").status_code == 400
+
+
 def test_items_as_csv_kml_and_geopackage(api, tmp_path):
     import csv
     import io
