@@ -5,7 +5,7 @@ same GeoJSON text sequence into the same PostgreSQL server, side by side in one 
     .venv/bin/python bench/import_bench.py --incidents 100000   # a quicker look
     .venv/bin/python bench/import_bench.py --repeat 2           # best of two runs each
 
-The file (and groups, sites and zones it refers to) is made by `geomap.synth` into bench/data/
+The file (and groups, sites and zones it refers to) is made by `geomap.io.synth_files` into bench/data/
 once and reused. Each tool loads it into a fresh database of the bench cluster
 (bench/data/cluster): geomap with full validation, claims, history and the likely-duplicate
 report, into its constrained and indexed schema; ogr2ogr into a new table of its own (with
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from geomap import synth  # noqa: E402
+from geomap.io import synth_files  # noqa: E402
 from geomap.db import migrate  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
@@ -55,11 +55,11 @@ class Run:
 
 def data_files(n: int, seed: int, log=print) -> list[Path]:
     directory = DATA / f"import-{n}-{seed}"
-    paths = [directory / name for name in synth.FILES]
+    paths = [directory / name for name in synth_files.FILES]
     if not all(p.exists() for p in paths):
         log(f"writing {n:,} synthetic incidents (seed {seed}) to {directory}")
         clock = time.perf_counter()
-        synth.write_files(directory, n, seed)
+        synth_files.write_files(directory, n, seed)
         log(f"  written in {time.perf_counter() - clock:.0f} s")
     return paths
 

@@ -348,13 +348,14 @@ def _values(given: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--event-type", "event_types", multiple=True, help="ACLED event type (repeatable or comma-separated).")
 def export_command(collection: str, fmt, output: Path, bbox, datetime_, groups, event_types) -> None:
     """Export a collection's features (filtered like the items endpoint) to a file."""
-    from geomap.io.export import Filters, export, parse_bbox, parse_interval
+    from geomap.io import params
+    from geomap.io.export import Filters, export
     from geomap.io.writers import EXTENSIONS
 
     fmt = fmt or next((f for f, ext in EXTENSIONS.items() if output.suffix.lower() == ext), None)
     if fmt is None:
         raise click.UsageError(f"pass --format, or end --output in one of {', '.join(EXTENSIONS.values())}")
-    filters = Filters(parse_bbox(bbox) if bbox else None, parse_interval(datetime_) if datetime_ else None,
+    filters = Filters(params.bbox(bbox) if bbox else None, params.interval(datetime_) if datetime_ else None,
                       _values(groups), _values(event_types))
     count = export(_engine(), collection, fmt, output, filters)
     click.echo(f"wrote {count} feature(s) of {collection} to {output} ({fmt})")
@@ -369,7 +370,7 @@ def export_command(collection: str, fmt, output: Path, bbox, datetime_, groups, 
 @click.option("--load", "load_", is_flag=True, help="Also load the files into the database.")
 def synth(count: int, seed: int, output: Path, load_: bool) -> None:
     """Write a realistic synthetic data set (Iraq and Syria, 2012-2021), and load it if asked."""
-    from geomap.synth import write_files
+    from geomap.io.synth_files import write_files
 
     paths = write_files(output, count, seed)
     click.echo(f"wrote {', '.join(str(p) for p in paths)}")

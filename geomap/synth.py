@@ -11,21 +11,17 @@ The data look like ACLED's for the region:
 - 10 groups with home regions and active years; 0-2 attribution claims per incident;
 - a few reference sites (some incidents target them) and control zones per group and period.
 
-`generate(n, seed)` returns column arrays (numpy, vectorised: a million incidents in seconds);
-`write_files(directory, n, seed)` writes them as geomap files (groups.json, sites.geojson,
-control_zones.geojson and incidents.geojsonseq, an RFC 8142 GeoJSON text sequence) that
-`geomap load` and `geomap import` accept. Everything follows from `seed`.
+`generate(n, seed)` returns column arrays (numpy, vectorised: a million incidents in seconds).
+`geomap.io.synth_files.write_files(directory, n, seed)` writes them as files that `geomap load`
+and `geomap import` accept; `bench/synth.py` COPYs them into a database. Everything follows
+from `seed`.
 """
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import orjson
 
 from geomap.vocabulary import ACLED_EVENT_TYPES, STANCES
 
@@ -296,32 +292,21 @@ def incident_id(i: int) -> str:
     return f"syn-{i:07d}"
 
 
-# -- geomap files --------------------------------------------------------------------------------
+# -- control zones -------------------------------------------------------------------------------
 
-PUBLISHER = "geomap synth"
 ZONE_PERIODS = (("2012-01-01", "2014-06-30"), ("2014-07-01", "2017-12-31"), ("2018-01-01", None))
-FILES = ("groups.json", "sites.geojson", "control_zones.geojson", "incidents.geojsonseq")
+ZONE_KINDS = ("control", "presence", "activity")
 
 
-def dates(days: np.ndarray) -> list[str]:
-    """Day numbers since EPOCH as ISO dates."""
-    return (EPOCH + days.astype("timedelta64[D]")).astype(str).tolist()
-
-
-def source(kind: str, ident: str, date: str | None = None) -> dict:
-    return {"title": f"Synthetic {kind} report {ident}", "publisher": PUBLISHER,
-            "url": f"https://example.org/synth/{kind}/{ident}", "date": date}
-
-
-def group_objects() -> list[dict]:
-    return [{"id": gid, "name": name, "aliases": [], "kind": kind, "color": color,
-             "notes": "Synthetic group (geomap synth)"} for gid, name, kind, color, *_ in GROUPS]
-
-
-def site_features() -> list[dict]:
-    return [{"type": "Feature", "id": sid, "geometry": {"type": "Point", "coordinates": [lon, lat]},
-             "properties": {"name": name, "kind": kind, "precision_m": 500.0, "status": "confirmed",
-                            "sources": [source("sites", sid)]}} for sid, name, kind, lon, lat in SITES]
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    group: str
+    kind: str
+    valid_from: str
+    valid_to: str | None
+    ring: list[list[float]]  # closed, counter-clockwise, (lon, lat)
 
 
 def zone_ring(rng, lon: float, lat: float, radius_km: float) -> list[list[float]]:
@@ -334,80 +319,15 @@ def zone_ring(rng, lon: float, lat: float, radius_km: float) -> list[list[float]
     return ring + [ring[0]]
 
 
-def zone_features(seed: int) -> list[dict]:
+def zones(seed: int) -> list[Zone]:
     """Three zones per group around its first homes, one for each period."""
     rng = np.random.default_rng(seed + 7919)
-    zones = []
+    found = []
     for gid, name, *_, homes, _ in GROUPS:
         for h, home in enumerate(homes[:3]):
             _, lon, lat, *_ = HOTSPOTS[HOTSPOT_INDEX[home]]
             for p, (valid_from, valid_to) in enumerate(ZONE_PERIODS):
-                zid = f"{gid}-{h}-{p}"
                 ring = zone_ring(rng, lon, lat, float(rng.uniform(20, 80)))
-                zones.append({"type": "Feature", "id": zid, "geometry": {"type": "Polygon", "coordinates": [ring]},
-                              "properties": {"name": f"{name} around {home} ({valid_from[:4]}-{(valid_to or '')[:4]})",
-                                             "group": gid, "kind": ("control", "presence", "activity")[h],
-                                             "valid_from": valid_from, "valid_to": valid_to, "confidence": "medium",
-                                             "status": "estimate", "precision_m": 5000.0,
-                                             "sources": [source("zones", zid)]}})
-    return zones
-
-
-def incident_features(data: Data, start: int = 0, stop: int | None = None) -> Iterator[dict]:
-    """The incidents as GeoJSON Features, in id order."""
-    stop = len(data.lon) if stop is None else stop
-    sl = slice(start, stop)
-    starts, ends = dates(data.day_start[sl]), dates(data.day_end[sl])
-    statuses = list(STATUS_P)
-    claim = int(np.searchsorted(data.claim_incident, start))
-    columns = zip(data.lon[sl].tolist(), data.lat[sl].tolist(), data.hotspot[sl].tolist(), data.pair[sl].tolist(),
-                  data.precision[sl].tolist(), data.status[sl].tolist(), data.fat_low[sl].tolist(),
-                  data.fat_best[sl].tolist(), data.fat_high[sl].tolist(), data.injured[sl].tolist(),
-                  data.target[sl].tolist())
-    for k, (lon, lat, h, p, prec, st, low, best, high, inj, tgt) in enumerate(columns):
-        i = start + k
-        ident = incident_id(i)
-        claims = []
-        while claim < len(data.claim_incident) and data.claim_incident[claim] == i:
-            claims.append({"group": GROUPS[data.claim_group[claim]][0],
-                           "claimant": CLAIMANTS[data.claim_claimant[claim]],
-                           "stance": STANCES[data.claim_stance[claim]], "notes": None,
-                           "sources": [source("attributions", f"{ident}-{data.claim_position[claim]}")]})
-            claim += 1
-        name, _, _, country, admin1, _ = HOTSPOTS[h]
-        event_type, sub = PAIRS[p]
-        yield {"type": "Feature", "id": ident,
-               "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
-               "properties": {"title": f"{sub} near {name}", "date_start": starts[k], "date_end": ends[k],
-                              "event_type": event_type, "sub_event_type": sub, "location_name": f"{name} area",
-                              "country": country, "admin1": admin1, "precision_m": prec, "fatalities_low": low,
-                              "fatalities_best": best, "fatalities_high": high, "injured": None if inj < 0 else inj,
-                              "status": statuses[st], "target_site": SITES[tgt][0] if tgt >= 0 else None,
-                              "attributions": claims, "sources": [source("incidents", ident, starts[k])]}}
-
-
-def write_sequence(features, path: Path, chunk: int = 10_000) -> None:
-    """Features as a GeoJSON text sequence (RFC 8142: RS, JSON text, LF)."""
-    with open(path, "wb") as out:
-        batch = []
-        for feature in features:
-            batch.append(b"\x1e" + orjson.dumps(feature) + b"\n")
-            if len(batch) >= chunk:
-                out.write(b"".join(batch))
-                batch.clear()
-        out.write(b"".join(batch))
-
-
-def write_files(directory: Path, n: int, seed: int) -> list[Path]:
-    """Write the four files of a synthetic data set into `directory`; returns their paths in
-    load order (groups, sites, zones, incidents)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / name for name in FILES]
-    paths[0].write_text(json.dumps({"collection": "groups", "groups": group_objects()}, indent=1))
-    for path, collection, features in ((paths[1], "sites", site_features()),
-                                       (paths[2], "control_zones", zone_features(seed))):
-        path.write_text(json.dumps({"type": "FeatureCollection", "collection": collection, "features": features}))
-    data = generate(n, seed)
-    write_sequence(incident_features(data), paths[3])
-    return paths
+                found.append(Zone(f"{gid}-{h}-{p}", f"{name} around {home} ({valid_from[:4]}-{(valid_to or '')[:4]})",
+                                  gid, ZONE_KINDS[h], valid_from, valid_to, ring))
+    return found

@@ -1,17 +1,18 @@
 """Query parameters parsed and validated: every error names the parameter and what is allowed.
 
-Plain functions over a mapping of strings (no Flask), so that the CLI can reuse them.
+Plain functions over a mapping of strings (no Flask). The values that `geomap export` takes too
+(number, bbox, datetime) are parsed by `geomap.io.params`.
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 
 from geomap.db import cql2
 from geomap.db.features import Collection, FeatureQuery, Near
 from geomap.errors import BadRequest
+from geomap.io.params import bbox, instant, interval, number
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_LIMIT = 10_000
@@ -71,56 +72,6 @@ def integer(name: str, text: str | None, default: int, low: int, high: int | Non
         raise BadRequest(f"{name}: must be between {low} and {high}; got {value}" if high is not None
                          else f"{name}: must be at least {low}; got {value}")
     return value
-
-
-def number(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadRequest(f"{name}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise BadRequest(f"{name}: must be a finite number; got {text!r}")
-    return value
-
-
-def bbox(text: str) -> tuple[float, float, float, float]:
-    """`minlon,minlat,maxlon,maxlat` (or the 6-number 3D form, whose heights are ignored)."""
-    parts = [number("bbox", p) for p in text.split(",")]
-    if len(parts) == 6:
-        parts = [parts[0], parts[1], parts[3], parts[4]]
-    if len(parts) != 4:
-        raise BadRequest(f"bbox: give 4 numbers minlon,minlat,maxlon,maxlat; got {len(parts)}")
-    west, south, east, north = parts
-    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
-        raise BadRequest("bbox: longitudes must be in -180..180, latitudes in -90..90, and minlat <= maxlat")
-    if west > east:
-        raise BadRequest("bbox: boxes crossing the antimeridian (minlon > maxlon) are not supported; split it in two")
-    return west, south, east, north
-
-
-def interval(text: str) -> tuple[date | None, date | None]:
-    """RFC 3339 instant or interval (`a/b`, `../b`, `a/..`); matched at day precision."""
-    if "/" not in text:
-        day = instant("datetime", text)
-        return day, day
-    start_text, _, end_text = text.partition("/")
-    start = None if start_text in ("", "..") else instant("datetime", start_text)
-    end = None if end_text in ("", "..") else instant("datetime", end_text)
-    if start is None and end is None:
-        raise BadRequest("datetime: an interval needs at least one end (e.g. 2019-12-01/..)")
-    if start and end and start > end:
-        raise BadRequest(f"datetime: the interval starts after it ends ({start} > {end})")
-    return start, end
-
-
-def instant(name: str, text: str) -> date:
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-    except ValueError:
-        raise BadRequest(f"{name}: {text!r} is not an RFC 3339 date or date-time (e.g. 2019-12-27 or "
-                         f"2019-12-27T19:20:00Z)") from None
 
 
 def sortby(text: str, collection: Collection) -> tuple[tuple[str, bool], ...]:

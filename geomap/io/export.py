@@ -28,32 +28,6 @@ class Filters:
     event_types: tuple[str, ...] = ()
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """'minx,miny,maxx,maxy' in degrees (longitude first)."""
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
-        raise InvalidInput(f"bbox must be minx,miny,maxx,maxy in degrees (longitude first); got {text!r}")
-    return values
-
-
-def parse_interval(text: str) -> tuple[date | None, date | None]:
-    """An RFC 3339 date or an interval 'start/end' with '..' (or nothing) for an open end."""
-    parts = text.split("/")
-    if len(parts) not in (1, 2):
-        raise InvalidInput(f"datetime must be a date or start/end; got {text!r}")
-    try:
-        days = [None if p in ("", "..") else date.fromisoformat(p[:10]) for p in parts]
-    except ValueError:
-        raise InvalidInput(f"datetime must be YYYY-MM-DD or YYYY-MM-DD/YYYY-MM-DD (.. for open); got {text!r}") from None
-    start, end = (days[0], days[0]) if len(days) == 1 else days
-    if start and end and end < start:
-        raise InvalidInput(f"datetime: the end is before the start in {text!r}")
-    return start, end
-
-
 def query(collection: str, filters: Filters) -> queries.FeatureQuery:
     if collection not in queries.COLLECTIONS:
         raise InvalidInput(f"unknown collection {collection!r}; export one of {', '.join(queries.COLLECTIONS)}")

@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from geomap.db import bulk, store
 from geomap.errors import InvalidInput, Problem
 from geomap.io import rows
-from geomap.io.load import _references
+from geomap.io.load import unknown_references
 from geomap.io.readers import Item, Reader, detect_format, open_reader
 
 log = logging.getLogger(__name__)
@@ -260,8 +260,7 @@ class _Producer:
         if item.record is None:
             self.sink.add(item.problems)
             return None
-        problems = [Problem(item.where, name, f"unknown {kind[:-1]} {ref!r}; define it in {kind} first")
-                    for name, kind, ref in _references(item.record) if ref not in self.known[kind]]
+        problems = unknown_references(item.record, self.known)
         text = self.line(item.record, item.where.removeprefix(self.prefix), ordinal)
         if rows.has_nul(text):
             problems.append(Problem(item.where, "properties", "contains a NUL character (\\u0000), "
@@ -289,6 +288,7 @@ def _stage_and_apply(conn: Connection, reader: Reader, producer: _Producer, sink
                      actor: str, result: ImportResult, size: int) -> None:
     collection = reader.collection
     copy_sql = bulk.create_staging(conn, collection)
+    fresh = bulk.is_empty(conn, collection)  # locked: stays so but for this import's own rows
     clock, rebuilt = time.perf_counter(), None
     for chunk in producer.chunks():
         _copy(conn, copy_sql, chunk.lines)
@@ -302,7 +302,7 @@ def _stage_and_apply(conn: Connection, reader: Reader, producer: _Producer, sink
             tables = bulk.tables_to_rebuild(conn, collection, chunk.read * size // max(chunk.position, 1))
             rebuilt = bulk.drop_indexes_and_keys(conn, tables)
         result.groups_created += _create_groups(conn, reader, actor)
-        _apply(conn, collection, actor, result)
+        _apply(conn, collection, actor, result, fresh)
         bulk.clear_staging(conn)
     log.info("read, validated and wrote %d feature(s) in %.1f s (%.1f s waiting for the reader)", result.read,
              time.perf_counter() - clock, producer.waited)
@@ -324,8 +324,8 @@ def _create_groups(conn: Connection, reader: Reader, actor: str) -> list[str]:
     return groups.insert_new(conn, actor) if groups is not None else []
 
 
-def _apply(conn: Connection, collection: str, actor: str, result: ImportResult) -> None:
-    applied = bulk.apply(conn, collection, actor)
+def _apply(conn: Connection, collection: str, actor: str, result: ImportResult, fresh: bool) -> None:
+    applied = bulk.apply(conn, collection, actor, fresh)
     result.created += applied.created
     result.updated += applied.updated
     result.unchanged += applied.unchanged

@@ -80,13 +80,20 @@ def check_references(conn: Connection, records: list[Record]) -> None:
     """Every group and site a record names exists, in the database or among `records`."""
     known = {c: store.existing_ids(conn, c) | {r.id for r in records if r.collection == c}
              for c in ("groups", "sites")}
-    problems = [Problem(r.where, f, f"unknown {kind[:-1]} {ref!r}; define it in {kind} first")
-                for r in records for f, kind, ref in _references(r) if ref not in known[kind]]
+    problems = [p for r in records for p in unknown_references(r, known)]
     if problems:
         raise InvalidInput(f"{len(problems)} reference(s) to unknown groups or sites; nothing was loaded", problems)
 
 
-def _references(record: Record) -> list[tuple[str, str, str]]:
+def unknown_references(record: Record, known: dict[str, set[str]]) -> list[Problem]:
+    """The record's references to groups and sites that are not among `known` ids (keyed by
+    "groups" and "sites"), one problem each."""
+    return [Problem(record.where, name, f"unknown {kind[:-1]} {ref!r}; define it in {kind} first")
+            for name, kind, ref in references(record) if ref not in known[kind]]
+
+
+def references(record: Record) -> list[tuple[str, str, str]]:
+    """The groups and sites a record names, as (field, "groups" or "sites", id)."""
     props = record.properties
     if record.collection == "control_zones":
         return [("properties.group", "groups", props.group)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
+import msgspec
 
 from geomap.errors import InvalidInput, Problem
 from geomap.io.geojson import Record, read_feature
@@ -130,8 +130,8 @@ class SequenceReader(Reader):
                     yield Item(record.where, record)
                     continue
                 try:
-                    feature = orjson.loads(text)
-                except orjson.JSONDecodeError as exc:
+                    feature = msgspec.json.decode(text)
+                except msgspec.MsgspecError as exc:
                     yield Item(where, None, (Problem(where, "feature", f"not valid JSON: {exc}"),))
                     continue
                 yield self.validate(feature, where)

@@ -19,6 +19,7 @@ from shapely.geometry import Point
 from geomap.io.geojson import Record
 from geomap.io.json_features import LonLat
 from geomap.io.records import Attribution, Source
+from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SOURCES = TypeAdapter(list[Source])
@@ -51,6 +52,13 @@ def _json(values, adapter: TypeAdapter) -> str:
     return text.replace("\\", "\\\\") if "\\" in text else text
 
 
+def groups(claims) -> str:
+    """The distinct groups of the affirmative claims in byte order, as a text[] COPY field:
+    `incidents.attributed_groups` as the triggers of migration 0005 compute it (slugs are
+    ASCII, so code point order is byte order)."""
+    return array(sorted({c.group for c in claims if c.stance in AFFIRMATIVE_STANCES}))
+
+
 def text(value: str) -> str:
     """A string as a COPY text field (escaping only when needed: most strings need none)."""
     return value if value.isprintable() and "\\" not in value else value.translate(_ESCAPES)
@@ -67,6 +75,8 @@ def _expression(name: str, kind: str) -> str:
         return f"json(p.{name}, {name.upper()})"
     if name == "tags":
         return "array(p.tags)"
+    if name == "attributed_groups":
+        return "groups(p.attributions)"
     attribute = "p." + ("group" if name == "group_id" else name)
     if kind == "text":
         return f"(NULL if {attribute} is None else text({attribute}))"
@@ -85,7 +95,7 @@ def formatter(columns: list[tuple[str, str]]) -> Callable[[Record, str, int], st
     fields = [_expression(name, kind) for name, kind in columns[:-2]]
     source = "lambda r, where, ordinal: (lambda p: " + " + '\\t' + ".join(
         [*fields, "text(where)", "str(ordinal)"]) + " + '\\n')(r.properties)"
-    scope = {"text": text, "NULL": NULL, "ewkb": ewkb, "json": _json, "array": array,
+    scope = {"text": text, "NULL": NULL, "ewkb": ewkb, "json": _json, "array": array, "groups": groups,
              "SOURCES": _SOURCES, "ATTRIBUTIONS": _CLAIMS}
     return eval(source, scope)  # noqa: S307 - the source is built above from column names only
 

@@ -22,7 +22,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
+import msgspec
 import shapely
 from shapely.geometry import shape
 
@@ -32,6 +32,7 @@ from geomap.io.kml import write_kml
 FORMATS = ("geojson", "geojsonseq", "csv", "kml", "gpkg")
 MEDIA_TYPES = {"geojson": "application/geo+json", "geojsonseq": "application/geo+json-seq", "csv": "text/csv",
                "kml": "application/vnd.google-earth.kml+xml", "gpkg": "application/geopackage+sqlite3"}
+_DECODER = msgspec.json.Decoder()
 EXTENSIONS = {"geojson": ".geojson", "geojsonseq": ".geojsonseq", "csv": ".csv", "kml": ".kml", "gpkg": ".gpkg"}
 
 
@@ -41,7 +42,7 @@ def write_geojson(features: Iterable[dict], stream: IO[str], collection: str | N
     stream.write(json.dumps(head)[:-1] + ', "features": [\n')
     count = 0
     for feature in features:
-        stream.write((",\n" if count else "") + orjson.dumps(feature).decode())
+        stream.write((",\n" if count else "") + msgspec.json.encode(feature).decode())
         count += 1
     stream.write("\n]}\n")
     return count
@@ -51,7 +52,7 @@ def write_geojsonseq(features: Iterable[dict], stream: IO[str], collection: str 
     """One Feature per text: RS (0x1E), the JSON, LF (RFC 8142)."""
     count = 0
     for feature in features:
-        stream.write("\x1e" + orjson.dumps(feature).decode() + "\n")
+        stream.write("\x1e" + msgspec.json.encode(feature).decode() + "\n")
         count += 1
     return count
 
@@ -102,4 +103,4 @@ def write(fmt: str, features: Iterable[dict], target: Path | IO[str], collection
 
 def decoded(texts: Iterable[str | bytes]) -> Iterator[dict]:
     """Feature JSON texts (as `geomap.db.features.stream` yields them) as dicts."""
-    return (orjson.loads(text) for text in texts)
+    return (_DECODER.decode(text) for text in texts)

@@ -17,8 +17,9 @@ from click.testing import CliRunner
 
 from geomap.cli import main
 from geomap.db.engine import make_engine
-from geomap.errors import InvalidInput
-from geomap.io.export import Filters, export, parse_bbox, parse_interval
+from geomap.errors import BadRequest, InvalidInput
+from geomap.io import params
+from geomap.io.export import Filters, export
 from geomap.io.gpkg import geometry_blob, write_gpkg
 from geomap.io.importer import import_file
 from geomap.io.load import SEED_DIR, load
@@ -94,18 +95,18 @@ def test_an_empty_export_is_still_a_geopackage(tmp_path):
 def test_filters_select_like_the_items_endpoint(seeded, tmp_path):
     out = tmp_path / "out.geojson"
     everything = export(seeded, "incidents", "geojson", out)
-    k1 = export(seeded, "incidents", "geojson", out, Filters(interval=(parse_interval("2019-12-27"))))
+    k1 = export(seeded, "incidents", "geojson", out, Filters(interval=(params.interval("2019-12-27"))))
     ids = [f["id"] for f in json.loads(out.read_text())["features"]]
     assert everything > k1 >= 1 and "k1-rocket-attack-2019-12-27" in ids
-    assert export(seeded, "incidents", "geojson", out, Filters(bbox=parse_bbox("0,0,1,1"))) == 0
+    assert export(seeded, "incidents", "geojson", out, Filters(bbox=params.bbox("0,0,1,1"))) == 0
     export(seeded, "incidents", "geojson", out, Filters(groups=("islamic-state",), event_types=("Battles",)))
     for feature in json.loads(out.read_text())["features"]:
         assert feature["properties"]["event_type"] == "Battles"
         assert any(c["group"] == "islamic-state" for c in feature["properties"]["attributions"])
     with pytest.raises(InvalidInput, match="only incidents have an event type"):
         export(seeded, "sites", "csv", out, Filters(event_types=("Battles",)))
-    with pytest.raises(InvalidInput, match="minx,miny,maxx,maxy"):
-        parse_bbox("1,2,3")
+    with pytest.raises(BadRequest, match="bbox: give 4 numbers minlon,minlat,maxlon,maxlat; got 3"):
+        params.bbox("1,2,3")
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "geojsonseq", "kml"])
@@ -141,3 +142,18 @@ def test_export_and_import_commands(seeded, database_url, tmp_path, monkeypatch)
     result = runner.invoke(main, ["import", str(bad), "--collection", "incidents", "--report", str(report)])
     assert result.exit_code == 1 and "nothing was imported; all of them are in" in result.output
     assert report.read_text().startswith("where,field,reason")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--bbox", "43,34,46", "bbox: give 4 numbers minlon,minlat,maxlon,maxlat; got 3"),
+    ("--bbox", "46,34,43,37", "bbox: boxes crossing the antimeridian"),
+    ("--datetime", "2019-12-31/2019-12-01", "datetime: the interval starts after it ends"),
+    ("--datetime", "27/12/2019", "datetime: '27' is not an RFC 3339 date"),
+])
+def test_export_refuses_a_bad_filter_with_the_items_endpoint_words(seeded, database_url, tmp_path, monkeypatch,
+                                                                 option, value, message):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    out = tmp_path / "out.geojson"
+    result = CliRunner().invoke(main, ["export", "--collection", "incidents", "-o", str(out), option, value])
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert not out.exists()

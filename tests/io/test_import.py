@@ -15,6 +15,7 @@ from geomap.errors import InvalidInput
 from geomap.io import importer
 from geomap.io.importer import import_file
 from geomap.io.load import load
+from geomap.vocabulary import AFFIRMATIVE_STANCES
 from io_helpers import (
     contents, drop_database, empty_database, history, incident, load_references, site, write_collection,
     write_sequence, zone,
@@ -189,6 +190,7 @@ def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatc
     """Small chunks (an id repeated across chunks is still caught) and the index rebuild of a
     large import leave the same rows, and the schema as the migrations made it."""
     features = [incident(f"attack-{i}", lon=44 + i / 100) for i in range(7)]
+    features[1]["properties"]["attributions"][0]["stance"] = "denied"  # no attributed group
     path = write_sequence(tmp_path / "incidents.geojsonseq", features + [incident("attack-0")])
     monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
     with pytest.raises(InvalidInput, match="line 8 .*duplicate id, already used at .*line 1"):
@@ -198,8 +200,12 @@ def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatc
     schema = _schema(refs)
     result = import_file(refs, write_sequence(path, features))
     assert result.rebuilt_indexes and result.created == 7
-    assert _schema(refs) == schema
+    assert _schema(refs) == schema  # the triggers that keep attributed_groups enabled again, too
     assert len(contents(refs, "incidents")) == 7
+    with refs.connect() as conn:  # written by the import itself while those triggers paused
+        groups = dict(conn.execute(text("SELECT id, attributed_groups FROM incidents")).all())
+    assert groups == {f["id"]: sorted({c["group"] for c in f["properties"]["attributions"]
+                                       if c["stance"] in AFFIRMATIVE_STANCES}) for f in features}
 
 
 def _schema(engine) -> set[tuple]:
@@ -208,7 +214,9 @@ def _schema(engine) -> set[tuple]:
                                     "WHERE schemaname = 'public'")).all()
         keys = conn.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
                                  "FROM pg_constraint WHERE connamespace = 'public'::regnamespace")).all()
-    return {tuple(r) for r in indexes} | {tuple(r) for r in keys}
+        triggers = conn.execute(text("SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger "
+                                     "WHERE NOT tgisinternal")).all()
+    return {tuple(r) for r in indexes} | {tuple(r) for r in keys} | {tuple(r) for r in triggers}
 
 
 def test_the_database_refusing_a_row_rolls_everything_back(refs, tmp_path):

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from geomap import synth
+from geomap.io import synth_files
 from geomap.io.load import load
 
 ROWS = 200_000
@@ -34,7 +34,7 @@ print(json.dumps({"created": result.created, "early": early[0], "peak": max(peak
 
 
 def test_memory_stays_flat_on_a_200k_row_import(engine, database_url, tmp_path):
-    paths = synth.write_files(tmp_path, ROWS, seed=3)
+    paths = synth_files.write_files(tmp_path, ROWS, seed=3)
     load(engine, paths[:3])
     size_mb = paths[3].stat().st_size / 2**20
     run = subprocess.run([sys.executable, "-c", SCRIPT, str(paths[3]), database_url], capture_output=True,

@@ -5,15 +5,15 @@ import json
 
 from click.testing import CliRunner
 
-from geomap import synth
+from geomap.io import synth_files
 from geomap.cli import main
 from io_helpers import contents
 
 
 def test_the_seed_determines_the_files(tmp_path):
-    first = synth.write_files(tmp_path / "a", 300, seed=7)
-    again = synth.write_files(tmp_path / "b", 300, seed=7)
-    other = synth.write_files(tmp_path / "c", 300, seed=8)
+    first = synth_files.write_files(tmp_path / "a", 300, seed=7)
+    again = synth_files.write_files(tmp_path / "b", 300, seed=7)
+    other = synth_files.write_files(tmp_path / "c", 300, seed=8)
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in again]
     assert first[3].read_bytes() != other[3].read_bytes()
     features = [json.loads(line.lstrip("\x1e")) for line in first[3].read_text().split("\n") if line]

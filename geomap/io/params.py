@@ -1,0 +1,74 @@
+"""Filter values that the HTTP API (`geomap.api.params`) and `geomap export` both take: a
+number, a bbox, a date or an interval of dates. One parser for each, so a value means the
+same thing and is refused with the same words on either side.
+
+Plain functions over strings (no Flask). Every error is a BadRequest whose message starts with
+the parameter's name, says what is wrong, and shows what is allowed.
+"""
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+
+from geomap.errors import BadRequest
+
+
+def number(name: str, text: str) -> float:
+    """A finite decimal number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRequest(f"{name}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise BadRequest(f"{name}: must be a finite number; got {text!r}")
+    return value
+
+
+def bbox(text: str) -> tuple[float, float, float, float]:
+    """`minlon,minlat,maxlon,maxlat` (or the 6-number 3D form, whose heights are ignored).
+
+    >>> bbox("43,34,46,37")
+    (43.0, 34.0, 46.0, 37.0)
+    """
+    parts = [number("bbox", p) for p in text.split(",")]
+    if len(parts) == 6:
+        parts = [parts[0], parts[1], parts[3], parts[4]]
+    if len(parts) != 4:
+        raise BadRequest(f"bbox: give 4 numbers minlon,minlat,maxlon,maxlat; got {len(parts)}")
+    west, south, east, north = parts
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise BadRequest("bbox: longitudes must be in -180..180, latitudes in -90..90, and minlat <= maxlat")
+    if west > east:
+        raise BadRequest("bbox: boxes crossing the antimeridian (minlon > maxlon) are not supported; split it in two")
+    return west, south, east, north
+
+
+def interval(text: str) -> tuple[date | None, date | None]:
+    """An RFC 3339 instant or interval (`a/b`, `../b`, `a/..`), matched at day precision.
+
+    >>> interval("2019-12-01/..")
+    (datetime.date(2019, 12, 1), None)
+    """
+    if "/" not in text:
+        day = instant("datetime", text)
+        return day, day
+    start_text, _, end_text = text.partition("/")
+    start = None if start_text in ("", "..") else instant("datetime", start_text)
+    end = None if end_text in ("", "..") else instant("datetime", end_text)
+    if start is None and end is None:
+        raise BadRequest("datetime: an interval needs at least one end (e.g. 2019-12-01/..)")
+    if start and end and start > end:
+        raise BadRequest(f"datetime: the interval starts after it ends ({start} > {end})")
+    return start, end
+
+
+def instant(name: str, text: str) -> date:
+    """The day of an RFC 3339 date or date-time."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise BadRequest(f"{name}: {text!r} is not an RFC 3339 date or date-time (e.g. 2019-12-27 or "
+                         f"2019-12-27T19:20:00Z)") from None
