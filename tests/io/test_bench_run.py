@@ -1,0 +1,72 @@
+"""bench/run.py, the one entry point of the benchmarks: the commands it runs and the ratios it
+reads from each script's output. (A `--quick` run of every benchmark takes minutes, with
+servers and a browser, so it is run by hand: see bench/README.md.)"""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from contextlib import redirect_stdout
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import import_bench  # noqa: E402
+import run  # noqa: E402
+
+
+def test_list_shows_every_benchmark_with_its_quick_command():
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--list"],
+                         capture_output=True, text=True, check=True).stdout
+    for name, script in (("synth", "synth.py"), ("nearby", "nearby.py"), ("api", "api.py"),
+                         ("maps", "maps_bench.py"), ("import", "import_bench.py")):
+        line = next(line for line in out.splitlines() if script in line)
+        assert "--incidents 5000" in line, (name, line)
+    assert "--duration 2" in out and "--runs 1" in out
+
+
+def test_sizes_and_subsets():
+    api, maps = (next(b for b in run.BENCHMARKS if b.name == n) for n in ("api", "maps"))
+    assert run.command(api, False, None, 1)[-2:] == ["--incidents", "1000000"]
+    assert run.command(api, False, 100_000, 1)[-2:] == ["--incidents", "100000"]
+    assert "100000" in run.command(maps, False, 20_000, 1)  # its own size unless quick
+    assert run.parse(["--only", "import, api"]).only == ["import", "api"]
+    with pytest.raises(SystemExit):
+        run.parse(["--only", "imports"])
+
+
+def test_the_import_ratio_is_read_from_what_import_bench_prints():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        import_bench.report(1000, import_bench.Run(12.0, 170.0, "looked for likely duplicates in 2.0 s"),
+                            import_bench.Run(8.0, 50.0, ""))
+    benchmark = next(b for b in run.BENCHMARKS if b.name == "import")
+    figures = run.figures(benchmark, out.getvalue())
+    assert [(f["value"], f["verdict"]) for f in figures] == [(1.25, "PASS"), (170.0, "PASS")]
+
+
+@pytest.mark.parametrize("name, output, expected", [
+    ("nearby", "nearby (R=25 km, 30 d)  ours median 45.55 ms   bare SQL median 37.42 ms (bare-2)   "
+               "ratio X/Y = 1.22  (target <= 1.5)\ncontext report          median 1344.48 ms   "
+               "ratio to one nearby = 29.5           (target < 10)  MISSED\n",
+     [(1.22, "PASS"), (29.5, "MISS")]),
+    ("api", "geomap/pygeoapi  =  6.20   (target >= 4)\ngeomap/bare      =  0.64   (target >= 0.7)  MISSED\n",
+     [(6.2, "PASS"), (0.64, "MISS")]),
+    ("maps", "ratio 12.3x with the server counting every time, 40.1x with the scene cached (target >= 10x)\n"
+             "HTML: ours 1.25 MB (limit 5 MB), naive 80.1 MB\n", [(12.3, "PASS"), (1.25, "PASS")]),
+    ("maps", "Traceback (most recent call last):\n", [(None, "NO FIGURE"), (None, "NO FIGURE")]),
+])
+def test_ratios_are_read_with_their_targets(name, output, expected):
+    benchmark = next(b for b in run.BENCHMARKS if b.name == name)
+    assert [(f["value"], f["verdict"]) for f in run.figures(benchmark, output)] == expected
+
+
+def test_the_summary_fails_unless_every_benchmark_passes():
+    ok = run.Outcome("import", [], 1.0, 0, [{"metric": "m", "value": 1.0, "target": "<= 1.5", "verdict": "PASS"}])
+    missing = run.Outcome("api", [], 1.0, 1, [{"metric": "m", "value": None, "target": ">= 4", "verdict": "NO FIGURE"}])
+    built = run.Outcome("synth", [], 80.0, 0, [])
+    assert run.passed([built, ok]) and not run.passed([built, ok, missing])
+    table = "\n".join(run.summary([built, ok, missing], ("1.0", "2.0")))
+    assert "NO FIGURE" in table and "exit status 1" in table and "load average before: 1.0; after: 2.0" in table
