@@ -98,8 +98,10 @@ class Point(Struct, frozen=True):
     coordinates: Annotated[list[float], Meta(min_length=2, max_length=3)]
 
     def __post_init__(self):
-        lon, lat = self.coordinates[0], self.coordinates[1]
-        if not (all(math.isfinite(c) for c in self.coordinates) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        # The range tests are false for NaN and infinities too (which JSON cannot spell anyway).
+        coordinates = self.coordinates
+        if not (-180 <= coordinates[0] <= 180 and -90 <= coordinates[1] <= 90
+                and (len(coordinates) == 2 or math.isfinite(coordinates[2]))):
             raise ValueError("invalid")
 
 
