@@ -42,6 +42,7 @@ from geomap.io.load import load  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 BENCH_HOME = DATA / "cluster"
+DATABASES = ("import_bench_geomap", "import_bench_ogr")
 RATIO_TARGET = 1.5
 RSS_TARGET_MB = 1024
 
@@ -65,8 +66,13 @@ def data_files(n: int, seed: int, log=print) -> list[Path]:
 
 
 def fresh_database(cluster: Cluster, name: str, migrated: bool) -> str:
+    """A new database `name`, and a quiet server: the other tool's database of the previous run
+    dropped (else autovacuum works on its million new rows during this run) and a CHECKPOINT
+    (else the previous run's WAL is flushed during this one)."""
     with psycopg.connect(cluster.url("postgres", driver="postgresql"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for database in DATABASES:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.execute("CHECKPOINT")
         admin.execute(f'CREATE DATABASE "{name}"')
     url = cluster.url(name)
     engine = make_engine(url)
@@ -115,7 +121,7 @@ def ogr_connection(url: str) -> str:
 
 
 def run_geomap(cluster: Cluster, paths: list[Path], duplicates: bool) -> Run:
-    url = fresh_database(cluster, "import_bench_geomap", migrated=True)
+    url = fresh_database(cluster, DATABASES[0], migrated=True)
     engine = make_engine(url)
     load(engine, paths[:3])
     engine.dispose()
@@ -127,7 +133,7 @@ def run_ogr2ogr(cluster: Cluster, path: Path) -> Run:
     ogr2ogr = shutil.which("ogr2ogr")
     if ogr2ogr is None:
         raise SystemExit("ogr2ogr is missing: apt-get install gdal-bin (scripts/install-system-deps.sh does)")
-    url = fresh_database(cluster, "import_bench_ogr", migrated=False)
+    url = fresh_database(cluster, DATABASES[1], migrated=False)
     command = [ogr2ogr, "-f", "PostgreSQL", ogr_connection(url), str(path), "-nln", "incidents", "-overwrite"]
     return timed(command, dict(os.environ, PG_USE_COPY="YES"))
 
