@@ -142,10 +142,10 @@ ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 @main.command()
 @click.argument("incident_id")
 @click.option("--format", "fmt", type=click.Choice(["json", "md"]), default="md", show_default=True)
-@click.option("--radius", "radii", multiple=True, type=click.FloatRange(min=0, min_open=True),
-              help="Radius in km for the counts (repeatable; default 5, 10, 25).")
-@click.option("--window", "windows", multiple=True, type=click.IntRange(min=0),
-              help="Window in days before the incident (repeatable; default 10, 30, 90).")
+@click.option("--radius", "radii", multiple=True, type=click.FloatRange(min=0, max=100, min_open=True),
+              help="Radius in km for the counts, up to 100 (repeatable; default 5, 10, 25).")
+@click.option("--window", "windows", multiple=True, type=click.IntRange(min=0, max=3650),
+              help="Window in days before the incident, up to 3650 (repeatable; default 10, 30, 90).")
 def report(incident_id: str, fmt: str, radii: tuple[float, ...], windows: tuple[int, ...]) -> None:
     """The context report of an incident: claims, zones, prior incidents, counts, sources."""
     from geomap import inquiry

@@ -152,3 +152,12 @@ def test_report_command(seeded, database_url):
     missing = subprocess.run([sys.executable, "-m", "geomap", "report", "no-such-incident"], env=env,
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "no incident with id 'no-such-incident'" in missing.stderr
+
+
+@pytest.mark.parametrize("option, value", [("--radius", "101"), ("--radius", "0"), ("--window", "3651")])
+def test_report_command_refuses_out_of_range_options(option, value):
+    from click.testing import CliRunner
+
+    from geomap.cli import main
+    result = CliRunner().invoke(main, ["report", ATTACK_ID, option, value])
+    assert result.exit_code == 2 and option in result.output
