@@ -33,5 +33,6 @@ CONFIDENCES = ("low", "medium", "high")
 ROLES = ("viewer", "editor", "admin")
 HISTORY_ACTIONS = ("create", "update", "delete")
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,199}$"  # a lowercase slug of at most 200 characters
+MAX_PRECISION_M = 20_037_508.0  # half the equator: no location can be vaguer than the whole Earth
 COLOR_PATTERN = r"^#[0-9a-f]{6}$"

@@ -22,10 +22,10 @@ from geomap import vocabulary as v
 from geomap.io.geojson import Record
 
 Text = Annotated[str, Meta(min_length=1)]
-Slug = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9._-]*\Z")]
+Slug = Annotated[str, Meta(pattern=v.ID_PATTERN.removesuffix("$") + r"\Z")]  # \Z: no trailing newline
 Url = Annotated[str, Meta(pattern=r"^https?://[!-~]+\Z")]
 Count = Annotated[int, Meta(ge=0)]
-Metres = Annotated[float, Meta(ge=0)]
+Metres = Annotated[float, Meta(ge=0, le=v.MAX_PRECISION_M)]
 
 
 class _Strict(Struct, forbid_unknown_fields=True, frozen=True):

@@ -26,7 +26,7 @@ def _iso_date(value: object) -> object:
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Text = Annotated[str, Field(min_length=1)]
 Count = Annotated[int, Field(ge=0)]
-Metres = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Metres = Annotated[float, Field(ge=0, le=v.MAX_PRECISION_M, allow_inf_nan=False)]
 Slug = Annotated[str, Field(pattern=v.ID_PATTERN)]
 
 
