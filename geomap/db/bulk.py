@@ -11,15 +11,18 @@ The staging table has the target's column types; `geomap.io.rows` writes the val
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from geomap.db.store import BOOKKEEPING, table
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
+log = logging.getLogger(__name__)
 STAGING = "import_staging"
 PLAN = "import_plan"
 SEEN = "import_ids"
@@ -27,6 +30,7 @@ SEEN = "import_ids"
 # holds, rebuilds the collection's secondary indexes and foreign keys once after writing
 # instead of maintaining them row by row (several times faster; readers wait meanwhile).
 BULK_MIN = 20_000
+TEMP_BUFFERS = "256MB"  # local buffers for the staging tables (a session's, only as used)
 # The column of incidents that the claims determine, and the function of the triggers on
 # attributions that keep it (migration 0005).
 DERIVED = "attributed_groups"
@@ -77,6 +81,7 @@ def create_staging(conn: Connection, collection: str) -> str:
     """The temporary tables of an import, dropped at commit: the staging table (the target's
     column types, no constraints), refilled for each chunk of the file, and the ids seen so far.
     Returns the COPY statement that fills the staging table."""
+    _local_buffers(conn)
     columns = content_columns(collection)
     conn.execute(text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS "
                       f"SELECT {', '.join(columns)} FROM {collection} WITH NO DATA"))
@@ -87,6 +92,18 @@ def create_staging(conn: Connection, collection: str) -> str:
     conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
     conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
     return f"COPY {STAGING} ({', '.join(staging_columns(collection))}) FROM STDIN"
+
+
+def _local_buffers(conn: Connection) -> None:
+    """Give the session's temporary tables room for a chunk: with the default 8 MB of
+    temp_buffers a staged chunk (about 20 MB) is written out to a file and read back by each
+    statement. The setting can change only before the session's first use of a temporary
+    table, hence the savepoint: a session that has used one keeps what it has."""
+    try:
+        with conn.begin_nested():
+            conn.execute(text(f"SET LOCAL temp_buffers = '{TEMP_BUFFERS}'"))
+    except DBAPIError:
+        log.info("temp_buffers is already fixed for this session; keeping it")
 
 
 def repeated_ids(conn: Connection, staged: int) -> list[tuple[str, str]]:
