@@ -39,6 +39,7 @@ from geomap import inquiry
 from geomap.analysis.geodesy import Location
 from geomap.db.cluster import Cluster
 from geomap.db.engine import make_engine
+from geomap.synth import DAYS
 
 DATA = Path(__file__).resolve().parent / "data"
 WARMUP = 20
@@ -139,7 +140,7 @@ def points(conn, n: int, count: int, rng) -> list[tuple[float, float, date]]:
     ids = [synth.incident_id(int(i)) for i in rng.integers(0, n, count)]
     where = dict(conn.execute("SELECT id, ARRAY[ST_X(geom), ST_Y(geom)] FROM incidents WHERE id = ANY(%s)",
                               (ids,)).fetchall())
-    days = rng.integers(0, synth.DAYS, count)
+    days = rng.integers(0, DAYS, count)
     return [(*where[i], date(2012, 1, 1) + timedelta(days=int(d))) for i, d in zip(ids, days)]
 
 

@@ -1,16 +1,7 @@
 """Seeded synthetic conflict data over Iraq and Syria, generated with numpy and bulk-loaded.
 
-The generator is `geomap.synth` (also behind `geomap synth`); this script bulk-loads its output
-for the benchmarks. The data look like ACLED's for the region:
-
-- ~200 cluster centres scattered around real hotspots (lon 36..48, lat 30..37.5), each with a
-  Gaussian spread of 2..40 km and a heavy-tailed (Pareto) share of the incidents;
-- dates over 2012-01-01..2021-12-31: a yearly intensity curve (peaking 2014-2017) plus bursts of
-  10..90 days per cluster; intervals mostly one day, some a week, some a month;
-- precision like ACLED geo_precision: 1 -> 2 km (55 %), 2 -> 10 km (35 %), 3 -> 50 km (10 %);
-- ACLED event/sub-event type pairs, statuses, fatalities (low <= best <= high);
-- 10 groups with home regions and active years; 0-2 attribution claims per incident;
-- a few reference sites (some incidents target them) and control zones per group and period.
+The generator is `geomap.synth` (also behind `geomap synth`; its docstring says what the data
+look like); this script bulk-loads its output for the benchmarks.
 
 Loading: a fresh database migrated with `geomap.db.migrate.upgrade`; the secondary indexes are
 dropped, the rows COPYed (text format), the indexes recreated from their own definitions, then
@@ -23,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -43,8 +33,8 @@ from geomap.vocabulary import AFFIRMATIVE_STANCES, STANCES  # noqa: E402
 
 BENCH_HOME = Path(__file__).resolve().parent / "data" / "cluster"
 from geomap.synth import (  # noqa: E402  the generator lives in the package (geomap synth)
-    SYNTH_VERSION, EPOCH, DAYS, KM_PER_DEG, STATUS_P, CLAIMANTS, HOTSPOTS, HOTSPOT_INDEX, GROUPS,
-    SITES, Data, PAIRS, generate, incident_id,
+    SYNTH_VERSION, EPOCH, STATUS_P, CLAIMANTS, HOTSPOTS, GROUPS,
+    SITES, Data, PAIRS, generate, incident_id, zones as synth_zones,
 )
 
 
@@ -120,21 +110,11 @@ def _copy(conn: psycopg.Connection, table: str, columns, total: int, lines) -> N
             copy.write(lines(start, min(start + CHUNK, total)))
 
 
-def _zone_polygon(rng, lon: float, lat: float, radius_km: float) -> str:
-    """A star-shaped (so simple and valid) 16-gon around (lon, lat)."""
-    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-    radii = radius_km * rng.uniform(0.6, 1.0, 16)
-    xs = lon + radii * np.cos(angles) / (KM_PER_DEG * math.cos(math.radians(lat)))
-    ys = lat + radii * np.sin(angles) / KM_PER_DEG
-    ring = ", ".join(f"{x:.5f} {y:.5f}" for x, y in zip([*xs, xs[0]], [*ys, ys[0]]))
-    return f"MULTIPOLYGON((({ring})))"
-
-
-ZONE_PERIODS = (("2012-01-01", "2014-06-30"), ("2014-07-01", "2017-12-31"), ("2018-01-01", None))
+def _multipolygon(ring: list[list[float]]) -> str:
+    return "MULTIPOLYGON(((" + ", ".join(f"{x} {y}" for x, y in ring) + ")))"
 
 
 def _reference_rows(conn: psycopg.Connection, seed: int) -> None:
-    rng = np.random.default_rng(seed + 7919)
     with conn.cursor() as cur:
         cur.executemany("INSERT INTO groups (id, name, kind, color) VALUES (%s, %s, %s, %s)",
                         [g[:4] for g in GROUPS])
@@ -142,15 +122,8 @@ def _reference_rows(conn: psycopg.Connection, seed: int) -> None:
             "INSERT INTO sites (id, name, kind, geom, precision_m, status, sources) VALUES "
             "(%s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), 500, 'confirmed', %s::jsonb)",
             [(*s, _source("sites", s[0])) for s in SITES])
-        zones = []
-        for gid, name, *_, homes, _ in GROUPS:
-            for h, home in enumerate(homes[:3]):
-                _, lon, lat, *_ = HOTSPOTS[HOTSPOT_INDEX[home]]
-                for p, (valid_from, valid_to) in enumerate(ZONE_PERIODS):
-                    zid = f"{gid}-{h}-{p}"
-                    zones.append((zid, f"{name} around {home} ({valid_from[:4]}-{(valid_to or '')[:4]})", gid,
-                                  ("control", "presence", "activity")[h], valid_from, valid_to,
-                                  _zone_polygon(rng, lon, lat, float(rng.uniform(20, 80))), _source("zones", zid)))
+        zones = [(z.id, z.name, z.group, z.kind, z.valid_from, z.valid_to, _multipolygon(z.ring),
+                  _source("zones", z.id)) for z in synth_zones(seed)]
         cur.executemany(
             "INSERT INTO control_zones (id, name, group_id, kind, valid_from, valid_to, geom, confidence, status, "
             "precision_m, sources) VALUES (%s, %s, %s, %s, %s, %s, ST_GeomFromText(%s, 4326), 'medium', "
