@@ -6,7 +6,9 @@ catalogue, never from input; every value is bound. The statements mirror `store`
 at a time) so that an import and `geomap load` leave the same rows and the same history.
 
 The staging table has the target's column types; `geomap.io.rows` writes the values as
-`geomap load` binds them, and an incident's claims as a JSON array beside them.
+`geomap load` binds them. An incident's claims go to a second staging table in the columns of
+`attributions`, keyed by the row's place in the file, so that PostgreSQL copies them as they are
+instead of parsing and unpacking a JSON array per incident.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from geomap.vocabulary import AFFIRMATIVE_STANCES
 log = logging.getLogger(__name__)
 STAGING = "import_staging"
 PLAN = "import_plan"
+CLAIMS = "import_claims"
 SEEN = "import_ids"
 # An import that writes at least this many rows, and at least as many as the collection
 # holds, rebuilds the collection's secondary indexes and foreign keys once after writing
@@ -55,16 +58,16 @@ def lock(conn: Connection, collection: str) -> None:
 
 
 def staging_columns(collection: str) -> list[str]:
-    """The staging table's columns: the target's content columns, the claims of an incident as
-    JSON, and where each row came from (`src`) and its place in the file (`ord`)."""
-    return content_columns(collection) + _claim_columns(collection) + ["src", "ord"]
+    """The staging table's columns that COPY fills: the target's content columns, for incidents
+    the groups of the affirmative claims (`incidents.attributed_groups`, which the upsert writes
+    itself so that the triggers on `attributions` find every written incident already right and
+    rewrite none), and where each row came from (`src`) and its place in the file (`ord`)."""
+    return content_columns(collection) + ([DERIVED] if collection == "incidents" else []) + ["src", "ord"]
 
 
-def _claim_columns(collection: str) -> list[str]:
-    """An incident's claims as staged: the JSON array, and the groups of its affirmative claims
-    (`incidents.attributed_groups`), which the upsert writes itself so that the triggers on
-    `attributions` find every written incident already right and rewrite none."""
-    return ["attributions", DERIVED] if collection == "incidents" else []
+# The claims staging table's columns, filled by COPY: the incident's place in the file (`ord`
+# of the staging table), then the columns of attributions.
+CLAIM_COLUMNS = ("ord", "position", "group_id", "claimant", "stance", "sources", "notes")
 
 
 def staging_fields(collection: str) -> list[tuple[str, str]]:
@@ -77,10 +80,11 @@ def staging_fields(collection: str) -> list[tuple[str, str]]:
             for name in staging_columns(collection)]
 
 
-def create_staging(conn: Connection, collection: str) -> str:
+def create_staging(conn: Connection, collection: str) -> list[str]:
     """The temporary tables of an import, dropped at commit: the staging table (the target's
-    column types, no constraints), refilled for each chunk of the file, and the ids seen so far.
-    Returns the COPY statement that fills the staging table."""
+    column types, no constraints) and for incidents the claims staging table, refilled for each
+    chunk of the file, and the ids seen so far. Returns the COPY statements that fill the
+    staging tables (the claims' second)."""
     _local_buffers(conn)
     columns = content_columns(collection)
     conn.execute(text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS "
@@ -91,7 +95,12 @@ def create_staging(conn: Connection, collection: str) -> str:
     # `src` (file, line or feature, id) is unique per row: it tells a first use from a repeat.
     conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
     conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
-    return f"COPY {STAGING} ({', '.join(staging_columns(collection))}) FROM STDIN"
+    copies = [f"COPY {STAGING} ({', '.join(staging_columns(collection))}) FROM STDIN"]
+    if collection == "incidents":
+        conn.execute(text(f"CREATE TEMP TABLE {CLAIMS} ON COMMIT DROP AS SELECT 0::bigint AS ord, "
+                          f"{', '.join(CLAIM_COLUMNS[1:])} FROM attributions WITH NO DATA"))
+        copies.append(f"COPY {CLAIMS} ({', '.join(CLAIM_COLUMNS)}) FROM STDIN")
+    return copies
 
 
 def _local_buffers(conn: Connection) -> None:
@@ -121,8 +130,8 @@ def repeated_ids(conn: Connection, staged: int) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for row in found]
 
 
-def clear_staging(conn: Connection) -> None:
-    conn.execute(text(f"TRUNCATE {STAGING}"))
+def clear_staging(conn: Connection, collection: str) -> None:
+    conn.execute(text(f"TRUNCATE {STAGING}" + (f", {CLAIMS}" if collection == "incidents" else "")))
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,8 @@ def apply(conn: Connection, collection: str, actor: str, fresh: bool = False) ->
     every staged row is new: they are inserted as they are, with no plan and no look-up."""
     if fresh:
         return _insert_new(conn, collection, actor)
+    if collection == "incidents":
+        _staged_claims_json(conn)
     conn.execute(text(f"CREATE TEMP TABLE {PLAN} ON COMMIT DROP AS SELECT s.id, 'create'::text AS action, "
                       "1 AS version, CAST(:all_columns AS jsonb) AS changes, NULL::jsonb AS previous "
                       f"FROM {STAGING} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
@@ -157,6 +168,17 @@ def apply(conn: Connection, collection: str, actor: str, fresh: bool = False) ->
     staged = conn.execute(text(f"SELECT count(*) FROM {STAGING}")).scalar_one()
     conn.execute(text(f"DROP TABLE {PLAN}"))
     return Applied(created, updated, staged - created - updated)
+
+
+def _staged_claims_json(conn: Connection) -> None:
+    """Fill the staging table's `attributions` with each row's claims as the JSON array that
+    `_stored_claims_sql` makes of stored ones, for the plan to compare and history to record."""
+    fields = ", ".join(f"'{f}', c.{f}" for f in CLAIM_FIELDS if f != "group")
+    conn.execute(text(
+        f"UPDATE {STAGING} s SET attributions = c.claims FROM (SELECT c.ord, jsonb_agg(jsonb_build_object("
+        f"'group', c.group_id, {fields}) ORDER BY c.position) AS claims FROM {CLAIMS} c GROUP BY c.ord) c "
+        "WHERE c.ord = s.ord"))
+    conn.execute(text(f"UPDATE {STAGING} SET attributions = '[]' WHERE attributions IS NULL"))
 
 
 def _insert_new(conn: Connection, collection: str, actor: str) -> Applied:
@@ -240,11 +262,12 @@ def _upsert_sql(collection: str) -> str:
 
 
 def _claims_sql(planned: str = "") -> str:
-    """Insert the claims of the staged incidents (those `planned` joins to, or all)."""
-    return ("INSERT INTO attributions (incident_id, position, group_id, claimant, stance, sources, notes) "
-            "SELECT s.id, e.n - 1, e.c->>'group', e.c->>'claimant', e.c->>'stance', e.c->'sources', e.c->>'notes' "
-            f"FROM {STAGING} s {planned} "
-            "CROSS JOIN LATERAL jsonb_array_elements(s.attributions) WITH ORDINALITY AS e(c, n)")
+    """Insert the claims of the staged incidents (those `planned` joins to, or all; not those of
+    rows dropped from the staging table as repeats)."""
+    columns = ", ".join(CLAIM_COLUMNS[1:])
+    return (f"INSERT INTO attributions (incident_id, {columns}) "
+            f"SELECT s.id, {', '.join('c.' + c for c in CLAIM_COLUMNS[1:])} "
+            f"FROM {CLAIMS} c JOIN {STAGING} s ON s.ord = c.ord {planned}")
 
 
 # -- large imports: rebuild indexes and foreign keys once -----------------------------------------

@@ -3,7 +3,8 @@
 1. A reader (`readers`) yields the file's features one at a time, each validated as
    `geomap load` validates it; references to groups and sites are checked against the
    database. This runs in a producer thread, which turns valid features into COPY text.
-2. The main thread COPYs each chunk of the file into a temporary staging table, finds ids the
+2. The main thread COPYs each chunk of the file into temporary staging tables (the features;
+   an incident's claims in a second one), finds ids the
    file repeats, and applies the chunk with one set-based upsert (`geomap.db.bulk.apply`):
    new and changed features are written with their attributions and history, unchanged ones
    are left alone, so re-importing a file changes nothing. Reading the next chunk overlaps
@@ -194,6 +195,7 @@ def _known(conn: Connection, reader: Reader) -> dict[str, set[str]]:
 @dataclass
 class _Chunk:
     lines: list[str]
+    claims: list[str]  # the COPY lines of the rows' claims (incidents), a text per row that has any
     read: int  # features read so far
     position: int  # bytes of the file read so far
 
@@ -238,31 +240,34 @@ class _Producer:
 
     def _run(self) -> None:
         try:
-            count, lines = 0, []
+            count, lines, claims = 0, [], []
             for count, item in enumerate(self.items, start=1):
                 if self.stopped.is_set():
                     return
-                line = self._line(item, count)
-                if line is not None:
-                    lines.append(line)
+                formatted = self._line(item, count)
+                if formatted is not None:
+                    lines.append(formatted[0])
+                    if formatted[1]:
+                        claims.append(formatted[1])
                 if count % PROGRESS_EVERY == 0 and self.progress:
                     self.progress(self.stream.tell())
                 if len(lines) >= CHUNK_ROWS:
-                    self._put("chunk", _Chunk(lines, count, self.stream.tell()))
-                    lines = []
+                    self._put("chunk", _Chunk(lines, claims, count, self.stream.tell()))
+                    lines, claims = [], []
             if self.progress:
                 self.progress(self.stream.tell())
-            self._put("last", _Chunk(lines, count, self.stream.tell()))
+            self._put("last", _Chunk(lines, claims, count, self.stream.tell()))
         except BaseException as exc:  # handed to the main thread, which raises it
             self._put("error", exc)
 
-    def _line(self, item: Item, ordinal: int) -> str | None:
+    def _line(self, item: Item, ordinal: int) -> tuple[str, str] | None:
+        """The feature's COPY line and its claims' lines, or None if it has a problem."""
         if item.record is None:
             self.sink.add(item.problems)
             return None
         problems = unknown_references(item.record, self.known)
         text = self.line(item.record, item.where.removeprefix(self.prefix), ordinal)
-        if rows.has_nul(text):
+        if rows.has_nul(text[0]) or rows.has_nul(text[1]):
             problems.append(Problem(item.where, "properties", "contains a NUL character (\\u0000), "
                                     "which PostgreSQL cannot store; remove it"))
         self.sink.add(problems)
@@ -287,23 +292,24 @@ def _consume(conn: Connection, reader: Reader, producer: _Producer, sink: Proble
 def _stage_and_apply(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, skip_invalid: bool,
                      actor: str, result: ImportResult, size: int) -> None:
     collection = reader.collection
-    copy_sql = bulk.create_staging(conn, collection)
+    copies = bulk.create_staging(conn, collection)
     fresh = bulk.is_empty(conn, collection)  # locked: stays so but for this import's own rows
     clock, rebuilt = time.perf_counter(), None
     for chunk in producer.chunks():
-        _copy(conn, copy_sql, chunk.lines)
+        for copy_sql, lines in zip(copies, (chunk.lines, chunk.claims)):
+            _copy(conn, copy_sql, lines)
         for where, used in bulk.repeated_ids(conn, len(chunk.lines)):
             sink.add([Problem(producer.prefix + where, "id", f"duplicate id, already used at {producer.prefix}{used}")])
         result.read = chunk.read
         if sink.problems and not skip_invalid:  # refused at the end: only read on, to report everything
-            bulk.clear_staging(conn)
+            bulk.clear_staging(conn, collection)
             continue
         if rebuilt is None:  # the first chunk tells how large the import will be
             tables = bulk.tables_to_rebuild(conn, collection, chunk.read * size // max(chunk.position, 1))
             rebuilt = bulk.drop_indexes_and_keys(conn, tables)
         result.groups_created += _create_groups(conn, reader, actor)
         _apply(conn, collection, actor, result, fresh)
-        bulk.clear_staging(conn)
+        bulk.clear_staging(conn, collection)
     log.info("read, validated and wrote %d feature(s) in %.1f s (%.1f s waiting for the reader)", result.read,
              time.perf_counter() - clock, producer.waited)
     if rebuilt:

@@ -1,9 +1,10 @@
 """A validated Record as one line of PostgreSQL's COPY text format, in the staging table's
-column order (`geomap.db.bulk.staging_columns`).
+column order (`geomap.db.bulk.staging_columns`), and an incident's claims as lines of the
+claims staging table (`geomap.db.bulk.CLAIM_COLUMNS`).
 
 Values are written as `geomap load` binds them: dates ISO, geometry as EWKB (SRID 4326) after
-the geometry policy, sources and claims as the JSON of their validated models (every field,
-nulls included), tags as a text[] literal.
+the geometry policy, sources as the JSON of their validated models (every field, nulls
+included), tags as a text[] literal.
 """
 from __future__ import annotations
 
@@ -18,12 +19,11 @@ from shapely.geometry import Point
 
 from geomap.io.geojson import Record
 from geomap.io.json_features import LonLat
-from geomap.io.records import Attribution, Source
+from geomap.io.records import Source
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SOURCES = TypeAdapter(list[Source])
-_CLAIMS = TypeAdapter(list[Attribution])
 _POINT_EWKB = "0101000020E6100000"  # little-endian, Point, has SRID, SRID 4326
 NULL = r"\N"
 # In a COPY line a JSON escape \u0000 shows as 4k + 2 backslashes before "u0000".
@@ -59,6 +59,13 @@ def groups(claims) -> str:
     return array(sorted({c.group for c in claims if c.stance in AFFIRMATIVE_STANCES}))
 
 
+def claims(attributions, ordinal: int) -> str:
+    """An incident's claims as COPY lines of the claims staging table (none: empty)."""
+    return "".join(f"{ordinal}\t{position}\t{text(c.group)}\t{text(c.claimant)}\t{c.stance}\t"
+                   f"{_json(c.sources, _SOURCES)}\t{NULL if c.notes is None else text(c.notes)}\n"
+                   for position, c in enumerate(attributions))
+
+
 def text(value: str) -> str:
     """A string as a COPY text field (escaping only when needed: most strings need none)."""
     return value if value.isprintable() and "\\" not in value else value.translate(_ESCAPES)
@@ -71,8 +78,8 @@ def _expression(name: str, kind: str) -> str:
         return "text(r.id)"
     if name == "geom":
         return "ewkb(r.geometry)"
-    if name in ("sources", "attributions"):
-        return f"json(p.{name}, {name.upper()})"
+    if name == "sources":
+        return "json(p.sources, SOURCES)"
     if name == "tags":
         return "array(p.tags)"
     if name == "attributed_groups":
@@ -85,18 +92,21 @@ def _expression(name: str, kind: str) -> str:
     return f"(NULL if {attribute} is None else repr({attribute}))"  # numbers: repr is exact
 
 
-def formatter(columns: list[tuple[str, str]]) -> Callable[[Record, str, int], str]:
-    """(record, where, ordinal) -> one COPY line for the staging columns, given as (name, kind)
-    with kind text, date or number; the last two are `src` (where) and `ord` (ordinal).
+def formatter(columns: list[tuple[str, str]]) -> Callable[[Record, str, int], tuple[str, str]]:
+    """(record, where, ordinal) -> (one COPY line for the staging columns, the COPY lines of its
+    claims). The columns are given as (name, kind) with kind text, date or number; the last two
+    are `src` (where) and `ord` (ordinal). Claims are written when the columns include
+    `attributed_groups` (incidents), else the second text is empty.
 
     The line is one f-string compiled for the columns: a bulk import formats millions of rows,
     and a call per field would cost more than all the rest of the formatting.
     """
     fields = [_expression(name, kind) for name, kind in columns[:-2]]
-    source = "lambda r, where, ordinal: (lambda p: " + " + '\\t' + ".join(
-        [*fields, "text(where)", "str(ordinal)"]) + " + '\\n')(r.properties)"
+    with_claims = "claims(p.attributions, ordinal)" if any(n == "attributed_groups" for n, _ in columns) else "''"
+    source = "lambda r, where, ordinal: (lambda p: (" + " + '\\t' + ".join(
+        [*fields, "text(where)", "str(ordinal)"]) + f" + '\\n', {with_claims}))(r.properties)"
     scope = {"text": text, "NULL": NULL, "ewkb": ewkb, "json": _json, "array": array, "groups": groups,
-             "SOURCES": _SOURCES, "ATTRIBUTIONS": _CLAIMS}
+             "claims": claims, "SOURCES": _SOURCES}
     return eval(source, scope)  # noqa: S307 - the source is built above from column names only
 
 
