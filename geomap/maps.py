@@ -110,14 +110,28 @@ def selection_scene(engine: Engine, selection: Selection, options: MapOptions = 
     Scenes are cached per process, keyed on the request and on the database's write-ahead-log
     position (`map_queries.change_stamp`), which moves with every commit: a cached scene is never
     older than the data, and a repeated request (or a PNG after its page) skips the counting."""
-    if options.layers is not None and {"rings", "distances"} & set(options.layers):
-        raise BadRequest("layers: rings and distances need a focus incident; use /maps/incidents/{id}")
+    check_selection(options)
     with engine.connect() as conn:
         key = (str(engine.url), selection, _options_key(options), SERVER_AGGREGATION_ABOVE,
                map_queries.change_stamp(conn))
         if (scene := SCENES.get(key)) is None:
             scene = SCENES.put(key, _selection_scene(conn, selection, options))
     return scene
+
+
+def check_selection(options: MapOptions) -> None:
+    """BadRequest when the options cannot make a selection map (before any query)."""
+    if options.layers is not None and {"rings", "distances"} & set(options.layers):
+        raise BadRequest("layers: rings and distances need a focus incident; use /maps/incidents/{id}")
+
+
+def selection_title(engine: Engine, selection: Selection, options: MapOptions = MapOptions()) -> str:
+    """The title `selection_scene` gives the map (one small query: the groups' names), known
+    before its incidents are counted, so that a page can send its head first."""
+    if options.title:
+        return options.title
+    with engine.connect() as conn:
+        return _selection_title(selection, _groups(conn))
 
 
 def _options_key(options: MapOptions) -> tuple:
@@ -345,10 +359,12 @@ def layers_of(scene: Scene) -> list:
     return [load(name) for name in scene.layers]
 
 
-def interactive(scene: Scene, assets: str = INLINE, embed: bool = False) -> Rendered:
-    """The interactive map's HTML parts; `assets` is INLINE or a base URL such as /maps/assets.
+def interactive(scene: Scene, assets: str = INLINE, embed: bool = False, sent: frozenset[str] = frozenset()
+                ) -> Rendered:
+    """The interactive map's HTML parts; `assets` is INLINE or a base URL such as /maps/assets
+    (leaving out the assets named in `sent`, which the page has linked already).
     An embedded (or standalone) map carries its title and a source credit inside the map."""
-    return render_html(build(scene, layers_of(scene), embed), assets)
+    return render_html(build(scene, layers_of(scene), embed), assets, sent)
 
 
 def graphic(scene: Scene, fmt: str, size: Size) -> bytes:

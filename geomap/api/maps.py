@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from geomap import maps
 from geomap.api import engine, params
@@ -21,6 +21,7 @@ from geomap.errors import BadRequest, NotFound
 from geomap.layers import assets
 from geomap.layers.graphic import Size
 from geomap.layers.scene import Scene
+from geomap.layers.webmap import common_assets
 
 blueprint = Blueprint("maps", __name__)
 SELECTION_PARAMETERS = ("bbox", "datetime", "group", "event_type")
@@ -113,10 +114,19 @@ def incident_graphic(incident_id: str, fmt: str) -> Response:
 
 @blueprint.get("/maps")
 def selection_map() -> Response:
+    """Streamed: the page's head (its title and every asset link) goes out before the incidents
+    are counted, so the browser fetches and compiles Leaflet, the runtime and the basemap while
+    the server works; the map follows. Every check that can refuse the request runs first."""
     req = map_request(request.args, focus=False, image=False)
-    scene = maps.selection_scene(engine(), req.selection, _with_links(req.options, "maps.selection_graphic",
-                                                                      "maps.selection_map"))
-    return _page(scene, req.embed, cached=True)
+    options = _with_links(req.options, "maps.selection_graphic", "maps.selection_map")
+    maps.check_selection(options)
+    head = _head(maps.selection_title(engine(), req.selection, options), req.embed)
+
+    def parts():
+        yield head
+        yield _page_rest(maps.selection_scene(engine(), req.selection, options), req.embed, cached=True)
+
+    return Response(stream_with_context(parts()), mimetype="text/html")
 
 
 @blueprint.get("/maps.<any(png, svg):fmt>")
@@ -149,18 +159,36 @@ def _with_links(options: maps.MapOptions, graphic: str, page: str, **ids: str) -
     return maps.MapOptions(**{**vars(options), "links": links})
 
 
-def _page(scene: Scene, embed: bool, cached: bool = False) -> Response:
-    """The page of a scene; a `cached` scene (one from geomap.maps.SCENES) renders once."""
-    assets_base = url_for("maps.asset", name="x").rsplit("/", 1)[0]
+def _assets_base() -> str:
+    return url_for("maps.asset", name="x").rsplit("/", 1)[0]
+
+
+def _head(title: str, embed: bool) -> str:
+    """A map page up to the end of its head's assets: what every map links (geomap.layers.webmap.
+    common_assets), known before the map is computed."""
+    return render_template("maps/head.html", title=title, embed=embed,
+                           assets=assets.tags(common_assets(), _assets_base()))
+
+
+def _page(scene: Scene, embed: bool) -> Response:
+    """The page of a scene, in one piece."""
+    return Response(_head(scene.title, embed) + _page_rest(scene, embed), mimetype="text/html")
+
+
+def _page_rest(scene: Scene, embed: bool, cached: bool = False) -> str:
+    """The page after `_head`: the map's own assets and styles, the map, the page around it; a
+    `cached` scene (one from geomap.maps.SCENES) renders once."""
+    assets_base = _assets_base()
     key = (id(scene), embed, assets_base)
     if cached and (hit := PAGES.get(key)) is not None:
-        return Response(hit[1], mimetype="text/html")
-    rendered = maps.interactive(scene, assets=assets_base, embed=embed)
+        return hit[1]
+    sent = frozenset(item.name for _, item in common_assets())
+    rendered = maps.interactive(scene, assets=assets_base, embed=embed, sent=sent)
     template = "maps/embed.html" if embed else "maps/page.html"
     body = render_template(template, scene=scene, map=rendered, sources=scene.sources())
     if cached:
         PAGES.put(key, (scene, body))  # the entry keeps its scene alive, so its id() is not reused
-    return Response(body, mimetype="text/html")
+    return body
 
 
 PAGES = maps.LruCache(16)

@@ -22,6 +22,8 @@ from geomap.errors import MissingDependency
 RUNTIME_PREFIX = "geomap-static:"
 RUNTIME_JS = RUNTIME_PREFIX + "maps/geomap.js"
 RUNTIME_CSS = RUNTIME_PREFIX + "maps/geomap.css"
+GENERATED_PREFIX = "geomap-generated:"
+BASEMAP_JS = GENERATED_PREFIX + "maps/basemap.js"  # the offline basemap's data (geomap.layers.basemap)
 INLINE = "inline"
 
 
@@ -52,6 +54,9 @@ def asset(url: str) -> Asset:
     """The offline copy of `url`; MissingDependency when there is none."""
     if url.startswith(RUNTIME_PREFIX):
         text = _runtime_text(url)
+    elif url == BASEMAP_JS:  # the same half megabyte for every map: a cacheable file, not inline
+        from geomap.layers.basemap import basemap_script
+        text = basemap_script()
     else:
         text = _folium_offline().get(url)
         if text is None:
@@ -64,7 +69,7 @@ def asset(url: str) -> Asset:
     return Asset(url, f"{stem}.{digest}.{ext}", media, text)
 
 
-RUNTIME_FILES = (RUNTIME_JS, RUNTIME_CSS)
+RUNTIME_FILES = (RUNTIME_JS, RUNTIME_CSS, BASEMAP_JS)
 
 
 @cache
@@ -105,9 +110,15 @@ def _tag(item: Asset, kind: str, mode: str) -> str:
     return f'<script src="{href}"></script>' if kind == "js" else f'<link rel="stylesheet" href="{href}">'
 
 
-def localise(figure: Figure, mode: str) -> list[Asset]:
+def tags(items, mode: str) -> str:
+    """The tags linking (or inlining) `(kind, Asset)` pairs, as in a page's head."""
+    return "\n".join(_tag(item, kind, mode) for kind, item in items)
+
+
+def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset()) -> list[Asset]:
     """Point every asset of the elements under `figure` at the app (mode = a base URL such as
-    `/maps/assets`) or inline them (mode = INLINE); call it after the map is complete."""
+    `/maps/assets`) or inline them (mode = INLINE); call it after the map is complete. Assets
+    whose names are in `sent` are left out (the page's head already linked them)."""
     wanted: dict[str, tuple[str, Asset]] = {}
     for element in _walk(figure):
         for kind, attr in (("css", "default_css"), ("js", "default_js")):
@@ -117,6 +128,7 @@ def localise(figure: Figure, mode: str) -> list[Asset]:
                 setattr(element, attr, [])  # an instance attribute: folium must not link the CDN
     ordered = [item for item in wanted.items() if item[1][0] == "css"] + \
               [item for item in wanted.items() if item[1][0] == "js"]
+    ordered = [(name, entry) for name, entry in ordered if entry[1].name not in sent]
     for name, (kind, item) in ordered:
         figure.header.add_child(Raw(_tag(item, kind, mode)), name=f"gm-asset-{name}")
     return [item for _, (_, item) in ordered]

@@ -17,6 +17,7 @@ from markupsafe import escape
 from matplotlib.patches import PathPatch
 from shapely.geometry import box, shape
 
+from geomap.layers.assets import BASEMAP_JS, RUNTIME_CSS, RUNTIME_JS
 from geomap.layers.base import Frame, JsCall, Layer, collection, feature, polygon_path
 from geomap.layers.scene import Scene
 from geomap.layers.style import Mark
@@ -91,8 +92,32 @@ def _folium_payloads() -> tuple[str, str, str]:
                       html=str(escape(f["properties"]["name"])).join(("<span>\u2022 ", "</span>")),
                       anchor=[4, 0])
               for f in layer_data("places")]
-    # Serialised once per process: the same half megabyte goes into every page.
+    # Serialised once per process: the same half megabyte for every page.
     return tuple(script_json(collection(part)) for part in (fill, lines, places))
+
+
+BASEMAP_PARTS = ("fill", "lines", "places")
+
+
+def basemap_script() -> str:
+    """The offline basemap as a script of its own (the asset `BASEMAP_JS`): its data, handed to
+    geomap's runtime, which builds the Leaflet layers as soon as both are loaded. Pages link it
+    in their head (the browser fetches it, once, while the server is still counting), and the
+    map then adds the layers ready made (`geomap.basemap(parent, "fill")`)."""
+    data = ",".join(f'"{name}":{payload}' for name, payload in zip(BASEMAP_PARTS, _folium_payloads(), strict=True))
+    return ("(function () {\n  var G = window.geomap = window.geomap || {};\n"
+            f"  G.basemapData = {{{data}}};\n"
+            "  if (G.prepareBasemap) G.prepareBasemap();\n})();\n")
+
+
+class BasemapCall(JsCall):
+    """`geomap.basemap(parent, "<part>")`, with the basemap's data linked as an asset."""
+
+    default_js = [("geomap_runtime_js", RUNTIME_JS), ("geomap_basemap_js", BASEMAP_JS)]
+    default_css = [("geomap_runtime_css", RUNTIME_CSS)]
+
+    def __init__(self, part: str) -> None:
+        super().__init__("basemap", part)
 
 
 class Basemap(Layer):
@@ -100,16 +125,15 @@ class Basemap(Layer):
     title = "Basemap"
 
     def to_folium(self, fmap: folium.Map, scene: Scene) -> None:
-        fill, lines, places = _folium_payloads()
         # A base layer: picking online tiles instead swaps this land fill out, never the boundaries.
         base = folium.FeatureGroup(name="Offline basemap (Natural Earth)", overlay=False, show=True)
-        base.add_child(JsCall("basemap", payload=fill))
+        base.add_child(BasemapCall("fill"))
         base.add_to(fmap)
         for name, url, attribution in TILES:
             folium.TileLayer(url, name=name, attr=attribution, overlay=False, show=False, max_zoom=18).add_to(fmap)
         overlay = folium.FeatureGroup(name="Boundaries, rivers and places (offline)", show=True)
-        overlay.add_child(JsCall("basemap", payload=lines))
-        overlay.add_child(JsCall("labels", payload=places))
+        overlay.add_child(BasemapCall("lines"))
+        overlay.add_child(BasemapCall("places"))
         overlay.add_to(fmap)
 
     def to_axes(self, ax, scene: Scene, frame: Frame) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import folium
 from folium.plugins import Fullscreen, MeasureControl
 from markupsafe import Markup, escape
 
-from geomap.layers.assets import INLINE, localise
+from geomap.layers.assets import INLINE, Asset, asset, localise
 from geomap.layers.base import JsCall, Layer
-from geomap.layers.basemap import ATTRIBUTION
+from geomap.layers.basemap import ATTRIBUTION, BasemapCall
 from geomap.layers.scene import Scene
 from geomap.layers.style import LegendEntry, Mark
 
@@ -60,10 +61,26 @@ def build(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> folium.
     return fmap
 
 
-def render(fmap: folium.Map, assets: str = INLINE) -> Rendered:
-    """Render with assets inlined (`INLINE`) or served under a base URL such as `/maps/assets`."""
+@cache
+def common_assets() -> tuple[tuple[str, Asset], ...]:
+    """The (kind, asset) pairs every interactive map links, in page order (CSS, then scripts:
+    Leaflet, geomap's runtime, the basemap's data, the measure and full-screen plugins). A page
+    can link them in its head before its map is computed (see geomap.api.maps)."""
+    owners = (folium.Map, JsCall, BasemapCall, MeasureControl, Fullscreen)
+    pairs: dict[str, tuple[str, Asset]] = {}
+    for kind, attr in (("css", "default_css"), ("js", "default_js")):
+        for owner in owners:
+            for name, url in getattr(owner, attr):
+                if owner is not folium.Map or name in LEAFLET_ONLY:
+                    pairs.setdefault(name, (kind, asset(url)))
+    return tuple(pairs.values())
+
+
+def render(fmap: folium.Map, assets: str = INLINE, sent: frozenset[str] = frozenset()) -> Rendered:
+    """Render with assets inlined (`INLINE`) or served under a base URL such as `/maps/assets`;
+    assets named in `sent` are left out (the page linked them already)."""
     figure = fmap.get_root()
-    localise(figure, assets)
+    localise(figure, assets, sent)
     figure.render()
     return Rendered(figure.header.render(), figure.html.render(), figure.script.render())
 

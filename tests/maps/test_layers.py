@@ -9,7 +9,8 @@ from scenes import XSS_SCRIPT, cells_scene, focus_scene
 
 from geomap.layers import LAYERS, load, names, register
 from geomap.layers.base import JsCall, Layer
-from geomap.layers.webmap import build, render
+from geomap.layers.assets import BASEMAP_JS, asset
+from geomap.layers.webmap import build, common_assets, render
 
 ASSETS = "/maps/assets"
 
@@ -163,8 +164,13 @@ def test_basemap_is_offline_and_online_tiles_are_offered_but_off(scene):
     tile_vars = re.findall(r"var (tile_layer_\w+) = L\.tileLayer", html)
     assert len(tile_vars) == 2 and not any(f"{v}.addTo(" in html for v in tile_vars)
     assert "Made with Natural Earth" in html
-    assert len(features(html, "basemap")) > 50 and any("Baghdad" in f["properties"]["html"]
-                                                        for f in features(html, "labels"))
+    assert payloads(html, "basemap") == ["fill", "lines", "places"]  # its data are an asset of their own
+    assert BASEMAP_JS in [item.url for _, item in common_assets()]
+    script = asset(BASEMAP_JS).text
+    data = json.loads(re.search(r"G\.basemapData = (\{.*\});\n", script).group(1))
+    assert len(data["fill"]["features"]) + len(data["lines"]["features"]) > 50
+    assert any("Baghdad" in f["properties"]["html"] for f in data["places"]["features"])
+    assert "http" not in script.replace("http://www.w3.org", "")  # offline: no URL to fetch
 
 
 def test_every_layer_has_a_legend_with_escaped_names(scene):

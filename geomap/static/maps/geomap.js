@@ -21,8 +21,6 @@
       pane.style.zIndex = PANES[name];
       if (name === "gmBasemap" || name === "gmBasemapLabels") pane.style.pointerEvents = "none";
     });
-    // The basemap is drawn on one canvas: hundreds of non-interactive outlines, no DOM node each.
-    G.basemapRenderer = L.canvas({pane: "gmBasemap"});
     if (opts.attribution) map.attributionControl.addAttribution(opts.attribution);
     if (opts.bounds) map.fitBounds(opts.bounds, {padding: [12, 12], animate: false});
     if (opts.title) titleControl(map, opts.title, opts.subtitle);
@@ -116,12 +114,40 @@
     });
   };
 
-  /* The basemap: boundaries, rivers and lakes, not interactive, under everything else. */
-  G.basemap = function (parent, fc) {
-    return draw(parent, fc, function (f, p) {
+  /* The basemap: boundaries, rivers and lakes, not interactive, under everything else, and the
+     names of places. Its data come in a script of their own (geomap.basemapData, linked in the
+     page's head); its layers are built as soon as that script and Leaflet are loaded, while the
+     server is still sending the rest of the page, and the map only adds them. */
+  function basemapLayers(fc) {
+    return fc.features.map(function (f) {
+      var p = f.properties;
       return L.geoJSON(f, {pane: "gmBasemap", renderer: G.basemapRenderer, interactive: false,
                            style: function () { return p.style; }});
     });
+  }
+
+  function placeLayers(fc) {
+    return fc.features.map(function (f) {
+      var p = f.properties;
+      var icon = L.divIcon({className: "gm-label " + (p.cls || ""), html: p.html, iconSize: null,
+                            iconAnchor: p.anchor || [0, 0]});
+      return L.marker(latlng(f), {icon: icon, pane: p.pane || "gmLabels", interactive: false, keyboard: false});
+    });
+  }
+
+  G.prepareBasemap = function () {
+    if (G.basemapLayers || !G.basemapData || !window.L) return;
+    // One canvas: hundreds of non-interactive outlines, no DOM node each.
+    G.basemapRenderer = L.canvas({pane: "gmBasemap"});
+    var d = G.basemapData;
+    G.basemapLayers = {fill: basemapLayers(d.fill), lines: basemapLayers(d.lines), places: placeLayers(d.places)};
+  };
+
+  G.basemap = function (parent, part) {
+    G.prepareBasemap();
+    var layers = G.basemapLayers[part];
+    addAll(parent, layers);
+    return layers;
   };
 
   /* Zones ("state") show while in force; incidents ("event") by the window up to the day. */
@@ -299,6 +325,8 @@
       return result;
     };
   });
+
+  G.prepareBasemap();  // when the basemap's data came first
 
   G.done = function () { G.drawn = performance.now(); G.ready = true; document.documentElement.setAttribute("data-geomap-ready", "1"); };
 })();
