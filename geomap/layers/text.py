@@ -108,17 +108,17 @@ def site_popup(site) -> str:
 
 
 def zone_tooltip(zone, group_name: str) -> str:
-    return str(Markup("<b>{}</b><br>{} \u00b7 {}<br>valid {}<br>confidence {} \u00b7 boundary {} ({})").format(
-        zone.name, group_name, zone.kind, date_range(zone.valid_from, zone.valid_to), zone.confidence,
-        precision_text(zone.precision_m), zone.status))
+    return (f"<b>{escape(zone.name)}</b><br>{escape(group_name)} \u00b7 {escape(zone.kind)}<br>"
+            f"valid {escape(date_range(zone.valid_from, zone.valid_to))}<br>confidence {escape(zone.confidence)}"
+            f" \u00b7 boundary {escape(precision_text(zone.precision_m))} ({escape(zone.status)})")
 
 
 def zone_popup(zone, group_name: str) -> str:
-    return str(Markup("<div class=gm-popup><h3>{}</h3><table>{}{}{}{}{}</table>{}<h4>Sources</h4>{}</div>").format(
-        zone.name, row("Group", group_name), row("Kind", zone.kind),
-        row("In force", date_range(zone.valid_from, zone.valid_to)), row("Confidence", zone.confidence),
-        row("Boundary", f"{precision_text(zone.precision_m)} ({zone.status})"),
-        Markup("<p>{}</p>").format(_short(zone.notes)) if zone.notes else "", source_list(zone.sources)))
+    rows = (row("Group", group_name), row("Kind", zone.kind), row("In force", date_range(zone.valid_from, zone.valid_to)),
+            row("Confidence", zone.confidence), row("Boundary", f"{precision_text(zone.precision_m)} ({zone.status})"))
+    notes = f"<p>{escape(_short(zone.notes))}</p>" if zone.notes else ""
+    return (f"<div class=gm-popup><h3>{escape(zone.name)}</h3><table>{''.join(rows)}</table>{notes}"
+            f"<h4>Sources</h4>{source_list(zone.sources)}</div>")
 
 
 def _short(text: str, limit: int = 400) -> str:
