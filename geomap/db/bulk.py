@@ -89,6 +89,7 @@ def create_staging(conn: Connection, collection: str) -> list[str]:
     columns = content_columns(collection)
     conn.execute(text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS "
                       f"SELECT {', '.join(columns)} FROM {collection} WITH NO DATA"))
+    # `attributions` (the claims as JSON) is not COPYed: only a re-import's plan fills it, from the claims table.
     extra = ([f"attributions jsonb, ADD COLUMN {DERIVED} text[]"] if collection == "incidents" else []) + \
         ["src text", "ord bigint"]
     conn.execute(text(f"ALTER TABLE {STAGING} " + ", ".join(f"ADD COLUMN {c}" for c in extra)))
