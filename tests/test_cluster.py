@@ -78,6 +78,18 @@ def test_stale_pid_file_naming_an_unrelated_live_process_is_recovered(own_cluste
     assert own_cluster.start().running
 
 
+def test_a_running_server_reached_by_another_path_is_recognised(own_cluster, tmp_path):
+    """The same home through a symlink (a worktree, a mount) sees the live server; it must not
+    take its pid file for a stale one, nor start a second server."""
+    first = own_cluster.start()
+    link = tmp_path / "same-home"
+    link.symlink_to(own_cluster.home)
+    status = Cluster(link).status()
+    assert status.running and status.pid == first.pid
+    assert Cluster(link).start().pid == first.pid
+    assert (own_cluster.pgdata / "postmaster.pid").exists() and query(own_cluster, "SELECT 1") == 1
+
+
 def test_a_killed_server_is_restarted_with_its_data(own_cluster):
     own_cluster.start()
     with psycopg.connect(own_cluster.url(driver="postgresql"), autocommit=True) as conn:

@@ -248,11 +248,20 @@ class Cluster:
         A pid from a stale file may have been reused by an unrelated process.
         """
         try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            argv = [a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
         except OSError:
             return False
-        return bool(argv) and Path(argv[0].decode()).name in ("postgres", "postmaster") and \
-            str(self.pgdata).encode() in argv
+        if not argv or Path(argv[0]).name not in ("postgres", "postmaster"):
+            return False
+        # The same directory may be reached by another path (a symlink, a worktree): compare
+        # resolved paths. The postmaster works in its data directory, so its cwd says it too.
+        ours = self.pgdata.resolve()
+        try:
+            if Path(f"/proc/{pid}/cwd").resolve(strict=True) == ours:
+                return True
+        except OSError:
+            pass  # another user's process: its cwd cannot be read; its arguments still can
+        return any(Path(a).resolve() == ours for a in argv[1:] if "/" in a)
 
     def _remove_stale_pidfile(self) -> None:
         pidfile = self.pgdata / "postmaster.pid"
