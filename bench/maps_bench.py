@@ -15,7 +15,8 @@ Chromium (Debian's, network off beyond loopback):
 
 "Interactive" is the page's load event (every map script has run; the maps are synchronous),
 measured from navigation start in the browser, server time included for ours. Each page loads
-R times, in turn; medians are compared. The servers run in their own processes. Prints the
+R times, in turn, with a pause after each (`--settle`, 3 s) so that no measurement overlaps the
+previous page's teardown on a 2-core machine; medians are compared. The servers run in their own processes. Prints the
 times, the ratios and the HTML sizes.
 """
 from __future__ import annotations
@@ -94,7 +95,7 @@ def interactive_ms(page, url: str, ready: str | None) -> float:
     return timing["load"]
 
 
-def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int) -> dict[str, list[float]]:
+def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int, settle: float = 0.0) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
     times: dict[str, list[float]] = {name: [] for name in urls}
@@ -112,6 +113,7 @@ def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int) -> dict[str
                 times[name].append(interactive_ms(page, url, ready))
                 print(f"  run {i + 1} {name}: {times[name][-1] / 1000:.2f} s", flush=True)
                 page.close()
+                time.sleep(settle)  # the closed page's teardown (100 MB for the naive map) ends first
         browser.close()
     if blocked:
         print(f"  blocked non-loopback requests: {len(blocked)} (e.g. {blocked[0]})")
@@ -124,6 +126,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rebuild-naive", action="store_true", help="rebuild the naive map even if it is cached")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds to wait after each page closes, so that no load overlaps the previous "
+                             "page's teardown (0: none, as before)")
     args = parser.parse_args(argv)
     cluster = Cluster(synth.BENCH_HOME)
     cluster.start()
@@ -154,7 +159,7 @@ def main(argv=None) -> None:
         (workdir / "naive.html").write_text(html, encoding="utf-8")
         ready = "window.geomap && window.geomap.ready === true"
         times = browser_runs({"ours-cold": (f"{cold_base}/maps", ready), "ours-warm": (f"{base}/maps", ready),
-                              "naive": (f"{base}/naive/naive.html", None)}, args.runs)
+                              "naive": (f"{base}/naive/naive.html", None)}, args.runs, args.settle)
     finally:
         cold_server.terminate()
         warm_server.terminate()
