@@ -318,7 +318,7 @@ def _progress(path: Path):
 def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_distance, duplicate_days,
                    duplicates_report, no_duplicates) -> None:
     """Import FILE (GeoJSON, GeoJSON text sequence, ACLED CSV or KML) in one transaction."""
-    from geomap.db.bulk import DuplicateRule
+    from geomap.db.duplicates import DuplicateRule
     from geomap.io.importer import import_file
 
     bar, update = _progress(file)

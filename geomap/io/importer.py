@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from geomap.db import bulk, store
+from geomap.db.duplicates import DuplicateRule, likely_duplicates
 from geomap.errors import InvalidInput, Problem
 from geomap.io import rows
 from geomap.io.load import unknown_references
@@ -104,7 +105,7 @@ class ImportResult:
     groups_created: list[str] = field(default_factory=list)
     duplicates: list[dict] = field(default_factory=list)
     duplicate_count: int = 0
-    duplicate_rule: bulk.DuplicateRule | None = None
+    duplicate_rule: DuplicateRule | None = None
     rebuilt_indexes: bool = False
 
     def lines(self) -> list[str]:
@@ -128,7 +129,7 @@ class ImportResult:
 
 def import_file(engine: Engine, path: Path, fmt: str | None = None, collection: str | None = None, *,
                 skip_invalid: bool = False, report: Path | None = None,
-                duplicates: bulk.DuplicateRule | None = bulk.DuplicateRule(),
+                duplicates: DuplicateRule | None = DuplicateRule(),
                 duplicates_report: Path | None = None, actor: str | None = None,
                 progress: Progress | None = None) -> ImportResult:
     """Import one file; raise InvalidInput (changing nothing) when any feature is invalid,
@@ -337,7 +338,7 @@ def _apply(conn: Connection, collection: str, actor: str, result: ImportResult, 
     result.unchanged += applied.unchanged
 
 
-def _report_duplicates(conn: Connection, rule: bulk.DuplicateRule, path: Path | None, result: ImportResult) -> None:
+def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None, result: ImportResult) -> None:
     clock = time.perf_counter()
     result.duplicate_rule = rule
     with ExitStack() as stack:
@@ -345,7 +346,7 @@ def _report_duplicates(conn: Connection, rule: bulk.DuplicateRule, path: Path | 
         if path:
             writer = csv.writer(stack.enter_context(open(path, "w", newline="", encoding="utf-8")))
             writer.writerow(["a", "b", "group", "event_type", "metres", "a_date", "b_date"])
-        for pair in bulk.likely_duplicates(conn, rule):
+        for pair in likely_duplicates(conn, rule):
             result.duplicate_count += 1
             if len(result.duplicates) < SHOWN:
                 result.duplicates.append(pair)

@@ -8,7 +8,7 @@ import random
 from pyproj import Geod
 
 from builders import offset
-from geomap.db.bulk import DuplicateRule
+from geomap.db.duplicates import DuplicateRule
 from geomap.io.importer import import_file
 from io_helpers import incident, load_references, write_sequence
 
