@@ -9,6 +9,8 @@ accepts exactly the same values; every error names the parameter and what it all
 """
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -23,6 +25,7 @@ from geomap.layers.graphic import Size
 from geomap.layers.scene import Scene
 from geomap.layers.webmap import common_assets
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("maps", __name__)
 SELECTION_PARAMETERS = ("bbox", "datetime", "group", "event_type")
 LOOK_PARAMETERS = ("layers", "date", "color_by", "title", "embed")
@@ -112,6 +115,10 @@ def incident_graphic(incident_id: str, fmt: str) -> Response:
     return Response(maps.graphic(scene, fmt, req.size), mimetype=MEDIA[fmt])
 
 
+FAILED_PAGE_REST = ('</head>\n<body>\n<p role="alert">The map could not be drawn: the server failed while '
+                    'it gathered the selection. The failure has been logged; try again.</p>\n</body>\n</html>\n')
+
+
 @blueprint.get("/maps")
 def selection_map() -> Response:
     """Streamed: the page's head (its title and every asset link) goes out before the incidents
@@ -124,7 +131,11 @@ def selection_map() -> Response:
 
     def parts():
         yield head
-        yield _page_rest(maps.selection_scene(engine(), req.selection, options), req.embed, cached=True)
+        try:
+            yield _page_rest(maps.selection_scene(engine(), req.selection, options), req.embed, cached=True)
+        except Exception:  # the status has gone out with the head: say so in the page instead
+            log.exception("map of %s failed after its head was sent", request.full_path)
+            yield FAILED_PAGE_REST
 
     return Response(stream_with_context(parts()), mimetype="text/html")
 

@@ -132,3 +132,17 @@ def test_selection_scenes_are_cached_until_the_data_changes(engine, tmp_path):
     assert maps.selection_scene(engine, maps.Selection()) is first and first.total_incidents == 1
     load_features(engine, tmp_path, groups=[group("g")], incidents=[one, incident("two", 44.1, 35.1, "2019-12-02")])
     assert maps.selection_scene(engine, maps.Selection()).total_incidents == 2
+
+
+def test_a_failure_after_the_streamed_head_ends_the_page_with_a_message(client, monkeypatch, caplog):
+    """The head (and the 200) went out before the selection was gathered: a failure then cannot
+    become a problem document, so the page closes with an alert and the failure is logged."""
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("geomap.maps.selection_scene", fail)
+    with caplog.at_level("ERROR", logger="geomap.api.maps"):
+        page = client.get("/maps?bbox=43,34,46,37&datetime=1999-01-01/1999-01-31").get_data(as_text=True)
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+    assert 'role="alert"' in page and "the database went away" not in page
+    assert "the database went away" in caplog.text
