@@ -123,7 +123,8 @@ FAILED_PAGE_REST = ('</head>\n<body>\n<p role="alert">The map could not be drawn
 def selection_map() -> Response:
     """Streamed: the page's head (its title and every asset link) goes out before the incidents
     are counted, so the browser fetches and compiles Leaflet, the runtime and the basemap while
-    the server works; the map follows. Every check that can refuse the request runs first."""
+    the server works; the map follows. Every check that can refuse the request runs first; a failure after the
+    head closes the page with an alert (the 200 has gone out) and is logged."""
     req = map_request(request.args, focus=False, image=False)
     options = _with_links(req.options, "maps.selection_graphic", "maps.selection_map")
     maps.check_selection(options)
