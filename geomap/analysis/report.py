@@ -87,8 +87,9 @@ def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
     spread = evidence.neighbours.measure(focus.location)
     near = _Near(spread.low, spread.high, *evidence.neighbours.days_before(focus.dates))
     members = evidence.neighbours.members()
-    groups = tuple(_group_context(g, evidence, relations, near.take(members.get(g["id"])), radii_m, windows_days)
-                   for g in evidence.groups)
+    nearest_zones = nearest_by_group(relations)
+    groups = tuple(_group_context(g, evidence, relations, nearest_zones.get(g["id"]), near.take(members.get(g["id"])),
+                                  radii_m, windows_days) for g in evidence.groups)
     target = _site_distance(focus, evidence.target) if evidence.target else None
     sites = tuple(sorted((_site_distance(focus, s) for s in evidence.sites), key=lambda s: s.distance.best))
     listed = rank_nearby(focus.location, evidence.listed, max(radii_m), focus.dates)[:NEARBY_LISTED]
@@ -112,20 +113,20 @@ class _Near:
         return _Near(self.low[rows], self.high[rows], self.first[rows], self.last[rows])
 
 
-def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation], own: _Near,
-                   radii_m: Sequence[float], windows_days: Sequence[int]) -> GroupContext:
+def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation], nearest_zone: ZoneRelation | None,
+                   own: _Near, radii_m: Sequence[float], windows_days: Sequence[int]) -> GroupContext:
     gid = group["id"]
     return GroupContext(
         gid, group["name"], tuple(c["stance"] for c in evidence.claims if c["group"] == gid),
-        tuple(r for r in relations if r.zone.group == gid), nearest_by_group(relations).get(gid),
+        tuple(r for r in relations if r.zone.group == gid), nearest_zone,
         _nearest_prior(evidence.incident, evidence.prior_candidates.get(gid, ())), _counts(own, radii_m, windows_days),
     )
 
 
 def _counts(own: _Near, radii_m: Sequence[float], windows_days: Sequence[int]) -> tuple[Count, ...]:
-    """Certain and possible counts per radius and window. Certain: the whole precision circle is
-    within the radius and the whole date interval within the window before the focus; possible:
-    some of each may be."""
+    """Certain and possible counts per radius and window: `geodesy.within` and the window test,
+    on arrays. Certain: the whole precision circle is within the radius and the whole date
+    interval within the window before the focus; possible: some of each may be."""
     counts = []
     for radius in radii_m:
         for window in windows_days:

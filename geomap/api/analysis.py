@@ -50,13 +50,10 @@ def nearby() -> Response:
     limit = params.integer("limit", request.args.get("limit"), params.MAX_LIMIT, 1, params.MAX_LIMIT)
     start, end = params.interval(request.args["datetime"]) if "datetime" in request.args else (None, None)
     found = inquiry.nearby(engine(), origin, radius, date_from=start, date_to=end,
-                           event_types=_list("event_type"), group_ids=_list("group"))
+                           event_types=params.values("event_type", request.args.get("event_type")),
+                           group_ids=params.values("group", request.args.get("group")))
     return _respond({"near": origin, "radius_m": radius, "number_matched": len(found), "incidents": found[:limit]},
                     f"Incidents near {origin}")
-
-
-def _list(name: str) -> tuple[str, ...]:
-    return tuple(v for v in request.args.get(name, "").split(",") if v)
 
 
 @blueprint.get("/analysis/zones-at")

@@ -52,21 +52,12 @@ def map_request(args: Mapping[str, str], *, focus: bool, image: bool) -> MapRequ
     selection = maps.Selection(
         bbox=params.bbox(args["bbox"]) if "bbox" in args else None,
         interval=params.interval(args["datetime"]) if "datetime" in args else None,
-        groups=_list("group", args.get("group")), event_types=_list("event_type", args.get("event_type")))
+        groups=params.values("group", args.get("group")), event_types=params.values("event_type", args.get("event_type")))
     options = maps.MapOptions(
-        layers=_list("layers", args["layers"]) if "layers" in args else None,
+        layers=params.values("layers", args["layers"]) if "layers" in args else None,
         color_by=args.get("color_by", "group"), on=params.instant("date", args["date"]) if "date" in args else None,
         title=_title(args.get("title")), rings_m=_rings(args["rings"]) if "rings" in args else maps.DEFAULT_RINGS_M)
     return MapRequest(selection, options, _size(args) if image else None, _flag("embed", args.get("embed")))
-
-
-def _list(name: str, text: str | None) -> tuple[str, ...]:
-    if text is None:
-        return ()
-    items = tuple(v.strip() for v in text.split(",") if v.strip())
-    if not items:
-        raise BadRequest(f"{name}: give a value, or several separated by commas")
-    return items
 
 
 def _title(text: str | None) -> str | None:
@@ -76,7 +67,7 @@ def _title(text: str | None) -> str | None:
 
 
 def _rings(text: str) -> tuple[float, ...]:
-    values = [params.number("rings", v) for v in _list("rings", text)]
+    values = [params.number("rings", v) for v in params.values("rings", text)]
     if len(values) > MAX_RINGS or any(not 0 < v <= MAX_RING_KM for v in values):
         raise BadRequest(f"rings: give 1 to {MAX_RINGS} distances in km, each above 0 and at most {MAX_RING_KM:g}")
     return tuple(sorted(v * 1000 for v in values))

@@ -52,14 +52,22 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
     )
 
 
-def _values(name: str, text: str, kind: str) -> tuple[str | float | int | date, ...]:
-    """The comma-separated values of an equality filter, each parsed as the queryable's type."""
+def values(name: str, text: str | None) -> tuple[str, ...]:
+    """The comma-separated values of a parameter (none when it is absent); present but empty is
+    an error."""
+    if text is None:
+        return ()
     items = tuple(v.strip() for v in text.split(",") if v.strip())
     if not items:
         raise BadRequest(f"{name}: give a value, or several separated by commas")
+    return items
+
+
+def _values(name: str, text: str, kind: str) -> tuple[str | float | int | date, ...]:
+    """The values of an equality filter, each parsed as the queryable's type."""
     parse = {"number": number, "date": instant,
              "integer": lambda n, t: integer(n, t, 0, 0, MAX_INTEGER)}.get(kind, lambda n, t: t)
-    return tuple(parse(name, v) for v in items)
+    return tuple(parse(name, v) for v in values(name, text))
 
 
 def integer(name: str, text: str | None, default: int, low: int, high: int | None) -> int:
