@@ -9,7 +9,9 @@ random incident's location with a random date in 2012-2021):
 1. ours: `geomap.inquiry.nearby(engine, Location(lon, lat, 0), 25000, date_from=d - 30 days,
    date_to=d)`: the full call, with Python objects and exact geodesic ranking;
 2. bare: the same question as one hand-written SQL statement through a plain psycopg connection
-   (parameters bound server-side), ordered by ST_Distance.
+   (parameters bound server-side), ordered by ST_Distance: a lon/lat box around the reach and a
+   daterange overlap, which the (geom, daterange) GiST index answers together, then the exact
+   geodesic condition.
 
 Calls alternate (ours then bare, bare then ours, ...) after a warm-up, and both must return the
 same ids for every point. Then `context_report` for Q random incidents. EXPLAIN (ANALYZE,
@@ -44,16 +46,13 @@ from geomap.synth import DAYS
 DATA = Path(__file__).resolve().parent / "data"
 WARMUP = 20
 
-# The honest equivalent of geomap.db.candidates.incidents_near in plain SQL: the index condition
-# widens the radius by the largest precision in the table, the second condition keeps the rows
-# whose own precision circle reaches the radius. Two ways to write it:
-#   bare-1: one statement; the largest precision is a scalar subquery (an InitPlan, read once
-#           from the incidents_precision index), so the planner does not know the reach;
-#   bare-2: read the largest precision first, then bind the reach;
-#   bare-3: what incidents_near does with a date window: the reach as a lon/lat box and the dates
-#           as a range overlap, which the (geom, daterange) GiST index answers together, then the
-#           exact per-row condition (the box is computed here, independently of geomap's).
-# The reference ("bare") is whichever of the three has the lowest median in the run.
+# The honest equivalent of geomap.db.candidates.incidents_near with a date window, in plain SQL:
+# the index condition is a lon/lat box around the radius widened by the largest precision in the
+# table (the box is computed here, independently of geomap's `envelope`), with the dates as a
+# range overlap, which the (geom, daterange) GiST index answers together; the exact per-row
+# condition keeps the rows whose own precision circle reaches the radius. (Until migration 0006
+# two more forms were timed, bare-1 and bare-2, with `ST_DWithin(geom::geography, pt, reach)` as
+# the index condition: they needed the geography GiST index that 0006 dropped.)
 SELECT_LIST = """
 SELECT i.id, i.title, i.date_start, i.date_end, i.event_type, i.sub_event_type, i.status, i.precision_m,
        i.target_site, i.sources, ST_X(i.geom) AS lon, ST_Y(i.geom) AS lat,
@@ -62,25 +61,13 @@ SELECT i.id, i.title, i.date_start, i.date_end, i.event_type, i.sub_event_type, 
 FROM incidents i
 """
 CONDITIONS = """
-WHERE ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography, {reach})
-  AND ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
-                 %(radius)s + i.precision_m)
-  AND i.date_end >= %(date_from)s AND i.date_start <= %(date_to)s
-ORDER BY distance_m
-"""
-SPACE_TIME_CONDITIONS = """
 WHERE i.geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)
   AND daterange(i.date_start, i.date_end, '[]') && daterange(%(date_from)s, %(date_to)s, '[]')
   AND ST_DWithin(i.geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
                  %(radius)s + i.precision_m)
 ORDER BY distance_m
 """
-BARE_SQL = {
-    "bare-1": SELECT_LIST + CONDITIONS.format(reach="%(radius)s + (SELECT coalesce(max(precision_m), 0) FROM incidents)"),
-    "bare-2": SELECT_LIST + CONDITIONS.format(reach="%(reach)s"),
-    "bare-3": SELECT_LIST + SPACE_TIME_CONDITIONS,
-}
-BARE = tuple(BARE_SQL)
+BARE_SQL = SELECT_LIST + CONDITIONS
 MAX_PRECISION_SQL = "SELECT coalesce(max(precision_m), 0) FROM incidents"
 
 STATS_SQL = """
@@ -90,8 +77,8 @@ SELECT count(*),
                           AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
                                          %(radius)s + precision_m))
 FROM incidents
-WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography,
-                 %(radius)s + (SELECT max(precision_m) FROM incidents))
+WHERE geom && ST_MakeEnvelope(%(west)s, %(south)s, %(east)s, %(north)s, 4326)
+  AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography, %(reach)s)
 """
 
 
@@ -105,28 +92,33 @@ def ours(engine, point, radius, days):
     return [n.incident.id for n in found]
 
 
-def bare_1(conn, point, radius, days):
-    lon, lat, day = point
-    rows = conn.execute(BARE_SQL["bare-1"], bare_params(lon, lat, radius, day - timedelta(days=days), day)).fetchall()
-    return [r[0] for r in rows]
+def bare(conn, point, radius, days):
+    return [r[0] for r in conn.execute(BARE_SQL, reach_params(conn, point, radius, days)).fetchall()]
 
 
-def bare_2(conn, point, radius, days):
-    return [r[0] for r in conn.execute(BARE_SQL["bare-2"], reach_params(conn, point, radius, days)).fetchall()]
-
-
-def bare_3(conn, point, radius, days):
-    return [r[0] for r in conn.execute(BARE_SQL["bare-3"], reach_params(conn, point, radius, days)).fetchall()]
+def box(lon: float, lat: float, reach: float) -> tuple[float, float, float, float]:
+    """(west, south, east, north) holding every point within `reach` metres (geodesic, WGS 84) of
+    (lon, lat), a little generously: a degree of latitude is 110.57-111.69 km, a degree of
+    longitude at latitude phi at least 111.32 km * cos(phi), and the circle's points lie within
+    |phi| <= |lat| + dy, where the parallels are shortest. One box, no wrapping: enough for the
+    synthetic data (lon 36..48, lat 30..37.5); anywhere it would not hold, it refuses."""
+    dy = reach / 110_000
+    if abs(lat) + dy >= 89:
+        raise ValueError(f"the bare box does not cover a pole: lat {lat}, reach {reach} m")
+    dx = reach / (110_000 * math.cos(math.radians(abs(lat) + dy)))
+    if lon - dx < -180 or lon + dx > 180:
+        raise ValueError(f"the bare box does not wrap at the antimeridian: lon {lon}, reach {reach} m")
+    return lon - dx, lat - dy, lon + dx, lat + dy
 
 
 def reach_params(conn, point, radius, days) -> dict:
-    """bare-2's and bare-3's parameters: the reach, and the lon/lat box that holds it."""
+    """bare's (and STATS_SQL's) parameters: the reach (the radius plus the largest precision in
+    the table), and the lon/lat box that holds it."""
     lon, lat, day = point
     reach = radius + conn.execute(MAX_PRECISION_SQL).fetchone()[0]
-    dy = reach / 110_000  # a degree of latitude is 110.57-111.69 km: this box is a little generous
-    dx = reach / (110_000 * math.cos(math.radians(abs(lat) + dy)))
+    west, south, east, north = box(lon, lat, reach)
     return bare_params(lon, lat, radius, day - timedelta(days=days), day) | dict(
-        reach=reach, west=lon - dx, east=lon + dx, south=lat - dy, north=lat + dy)
+        reach=reach, west=west, south=south, east=east, north=north)
 
 
 def timed(fn, *args):
@@ -169,7 +161,7 @@ def line(name: str, s: dict[str, float]) -> str:
 
 def run_nearby(engine, conn, pts, radius, days):
     """Seconds per point for each contender, the calls rotating order from point to point."""
-    contenders = [("ours", ours, engine), ("bare-1", bare_1, conn), ("bare-2", bare_2, conn), ("bare-3", bare_3, conn)]
+    contenders = [("ours", ours, engine), ("bare", bare, conn)]
     for p in pts[:WARMUP]:
         for _, fn, target in contenders:
             fn(target, p, radius, days)
@@ -177,11 +169,11 @@ def run_nearby(engine, conn, pts, radius, days):
     returned = []
     for k, p in enumerate(pts[WARMUP:]):
         found = {}
-        for name, fn, target in contenders[k % 4:] + contenders[:k % 4]:
+        turn = k % len(contenders)
+        for name, fn, target in contenders[turn:] + contenders[:turn]:
             t, found[name] = timed(fn, target, p, radius, days)
             seconds[name].append(t)
-        for name in BARE:
-            check_same(p, found["ours"], found[name], conn, radius)
+        check_same(p, found["ours"], found["bare"], conn, radius)
         returned.append(len(found["ours"]))
     return seconds, returned
 
@@ -226,9 +218,9 @@ def run_reports(engine, conn, n, count, rng):
 
 
 def candidate_stats(conn, pts, radius, days) -> np.ndarray:
-    """Per point: rows in the index ring (all dates), in the ring and the window, returned."""
-    return np.array([conn.execute(STATS_SQL, bare_params(lon, lat, radius, day - timedelta(days=days), day))
-                     .fetchone() for lon, lat, day in pts])
+    """Per point: rows in the ring of the reach (all dates), in the ring and the window, returned.
+    The ring is found through its box (the geometry GiST index), then tested exactly."""
+    return np.array([conn.execute(STATS_SQL, reach_params(conn, p, radius, days)).fetchone() for p in pts])
 
 
 # -- EXPLAIN -------------------------------------------------------------------------------------
@@ -250,18 +242,16 @@ def capture_ours(engine, point, radius, days) -> tuple[str, dict]:
 
 
 def explain(engine, conn, point, radius, days, path: Path) -> dict[str, str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each contender's query at `point`, all into `path`."""
+    """EXPLAIN (ANALYZE, BUFFERS) of ours and bare at `point`, both into `path`."""
     statement, parameters = capture_ours(engine, point, radius, days)
     with engine.connect() as c:
         plans = {"ours": [r[0] for r in c.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)]}
     params = reach_params(conn, point, radius, days)
-    texts = {"ours": f"{statement}\n{parameters}"}
-    for name, sql in BARE_SQL.items():
-        plans[name] = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)]
-        texts[name] = f"{sql}\n{params}"
+    plans["bare"] = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + BARE_SQL, params)]
+    texts = {"ours": f"{statement}\n{parameters}", "bare": f"{BARE_SQL}\n{params}"}
     path.write_text(f"point {point}\n" + "".join(
         f"\n-- {name}\n{texts[name]}\n\n" + "\n".join(plan) + "\n" for name, plan in plans.items()))
-    return {name: ", ".join(sorted({m for row in plan for m in re.findall(r"on (incidents_\w+)", row)})) or "none"
+    return {name: ", ".join(sorted({m for row in plan for m in re.findall(r"(?:on|using) (incidents_\w+)", row)})) or "none"
             for name, plan in plans.items()}
 
 
@@ -282,8 +272,8 @@ def dataset(conn) -> str:
     incidents, claims = conn.execute("SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM attributions)"
                                      ).fetchone()
     size = conn.execute("SELECT pg_size_pretty(pg_total_relation_size('incidents')), "
-                        "pg_size_pretty(pg_relation_size('incidents_geog_gist'))").fetchone()
-    return f"{incidents:,} incidents ({size[0]} with indexes; geography GiST {size[1]}), {claims:,} claims"
+                        "pg_size_pretty(pg_relation_size('incidents_geom_dates_gist'))").fetchone()
+    return f"{incidents:,} incidents ({size[0]} with indexes; (geom, daterange) GiST {size[1]}), {claims:,} claims"
 
 
 def main(argv=None) -> None:
@@ -336,31 +326,29 @@ def run(cluster: Cluster, args) -> None:
 def report(args, seconds, returned, reports, stats, uses, name) -> None:
     t_reports, neighbours, parts = reports
     summaries = {k: summary(v) for k, v in seconds.items()}
-    best = min(BARE, key=lambda k: summaries[k]["median"])
-    o, b, r = summaries["ours"], summaries[best], summary(t_reports)
+    o, b, r = summaries["ours"], summaries["bare"], summary(t_reports)
     km = args.radius / 1000
     print(f"\n{len(returned)} points (after {WARMUP} warm-up), R = {km:g} km, {args.days}-day window; "
           f"ids identical for every point")
-    print(f"  index ring (R + max precision), all dates: {stats[:, 0].mean():,.0f} rows on average "
+    print(f"  ring (R + max precision), all dates:       {stats[:, 0].mean():,.0f} rows on average "
           f"(median {np.median(stats[:, 0]):,.0f})")
     print(f"  in ring and window (candidates):          {stats[:, 1].mean():,.1f} rows on average "
           f"(median {np.median(stats[:, 1]):,.0f})")
     print(f"  returned:                                  {np.mean(returned):,.1f} rows on average "
           f"(median {np.median(returned):,.0f}, max {max(returned)})")
-    for key, label in (("ours", "nearby ours"), ("bare-1", "bare-1 (1 stmt)"), ("bare-2", "bare-2 (2 stmts)"),
-                       ("bare-3", "bare-3 (space-time)")):
+    for key, label in (("ours", "nearby ours"), ("bare", "bare SQL")):
         print(line(label, summaries[key]))
     print(line("context report", r) + f"   ({statistics.mean(neighbours):,.0f} neighbours counted on average,"
           f" median {statistics.median(neighbours):,.0f}, max {max(neighbours):,})")
     print("    where report time goes (median / mean ms per report; SQL = statement execution until the rows"
           " are received, their decoding counts as Python): " + ", ".join(
         f"{k} {np.median(parts[:, j]) * 1000:.0f} / {parts[:, j].mean() * 1000:.0f}" for j, k in enumerate(REPORT_PARTS)))
-    print(f"  per-point ratio ours/{best}: median {np.median(np.divide(seconds['ours'], seconds[best])):.2f}")
+    print(f"  per-point ratio ours/bare: median {np.median(np.divide(seconds['ours'], seconds['bare'])):.2f}")
     print("  indexes used: " + "; ".join(f"{k}: {v}" for k, v in uses.items())
           + f" (plans in {DATA / f'explain-{name}.txt'})")
     ratio, report_ratio = o["median"] / b["median"], r["median"] / o["median"]
     print(f"\nnearby (R={km:g} km, {args.days} d)  ours median {o['median']:.2f} ms   bare SQL median "
-          f"{b['median']:.2f} ms ({best})   ratio X/Y = {ratio:.2f}  (target <= 1.5){'' if ratio <= 1.5 else '  MISSED'}")
+          f"{b['median']:.2f} ms (bare)   ratio X/Y = {ratio:.2f}  (target <= 1.5){'' if ratio <= 1.5 else '  MISSED'}")
     print(f"context report          median {r['median']:.2f} ms   ratio to one nearby = {report_ratio:.1f}"
           f"           (target < 10){'' if report_ratio < 10 else '  MISSED'}")
 

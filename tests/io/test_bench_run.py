@@ -48,7 +48,7 @@ def test_the_import_ratio_is_read_from_what_import_bench_prints():
 
 
 @pytest.mark.parametrize("name, output, expected", [
-    ("nearby", "nearby (R=25 km, 30 d)  ours median 45.55 ms   bare SQL median 37.42 ms (bare-2)   "
+    ("nearby", "nearby (R=25 km, 30 d)  ours median 45.55 ms   bare SQL median 37.42 ms (bare)   "
                "ratio X/Y = 1.22  (target <= 1.5)\ncontext report          median 1344.48 ms   "
                "ratio to one nearby = 29.5           (target < 10)  MISSED\n",
      [(1.22, "PASS"), (29.5, "MISS")]),
