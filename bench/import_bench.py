@@ -10,7 +10,9 @@ once and reused. Each tool loads it into a fresh database of the bench cluster
 (bench/data/cluster): geomap with full validation, claims, history and the likely-duplicate
 report, into its constrained and indexed schema; ogr2ogr into a new table of its own (with
 PG_USE_COPY=YES and its spatial index). Both run as child processes, timed wall-clock, and
-their peak resident memory is the kernel's high-water mark of each child (VmHWM).
+their peak resident memory is the larger of the kernel's high-water mark of each child (VmHWM)
+and the peak of the sum of resident memory over the child and its descendants (geomap's reader
+processes), sampled every 50 ms.
 
 Targets (issue 5): geomap's time at most 1.5x ogr2ogr's; geomap's peak memory under 1 GB.
 """
@@ -89,14 +91,16 @@ def fresh_database(cluster: Cluster, name: str, migrated: bool) -> str:
 
 def timed(command: list[str], env: dict[str, str]) -> Run:
     """Run a child process: its wall time, output and peak resident memory. The peak is the
-    kernel's high-water mark of the child's own memory (VmHWM), read while it runs: rusage's
-    maxrss would count the parent's pages the child had between fork and exec."""
+    kernel's high-water mark of the child's own memory (VmHWM), or the peak of the resident
+    memory of the child and all its descendants together (sampled), whichever is larger; both
+    read while it runs: rusage's maxrss would count the parent's pages the child had between
+    fork and exec, and not add up processes."""
     with tempfile.TemporaryFile(mode="w+") as out:
         clock = time.perf_counter()
         child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
         peak_kb = 0
         while child.poll() is None:
-            peak_kb = max(peak_kb, _high_water_kb(child.pid))
+            peak_kb = max(peak_kb, _status_kb(child.pid, "VmHWM:"), _tree_kb(child.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - clock
         out.seek(0)
@@ -106,12 +110,22 @@ def timed(command: list[str], env: dict[str, str]) -> Run:
     return Run(seconds, peak_kb / 1024, output)
 
 
-def _high_water_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
-            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+            return next((int(line.split()[1]) for line in status if line.startswith(field)), 0)
     except OSError:  # it has just exited
         return 0
+
+
+def _tree_kb(pid: int) -> int:
+    """The resident memory of a process and all its descendants now."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            kids = [int(k) for k in children.read().split()]
+    except OSError:
+        kids = []
+    return _status_kb(pid, "VmRSS:") + sum(_tree_kb(k) for k in kids)
 
 
 def ogr_connection(url: str) -> str:

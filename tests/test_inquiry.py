@@ -141,14 +141,37 @@ def test_bad_references_are_refused_clearly(world, ref, error):
         inquiry.distance(world, ref, "sites/s-base")
 
 
+@pytest.mark.parametrize("dated", [True, False], ids=["dated", "undated"])
 @pytest.mark.parametrize("origin, bearing", [((179.98, 10.0), 90), ((-179.98, -20.0), 270), ((30.0, 89.9), 0),
                                              ((-60.0, -89.95), 180)])
-def test_nearby_with_dates_reaches_across_the_antimeridian_and_the_poles(engine, tmp_path, origin, bearing):
-    """The (geom, daterange) index is searched with lon/lat boxes: they must wrap and cover the pole."""
+def test_nearby_reaches_across_the_antimeridian_and_the_poles(engine, tmp_path, origin, bearing, dated):
+    """The geometry indexes are searched with lon/lat boxes: they must wrap and cover the pole."""
     across = offset(*origin, bearing, 20000)  # 20 km east or west over ±180°, or over the pole
     load_features(engine, tmp_path, incidents=[incident("across", *across, "2019-12-20", precision=100),
                                                incident("too-far", *offset(*origin, bearing, 40000), "2019-12-20")])
-    found = inquiry.nearby(engine, Location(*origin), 25000, date_from=date(2019, 12, 1), date_to=date(2019, 12, 31))
+    window = {"date_from": date(2019, 12, 1), "date_to": date(2019, 12, 31)} if dated else {}
+    found = inquiry.nearby(engine, Location(*origin), 25000, **window)
     assert ids(found) == ["across"]
     assert found[0].distance.best == pytest.approx(reference_metres(*origin, *across), abs=1e-3)
     assert abs(across[0] - origin[0]) > 90  # the point is on the other side of the seam or the pole
+
+
+def test_the_search_boxes_hold_every_point_within_the_radius():
+    """`candidates.envelope` against GeographicLib: for centres from the equator to the poles and
+    on the antimeridian, and radii from 1 m to 15,000 km, the point at the radius in every
+    direction lies in one of the boxes (without the 1 % margin, points due north and south of
+    centres near the equator fall out: a degree of latitude is 110.6 km there, not 111.2)."""
+    import random
+
+    from geomap.db.candidates import envelope
+
+    rng = random.Random(7)
+    centres = [(0.0, 0.0), (179.999, 0.0), (-179.999, 45.0), (10.0, 60.0), (10.0, -75.0), (0.0, 89.0)] + \
+        [(rng.uniform(-180, 180), rng.uniform(-89.5, 89.5)) for _ in range(200)]
+    for lon, lat in centres:
+        for metres in (1.0, 1_000.0, 25_000.0, 100_000.0, 1_000_000.0, 5_000_000.0, 15_000_000.0):
+            boxes = envelope(lon, lat, metres)
+            for azimuth in range(0, 360, 10):
+                end = Geodesic.WGS84.Direct(lat, lon, azimuth, metres)
+                x, y = (end["lon2"] + 180.0) % 360.0 - 180.0, end["lat2"]
+                assert any(w <= x <= e and s <= y <= n for w, s, e, n in boxes), (lon, lat, metres, azimuth, boxes)

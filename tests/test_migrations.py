@@ -37,12 +37,13 @@ def _ignored(item) -> bool:
     return isinstance(item, tuple) and item[0] == "remove_table" and item[1].name == "spatial_ref_sys"
 
 
-def test_spatial_indexes_on_every_geometry_and_on_incident_geography(engine):
+def test_spatial_indexes_on_every_geometry_and_space_time_on_incidents(engine):
     with engine.connect() as conn:
         indexes = dict(conn.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE '%USING gist%'")).all())
-    assert {"sites_geom_gist", "incidents_geom_gist", "incidents_geog_gist", "control_zones_geom_gist"} <= set(indexes)
-    assert "geography" in indexes["incidents_geog_gist"]
+    assert {"sites_geom_gist", "incidents_geom_gist", "incidents_geom_dates_gist", "control_zones_geom_gist"} <= set(indexes)
+    assert "daterange" in indexes["incidents_geom_dates_gist"]
+    assert "incidents_geog_gist" not in indexes  # dropped by 0006: boxes on the geometry index serve its queries
 
 
 SOURCES = '[{"title": "t", "url": "https://example.org"}]'

@@ -67,14 +67,35 @@ def staging_columns(collection: str) -> list[str]:
 CLAIM_COLUMNS = ("ord", "position", "group_id", "claimant", "stance", "sources", "notes")
 
 
-def staging_fields(collection: str) -> list[tuple[str, str]]:
-    """The staging columns with the kind of value each holds: text, date, number, or the name
-    of a column written specially (id, geom, sources, tags, attributions, attributed_groups,
-    src, ord)."""
+def _fields(collection: str, names: list[str]) -> list[tuple[str, str]]:
+    """Columns with the kind of value each holds: text, date, number, or the name of a column
+    written specially (id, geom, sources, tags, attributed_groups, src, ord)."""
     kinds = {"TEXT": "text", "DATE": "date", "DOUBLE": "number", "INTEGER": "number"}
     columns = {c.name: c for c in table(collection).columns}
-    return [(name, kinds.get(str(columns[name].type), name) if name in columns else name)
-            for name in staging_columns(collection)]
+    return [(name, kinds.get(str(columns[name].type), name) if name in columns else name) for name in names]
+
+
+def staging_fields(collection: str) -> list[tuple[str, str]]:
+    """The staging columns (`staging_columns`) with their kinds."""
+    return _fields(collection, staging_columns(collection))
+
+
+def direct_fields(collection: str) -> list[tuple[str, str]]:
+    """The columns a first import COPYs into the collection itself (`direct_copies`), with their kinds."""
+    return _fields(collection, _written_columns(collection))
+
+
+HISTORY_COLUMNS = ("collection", "feature_id", "action", "version", "actor", "changes")
+
+
+def direct_copies(collection: str) -> list[str]:
+    """The COPY statements of a first import into an empty collection, which writes the rows
+    straight into their tables: the collection, for incidents the claims (keyed by incident id),
+    and history (one `create` line per row: `geomap.io.rows.history_line`)."""
+    copies = [f"COPY {collection} ({', '.join(_written_columns(collection))}) FROM STDIN"]
+    if collection == "incidents":
+        copies.append(f"COPY attributions (incident_id, {', '.join(CLAIM_COLUMNS[1:])}) FROM STDIN")
+    return copies + [f"COPY history ({', '.join(HISTORY_COLUMNS)}) FROM STDIN"]
 
 
 def create_staging(conn: Connection, collection: str) -> list[str]:
@@ -139,18 +160,15 @@ class Applied:
     unchanged: int
 
 
-def apply(conn: Connection, collection: str, actor: str, fresh: bool = False) -> Applied:
+def apply(conn: Connection, collection: str, actor: str) -> Applied:
     """Plan, upsert, attributions, history for the staged rows: set-based, in the caller's
-    transaction. `fresh`: the collection was empty when the import began (and is locked), so
-    every staged row is new: they are inserted as they are, with no plan and no look-up."""
-    if fresh:
-        return _insert_new(conn, collection, actor)
+    transaction."""
     if collection == "incidents":
         _staged_claims_json(conn)
     conn.execute(text(f"CREATE TEMP TABLE {PLAN} ON COMMIT DROP AS SELECT s.id, 'create'::text AS action, "
                       "1 AS version, CAST(:all_columns AS jsonb) AS changes, NULL::jsonb AS previous "
                       f"FROM {STAGING} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
-                      "WHERE t.id IS NULL"), {"all_columns": _all_columns_json(collection)})
+                      "WHERE t.id IS NULL"), {"all_columns": create_changes(collection)})
     conn.execute(text(_changed_sql(collection)))
     counts = dict(conn.execute(text(f"SELECT action, count(*) FROM {PLAN} GROUP BY action")).all())
     created, updated = counts.get("create", 0), counts.get("update", 0)
@@ -179,19 +197,6 @@ def _staged_claims_json(conn: Connection) -> None:
     conn.execute(text(f"UPDATE {STAGING} SET attributions = '[]' WHERE attributions IS NULL"))
 
 
-def _insert_new(conn: Connection, collection: str, actor: str) -> Applied:
-    """Every staged row is a new feature: insert them, their claims and their `create` history."""
-    columns = _written_columns(collection)
-    created = conn.execute(text(f"INSERT INTO {collection} ({', '.join(columns)}, version) "
-                                f"SELECT {', '.join(columns)}, 1 FROM {STAGING}")).rowcount
-    if collection == "incidents":
-        conn.execute(text(_claims_sql()))
-    conn.execute(text(f"INSERT INTO history (collection, feature_id, action, version, actor, changes) "
-                      f"SELECT :collection, id, 'create', 1, :actor, CAST(:all_columns AS jsonb) FROM {STAGING}"),
-                 {"collection": collection, "actor": actor, "all_columns": _all_columns_json(collection)})
-    return Applied(created, 0, 0)
-
-
 def _written_columns(collection: str) -> list[str]:
     """The columns an import writes: the content, and for incidents the claims' groups."""
     return content_columns(collection) + ([DERIVED] if collection == "incidents" else [])
@@ -202,8 +207,8 @@ def _compared(collection: str) -> list[str]:
     return sorted(c for c in content_columns(collection) if c != "id")
 
 
-def _all_columns_json(collection: str) -> str:
-    """`changes` of a create: every field of the row, as `geomap load` records it."""
+def create_changes(collection: str) -> str:
+    """`changes` of a create, as JSON: every field of the row, as `geomap load` records it."""
     names = content_columns(collection) + (["attributions"] if collection == "incidents" else [])
     return json.dumps(sorted(names))
 

@@ -1,7 +1,8 @@
 """Candidates for the analysis engine, narrowed by index (DESIGN.md decision 3).
 
-The database answers "which rows could matter" with GiST-indexed `ST_DWithin` on geography and
-the date indexes; `geomap.analysis` computes the exact answer. Every value is bound.
+The database answers "which rows could matter" with the geometry GiST indexes (lon/lat boxes
+around the circle, `in_envelope`, with the dates where there are some) and an exact `ST_DWithin`
+on geography; `geomap.analysis` computes the exact answer. Every value is bound.
 """
 from __future__ import annotations
 
@@ -32,9 +33,11 @@ def point(lon: float, lat: float) -> ColumnElement:
     return cast(func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326), Geography)
 
 
-def _within(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
-    """Indexable: the geography cast matches the `(geom::geography)` GiST index."""
-    return func.ST_DWithin(cast(geom_column, Geography), point(lon, lat), float(metres))
+def within(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
+    """Rows within `metres` (geodesic) of the point: boxes the geometry GiST index answers
+    (`in_envelope`), then the exact test."""
+    return and_(in_envelope(geom_column, lon, lat, metres),
+                func.ST_DWithin(cast(geom_column, Geography), point(lon, lat), float(metres)))
 
 
 def _incident_groups() -> ColumnElement:
@@ -87,9 +90,8 @@ def _near(conn: Connection, lon: float, lat: float, radius_m: float, date_from: 
     reach = radius_m + max_precision(conn)
     exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat), float(radius_m) + incidents.c.precision_m)
     if date_from is None and date_to is None:
-        return [_within(incidents.c.geom, lon, lat, reach), exact]
-    # Space and time stated so that the (geom, daterange) GiST index answers both in one scan; the
-    # geography index would add every row in the ring for all dates to a BitmapAnd.
+        return [in_envelope(incidents.c.geom, lon, lat, reach), exact]
+    # Space and time stated so that the (geom, daterange) GiST index answers both in one scan.
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
     return [in_envelope(incidents.c.geom, lon, lat, reach), own.op("&&")(func.daterange(date_from, date_to, "[]")),
             exact]
@@ -149,24 +151,33 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per
     return found
 
 
-def in_envelope(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
-    """`geom && box` for lon/lat boxes that hold every point within `metres` of (lon, lat), a little
-    generously: two boxes when the circle crosses the antimeridian, every longitude when it
-    reaches a pole. Answered by the geometry GiST indexes."""
-    dy = metres / 110_574 * 1.01  # the shortest degree of latitude (at the equator), widened 1 %
-    south, north = max(-90.0, lat - dy), min(90.0, lat + dy)
-    dx = 180.0 if south == -90.0 or north == 90.0 else \
-        min(180.0, metres / (111_320 * max(1e-9, math.cos(math.radians(lat)))) * 1.01)
+# The mean Earth radius; an angle of metres / EARTH_M, widened by ENVELOPE_MARGIN, is more than
+# the angle any geodesic of that length on WGS84 spans (a degree of arc is at least 110.57 km).
+EARTH_M = 6_371_008.8
+ENVELOPE_MARGIN = 1.01
+
+
+def envelope(lon: float, lat: float, metres: float) -> list[tuple[float, float, float, float]]:
+    """Lon/lat boxes (west, south, east, north) that hold every point within `metres` of
+    (lon, lat), a little generously: the spherical cap of that radius (widened 1 %) spans its
+    angle in latitude and asin(sin(angle) / cos(lat)) in longitude; two boxes when it crosses
+    the antimeridian, one box of every longitude when it holds a pole."""
+    angle = min(metres / EARTH_M * ENVELOPE_MARGIN, math.pi)
+    south, north = lat - math.degrees(angle), lat + math.degrees(angle)
+    if south <= -90.0 or north >= 90.0:
+        return [(-180.0, max(-90.0, south), 180.0, min(90.0, north))]
+    dx = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(math.radians(lat)))))  # < 1: no pole inside
     west, east = lon - dx, lon + dx
-    if dx == 180.0:
-        spans = [(-180.0, 180.0)]
-    elif west < -180.0:
-        spans = [(-180.0, east), (west + 360.0, 180.0)]
-    elif east > 180.0:
-        spans = [(west, 180.0), (-180.0, east - 360.0)]
-    else:
-        spans = [(west, east)]
-    return or_(*(geom_column.op("&&")(func.ST_MakeEnvelope(w, south, e, north, 4326)) for w, e in spans))
+    if west < -180.0:
+        return [(-180.0, south, east, north), (west + 360.0, south, 180.0, north)]
+    if east > 180.0:
+        return [(west, south, 180.0, north), (-180.0, south, east - 360.0, north)]
+    return [(west, south, east, north)]
+
+
+def in_envelope(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
+    """`geom && box` for the boxes of `envelope`: answered by the geometry GiST indexes."""
+    return or_(*(geom_column.op("&&")(func.ST_MakeEnvelope(*box, 4326)) for box in envelope(lon, lat, metres)))
 
 
 def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
@@ -190,7 +201,7 @@ def site(conn: Connection, site_id: str) -> dict[str, Any] | None:
 
 def sites_near(conn: Connection, lon: float, lat: float, radius_m: float) -> list[dict[str, Any]]:
     reach = radius_m + conn.execute(select(func.coalesce(func.max(sites.c.precision_m), 0.0))).scalar_one()
-    return [dict(r) for r in conn.execute(site_select().where(_within(sites.c.geom, lon, lat, reach))).mappings()]
+    return [dict(r) for r in conn.execute(site_select().where(within(sites.c.geom, lon, lat, reach))).mappings()]
 
 
 def zone_select() -> Select:

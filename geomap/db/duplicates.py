@@ -1,6 +1,7 @@
 """Likely duplicate incidents among an import and the stored ones (`geomap import`'s report).
 
-Runs inside the import's transaction, after the upsert: `bulk.SEEN` holds the imported ids.
+Runs inside the import's transaction, after the upsert: `bulk.SEEN` holds the imported ids
+(unless the import was a first one, which imported every incident there is).
 """
 from __future__ import annotations
 
@@ -49,9 +50,10 @@ class DuplicateRule:
     days: int = 1
 
 
-def likely_duplicates(conn: Connection, rule: DuplicateRule) -> Iterator[dict]:
+def likely_duplicates(conn: Connection, rule: DuplicateRule, everything_imported: bool = False) -> Iterator[dict]:
     """Pairs of likely duplicate incidents with at least one of them in this import; each pair
-    once, with one group they share.
+    once, with one group they share. `everything_imported`: every stored incident came with
+    this import (a first one), so there is no `bulk.SEEN` to look in.
 
     An index probe per incident would visit every incident within the distance, whatever its
     date and type: hundreds in a dense city over ten years. Instead every attributed incident
@@ -67,16 +69,19 @@ def likely_duplicates(conn: Connection, rule: DuplicateRule) -> Iterator[dict]:
     widest = min(highest + cell_lat, 89.9)
     cell_lon = min(cell_lat / math.cos(math.radians(widest)), 360.0)
     stances = ", ".join(f"'{s}'" for s in AFFIRMATIVE_STANCES)
+    # Which incidents are this import's: all of them after a first import, else those in SEEN.
+    mine, seen = ("true", "") if everything_imported else ("m.id IS NOT NULL", f" LEFT JOIN {SEEN} m ON m.id = i.id")
     keyed = (
-        "SELECT i.id, i.event_type, x.group_id, i.geom, i.date_start, i.date_end, m.id IS NOT NULL AS mine, "
+        f"SELECT i.id, i.event_type, x.group_id, i.geom, i.date_start, i.date_end, {mine} AS mine, "
         "floor(ST_X(i.geom) / :cell_lon)::bigint AS cx, floor(ST_Y(i.geom) / :cell_lat)::bigint AS cy, "
         "floor((i.date_start - DATE '1900-01-01') / :cell_days)::bigint AS ct "
-        f"FROM incidents i JOIN attributions x ON x.incident_id = i.id AND x.stance IN ({stances}) "
-        f"LEFT JOIN {SEEN} m ON m.id = i.id"
+        f"FROM incidents i JOIN attributions x ON x.incident_id = i.id AND x.stance IN ({stances}){seen}"
     )
+    pairs = _probe(FORWARD, "keyed") + ("" if everything_imported else  # else stored ones to look back for
+                                        f" UNION ALL {_probe(BACKWARD, '(SELECT * FROM keyed WHERE NOT mine)')}")
     sql = (
         f"WITH keyed AS MATERIALIZED ({keyed}), "
-        f"pairs AS ({_probe(FORWARD, 'keyed')} UNION ALL {_probe(BACKWARD, '(SELECT * FROM keyed WHERE NOT mine)')}) "
+        f"pairs AS ({pairs}) "
         "SELECT DISTINCT ON (least(a, b), greatest(a, b)) least(a, b) AS a, greatest(a, b) AS b, "
         "group_id AS group, event_type, round(metres::numeric, 1)::float AS metres, "
         "CASE WHEN a < b THEN a_date ELSE b_date END AS a_date, "

@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from geomap.db.candidates import Geography, attributed_to, point
+from geomap.db.candidates import Geography, attributed_to, point, within
 from geomap.db.schema import attributions, control_zones, incidents, sites
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
@@ -151,7 +151,7 @@ def equals_clause(collection: Collection, name: str, values: tuple[str, ...]) ->
 
 
 def _near(collection: Collection, near: Near) -> ColumnElement:
-    return func.ST_DWithin(_geography(collection.table.c.geom), point(near.lon, near.lat), float(near.radius_m))
+    return within(collection.table.c.geom, near.lon, near.lat, near.radius_m)
 
 
 def _clauses(q: FeatureQuery) -> list[ColumnElement]:

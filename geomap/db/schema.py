@@ -84,7 +84,6 @@ incidents = Table(
     Column("attributed_groups", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     *_bookkeeping(),
     Index("incidents_geom_gist", "geom", postgresql_using="gist"),
-    Index("incidents_geog_gist", text("(geom::geography)"), postgresql_using="gist"),
     Index("incidents_dates", "date_start", "date_end"),
     Index("incidents_event_type", "event_type"),
     Index("incidents_precision", "precision_m"),

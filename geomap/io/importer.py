@@ -9,10 +9,15 @@
    new and changed features are written with their attributions and history, unchanged ones
    are left alone, so re-importing a file changes nothing. Reading the next chunk overlaps
    with the database writing this one. Memory holds a few chunks, whatever the file's size.
-3. Problems go to the report as they are found. With any problem the transaction is rolled
+3. A first import into an empty collection has nothing to compare with: it COPYs the rows,
+   their claims and their history lines straight into their tables, with no staging. The
+   collection's primary key then finds an id the file repeats; since the report must say
+   where each repeat was first used, such a file, or one with an invalid feature that is not
+   skipped, is read again the staged way (the direct writes rolled back to a savepoint).
+4. Problems go to the report as they are found. With any problem the transaction is rolled
    back at the end and InvalidInput lists them: the database is unchanged. With
    `skip_invalid` the valid features are kept.
-4. Likely duplicates among the imported incidents are reported.
+5. Likely duplicates among the imported incidents are reported.
 
 Everything runs in one transaction, which locks the collection against other writers
 (readers go on; during a large first import they wait for the index rebuild).
@@ -40,8 +45,8 @@ from sqlalchemy.exc import DBAPIError
 from geomap.db import bulk, store
 from geomap.db.duplicates import DuplicateRule, likely_duplicates
 from geomap.errors import InvalidInput, Problem
-from geomap.io import rows
-from geomap.io.load import unknown_references
+from geomap.io import parallel
+from geomap.io.lines import FeatureLines
 from geomap.io.readers import Item, Reader, detect_format, open_reader
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,9 @@ SHOWN = 20  # problems and duplicates kept in memory to show; the reports get al
 CHUNK_ROWS = 25_000  # features staged and upserted at a time
 COPY_LINES = 2_000  # COPY lines sent at a time
 PROGRESS_EVERY = 1_000
+# A first import of a text sequence at least this large is read by worker processes
+# (`geomap.io.parallel`), when the machine has more than one core.
+PARALLEL_MIN_BYTES = 32 << 20
 Progress = Callable[[int], None]
 
 
@@ -107,6 +115,8 @@ class ImportResult:
     duplicate_count: int = 0
     duplicate_rule: DuplicateRule | None = None
     rebuilt_indexes: bool = False
+    direct: bool = False  # a first import, written without staging
+    readers: int = 0  # reader processes (0: one reader thread)
 
     def lines(self) -> list[str]:
         """A summary for people."""
@@ -140,27 +150,64 @@ def import_file(engine: Engine, path: Path, fmt: str | None = None, collection: 
     that receive every problem and every likely duplicate pair.
     """
     path = Path(path)
-    fmt = fmt or detect_format(path)
-    actor = actor or f"geomap import {path}"
+    job = _Job(path, fmt or detect_format(path), collection, skip_invalid, report,
+               actor or f"geomap import {path}", progress)
     with ExitStack() as stack:
         stream = _open(path, stack)
-        size = os.fstat(stream.fileno()).st_size
-        sink = stack.enter_context(ProblemLog(report))
         conn = stack.enter_context(engine.begin())
-        reader = open_reader(stream, path, fmt, collection, **_context(conn, fmt))
-        items = reader.items()
-        first = next(items, None)
-        result = ImportResult(path, fmt, reader.collection, report=report)
-        bulk.lock(conn, reader.collection)
-        producer = _Producer(chain([first] if first else [], items), reader, _known(conn, reader), sink,
-                             stream, progress)
-        stack.callback(producer.stop)
-        _consume(conn, reader, producer, sink, skip_invalid, actor, result, size)
-        if sink.problems and not skip_invalid:
-            raise _refusal(path, sink)  # leaving the `with` rolls the transaction back
-        result.invalid, result.problems, result.problem_count = sink.features, sink.shown, sink.problems
-        if duplicates is not None and reader.collection == "incidents":
+        try:
+            with conn.begin_nested():  # a direct first import that meets a repeated id is undone
+                result = _read_and_write(conn, stream, job, direct=True)
+        except _ReadAgain as again:
+            log.info("%s; reading the file again the staged way", again)
+            result = _read_and_write(conn, stream, job, direct=False)
+        if duplicates is not None and result.collection == "incidents":
             _report_duplicates(conn, duplicates, duplicates_report, result)
+    return result
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    format: str
+    collection: str | None
+    skip_invalid: bool
+    report: Path | None
+    actor: str
+    progress: Progress | None
+
+
+class _ReadAgain(Exception):
+    """A direct first import found what only the staged way reports in full."""
+
+
+def _read_and_write(conn: Connection, stream: IO[bytes], job: _Job, direct: bool) -> ImportResult:
+    """One pass over the file: written directly when `direct` and the collection is empty,
+    else staged. Raises InvalidInput when a feature is invalid (unless skipped)."""
+    stream.seek(0)
+    reader = open_reader(stream, job.path, job.format, job.collection, **_context(conn, job.format))
+    items = reader.items()
+    first = next(items, None)
+    result = ImportResult(job.path, job.format, reader.collection, report=job.report)
+    bulk.lock(conn, reader.collection)
+    result.direct = direct and bulk.is_empty(conn, reader.collection)  # locked: stays so but for our rows
+    size = os.fstat(stream.fileno()).st_size
+    with ProblemLog(job.report) as sink:
+        known = _known(conn, reader)
+        if result.direct and job.format == "geojsonseq" and size >= PARALLEL_MIN_BYTES and parallel.workers() > 1:
+            producer = _PartsProducer(job, reader.collection, known, sink)
+            result.readers = len(producer.readers.processes)
+        else:
+            producer = _Producer(chain([first] if first else [], items),
+                                 FeatureLines(job.path, reader.collection, job.actor, result.direct, known),
+                                 sink, stream, job.progress)
+        try:
+            _consume(conn, reader, producer, sink, job, result, size)
+        finally:
+            producer.stop()
+        if sink.problems and not job.skip_invalid:
+            raise _refusal(job.path, sink)  # leaving import_file's `with` rolls the transaction back
+        result.invalid, result.problems, result.problem_count = sink.features, sink.shown, sink.problems
     return result
 
 
@@ -195,8 +242,8 @@ def _known(conn: Connection, reader: Reader) -> dict[str, set[str]]:
 
 @dataclass
 class _Chunk:
-    lines: list[str]
-    claims: list[str]  # the COPY lines of the rows' claims (incidents), a text per row that has any
+    lines: tuple[list[str], ...]  # the COPY lines of each table, in the order of the COPY statements
+    rows: int  # the valid features in the chunk
     read: int  # features read so far
     position: int  # bytes of the file read so far
 
@@ -205,13 +252,13 @@ class _Producer:
     """Reads, validates and formats features in a thread, handing over chunks of COPY lines
     through a short queue (so memory holds at most a few chunks)."""
 
-    def __init__(self, items: Iterator[Item], reader: Reader, known: dict[str, set[str]], sink: ProblemLog,
-                 stream: IO[bytes], progress: Progress | None):
-        self.items, self.known, self.sink, self.stream, self.progress = items, known, sink, stream, progress
-        self.line = rows.formatter(bulk.staging_fields(reader.collection))
-        self.prefix = f"{reader.path}: "  # staged places leave out the path, which every one starts with
+    def __init__(self, items: Iterator[Item], lines: FeatureLines, sink: ProblemLog, stream: IO[bytes],
+                 progress: Progress | None):
+        self.items, self.lines, self.sink, self.stream, self.progress = items, lines, sink, stream, progress
+        self.prefix = lines.prefix
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.waited = 0.0  # seconds the database side waited for chunks (logged with -v)
+        self.started = time.perf_counter()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="geomap-import-reader", daemon=True)
         self.thread.start()
@@ -227,6 +274,9 @@ class _Producer:
             if kind == "last":
                 return
 
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
     def stop(self) -> None:
         self.stopped.set()
         self.thread.join(timeout=5)
@@ -241,86 +291,145 @@ class _Producer:
 
     def _run(self) -> None:
         try:
-            count, lines, claims = 0, [], []
+            count, valid, tables = 0, 0, None
             for count, item in enumerate(self.items, start=1):
                 if self.stopped.is_set():
                     return
-                formatted = self._line(item, count)
-                if formatted is not None:
-                    lines.append(formatted[0])
-                    if formatted[1]:
-                        claims.append(formatted[1])
+                texts, problems = self.lines(item, count)
+                self.sink.add(problems)
+                if texts is not None:
+                    tables = tables or tuple([] for _ in texts)
+                    for table, text in zip(tables, texts):
+                        if text:  # (a feature without claims has no claim lines)
+                            table.append(text)
+                    valid += 1
                 if count % PROGRESS_EVERY == 0 and self.progress:
                     self.progress(self.stream.tell())
-                if len(lines) >= CHUNK_ROWS:
-                    self._put("chunk", _Chunk(lines, claims, count, self.stream.tell()))
-                    lines, claims = [], []
+                if valid >= CHUNK_ROWS:
+                    self._put("chunk", _Chunk(tables, valid, count, self.stream.tell()))
+                    valid, tables = 0, None
             if self.progress:
                 self.progress(self.stream.tell())
-            self._put("last", _Chunk(lines, claims, count, self.stream.tell()))
+            self._put("last", _Chunk(tables or (), valid, count, self.stream.tell()))
         except BaseException as exc:  # handed to the main thread, which raises it
             self._put("error", exc)
 
-    def _line(self, item: Item, ordinal: int) -> tuple[str, str] | None:
-        """The feature's COPY line and its claims' lines, or None if it has a problem."""
-        if item.record is None:
-            self.sink.add(item.problems)
-            return None
-        problems = unknown_references(item.record, self.known)
-        text = self.line(item.record, item.where.removeprefix(self.prefix), ordinal)
-        if rows.has_nul(text[0]) or rows.has_nul(text[1]):
-            problems.append(Problem(item.where, "properties", "contains a NUL character (\\u0000), "
-                                    "which PostgreSQL cannot store; remove it"))
-        self.sink.add(problems)
-        return None if problems else text
+
+class _PartsProducer:
+    """The chunks of a large text sequence read by worker processes (`geomap.io.parallel`), a
+    part of the file each, in the file's order; the problems of each part go to the sink as it
+    is taken."""
+
+    def __init__(self, job: _Job, collection: str, known: dict[str, set[str]], sink: ProblemLog):
+        self.job, self.sink, self.prefix = job, sink, f"{job.path}: "
+        self.waited = 0.0  # seconds the database side waited for chunks (logged with -v)
+        self.started = time.perf_counter()
+        self.readers = parallel.Readers(job.path, collection, job.actor, known, parallel.workers())
+
+    def chunks(self) -> Iterator[_Chunk]:
+        read = 0
+        for done in self.readers.done(self._waited):
+            for problems in done.problems:
+                self.sink.add(problems)
+            read += done.read
+            if self.job.progress:
+                self.job.progress(done.end)
+            yield _Chunk(tuple([text] for text in done.texts), done.rows, read, done.end)
+
+    def _waited(self, seconds: float) -> None:
+        self.waited += seconds
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def stop(self) -> None:
+        self.readers.stop()
 
 
-def _consume(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, skip_invalid: bool,
-             actor: str, result: ImportResult, size: int) -> None:
-    """Stage and apply each chunk; rebuild indexes once when the import is large. A statement
-    the database refuses (a check only it makes) refuses the import."""
+def _consume(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, job: _Job,
+             result: ImportResult, size: int) -> None:
+    """Write each chunk; rebuild indexes once when the import is large. A statement the
+    database refuses (a check only it makes) refuses the import."""
     try:
-        _stage_and_apply(conn, reader, producer, sink, skip_invalid, actor, result, size)
+        write = _write_directly if result.direct else _stage_and_apply
+        rebuilt, tables = write(conn, reader, producer, sink, job, result, size)
+        log.info("read, validated and wrote %d feature(s) %s in %.1f s (%.1f s waiting for %s)", result.read,
+                 "directly" if result.direct else "staged", producer.elapsed(), producer.waited,
+                 f"{result.readers} reader processes" if result.readers else "the reader")
+        if rebuilt:
+            clock = time.perf_counter()
+            bulk.recreate(conn, rebuilt, tables)
+            result.rebuilt_indexes = True
+            log.info("rebuilt indexes and foreign keys in %.1f s", time.perf_counter() - clock)
+    except psycopg.errors.UniqueViolation as exc:
+        if not result.direct:
+            raise _refused(result, exc) from None
+        raise _ReadAgain("an id is repeated in the file") from None
     except (DBAPIError, psycopg.Error) as exc:
-        error = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error; raw COPY does not
-        diag = getattr(error, "diag", None)
-        reason = getattr(diag, "message_primary", None) or str(error)
-        detail = getattr(diag, "message_detail", None) or getattr(diag, "context", None)
-        raise InvalidInput(f"{result.path}: the database refused the import; nothing was imported",
-                           [Problem(str(result.path), "feature", reason + (f" ({detail})" if detail else ""))]) from None
+        raise _refused(result, exc) from None
 
 
-def _stage_and_apply(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, skip_invalid: bool,
-                     actor: str, result: ImportResult, size: int) -> None:
-    collection = reader.collection
-    copies = bulk.create_staging(conn, collection)
-    fresh = bulk.is_empty(conn, collection)  # locked: stays so but for this import's own rows
-    clock, rebuilt = time.perf_counter(), None
+def _refused(result: ImportResult, exc: Exception) -> InvalidInput:
+    error = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error; raw COPY does not
+    diag = getattr(error, "diag", None)
+    reason = getattr(diag, "message_primary", None) or str(error)
+    detail = getattr(diag, "message_detail", None) or getattr(diag, "context", None)
+    return InvalidInput(f"{result.path}: the database refused the import; nothing was imported",
+                        [Problem(str(result.path), "feature", reason + (f" ({detail})" if detail else ""))])
+
+
+Rebuild = tuple[list[tuple[str, str, str]], list[str]]  # what bulk.drop_indexes_and_keys dropped, and the tables
+
+
+def _drop_if_large(conn: Connection, collection: str, chunk: _Chunk, size: int) -> Rebuild:
+    """On the first chunk, which tells how large the import will be: drop the indexes and keys
+    that a large import rebuilds once at the end."""
+    tables = bulk.tables_to_rebuild(conn, collection, chunk.read * size // max(chunk.position, 1))
+    return bulk.drop_indexes_and_keys(conn, tables), tables
+
+
+def _write_directly(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, job: _Job,
+                    result: ImportResult, size: int) -> Rebuild:
+    """COPY each chunk's rows, claims and history straight into their tables."""
+    copies, rebuilt, tables = bulk.direct_copies(reader.collection), None, []
     for chunk in producer.chunks():
-        for copy_sql, lines in zip(copies, (chunk.lines, chunk.claims)):
+        result.read = chunk.read
+        if sink.problems and not job.skip_invalid:
+            raise _ReadAgain("a feature is invalid")
+        if rebuilt is None:
+            rebuilt, tables = _drop_if_large(conn, reader.collection, chunk, size)
+        result.groups_created += _create_groups(conn, reader, job.actor)
+        for copy_sql, lines in zip(copies, chunk.lines):
             _copy(conn, copy_sql, lines)
-        for where, used in bulk.repeated_ids(conn, len(chunk.lines)):
+        result.created += chunk.rows
+    return rebuilt, tables
+
+
+def _stage_and_apply(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, job: _Job,
+                     result: ImportResult, size: int) -> Rebuild:
+    """COPY each chunk into the staging tables, drop the ids it repeats and apply it."""
+    collection = reader.collection
+    copies, rebuilt, tables = bulk.create_staging(conn, collection), None, []
+    for chunk in producer.chunks():
+        for copy_sql, lines in zip(copies, chunk.lines):
+            _copy(conn, copy_sql, lines)
+        for where, used in bulk.repeated_ids(conn, chunk.rows):
             sink.add([Problem(producer.prefix + where, "id", f"duplicate id, already used at {producer.prefix}{used}")])
         result.read = chunk.read
-        if sink.problems and not skip_invalid:  # refused at the end: only read on, to report everything
+        if sink.problems and not job.skip_invalid:  # refused at the end: only read on, to report everything
             bulk.clear_staging(conn, collection)
             continue
-        if rebuilt is None:  # the first chunk tells how large the import will be
-            tables = bulk.tables_to_rebuild(conn, collection, chunk.read * size // max(chunk.position, 1))
-            rebuilt = bulk.drop_indexes_and_keys(conn, tables)
-        result.groups_created += _create_groups(conn, reader, actor)
-        _apply(conn, collection, actor, result, fresh)
+        if rebuilt is None:
+            rebuilt, tables = _drop_if_large(conn, collection, chunk, size)
+        result.groups_created += _create_groups(conn, reader, job.actor)
+        _apply(conn, collection, job.actor, result)
         bulk.clear_staging(conn, collection)
-    log.info("read, validated and wrote %d feature(s) in %.1f s (%.1f s waiting for the reader)", result.read,
-             time.perf_counter() - clock, producer.waited)
-    if rebuilt:
-        clock = time.perf_counter()
-        bulk.recreate(conn, rebuilt, tables)
-        result.rebuilt_indexes = True
-        log.info("rebuilt indexes and foreign keys in %.1f s", time.perf_counter() - clock)
+    return rebuilt, tables
 
 
 def _copy(conn: Connection, copy_sql: str, lines: list[str]) -> None:
+    if not lines:
+        return
     with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for start in range(0, len(lines), COPY_LINES):
             copy.write("".join(lines[start:start + COPY_LINES]))
@@ -331,8 +440,8 @@ def _create_groups(conn: Connection, reader: Reader, actor: str) -> list[str]:
     return groups.insert_new(conn, actor) if groups is not None else []
 
 
-def _apply(conn: Connection, collection: str, actor: str, result: ImportResult, fresh: bool) -> None:
-    applied = bulk.apply(conn, collection, actor, fresh)
+def _apply(conn: Connection, collection: str, actor: str, result: ImportResult) -> None:
+    applied = bulk.apply(conn, collection, actor)
     result.created += applied.created
     result.updated += applied.updated
     result.unchanged += applied.unchanged
@@ -346,7 +455,7 @@ def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None,
         if path:
             writer = csv.writer(stack.enter_context(open(path, "w", newline="", encoding="utf-8")))
             writer.writerow(["a", "b", "group", "event_type", "metres", "a_date", "b_date"])
-        for pair in likely_duplicates(conn, rule):
+        for pair in likely_duplicates(conn, rule, everything_imported=result.direct):
             result.duplicate_count += 1
             if len(result.duplicates) < SHOWN:
                 result.duplicates.append(pair)

@@ -122,21 +122,26 @@ class SequenceReader(Reader):
 
     def items(self) -> Iterator[Item]:
         self.collection = check_collection(self.path, self.collection or collection_from_name(self.path))
+        yield from self.texts_items(text_sequence(self.stream))
+
+    def texts_items(self, texts: Iterator[tuple[int, bytes]]) -> Iterator[Item]:
+        """The items of (line, JSON text) pairs (`streams.text_sequence`, or a part of it)."""
         try:
-            for line, text in text_sequence(self.stream):
-                where = f"{self.path}: line {line}"
-                record = read_point_feature(text, self.collection, where)
-                if record is not None:
-                    yield Item(record.where, record)
-                    continue
-                try:
-                    feature = msgspec.json.decode(text)
-                except msgspec.MsgspecError as exc:
-                    yield Item(where, None, (Problem(where, "feature", f"not valid JSON: {exc}"),))
-                    continue
-                yield self.validate(feature, where)
+            for line, text in texts:
+                yield self.item(line, text)
         except JSONTextError as exc:
             raise InvalidInput(f"{self.path}: {exc}; nothing was imported") from None
+
+    def item(self, line: int, text: bytes) -> Item:
+        where = f"{self.path}: line {line}"
+        record = read_point_feature(text, self.collection, where)
+        if record is not None:
+            return Item(record.where, record)
+        try:
+            feature = msgspec.json.decode(text)
+        except msgspec.MsgspecError as exc:
+            return Item(where, None, (Problem(where, "feature", f"not valid JSON: {exc}"),))
+        return self.validate(feature, where)
 
 
 def _kml(stream, path, collection, **_):

@@ -1,6 +1,7 @@
-"""A validated Record as one line of PostgreSQL's COPY text format, in the staging table's
-column order (`geomap.db.bulk.staging_columns`), and an incident's claims as lines of the
-claims staging table (`geomap.db.bulk.CLAIM_COLUMNS`).
+"""A validated Record as lines of PostgreSQL's COPY text format: its row, in the column order
+`geomap.db.bulk` gives (the staging table's, or the collection's own for a first import), an
+incident's claims as lines of `attributions` (keyed by the row's place in the file when staged,
+by the incident's id when written directly), and, written directly, its `create` history line.
 
 Values are written as `geomap load` binds them: dates ISO, geometry as EWKB (SRID 4326) after
 the geometry policy, sources as the JSON of their validated models (every field, nulls
@@ -59,9 +60,10 @@ def groups(claims) -> str:
     return array(sorted({c.group for c in claims if c.stance in AFFIRMATIVE_STANCES}))
 
 
-def claims(attributions, ordinal: int) -> str:
-    """An incident's claims as COPY lines of the claims staging table (none: empty)."""
-    return "".join(f"{ordinal}\t{position}\t{text(c.group)}\t{text(c.claimant)}\t{c.stance}\t"
+def claims(attributions, key: str) -> str:
+    """An incident's claims as COPY lines of `attributions`' columns after the first, which is
+    `key` (the incident's place in the file, or its id; none: empty)."""
+    return "".join(f"{key}\t{position}\t{text(c.group)}\t{text(c.claimant)}\t{c.stance}\t"
                    f"{_json(c.sources, _SOURCES)}\t{NULL if c.notes is None else text(c.notes)}\n"
                    for position, c in enumerate(attributions))
 
@@ -84,6 +86,10 @@ def _expression(name: str, kind: str) -> str:
         return "array(p.tags)"
     if name == "attributed_groups":
         return "groups(p.attributions)"
+    if name == "src":
+        return "text(where)"
+    if name == "ord":
+        return "str(ordinal)"
     attribute = "p." + ("group" if name == "group_id" else name)
     if kind == "text":
         return f"(NULL if {attribute} is None else text({attribute}))"
@@ -92,22 +98,31 @@ def _expression(name: str, kind: str) -> str:
     return f"(NULL if {attribute} is None else repr({attribute}))"  # numbers: repr is exact
 
 
-def formatter(columns: list[tuple[str, str]]) -> Callable[[Record, str, int], tuple[str, str]]:
-    """(record, where, ordinal) -> (one COPY line for the staging columns, the COPY lines of its
-    claims). The columns are given as (name, kind) with kind text, date or number; the last two
-    are `src` (where) and `ord` (ordinal). Claims are written when the columns include
-    `attributed_groups` (incidents), else the second text is empty.
+def formatter(columns: list[tuple[str, str]], history: tuple[str, str] | None = None
+              ) -> Callable[[Record, str, int], tuple[str, ...]]:
+    """(record, where, ordinal) -> its COPY lines: the row (the columns, given as (name, kind)
+    with kind text, date or number, or a column written specially, src and ord among them),
+    its claims (when the columns include `attributed_groups`, incidents; else empty, keyed by
+    `ord` when it is a column, else by id) and, when `history` is given as the text before and
+    after the id, its history line.
 
     The line is one f-string compiled for the columns: a bulk import formats millions of rows,
     and a call per field would cost more than all the rest of the formatting.
     """
-    fields = [_expression(name, kind) for name, kind in columns[:-2]]
-    with_claims = "claims(p.attributions, ordinal)" if any(n == "attributed_groups" for n, _ in columns) else "''"
-    source = "lambda r, where, ordinal: (lambda p: (" + " + '\\t' + ".join(
-        [*fields, "text(where)", "str(ordinal)"]) + f" + '\\n', {with_claims}))(r.properties)"
+    fields = [_expression(name, kind) for name, kind in columns]
+    key = "str(ordinal)" if any(n == "ord" for n, _ in columns) else "text(r.id)"
+    with_claims = f"claims(p.attributions, {key})" if any(n == "attributed_groups" for n, _ in columns) else "''"
+    texts = [" + '\\t' + ".join(fields) + " + '\\n'", with_claims] + (["BEFORE + text(r.id) + AFTER"] if history else [])
+    source = f"lambda r, where, ordinal: (lambda p: ({', '.join(texts)}))(r.properties)"
     scope = {"text": text, "NULL": NULL, "ewkb": ewkb, "json": _json, "array": array, "groups": groups,
-             "claims": claims, "SOURCES": _SOURCES}
+             "claims": claims, "SOURCES": _SOURCES, "BEFORE": history and history[0], "AFTER": history and history[1]}
     return eval(source, scope)  # noqa: S307 - the source is built above from column names only
+
+
+def history_line(collection: str, actor: str, changes: str) -> tuple[str, str]:
+    """A `create` history line (`geomap.db.bulk.HISTORY_COLUMNS`) as the COPY text before and
+    after the id; `changes` is JSON (no backslash, tab or newline)."""
+    return f"{collection}\t", f"\tcreate\t1\t{text(actor)}\t{changes}\n"
 
 
 def has_nul(line: str) -> bool:

@@ -139,17 +139,19 @@ def _array(scanner: _Scanner) -> Iterator[tuple[int, int, Any]]:
             return
 
 
-def text_sequence(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def text_sequence(stream: IO[bytes], separated: bool | None = None, first_line: int = 1
+                  ) -> Iterator[tuple[int, bytes]]:
     """Yield (line, text) for each JSON text of a GeoJSON text sequence (RFC 8142).
 
     With RS separators a text may span lines; without any RS (newline-delimited GeoJSON), each
     non-blank line is one text. Texts are returned undecoded, so that one bad text is one
-    problem and the rest are still read.
+    problem and the rest are still read. Which of the two the file is, the first non-blank line
+    tells, unless `separated` says; `first_line` numbers the stream's first line (for a part
+    of a file, `cut` where a text begins).
     """
     pending: list[bytes] = []
     start = size = 0
-    separated = None
-    for number, raw in enumerate(stream, start=1):
+    for number, raw in enumerate(stream, start=first_line):
         if separated is None and raw.strip():
             separated = raw.startswith(b"\x1e")
         if not separated:
@@ -167,3 +169,18 @@ def text_sequence(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
                 raise JSONTextError("a text longer than 256 MiB: is the record separator missing?", start)
     if pending and any(p.strip() for p in pending):
         yield start, b"".join(pending)
+
+
+def is_separated(head: bytes) -> bool | None:
+    """Whether a text sequence that begins with `head` uses RS separators (None: no text yet)."""
+    for raw in head.splitlines():
+        if raw.strip():
+            return raw.startswith(b"\x1e")
+    return None
+
+
+def cut(data: bytes, separated: bool) -> int:
+    """Where a part of a text sequence may end so that the next part starts with a whole text:
+    after the last newline that a record separator follows (or after the last newline, when
+    each line is a text); 0 when `data` has no such place."""
+    return data.rfind(b"\n\x1e") + 1 if separated else data.rfind(b"\n") + 1

@@ -68,8 +68,8 @@ def test_import_and_load_leave_the_same_rows_and_history(engine, database_url, t
     changed = copy.deepcopy(first)
     changed[0]["properties"]["fatalities_high"] = 3
     changed[1]["properties"]["attributions"] = []
-    import_file(engine, write_sequence(tmp_path / "a.geojsonseq", first), collection="incidents")
-    import_file(engine, write_sequence(tmp_path / "b.geojsonseq", changed), collection="incidents")
+    assert import_file(engine, write_sequence(tmp_path / "a.geojsonseq", first), collection="incidents").direct
+    assert not import_file(engine, write_sequence(tmp_path / "b.geojsonseq", changed), collection="incidents").direct
 
     other_url = empty_database(cluster, database_url)
     other = make_engine(other_url)
@@ -199,13 +199,29 @@ def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatc
     monkeypatch.setattr(bulk, "BULK_MIN", 3)
     schema = _schema(refs)
     result = import_file(refs, write_sequence(path, features))
-    assert result.rebuilt_indexes and result.created == 7
+    assert result.direct and result.rebuilt_indexes and result.created == 7
     assert _schema(refs) == schema  # the triggers that keep attributed_groups enabled again, too
     assert len(contents(refs, "incidents")) == 7
     with refs.connect() as conn:  # written by the import itself while those triggers paused
         groups = dict(conn.execute(text("SELECT id, attributed_groups FROM incidents")).all())
     assert groups == {f["id"]: sorted({c["group"] for c in f["properties"]["attributions"]
                                        if c["stance"] in AFFIRMATIVE_STANCES}) for f in features}
+
+
+@pytest.mark.parametrize("rows_per_chunk", [2, 25_000])
+def test_a_first_import_with_a_repeated_id_is_read_again_staged(refs, tmp_path, monkeypatch, rows_per_chunk):
+    """A first import COPYs straight into the tables; an id the file repeats makes it start
+    over, staged, so that the repeat is reported with the line of its first use and skipped."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", rows_per_chunk)
+    features = [incident(f"attack-{i}", lon=44 + i / 100) for i in range(5)]
+    path = write_sequence(tmp_path / "incidents.geojsonseq", features + [incident("attack-3", notes="again")])
+    result = import_file(refs, path, skip_invalid=True)
+    assert not result.direct and (result.created, result.invalid) == (5, 1)
+    assert "line 6 (id 'attack-3')" in result.problems[0].where
+    assert result.problems[0].reason == f"duplicate id, already used at {path}: line 4 (id 'attack-3')"
+    assert contents(refs, "incidents")["attack-3"]["notes"] is None  # the first use is kept
+    assert [row[:3] for row in history(refs) if row[0] == "incidents"] == [
+        ("incidents", f"attack-{i}", "create") for i in range(5)]
 
 
 def _schema(engine) -> set[tuple]:
