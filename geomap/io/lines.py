@@ -38,7 +38,7 @@ class FeatureLines:
             return None, list(item.problems)
         problems = unknown_references(item.record, self.known)
         texts = self.line(item.record, item.where.removeprefix(self.prefix), ordinal)
-        if any(rows.has_nul(t) for t in texts):
+        if rows.has_nul("".join(texts)):
             problems.append(Problem(item.where, "properties", "contains a NUL character (\\u0000), "
                                     "which PostgreSQL cannot store; remove it"))
         return (None if problems else texts), problems

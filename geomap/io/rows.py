@@ -33,6 +33,8 @@ _JSON_NUL = re.compile(r"(?<!\\)(\\\\\\\\)*\\\\u0000")
 
 def array(values: list[str]) -> str:
     """A text[] literal as a COPY text field."""
+    if not values:
+        return "{}"
     quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
     return ("{" + ",".join(quoted) + "}").translate(_ESCAPES)
 
@@ -57,12 +59,14 @@ def groups(claims) -> str:
     """The distinct groups of the affirmative claims in byte order, as a text[] COPY field:
     `incidents.attributed_groups` as the triggers of migration 0005 compute it (slugs are
     ASCII, so code point order is byte order)."""
-    return array(sorted({c.group for c in claims if c.stance in AFFIRMATIVE_STANCES}))
+    return array(sorted({c.group for c in claims if c.stance in AFFIRMATIVE_STANCES})) if claims else "{}"
 
 
 def claims(attributions, key: str) -> str:
     """An incident's claims as COPY lines of `attributions`' columns after the first, which is
     `key` (the incident's place in the file, or its id; none: empty)."""
+    if not attributions:
+        return ""
     return "".join(f"{key}\t{position}\t{text(c.group)}\t{text(c.claimant)}\t{c.stance}\t"
                    f"{_json(c.sources, _SOURCES)}\t{NULL if c.notes is None else text(c.notes)}\n"
                    for position, c in enumerate(attributions))
@@ -91,8 +95,9 @@ def _expression(name: str, kind: str) -> str:
     if name == "ord":
         return "str(ordinal)"
     attribute = "p." + ("group" if name == "group_id" else name)
-    if kind == "text":
-        return f"(NULL if {attribute} is None else text({attribute}))"
+    if kind == "text":  # text() inlined: most fields of most rows are text, and need no escape
+        return (f"(NULL if (v := {attribute}) is None else v if v.isprintable() and '\\\\' not in v "
+                "else v.translate(ESCAPES))")
     if kind == "date":
         return f"(NULL if {attribute} is None else {attribute}.isoformat())"
     return f"(NULL if {attribute} is None else repr({attribute}))"  # numbers: repr is exact
@@ -114,7 +119,7 @@ def formatter(columns: list[tuple[str, str]], history: tuple[str, str] | None = 
     with_claims = f"claims(p.attributions, {key})" if any(n == "attributed_groups" for n, _ in columns) else "''"
     texts = [" + '\\t' + ".join(fields) + " + '\\n'", with_claims] + (["BEFORE + text(r.id) + AFTER"] if history else [])
     source = f"lambda r, where, ordinal: (lambda p: ({', '.join(texts)}))(r.properties)"
-    scope = {"text": text, "NULL": NULL, "ewkb": ewkb, "json": _json, "array": array, "groups": groups,
+    scope = {"text": text, "ESCAPES": _ESCAPES, "NULL": NULL, "ewkb": ewkb, "json": _json, "array": array, "groups": groups,
              "claims": claims, "SOURCES": _SOURCES, "BEFORE": history and history[0], "AFTER": history and history[1]}
     return eval(source, scope)  # noqa: S307 - the source is built above from column names only
 

@@ -48,6 +48,14 @@ def test_text_sequences_with_record_separators_may_span_lines():
         [(1, {"a": 1}), (2, {"b": 2}), (6, {"c": 3})]
 
 
+def test_a_text_sequence_without_separators_where_it_needs_them_is_refused(monkeypatch):
+    monkeypatch.setattr(streams, "MAX_TEXT", 100)
+    data = b'\x1e{"a": 1}\n\x1e{"b": [\n' + b'"x",\n' * 40 + b'"y"]}\n{"c": 3}\n'
+    with pytest.raises(JSONTextError) as caught:
+        list(text_sequence(io.BytesIO(data)))
+    assert "longer than 256 MiB" in caught.value.reason and caught.value.line == 2
+
+
 def test_newline_delimited_geojson_is_a_sequence_too():
     data = b'{"a": 1}\n\n{"b": 2}\n'
     assert [(line, json.loads(text)) for line, text in text_sequence(io.BytesIO(data))] == [(1, {"a": 1}), (3, {"b": 2})]
