@@ -67,14 +67,19 @@ def data_files(n: int, seed: int, log=print) -> list[Path]:
     return paths
 
 
-def fresh_database(cluster: Cluster, name: str, migrated: bool) -> str:
-    """A new database `name`, and a quiet server: the other tool's database of the previous run
-    dropped (else autovacuum works on its million new rows during this run) and a CHECKPOINT
-    (else the previous run's WAL is flushed during this one)."""
+def drop_databases(cluster: Cluster) -> None:
+    """Drop both tools' databases (else autovacuum works on their million new rows during the
+    next run, or the next benchmark) and CHECKPOINT (else their WAL is flushed meanwhile)."""
     with psycopg.connect(cluster.url("postgres", driver="postgresql"), autocommit=True) as admin:
         for database in DATABASES:
             admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.execute("CHECKPOINT")
+
+
+def fresh_database(cluster: Cluster, name: str, migrated: bool) -> str:
+    """A new database `name` on a quiet server (`drop_databases`)."""
+    drop_databases(cluster)
+    with psycopg.connect(cluster.url("postgres", driver="postgresql"), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = cluster.url(name)
     engine = make_engine(url)
@@ -202,6 +207,7 @@ def main(argv=None) -> int:
         best_theirs = min((r[1] for r in runs), key=lambda r: r.seconds)
         return 0 if report(args.incidents, best_ours, best_theirs) else 1
     finally:
+        drop_databases(cluster)  # the next benchmark starts on a quiet server too
         if args.stop:
             cluster.stop()
 

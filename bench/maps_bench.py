@@ -8,8 +8,10 @@ Chromium (Debian's, network off beyond loopback):
 
 1. ours: `GET /maps` with every incident in view; above geomap.maps.SERVER_AGGREGATION_ABOVE the
    server counts incidents per grid cell and period, so the page carries cells, not incidents;
-   "cold" is a server with geomap's scene and page caches off (it counts on every request), "warm"
-   one with them on (a repeated request: a second reader, or the PNG after its page);
+   "cold" is a server with geomap's scene and page caches off (it counts on every request; one
+   unmeasured request first, so that the process's own start-up, imports and first database
+   connection, is not counted as a cold map), "warm" one with them on (a repeated request: a
+   second reader, or the PNG after its page);
 2. naive: the same incidents as a stock Folium map with one `folium.Marker` (with a popup) per
    incident in a `MarkerCluster`, its Leaflet assets served by the same app (no CDN), as a file.
 
@@ -124,7 +126,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rebuild-naive", action="store_true", help="rebuild the naive map even if it is cached")
     parser.add_argument("--settle", type=float, default=3.0,
                         help="seconds to wait after each page closes, so that no load overlaps the previous "
@@ -145,6 +147,7 @@ def main(argv=None) -> None:
         clock = time.perf_counter()
         ours = urlopen(f"{base}/maps", timeout=600).read()  # also fills the warm server's cache
         server_s = time.perf_counter() - clock
+        urlopen(f"{cold_base}/maps", timeout=600).read()  # the cold server's process warms up; its caches stay off
         scene = maps.selection_scene(engine, maps.Selection())
         print(f"ours: {scene.total_incidents:,} incidents as {len(scene.cells):,} cells; server {server_s:.2f} s; "
               f"HTML {len(ours) / 1e6:.2f} MB")
