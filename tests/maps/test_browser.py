@@ -177,6 +177,30 @@ def test_counted_selection_map_loads_offline(watched, seeded_url, monkeypatch):
     watched.assert_clean()
 
 
+def test_labels_drawn_as_one_layer_stay_on_their_points_when_the_map_zooms(watched, seeded_url):
+    """Place names and cell counts are written into one element per layer (geomap.Labels), not
+    one marker each: every place is there, and a label sits on its point at every zoom."""
+    page = watched.open(f"{seeded_url}/maps")
+    places = page.evaluate("geomap.basemapData.places.features.length")
+    assert places > 100 and watched.count(".gm-labels .gm-place") == places
+    offsets = page.evaluate("""() => {
+      const map = geomap.map, at = [35.4681, 44.3922];
+      new geomap.Labels("gmSites", [{at: at, cls: "gm-probe", html: "<span>12</span>"}]).addTo(map);
+      const offset = () => {
+        const box = document.querySelector(".gm-labels .gm-probe").getBoundingClientRect();
+        const origin = map.getContainer().getBoundingClientRect(), point = map.latLngToContainerPoint(at);
+        return [Math.round(box.left - origin.left - point.x), Math.round(box.top - origin.top - point.y)];
+      };
+      const found = [offset()];
+      map.setZoom(map.getZoom() + 3, {animate: false});
+      found.push(offset());
+      return found;
+    }""")
+    assert watched.page.inner_text(".gm-labels .gm-probe") == "12"
+    assert offsets[0] == offsets[1] == [0, 0], offsets  # the label's corner on its point, zoomed or not
+    watched.assert_clean()
+
+
 def test_xss_payloads_render_as_text_and_never_run(watched, xss_app):
     _, base = xss_app
     for url in (f"{base}/maps/incidents/xss-attack", f"{base}/maps/incidents/xss-attack?embed=1",
