@@ -2,7 +2,8 @@
 
 1. A reader (`readers`) yields the file's features one at a time, each validated as
    `geomap load` validates it; references to groups and sites are checked against the
-   database. This runs in a producer thread, which turns valid features into COPY text.
+   database. This runs in a thread, or for a large first import of a text sequence in worker
+   processes (`chunks`), which turn valid features into chunks of COPY text.
 2. The main thread COPYs each chunk of the file into temporary staging tables (the features;
    an incident's claims in a second one), finds ids the
    file repeats, and applies the chunk with one set-based upsert (`geomap.db.bulk.apply`):
@@ -27,10 +28,9 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from itertools import chain
@@ -46,18 +46,16 @@ from geomap.db import bulk, store
 from geomap.db.duplicates import DuplicateRule, likely_duplicates
 from geomap.errors import InvalidInput, Problem
 from geomap.io import parallel
+from geomap.io.chunks import Chunk, Chunks, Progress, ReaderProcesses, ReaderThread
 from geomap.io.lines import FeatureLines
-from geomap.io.readers import Item, Reader, detect_format, open_reader
+from geomap.io.readers import Reader, detect_format, open_reader
 
 log = logging.getLogger(__name__)
 SHOWN = 20  # problems and duplicates kept in memory to show; the reports get all of them
-CHUNK_ROWS = 25_000  # features staged and upserted at a time
 COPY_LINES = 2_000  # COPY lines sent at a time
-PROGRESS_EVERY = 1_000
 # A first import of a text sequence at least this large is read by worker processes
 # (`geomap.io.parallel`), when the machine has more than one core.
 PARALLEL_MIN_BYTES = 32 << 20
-Progress = Callable[[int], None]
 
 
 class ProblemLog:
@@ -195,12 +193,12 @@ def _read_and_write(conn: Connection, stream: IO[bytes], job: _Job, direct: bool
     with ProblemLog(job.report) as sink:
         known = _known(conn, reader)
         if result.direct and job.format == "geojsonseq" and size >= PARALLEL_MIN_BYTES and parallel.workers() > 1:
-            producer = _PartsProducer(job, reader.collection, known, sink)
-            result.readers = len(producer.readers.processes)
+            producer = ReaderProcesses(job.path, reader.collection, job.actor, known, sink, job.progress)
+            result.readers = producer.workers
         else:
-            producer = _Producer(chain([first] if first else [], items),
-                                 FeatureLines(job.path, reader.collection, job.actor, result.direct, known),
-                                 sink, stream, job.progress)
+            producer = ReaderThread(chain([first] if first else [], items),
+                                    FeatureLines(job.path, reader.collection, job.actor, result.direct, known),
+                                    sink, stream, job.progress)
         try:
             _consume(conn, reader, producer, sink, job, result, size)
         finally:
@@ -240,113 +238,7 @@ def _known(conn: Connection, reader: Reader) -> dict[str, set[str]]:
             "sites": store.existing_ids(conn, "sites")}
 
 
-@dataclass
-class _Chunk:
-    lines: tuple[list[str], ...]  # the COPY lines of each table, in the order of the COPY statements
-    rows: int  # the valid features in the chunk
-    read: int  # features read so far
-    position: int  # bytes of the file read so far
-
-
-class _Producer:
-    """Reads, validates and formats features in a thread, handing over chunks of COPY lines
-    through a short queue (so memory holds at most a few chunks)."""
-
-    def __init__(self, items: Iterator[Item], lines: FeatureLines, sink: ProblemLog, stream: IO[bytes],
-                 progress: Progress | None):
-        self.items, self.lines, self.sink, self.stream, self.progress = items, lines, sink, stream, progress
-        self.prefix = lines.prefix
-        self.queue: queue.Queue = queue.Queue(maxsize=2)
-        self.waited = 0.0  # seconds the database side waited for chunks (logged with -v)
-        self.started = time.perf_counter()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="geomap-import-reader", daemon=True)
-        self.thread.start()
-
-    def chunks(self) -> Iterator[_Chunk]:
-        while True:
-            started = time.perf_counter()
-            kind, value = self.queue.get()
-            self.waited += time.perf_counter() - started
-            if kind == "error":
-                raise value
-            yield value
-            if kind == "last":
-                return
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=5)
-
-    def _put(self, kind: str, value) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.queue.put((kind, value), timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def _run(self) -> None:
-        try:
-            count, valid, tables = 0, 0, None
-            for count, item in enumerate(self.items, start=1):
-                if self.stopped.is_set():
-                    return
-                texts, problems = self.lines(item, count)
-                self.sink.add(problems)
-                if texts is not None:
-                    tables = tables or tuple([] for _ in texts)
-                    for table, text in zip(tables, texts):
-                        if text:  # (a feature without claims has no claim lines)
-                            table.append(text)
-                    valid += 1
-                if count % PROGRESS_EVERY == 0 and self.progress:
-                    self.progress(self.stream.tell())
-                if valid >= CHUNK_ROWS:
-                    self._put("chunk", _Chunk(tables, valid, count, self.stream.tell()))
-                    valid, tables = 0, None
-            if self.progress:
-                self.progress(self.stream.tell())
-            self._put("last", _Chunk(tables or (), valid, count, self.stream.tell()))
-        except BaseException as exc:  # handed to the main thread, which raises it
-            self._put("error", exc)
-
-
-class _PartsProducer:
-    """The chunks of a large text sequence read by worker processes (`geomap.io.parallel`), a
-    part of the file each, in the file's order; the problems of each part go to the sink as it
-    is taken."""
-
-    def __init__(self, job: _Job, collection: str, known: dict[str, set[str]], sink: ProblemLog):
-        self.job, self.sink, self.prefix = job, sink, f"{job.path}: "
-        self.waited = 0.0  # seconds the database side waited for chunks (logged with -v)
-        self.started = time.perf_counter()
-        self.readers = parallel.Readers(job.path, collection, job.actor, known, parallel.workers())
-
-    def chunks(self) -> Iterator[_Chunk]:
-        read = 0
-        for done in self.readers.done(self._waited):
-            for problems in done.problems:
-                self.sink.add(problems)
-            read += done.read
-            if self.job.progress:
-                self.job.progress(done.end)
-            yield _Chunk(tuple([text] for text in done.texts), done.rows, read, done.end)
-
-    def _waited(self, seconds: float) -> None:
-        self.waited += seconds
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
-
-    def stop(self) -> None:
-        self.readers.stop()
-
-
-def _consume(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, job: _Job,
+def _consume(conn: Connection, reader: Reader, producer: Chunks, sink: ProblemLog, job: _Job,
              result: ImportResult, size: int) -> None:
     """Write each chunk; rebuild indexes once when the import is large. A statement the
     database refuses (a check only it makes) refuses the import."""
@@ -381,14 +273,14 @@ def _refused(result: ImportResult, exc: Exception) -> InvalidInput:
 Rebuild = tuple[list[tuple[str, str, str]], list[str]]  # what bulk.drop_indexes_and_keys dropped, and the tables
 
 
-def _drop_if_large(conn: Connection, collection: str, chunk: _Chunk, size: int) -> Rebuild:
+def _drop_if_large(conn: Connection, collection: str, chunk: Chunk, size: int) -> Rebuild:
     """On the first chunk, which tells how large the import will be: drop the indexes and keys
     that a large import rebuilds once at the end."""
     tables = bulk.tables_to_rebuild(conn, collection, chunk.read * size // max(chunk.position, 1))
     return bulk.drop_indexes_and_keys(conn, tables), tables
 
 
-def _write_directly(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, job: _Job,
+def _write_directly(conn: Connection, reader: Reader, producer: Chunks, sink: ProblemLog, job: _Job,
                     result: ImportResult, size: int) -> Rebuild:
     """COPY each chunk's rows, claims and history straight into their tables."""
     copies, rebuilt, tables = bulk.direct_copies(reader.collection), None, []
@@ -405,7 +297,7 @@ def _write_directly(conn: Connection, reader: Reader, producer: _Producer, sink:
     return rebuilt, tables
 
 
-def _stage_and_apply(conn: Connection, reader: Reader, producer: _Producer, sink: ProblemLog, job: _Job,
+def _stage_and_apply(conn: Connection, reader: Reader, producer: Chunks, sink: ProblemLog, job: _Job,
                      result: ImportResult, size: int) -> Rebuild:
     """COPY each chunk into the staging tables, drop the ids it repeats and apply it."""
     collection = reader.collection

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from conftest import snapshot
 from geomap.db import bulk
 from geomap.errors import InvalidInput
-from geomap.io import importer
+from geomap.io import chunks, importer
 from geomap.io.importer import import_file
 from geomap.io.load import load
 from geomap.vocabulary import AFFIRMATIVE_STANCES
@@ -192,7 +192,7 @@ def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatc
     features = [incident(f"attack-{i}", lon=44 + i / 100) for i in range(7)]
     features[1]["properties"]["attributions"][0]["stance"] = "denied"  # no attributed group
     path = write_sequence(tmp_path / "incidents.geojsonseq", features + [incident("attack-0")])
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 2)
     with pytest.raises(InvalidInput, match="line 8 .*duplicate id, already used at .*line 1"):
         import_file(refs, path)
 
@@ -212,7 +212,7 @@ def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatc
 def test_a_first_import_with_a_repeated_id_is_read_again_staged(refs, tmp_path, monkeypatch, rows_per_chunk):
     """A first import COPYs straight into the tables; an id the file repeats makes it start
     over, staged, so that the repeat is reported with the line of its first use and skipped."""
-    monkeypatch.setattr(importer, "CHUNK_ROWS", rows_per_chunk)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", rows_per_chunk)
     features = [incident(f"attack-{i}", lon=44 + i / 100) for i in range(5)]
     path = write_sequence(tmp_path / "incidents.geojsonseq", features + [incident("attack-3", notes="again")])
     result = import_file(refs, path, skip_invalid=True)
