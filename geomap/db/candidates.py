@@ -89,12 +89,11 @@ def _near(conn: Connection, lon: float, lat: float, radius_m: float, date_from: 
     them reach, so that no row is transferred for nothing."""
     reach = radius_m + max_precision(conn)
     exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat), float(radius_m) + incidents.c.precision_m)
-    if date_from is None and date_to is None:
-        return [in_envelope(incidents.c.geom, lon, lat, reach), exact]
-    # Space and time stated so that the (geom, daterange) GiST index answers both in one scan.
-    own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-    return [in_envelope(incidents.c.geom, lon, lat, reach), own.op("&&")(func.daterange(date_from, date_to, "[]")),
-            exact]
+    clauses = [in_envelope(incidents.c.geom, lon, lat, reach), exact]
+    if date_from is not None or date_to is not None:  # so that the (geom, daterange) index answers both
+        own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
+        clauses.insert(1, own.op("&&")(func.daterange(date_from, date_to, "[]")))
+    return clauses
 
 
 def attributed_to(group_ids: Iterable[str]) -> ColumnElement:
