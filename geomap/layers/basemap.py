@@ -69,6 +69,24 @@ def _plain(geometry: dict) -> dict:
     return {"type": geometry["type"], "coordinates": _rounded(geometry["coordinates"])}
 
 
+# The web map's basemap is generalised to about its source's own scale: Natural Earth 1:10m
+# places its lines to a kilometre or so. Borders are simplified together (coverage
+# simplification: neighbours keep one shared edge, no gap or overlap), rivers and lakes each by
+# Douglas-Peucker. Print graphics (`to_axes`) draw the full data.
+WEB_TOLERANCE = 0.01  # degrees: ~1 km; the coverage's removed triangles have sqrt(area) below it
+
+
+@cache
+def web_geometries(name: str) -> tuple[dict, ...]:
+    """The GeoJSON geometries of one basemap file, generalised for the web map."""
+    geometries = [geom for _, geom in shapes(name)]
+    if name in ("countries", "iraq_admin1"):
+        simplified = shapely.coverage_simplify(geometries, WEB_TOLERANCE)
+    else:
+        simplified = [shapely.simplify(g, WEB_TOLERANCE / 2.5, preserve_topology=True) for g in geometries]
+    return tuple(shapely.geometry.mapping(g) for g in simplified)
+
+
 @cache
 def _folium_payloads() -> tuple[str, str, str]:
     land = Mark(color=LAND_EDGE, fill=LAND, fill_opacity=1.0, weight=0.8).leaflet()
@@ -76,16 +94,17 @@ def _folium_payloads() -> tuple[str, str, str]:
     border = Mark(color=LAND_EDGE, weight=1.0).leaflet()
     admin = Mark(color=ADMIN1, weight=0.8, dash=(3, 2)).leaflet()
     river = Mark(color=RIVER, weight=1.2).leaflet()
-    fill = [{"type": "Feature", "geometry": _plain(f["geometry"]), "properties": {"style": land}}
-            for f in layer_data("countries")]
-    fill += [{"type": "Feature", "geometry": _plain(f["geometry"]), "properties": {"style": lake}}
-             for f in layer_data("rivers") if f["properties"]["kind"] == "lake"]
-    lines = [{"type": "Feature", "geometry": _plain(f["geometry"]), "properties": {"style": {**border, "fill": False}}}
-             for f in layer_data("countries")]
-    lines += [{"type": "Feature", "geometry": _plain(f["geometry"]), "properties": {"style": {**admin, "fill": False}}}
-              for f in layer_data("iraq_admin1")]
-    lines += [{"type": "Feature", "geometry": _plain(f["geometry"]), "properties": {"style": river}}
-              for f in layer_data("rivers") if f["properties"]["kind"] == "river"]
+    rivers = list(zip((props["kind"] for props, _ in shapes("rivers")), web_geometries("rivers")))
+    fill = [{"type": "Feature", "geometry": _plain(g), "properties": {"style": land}}
+            for g in web_geometries("countries")]
+    fill += [{"type": "Feature", "geometry": _plain(g), "properties": {"style": lake}} for kind, g in rivers
+             if kind == "lake"]
+    lines = [{"type": "Feature", "geometry": _plain(g), "properties": {"style": {**border, "fill": False}}}
+             for g in web_geometries("countries")]
+    lines += [{"type": "Feature", "geometry": _plain(g), "properties": {"style": {**admin, "fill": False}}}
+              for g in web_geometries("iraq_admin1")]
+    lines += [{"type": "Feature", "geometry": _plain(g), "properties": {"style": river}} for kind, g in rivers
+              if kind == "river"]
     places = [feature(*f["geometry"]["coordinates"], pane="gmBasemapLabels",
                       cls=f"gm-place gm-rank-{place_rank(f['properties'])}"
                           + (" gm-place-major" if place_rank(f["properties"]) == 1 else ""),

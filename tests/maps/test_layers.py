@@ -5,9 +5,11 @@ import json
 import re
 
 import pytest
+import shapely
 from scenes import XSS_SCRIPT, cells_scene, focus_scene
+from shapely.geometry import shape
 
-from geomap.layers import LAYERS, load, names, register
+from geomap.layers import LAYERS, basemap, load, names, register
 from geomap.layers.base import JsCall, Layer
 from geomap.layers.assets import BASEMAP_JS, asset
 from geomap.layers.webmap import build, common_assets, render
@@ -191,3 +193,20 @@ def test_controls_are_all_there_and_assets_are_local(scene):
     assert urls and all(u.startswith(ASSETS + "/") for u in urls), urls
     assert "cdn" not in " ".join(urls) and "jquery" not in html.lower()
     assert XSS_SCRIPT not in html
+
+
+def test_the_web_basemap_is_generalised_to_its_scale_and_keeps_its_coverage():
+    """The web map's borders and rivers lose half their vertices yet stay within 2 km (0.02
+    degrees) of Natural Earth's lines, and neighbouring countries and governorates still share
+    their edges: no overlap, no gap (the union's area moves by under a thousandth)."""
+    for name in ("countries", "iraq_admin1", "rivers"):
+        full = [geometry for _, geometry in basemap.shapes(name)]
+        web = [shape(g) for g in basemap.web_geometries(name)]
+        assert len(web) == len(full) and all(g.is_valid and not g.is_empty for g in web)
+        assert shapely.get_num_coordinates(web).sum() < 0.6 * shapely.get_num_coordinates(full).sum()
+        assert max(shapely.hausdorff_distance(a, b) for a, b in zip(full, web)) < 0.02
+        if name != "rivers":
+            union = shapely.union_all(web)
+            assert abs(sum(g.area for g in web) - union.area) < 1e-9  # no overlap
+            assert abs(union.area - shapely.union_all(full).area) < 1e-3 * union.area  # no gap
+    assert len(basemap.basemap_script()) < 320_000  # was 505,000 bytes at full resolution
