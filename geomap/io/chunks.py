@@ -36,34 +36,52 @@ class Chunk:
     position: int  # bytes of the file read so far
 
 
-class ReaderThread:
+class _Clock:
+    """How long the readers have run, and how long the writing side waited for their chunks
+    (both logged with -v)."""
+
+    def __init__(self):
+        self.started = time.perf_counter()
+        self.waited = 0.0
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def _timed(self, chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        while True:
+            clock = time.perf_counter()
+            chunk = next(chunks, None)
+            self.waited += time.perf_counter() - clock
+            if chunk is None:
+                return
+            yield chunk
+
+
+class ReaderThread(_Clock):
     """Reads, validates and formats features in a thread, handing over chunks of COPY lines
     through a short queue (so memory holds at most a few chunks)."""
 
     def __init__(self, items: Iterator[Item], lines: FeatureLines, sink: Sink, stream: IO[bytes],
                  progress: Progress | None):
+        super().__init__()
         self.items, self.lines, self.sink, self.stream, self.progress = items, lines, sink, stream, progress
         self.prefix = lines.prefix
         self.queue: queue.Queue = queue.Queue(maxsize=2)
-        self.waited = 0.0  # seconds the database side waited for chunks (logged with -v)
-        self.started = time.perf_counter()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="geomap-import-reader", daemon=True)
         self.thread.start()
 
     def chunks(self) -> Iterator[Chunk]:
+        return self._timed(self._taken())
+
+    def _taken(self) -> Iterator[Chunk]:
         while True:
-            started = time.perf_counter()
             kind, value = self.queue.get()
-            self.waited += time.perf_counter() - started
             if kind == "error":
                 raise value
             yield value
             if kind == "last":
                 return
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
 
     def stop(self) -> None:
         self.stopped.set()
@@ -103,34 +121,30 @@ class ReaderThread:
             self._put("error", exc)
 
 
-class ReaderProcesses:
+class ReaderProcesses(_Clock):
     """The chunks of a large text sequence read by worker processes (`geomap.io.parallel`), a
     part of the file each, in the file's order; the problems of each part go to the sink as it
-    is taken."""
+    is taken. (A first import only: it writes directly, so no place is staged.)"""
 
     def __init__(self, path: Path, collection: str, actor: str, known: dict[str, set[str]], sink: Sink,
                  progress: Progress | None):
-        self.sink, self.progress, self.prefix = sink, progress, f"{path}: "
-        self.waited = 0.0  # seconds the database side waited for chunks (logged with -v)
-        self.started = time.perf_counter()
+        super().__init__()
+        self.sink, self.progress = sink, progress
         self.readers = parallel.Readers(path, collection, actor, known, parallel.workers())
         self.workers = len(self.readers.processes)
 
     def chunks(self) -> Iterator[Chunk]:
+        return self._timed(self._taken())
+
+    def _taken(self) -> Iterator[Chunk]:
         read = 0
-        for done in self.readers.done(self._waited):
+        for done in self.readers.done():
             for problems in done.problems:
                 self.sink.add(problems)
             read += done.read
             if self.progress:
                 self.progress(done.end)
             yield Chunk(tuple([text] for text in done.texts), done.rows, read, done.end)
-
-    def _waited(self, seconds: float) -> None:
-        self.waited += seconds
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.started
 
     def stop(self) -> None:
         self.readers.stop()

@@ -297,7 +297,7 @@ def _write_directly(conn: Connection, reader: Reader, producer: Chunks, sink: Pr
     return rebuilt, tables
 
 
-def _stage_and_apply(conn: Connection, reader: Reader, producer: Chunks, sink: ProblemLog, job: _Job,
+def _stage_and_apply(conn: Connection, reader: Reader, producer: ReaderThread, sink: ProblemLog, job: _Job,
                      result: ImportResult, size: int) -> Rebuild:
     """COPY each chunk into the staging tables, drop the ids it repeats and apply it."""
     collection = reader.collection

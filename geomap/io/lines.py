@@ -16,7 +16,7 @@ from geomap.io.load import unknown_references
 from geomap.io.readers import Item
 
 
-def formatter(collection: str, actor: str, direct: bool) -> Callable:
+def _formatter(collection: str, actor: str, direct: bool) -> Callable:
     """rows.formatter for the tables an import writes: the collection's own (and history)
     when it writes directly, else the staging tables."""
     if direct:
@@ -29,7 +29,7 @@ class FeatureLines:
     """(item, ordinal) -> (a COPY text per table, or None; the item's problems)."""
 
     def __init__(self, path: Path, collection: str, actor: str, direct: bool, known: dict[str, set[str]]):
-        self.line = formatter(collection, actor, direct)
+        self.line = _formatter(collection, actor, direct)
         self.known = known  # ids that references may name, by "groups" and "sites"
         self.prefix = f"{path}: "  # staged places leave out the path, which every one starts with
 

@@ -20,8 +20,7 @@ import multiprocessing
 import os
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +47,6 @@ class Done:
     """A part read: a COPY text per table, the valid rows, the features read, and the problems
     of each feature that has some."""
 
-    index: int
     texts: tuple[str, ...]
     rows: int
     read: int
@@ -112,7 +110,7 @@ def _read(part: Part, stream, reader, lines, separated: bool) -> Done:
             for table, text in zip(tables, found):
                 table.append(text)
             rows += 1
-    return Done(part.index, tuple("".join(t) for t in tables or ()), rows, read, problems, part.end)
+    return Done(tuple("".join(t) for t in tables or ()), rows, read, problems, part.end)
 
 
 class Readers:
@@ -161,13 +159,11 @@ class Readers:
                 continue
         return False
 
-    def done(self, waited: Callable[[float], None]) -> Iterator[Done]:
-        """Each part's result, in order; `waited` is told how long each wait took."""
+    def done(self) -> Iterator[Done]:
+        """Each part's result, in order."""
         index = 0
         while self.count is None or index < self.count:
-            clock = time.perf_counter()
             result = self._get(self.results[index % len(self.results)], index)
-            waited(time.perf_counter() - clock)
             if result is None:
                 break
             yield result
