@@ -8,9 +8,9 @@ PYTHON ?= python3
 PYTEST_ARGS ?=
 GEOMAP := $(VENV)/bin/geomap
 
-.PHONY: run test install system-deps clean
+.PHONY: run test install install-run clean
 
-run: install
+run: install-run
 	$(GEOMAP) db upgrade
 	$(GEOMAP) load
 	$(GEOMAP) serve --host $(HOST) --port $(PORT)
@@ -18,14 +18,20 @@ run: install
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-install: system-deps $(VENV)/.installed
+# `make run` needs neither Chromium nor GDAL's tools: those are for the tests only.
+install-run:
+	@scripts/install-system-deps.sh run
+	@$(MAKE) --no-print-directory $(VENV)/.installed
 
-system-deps:
-	@scripts/install-system-deps.sh
+install:
+	@scripts/install-system-deps.sh test
+	@$(MAKE) --no-print-directory $(VENV)/.installed
 
+# One environment for both: the test extras are Python packages only (about 60 MB).
 $(VENV)/.installed: pyproject.toml
+	@echo "Creating the virtual environment $(VENV) and installing geomap (about a minute)"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	$(VENV)/bin/pip install --disable-pip-version-check --progress-bar off -e '.[test]'
 	touch $@
 
 clean:

@@ -39,7 +39,7 @@ def _cluster():
     settings = _settings()
     if settings.database_url:
         raise click.UsageError("DATABASE_URL is set, so geomap uses that server, not its embedded one")
-    return Cluster(settings.home)
+    return Cluster(settings.home, port=settings.db_port)
 
 
 @click.group(cls=GeomapGroup)

@@ -30,6 +30,7 @@ class Settings:
     database_url: str | None
     home: Path
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
+    db_port: int | None = None  # the embedded cluster's port; None: the last used, else 54329, else free
 
     @classmethod
     def load(cls, mapping: Mapping[str, object] | None = None) -> Settings:
@@ -42,6 +43,7 @@ class Settings:
                 "GEOMAP_MAX_CONTENT_LENGTH",
                 source.get("GEOMAP_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
             ),
+            db_port=_port("GEOMAP_DB_PORT", source.get("GEOMAP_DB_PORT")),
         )
 
 
@@ -77,3 +79,15 @@ def _positive_int(name: str, value: object) -> int:
     if number <= 0:
         raise ConfigError(f"{name} must be positive; got {number}")
     return number
+
+
+def _port(name: str, value: object) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        port = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{name} must be a TCP port number (1024..65535); got {value!r}") from None
+    if not 1024 <= port <= 65535:
+        raise ConfigError(f"{name} must be a TCP port number (1024..65535); got {port}")
+    return port

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages geomap needs, only those that are missing.
+# Installs the Debian packages geomap needs, only those that are missing, with apt's progress.
+#
+#   scripts/install-system-deps.sh run    what `make run` needs (PostgreSQL, PostGIS, venv, git)
+#   scripts/install-system-deps.sh test   that, and what only the tests need (GDAL's tools,
+#                                         Chromium, and libatomic1 for Playwright's bundled Node)
+#
 # Idempotent and quiet when everything is already there; uses sudo when not root.
 set -euo pipefail
 
+purpose=${1:-test}
+case "$purpose" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
 
 have_postgis() {
     # PostGIS for the newest installed PostgreSQL major version.
@@ -10,17 +17,23 @@ have_postgis() {
     major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1)
     [ -n "$major" ] && ls /usr/share/postgresql/"$major"/extension/postgis.control >/dev/null 2>&1
 }
+have_package() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 
 missing=()
-dpkg -s postgresql >/dev/null 2>&1 || missing+=(postgresql)
+have_package postgresql || missing+=(postgresql)
 have_postgis || missing+=(postgresql-postgis)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v git >/dev/null 2>&1 || missing+=(git)
-# GDAL's ogr2ogr/ogrinfo: the tests read exported GeoPackages back with them, and the import
-# benchmark loads the same file with ogr2ogr beside geomap's import.
-command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
-# Debian's Chromium: the map tests drive it headless with Playwright (no browser download).
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ "$purpose" = test ]; then
+    # GDAL's ogr2ogr/ogrinfo: the tests read exported GeoPackages back with them, and the
+    # import benchmark loads the same file with ogr2ogr beside geomap's import.
+    command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
+    # Debian's Chromium: the map tests drive it headless with Playwright (no browser download).
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    # Playwright's bundled Node links libatomic.so.1, which a minimal Debian lacks (gcc pulls it
+    # in on a developer's machine, so only a fresh root shows it missing).
+    have_package libatomic1 || missing+=(libatomic1)
+fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -29,8 +42,11 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUD
     echo "Run as root: apt-get install -y ${missing[*]}" >&2
     exit 1
 fi
-echo "Installing Debian packages: ${missing[*]}"
+echo "Installing Debian packages for '$purpose': ${missing[*]} (a few minutes on a new machine)"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get update -q
+# -q keeps apt's line per package (Get:, Unpacking, Setting up) and drops the progress bars,
+# which make no sense in a log.
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 have_postgis || { echo "PostGIS did not install for the newest PostgreSQL in /usr/lib/postgresql" >&2; exit 1; }
+echo "Debian packages installed."

@@ -24,6 +24,8 @@ def test_importing_geomap_does_no_work():
     ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL must be a PostgreSQL URL"),
     ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_MAX_CONTENT_LENGTH": "big"}, "GEOMAP_MAX_CONTENT_LENGTH must be a whole number"),
     ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_MAX_CONTENT_LENGTH": "0"}, "GEOMAP_MAX_CONTENT_LENGTH must be positive"),
+    ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_DB_PORT": "5432x"}, "GEOMAP_DB_PORT must be a TCP port number"),
+    ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_DB_PORT": "80"}, r"GEOMAP_DB_PORT must be a TCP port number \(1024..65535\); got 80"),
     ({"GEOMAP_HOME": __file__}, "is not a directory"),
 ])
 def test_bad_settings_fail_at_start_up_naming_the_setting(config, message):

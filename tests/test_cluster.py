@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from conftest import make_home
-from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir
-from geomap.errors import MissingDependency
+from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir, free_port
+from geomap.errors import DatabaseUnavailable, MissingDependency
 
 
 @pytest.fixture
@@ -56,6 +56,34 @@ def test_a_taken_port_is_avoided(own_cluster):
         status = own_cluster.start()
     assert status.port != taken
     assert query(own_cluster, "SELECT 1") == 1
+
+
+def test_the_configured_port_is_used(own_cluster):
+    port = free_port()
+    fixed = Cluster(own_cluster.home, port=port)
+    assert fixed.start().port == port
+    assert query(fixed, "SELECT inet_server_port()") == port
+
+
+def test_a_taken_configured_port_is_an_error_naming_the_setting(own_cluster):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        with pytest.raises(DatabaseUnavailable, match=f"GEOMAP_DB_PORT={taken} is taken"):
+            Cluster(own_cluster.home, port=taken).start()
+    assert not own_cluster.status().running
+
+
+def test_a_restart_keeps_the_port_its_closed_connections_linger_on(own_cluster):
+    first = own_cluster.start()
+    # Connections open while the server stops: the server closes them first, so their sockets
+    # linger in TIME_WAIT on its port, as an app's pool does across `geomap db stop`.
+    open_connections = [psycopg.connect(own_cluster.url(driver="postgresql")) for _ in range(3)]
+    own_cluster.stop()
+    assert own_cluster.start().port == first.port
+    for conn in open_connections:
+        conn.close()
 
 
 def test_stale_pid_file_from_a_dead_process_is_recovered(own_cluster):

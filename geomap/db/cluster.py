@@ -4,7 +4,7 @@ Layout under GEOMAP_HOME:
     pgdata/          the cluster (owned by the server's user, mode 0700)
     log/server.log   the server log
     secret           the superuser password (mode 0600, owned by whoever runs geomap)
-    port             the port last used, reused when still free
+    port             the port last used, reused when still free (GEOMAP_DB_PORT fixes it)
     lock             serialises start/stop between geomap processes
 
 As root the server runs as the `postgres` system user (PostgreSQL refuses to run as root).
@@ -82,7 +82,13 @@ def _major(bindir: Path) -> float:
 
 
 def port_is_free(port: int) -> bool:
+    """True when a server could listen on `port`, as PostgreSQL does (with SO_REUSEADDR).
+
+    Without SO_REUSEADDR, the closed connections of a stopped server (TIME_WAIT, about 60 s)
+    make its port look taken, and a restart would move the cluster to another port.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -99,8 +105,9 @@ def free_port() -> int:
 class Cluster:
     """A private PostgreSQL cluster in `home`. Methods are safe to call from many processes."""
 
-    def __init__(self, home: Path, bindir: Path | None = None):
+    def __init__(self, home: Path, bindir: Path | None = None, port: int | None = None):
         self.home = Path(home).absolute()  # compared with the server's own absolute -D path
+        self.port = port  # fixed by GEOMAP_DB_PORT; None: chosen by _choose_port
         self.pgdata = self.home / "pgdata"
         self.logfile = self.home / "log" / "server.log"
         self._bindir = bindir
@@ -194,8 +201,14 @@ class Cluster:
     # -- running ----------------------------------------------------------------------------
 
     def _choose_port(self) -> int:
-        """The last port used, else the default, else any free port."""
+        """The configured port; else the last port used, else the default, else any free port."""
         saved = self.home / "port"
+        if self.port is not None:
+            if not port_is_free(self.port):
+                raise DatabaseUnavailable(f"GEOMAP_DB_PORT={self.port} is taken by another program; "
+                                          f"choose a free port, or unset it to let geomap choose")
+            saved.write_text(str(self.port))
+            return self.port
         preferred = int(saved.read_text()) if saved.exists() else DEFAULT_PORT
         port = preferred if port_is_free(preferred) else free_port()
         if port != preferred:

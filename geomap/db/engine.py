@@ -13,7 +13,7 @@ def database_url(settings: Settings) -> str:
     """DATABASE_URL when set; otherwise the embedded cluster's, starting it if needed."""
     if settings.database_url:
         return settings.database_url
-    cluster = Cluster(settings.home)
+    cluster = Cluster(settings.home, port=settings.db_port)
     cluster.start()
     return cluster.url()
 
