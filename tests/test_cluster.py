@@ -164,3 +164,31 @@ def test_db_commands_refuse_when_database_url_is_set(own_cluster):
     env = dict(os.environ, GEOMAP_HOME=str(own_cluster.home), DATABASE_URL="postgresql://x@127.0.0.1/y")
     result = subprocess.run([sys.executable, "-m", "geomap", "db", "start"], env=env, capture_output=True, text=True)
     assert result.returncode == 2 and "DATABASE_URL is set" in result.stderr
+
+
+def test_the_password_is_never_readable_by_other_users_during_initdb(own_cluster):
+    import stat
+    import threading
+
+    pwfile = own_cluster.home / "log" / ".initdb-pw"
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            try:
+                seen.add(stat.S_IMODE(os.stat(pwfile).st_mode))
+            except FileNotFoundError:
+                pass
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        own_cluster.start()
+    finally:
+        done.set()
+        watcher.join()
+    assert seen, "initdb's password file was never seen (the watcher missed it)"
+    assert all(mode & 0o077 == 0 for mode in seen), f"modes seen: {sorted(map(oct, seen))}"
+    assert stat.S_IMODE(os.stat(pwfile.parent).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(own_cluster.home / "secret").st_mode) == 0o600

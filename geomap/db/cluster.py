@@ -155,8 +155,11 @@ class Cluster:
         log.info("initialising a PostgreSQL cluster in %s", self.pgdata)
         self._prepare_dirs()
         pwfile = self.home / "log" / ".initdb-pw"
-        pwfile.write_text(self._secret())
+        # Created 0600 before the secret is written: it is never readable by another user.
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self._chown(pwfile)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self._secret())
         try:
             self._run_pg(
                 "initdb", "-D", str(self.pgdata), "-U", SUPERUSER, f"--pwfile={pwfile}",
@@ -171,9 +174,9 @@ class Cluster:
         self.home.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o755)
         for path in (self.pgdata, self.logfile.parent):
-            path.mkdir(exist_ok=True)
+            path.mkdir(mode=0o700, exist_ok=True)
             self._chown(path)
-        self.pgdata.chmod(0o700)
+            path.chmod(0o700)  # the server log and initdb's password file are the server user's alone
         self._check_reachable()
 
     def _check_reachable(self) -> None:
