@@ -118,6 +118,13 @@ def test_overlaps_pair_different_groups_with_geodesic_area(world):
     assert found[0].area_km2 == pytest.approx(expected, rel=1e-3)
 
 
+def test_overlaps_on_a_date_with_no_zone_in_force_are_none(world, client):
+    assert inquiry.zone_overlaps(world, date(2005, 1, 1)) == []
+    response = client.get("/analysis/overlaps?date=2005-01-01&f=json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["overlaps"] == []
+
+
 def test_distance_between_references(world):
     point_to_site = inquiry.distance(world, f"{ORIGIN[0]},{ORIGIN[1]},8000", "sites/s-base")
     assert point_to_site.distance.best == pytest.approx(7600, abs=1e-3)  # placed 7.6 km away by GeographicLib

@@ -53,6 +53,8 @@ def nearest_by_group(relations: Iterable[ZoneRelation]) -> dict[str, ZoneRelatio
 def overlaps(zones: Sequence[ControlZone], on: date) -> list[Overlap]:
     """Pairs of zones of different groups, both in force on `on`, that overlap (area > 0)."""
     current = [z for z in zones if z.in_force(on)]
+    if not current:  # STRtree cannot query an empty list
+        return []
     tree = STRtree([z.geometry for z in current])
     found = []
     for i, j in sorted({tuple(sorted(pair)) for pair in zip(*tree.query([z.geometry for z in current]))}):
