@@ -51,9 +51,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# This machine's network may intercept TLS with a CA of its own (a development sandbox's egress
+# proxy does): the root trusts what this machine trusts, for pip's downloads from PyPI, and
+# nothing else of this machine's crosses over. A fresh Debian on an open network needs neither.
+network_env=()
+if [ -s /etc/ssl/certs/ca-certificates.crt ]; then network_env+=(PIP_CERT=/etc/geomap-fresh/ca.crt); fi
+for name in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    [ -n "${!name:-}" ] && network_env+=("$name=${!name}")
+done
+
 in_root() {
-    # A clean environment: nothing of this machine's (pip indexes, proxies, virtualenvs) leaks in.
-    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+    # A clean environment: no pip index, virtualenv or path of this machine's leaks in.
+    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb "${network_env[@]}" \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c "$1"
 }
 
@@ -72,6 +81,8 @@ deb $mirror $suite-updates main
 deb http://deb.debian.org/debian-security $suite-security main
 EOF
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+mkdir -p "$root/etc/geomap-fresh"
+[ -s /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$root/etc/geomap-fresh/ca.crt"
 mkdir -p "$root/mnt/src" "$root/var/log/geomap-fresh"
 mount -t proc proc "$root/proc"
 mount -t sysfs sys "$root/sys"

@@ -25,7 +25,6 @@ Everything runs in one transaction, which locks the collection against other wri
 """
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import threading
@@ -45,7 +44,7 @@ from sqlalchemy.exc import DBAPIError
 from geomap.db import bulk, store
 from geomap.db.duplicates import DuplicateRule, likely_duplicates
 from geomap.errors import InvalidInput, Problem
-from geomap.io import parallel
+from geomap.io import parallel, spreadsheet
 from geomap.io.chunks import Chunk, Chunks, Progress, ReaderProcesses, ReaderThread
 from geomap.io.lines import FeatureLines
 from geomap.io.readers import Reader, detect_format, open_reader
@@ -74,7 +73,7 @@ class ProblemLog:
     def __enter__(self) -> ProblemLog:
         if self.report:
             self._file = open(self.report, "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._file)
+            self._writer = spreadsheet.Writer(self._file)
             self._writer.writerow(["where", "field", "reason"])
         return self
 
@@ -345,7 +344,7 @@ def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None,
     with ExitStack() as stack:
         writer = None
         if path:
-            writer = csv.writer(stack.enter_context(open(path, "w", newline="", encoding="utf-8")))
+            writer = spreadsheet.Writer(stack.enter_context(open(path, "w", newline="", encoding="utf-8")))
             writer.writerow(["a", "b", "group", "event_type", "metres", "a_date", "b_date"])
         for pair in likely_duplicates(conn, rule, everything_imported=result.direct):
             result.duplicate_count += 1

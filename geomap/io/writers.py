@@ -15,7 +15,6 @@ name what HTTP and file names need.
 """
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -26,6 +25,7 @@ import msgspec
 import shapely
 from shapely.geometry import shape
 
+from geomap.io import spreadsheet
 from geomap.io.gpkg import write_gpkg
 from geomap.io.kml import write_kml
 
@@ -60,14 +60,15 @@ def write_geojsonseq(features: Iterable[dict], stream: IO[str], collection: str 
 def write_csv(features: Iterable[dict], stream: IO[str], collection: str | None = None) -> int:
     """One row per feature: `id`, then `longitude` and `latitude` for points or `wkt` for other
     geometries, then the properties in order; lists and objects (sources, attributions, tags) as
-    JSON, nulls as empty cells. The columns come from the first feature."""
+    JSON, nulls as empty cells; text that a spreadsheet would run as a formula is escaped
+    (`geomap.io.spreadsheet`). The columns come from the first feature."""
     iterator = iter(features)
     first = next(iterator, None)
     if first is None:
         return 0
     point = first["geometry"]["type"] == "Point"
     names = list(first["properties"])
-    writer = csv.writer(stream)
+    writer = spreadsheet.Writer(stream)
     writer.writerow(["id", *(["longitude", "latitude"] if point else ["wkt"]), *names])
     count = 0
     for feature in chain([first], iterator):

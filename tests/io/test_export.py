@@ -62,6 +62,18 @@ def test_csv_writer_puts_points_in_columns_and_polygons_in_wkt():
     assert row["wkt"].startswith("POLYGON ((43.3 35.05, 44.1 35.05") and row["group"] == "alpha"
 
 
+@pytest.mark.parametrize("title", ['=HYPERLINK("http://evil.example","click")', "@SUM(1+1)*cmd|' /C calc'!A0",
+                                   "+1+1", "-2+3", "\t=1+1", "\r=1+1"])
+def test_csv_text_never_starts_a_spreadsheet_formula(title):
+    out = io.StringIO()
+    feature = incident(title=title)
+    feature["geometry"]["coordinates"] = [-73.9, -40.5]
+    write_csv([feature], out)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["title"] == "'" + title  # shown as text; the apostrophe is not part of the value
+    assert (row["longitude"], row["latitude"]) == ("-73.9", "-40.5")  # numbers stay numbers
+
+
 def test_geopackage_geometry_blob_has_the_standard_header():
     blob, bounds = geometry_blob({"type": "Point", "coordinates": [44.21, 35.48]})
     assert blob[:4] == b"GP\x00\x01" and int.from_bytes(blob[4:8], "little") == 4326 and bounds == (44.21, 35.48, 44.21, 35.48)
