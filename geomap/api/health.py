@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
-from sqlalchemy.exc import OperationalError
 
 import geomap
 from geomap.api import engine
@@ -14,14 +13,12 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/health")
 def health():
-    try:
-        schema = migrate.current(engine())
-        if schema != migrate.head():
-            raise DatabaseUnavailable(f"the database schema is at {schema or 'no revision'}, not "
-                                      f"{migrate.head()}; run `geomap db upgrade`")
-        with engine().connect() as conn:
-            versions = queries.server_versions(conn)
-            counts = queries.counts(conn)
-    except OperationalError:
-        raise DatabaseUnavailable("the database is not reachable") from None
+    """An outage is a 503 (geomap.api.problems), as on every route."""
+    schema = migrate.current(engine())
+    if schema != migrate.head():
+        raise DatabaseUnavailable(f"the database schema is at {schema or 'no revision'}, not "
+                                  f"{migrate.head()}; run `geomap db upgrade`")
+    with engine().connect() as conn:
+        versions = queries.server_versions(conn)
+        counts = queries.counts(conn)
     return jsonify(status="ok", version=geomap.__version__, database=versions, schema=schema, counts=counts)

@@ -4,13 +4,15 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from geomap.errors import BadRequest, GeomapError, Unauthorized
+from geomap.errors import BadRequest, DatabaseUnavailable, GeomapError, Unauthorized
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://geomap.invalid/problems/"  # a stable identifier, not a page to fetch
+RETRY_AFTER_S = 5  # an outage's answer: the pool reconnects on the first request after the database returns
 
 
 def problem(status: int, title: str, detail: str, slug: str, **extra: object) -> Response:
@@ -25,7 +27,15 @@ def _from_geomap_error(error: GeomapError) -> Response:
     response = problem(error.status, error.title, error.detail, error.type_slug, **extra)
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="geomap"'
+    if isinstance(error, DatabaseUnavailable):
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
+
+
+def _from_outage(error: Exception) -> Response:
+    """The database cannot be reached (down, restarting, refusing connections): 503, not 500."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
+    return _from_geomap_error(DatabaseUnavailable("the database is not reachable; try again shortly"))
 
 
 def _from_http_exception(error: HTTPException) -> Response:
@@ -51,5 +61,7 @@ def _refuse_nul() -> None:
 def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul)
     app.register_error_handler(GeomapError, _from_geomap_error)
+    app.register_error_handler(OperationalError, _from_outage)
+    app.register_error_handler(InterfaceError, _from_outage)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
