@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from geomap.db.store import BOOKKEEPING, table
+from geomap.model.records import Attribution
 
 log = logging.getLogger(__name__)
 STAGING = "import_staging"
@@ -35,8 +36,8 @@ TEMP_BUFFERS = "256MB"  # local buffers for the staging tables (a session's, onl
 # attributions that keep it (migration 0005).
 DERIVED = "attributed_groups"
 GROUP_TRIGGER = "attributions_sync_attributed_groups"
-# The fields of a claim (geomap.io.records.Attribution; a test keeps them in step).
-CLAIM_FIELDS = ("group", "claimant", "stance", "sources", "notes")
+# The fields of a claim, as the record definition orders them.
+CLAIM_FIELDS = tuple(Attribution.model_fields)
 
 
 def content_columns(collection: str) -> list[str]:

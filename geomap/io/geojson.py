@@ -15,7 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geomap.errors import InvalidInput, Problem
 from geomap.io.geometry import GeometryError, as_multipolygon, parse_geometry
-from geomap.io.records import GEOMETRY_TYPES, PROPERTIES, GroupRecord
+from geomap.model.records import GEOMETRY_TYPES, PROPERTIES, GroupRecord
 from geomap.vocabulary import ID_PATTERN
 
 COLLECTIONS = ("groups", "sites", "control_zones", "incidents")

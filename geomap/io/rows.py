@@ -20,8 +20,8 @@ from shapely.geometry import Point
 
 from geomap.io.geojson import Record
 from geomap.io.json_features import LonLat
-from geomap.io.records import Source
-from geomap.vocabulary import AFFIRMATIVE_STANCES
+from geomap.model.records import Source
+from geomap.model.attribution import attributed_groups
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SOURCES = TypeAdapter(list[Source])
@@ -56,10 +56,8 @@ def _json(values, adapter: TypeAdapter) -> str:
 
 
 def groups(claims) -> str:
-    """The distinct groups of the affirmative claims in byte order, as a text[] COPY field:
-    `incidents.attributed_groups` as the triggers of migration 0005 compute it (slugs are
-    ASCII, so code point order is byte order)."""
-    return array(sorted({c.group for c in claims if c.stance in AFFIRMATIVE_STANCES})) if claims else "{}"
+    """`incidents.attributed_groups` (`geomap.model.attribution`) as a text[] COPY field."""
+    return array(list(attributed_groups(claims))) if claims else "{}"
 
 
 def claims(attributions, key: str) -> str:

@@ -1,4 +1,13 @@
-"""The properties of each collection's features, validated (pydantic, strict: no silent casts).
+"""The one definition of each record: a group, a site, a control zone, an incident and its
+claims (attributions), with their sources. Fields, types, bounds and vocabulary are declared
+here once, as pydantic models (strict: no silent casts), and these models validate every
+input (files, imports, request bodies).
+
+The other forms of a record are derived from these models (`kinds`: the KML and GeoPackage
+type tables, the API's queryables and feature properties) or checked against them by
+`tests/model/test_records.py` where a second form is kept for speed or storage: the msgspec
+decoder of `geomap.io.json_features`, the tables of `geomap.db.schema`, and the rows of the
+analysis (`geomap.analysis.model`) and of the map (`geomap.layers.scene`).
 
 Field names follow DESIGN.md's data model and ACLED where ACLED has a name.
 """
@@ -6,7 +15,8 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -144,3 +154,38 @@ class IncidentProperties(Model):
 
 PROPERTIES = {"sites": SiteProperties, "control_zones": ZoneProperties, "incidents": IncidentProperties}
 GEOMETRY_TYPES = {"sites": ("Point",), "incidents": ("Point",), "control_zones": ("Polygon", "MultiPolygon")}
+
+
+# -- the kinds of value, for the forms derived from the models --------------------------------
+
+KINDS = ("text", "date", "integer", "number", "texts", "sources", "claims")
+"""What a field holds: text (free or from a vocabulary), a date, an integer, a number, a list of
+texts (tags, aliases), a list of sources, a list of claims."""
+
+
+def _kind(annotation: object) -> str:
+    if get_origin(annotation) is Annotated:
+        return _kind(get_args(annotation)[0])
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        return _kind(args[0])
+    if get_origin(annotation) is list:
+        item = get_args(annotation)[0]
+        return {Source: "sources", Attribution: "claims"}.get(item, "texts")
+    if get_origin(annotation) is Literal or annotation is str:
+        return "text"
+    return {date: "date", int: "integer", float: "number"}[annotation]
+
+
+def kinds(model: type[BaseModel]) -> dict[str, str]:
+    """Each field of a record model and its kind (`KINDS`), in the model's order.
+
+    >>> kinds(Source)
+    {'title': 'text', 'publisher': 'text', 'url': 'text', 'date': 'date'}
+    """
+    return {name: _kind(info.annotation) for name, info in model.model_fields.items()}
+
+
+def fields_of_kind(*wanted: str) -> frozenset[str]:
+    """The names of the feature properties (any collection) of the given kinds."""
+    return frozenset(name for model in PROPERTIES.values() for name, kind in kinds(model).items() if kind in wanted)
