@@ -5,7 +5,7 @@ All inside the caller's transaction. Identifiers come from the schema metadata o
 catalogue, never from input; every value is bound. The statements mirror `store` (one feature
 at a time) so that an import and `geomap load` leave the same rows and the same history.
 
-The staging table has the target's column types; `geomap.io.rows` writes the values as
+The staging table has the target's column types; `geomap.db.rows` writes the values as
 `geomap load` binds them. An incident's claims go to a second staging table in the columns of
 `attributions`, keyed by the row's place in the file, so that PostgreSQL copies them as they are
 instead of parsing and unpacking a JSON array per incident.
@@ -71,7 +71,7 @@ CLAIM_COLUMNS = ("ord", "position", "group_id", "claimant", "stance", "sources",
 def _fields(collection: str, names: list[str]) -> list[tuple[str, str]]:
     """Columns with the kind of value each holds: text, date, number, or the name of a column
     written specially (id, geom, sources, tags, attributed_groups, src, ord)."""
-    kinds = {"TEXT": "text", "DATE": "date", "DOUBLE": "number", "INTEGER": "number"}
+    kinds = {"TEXT": "text", "DATE": "date", "DOUBLE": "number", "INTEGER": "number", "ARRAY": "texts"}
     columns = {c.name: c for c in table(collection).columns}
     return [(name, kinds.get(str(columns[name].type), name) if name in columns else name) for name in names]
 
@@ -154,6 +154,12 @@ def clear_staging(conn: Connection, collection: str) -> None:
     conn.execute(text(f"TRUNCATE {STAGING}" + (f", {CLAIMS}" if collection == "incidents" else "")))
 
 
+def drop_staging(conn: Connection, collection: str) -> None:
+    """Drop the temporary tables before commit, so that the transaction can stage another
+    collection (`geomap load` writes four in one transaction)."""
+    conn.execute(text(f"DROP TABLE {STAGING}, {SEEN}" + (f", {CLAIMS}" if collection == "incidents" else "")))
+
+
 @dataclass(frozen=True)
 class Applied:
     created: int
@@ -161,16 +167,17 @@ class Applied:
     unchanged: int
 
 
-def apply(conn: Connection, collection: str, actor: str) -> Applied:
+def apply(conn: Connection, collection: str, actor: str, every: bool = False) -> Applied:
     """Plan, upsert, attributions, history for the staged rows: set-based, in the caller's
-    transaction."""
+    transaction. `every`: a stored feature staged again is a new version even when nothing
+    differs (an API replace always makes one; a load or import leaves it alone)."""
     if collection == "incidents":
         _staged_claims_json(conn)
     conn.execute(text(f"CREATE TEMP TABLE {PLAN} ON COMMIT DROP AS SELECT s.id, 'create'::text AS action, "
                       "1 AS version, CAST(:all_columns AS jsonb) AS changes, NULL::jsonb AS previous "
                       f"FROM {STAGING} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
                       "WHERE t.id IS NULL"), {"all_columns": create_changes(collection)})
-    conn.execute(text(_changed_sql(collection)))
+    conn.execute(text(_changed_sql(collection, every)))
     counts = dict(conn.execute(text(f"SELECT action, count(*) FROM {PLAN} GROUP BY action")).all())
     created, updated = counts.get("create", 0), counts.get("update", 0)
     conn.execute(text(_upsert_sql(collection)))
@@ -214,19 +221,19 @@ def create_changes(collection: str) -> str:
     return json.dumps(sorted(names))
 
 
-def _changed_sql(collection: str) -> str:
+def _changed_sql(collection: str, every: bool = False) -> str:
     """Add to the plan the stored features whose staged version differs."""
     columns = _compared(collection) + (["attributions"] if collection == "incidents" else [])
     stored = {c: f"t.{c}" for c in columns} | {"attributions": "coalesce(c.claims, '[]')"}
     changed = [f"CASE WHEN s.{c} IS DISTINCT FROM {stored[c]} THEN '{c}' END" for c in sorted(columns)]
     differs = (f"({', '.join('s.' + c for c in columns)}) IS DISTINCT FROM "
                f"({', '.join(stored[c] for c in columns)})")
-    claims = f"LEFT JOIN LATERAL ({_stored_claims_sql('t.id')}) c ON true" if collection == "incidents" else ""
+    claims = stored_claims_join(collection)
     return (
         f"INSERT INTO {PLAN} (id, action, version, changes, previous) "
         "SELECT s.id, 'update', t.version + 1, "
-        f"to_jsonb(array_remove(ARRAY[{', '.join(changed)}], NULL)), {_previous_sql(collection)} "
-        f"FROM {STAGING} s JOIN LATERAL ({_stored(collection, '*')}) t ON true {claims} WHERE {differs}"
+        f"to_jsonb(array_remove(ARRAY[{', '.join(changed)}], NULL)), {previous_sql(collection)} "
+        f"FROM {STAGING} s JOIN LATERAL ({_stored(collection, '*')}) t ON true {claims} WHERE {'true' if every else differs}"
     )
 
 
@@ -238,6 +245,11 @@ def _stored(collection: str, columns: str) -> str:
     return f"SELECT {columns} FROM {collection} t WHERE t.id = s.id LIMIT 1"
 
 
+def stored_claims_join(collection: str) -> str:
+    """For incidents, the join that gives the stored row `t` its claims as `c.claims`."""
+    return f"LEFT JOIN LATERAL ({_stored_claims_sql('t.id')}) c ON true" if collection == "incidents" else ""
+
+
 def _stored_claims_sql(incident: str) -> str:
     """An incident's stored claims as the JSON array an import stages (and to_feature writes)."""
     fields = ", ".join(f"'{f}', a.{f}" for f in CLAIM_FIELDS if f != "group")
@@ -245,10 +257,12 @@ def _stored_claims_sql(incident: str) -> str:
             f"FROM attributions a WHERE a.incident_id = {incident}")
 
 
-def _previous_sql(collection: str) -> str:
+def previous_sql(collection: str) -> str:
     """The stored version as the GeoJSON Feature `geojson.to_feature` makes of it."""
     props = [f"'{'group' if c == 'group_id' else c}', t.{c}" for c in content_columns(collection)
              if c not in ("id", "geom")]
+    if "geom" not in table(collection).c:  # a group: a plain object
+        return f"jsonb_build_object('id', t.id, {', '.join(props)})"
     if collection == "incidents":
         props.append("'attributions', coalesce(c.claims, '[]')")
     return ("jsonb_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 15)::jsonb, "

@@ -3,7 +3,7 @@
 The one definition of the rule. Its other forms are derived from this module or checked
 against it: `incidents.attributed_groups` (kept by the triggers of migration 0005, whose frozen
 stance list `tests/model/test_records.py` compares with `AFFIRMATIVE_STANCES`), the import's
-COPY text (`geomap.io.rows`), the map's categories (`geomap.layers.scene`) and the duplicate
+COPY text (`geomap.db.rows`), the map's categories (`geomap.layers.scene`) and the duplicate
 finder's SQL (`geomap.db.duplicates`).
 """
 from __future__ import annotations

@@ -14,13 +14,15 @@ Field names follow DESIGN.md's data model and ACLED where ACLED has a name.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from types import UnionType
-from typing import Annotated, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from geomap import vocabulary as v
+from geomap.errors import Problem
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -150,6 +152,36 @@ class IncidentProperties(Model):
         if known != sorted(known):
             raise ValueError("fatalities must satisfy fatalities_low <= fatalities_best <= fatalities_high")
         return high
+
+
+@dataclass(frozen=True)
+class Record:
+    """One validated feature (or group) and where it came from. `properties` is a model of this
+    module (or the fast decoder's struct, read alike); `geometry` has `x`/`y` for points."""
+
+    collection: str
+    id: str
+    properties: BaseModel
+    geometry: Any
+    where: str
+
+
+def references(record: Record) -> list[tuple[str, str, str]]:
+    """The groups and sites a record names, as (field, "groups" or "sites", id)."""
+    props = record.properties
+    if record.collection == "control_zones":
+        return [("properties.group", "groups", props.group)]
+    if record.collection != "incidents":
+        return []
+    refs = [(f"properties.attributions[{i}].group", "groups", a.group) for i, a in enumerate(props.attributions)]
+    return refs + ([("properties.target_site", "sites", props.target_site)] if props.target_site else [])
+
+
+def unknown_references(record: Record, known: dict[str, set[str]]) -> list[Problem]:
+    """The record's references to groups and sites that are not among `known` ids (keyed by
+    "groups" and "sites"), one problem each."""
+    return [Problem(record.where, name, f"unknown {kind[:-1]} {ref!r}; define it in {kind} first")
+            for name, kind, ref in references(record) if ref not in known[kind]]
 
 
 PROPERTIES = {"sites": SiteProperties, "control_zones": ZoneProperties, "incidents": IncidentProperties}
