@@ -99,12 +99,14 @@ def direct_copies(collection: str) -> list[str]:
     return copies + [f"COPY history ({', '.join(HISTORY_COLUMNS)}) FROM STDIN"]
 
 
-def create_staging(conn: Connection, collection: str) -> list[str]:
+def create_staging(conn: Connection, collection: str, large: bool = True) -> list[str]:
     """The temporary tables of an import, dropped at commit: the staging table (the target's
     column types, no constraints) and for incidents the claims staging table, refilled for each
     chunk of the file, and the ids seen so far. Returns the COPY statements that fill the
-    staging tables (the claims' second)."""
-    _local_buffers(conn)
+    staging tables (the claims' second). A write of a few records (not `large`) needs neither
+    the larger buffers nor the ids seen, which cost it more than the rest of its statements."""
+    if large:
+        _local_buffers(conn)
     columns = content_columns(collection)
     conn.execute(text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS "
                       f"SELECT {', '.join(columns)} FROM {collection} WITH NO DATA"))
@@ -113,8 +115,9 @@ def create_staging(conn: Connection, collection: str) -> list[str]:
         ["src text", "ord bigint"]
     conn.execute(text(f"ALTER TABLE {STAGING} " + ", ".join(f"ADD COLUMN {c}" for c in extra)))
     # `src` (file, line or feature, id) is unique per row: it tells a first use from a repeat.
-    conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
-    conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
+    if large:
+        conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
+        conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
     copies = [f"COPY {STAGING} ({', '.join(staging_columns(collection))}) FROM STDIN"]
     if collection == "incidents":
         conn.execute(text(f"CREATE TEMP TABLE {CLAIMS} ON COMMIT DROP AS SELECT 0::bigint AS ord, "
@@ -157,7 +160,7 @@ def clear_staging(conn: Connection, collection: str) -> None:
 def drop_staging(conn: Connection, collection: str) -> None:
     """Drop the temporary tables before commit, so that the transaction can stage another
     collection (`geomap load` writes four in one transaction)."""
-    conn.execute(text(f"DROP TABLE {STAGING}, {SEEN}" + (f", {CLAIMS}" if collection == "incidents" else "")))
+    conn.execute(text(f"DROP TABLE IF EXISTS {STAGING}, {SEEN}" + (f", {CLAIMS}" if collection == "incidents" else "")))
 
 
 @dataclass(frozen=True)

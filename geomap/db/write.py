@@ -25,6 +25,7 @@ from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, 
 from geomap.model.records import Record, references, unknown_references
 
 COPY_LINES = 2_000  # COPY lines sent at a time
+SMALL = 100  # a write of at most this many records is staged without the import's extras
 
 
 # -- many records (geomap load) ------------------------------------------------------------------
@@ -147,7 +148,7 @@ def _staged(conn: Connection, collection: str, records: Sequence[Record], actor:
 
 def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record], actor: str,
                      every: bool) -> bulk.Applied:
-    copies = bulk.create_staging(conn, collection)
+    copies = bulk.create_staging(conn, collection, large=len(records) > SMALL)
     line = rows.formatter(bulk.staging_fields(collection))
     texts = [line(record, record.where, ordinal) for ordinal, record in enumerate(records)]
     for copy_sql, lines in zip(copies, zip(*texts)):
