@@ -40,7 +40,7 @@ from geomap.io import synth_files  # noqa: E402
 from geomap.db import migrate  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
-from geomap.io.load import load  # noqa: E402
+from geomap.ingest import load  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 BENCH_HOME = DATA / "cluster"

@@ -110,7 +110,7 @@ def downgrade(revision: str) -> None:
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 def load(files: tuple[Path, ...]) -> None:
     """Validate FILES (default: the seed data) and load them in one transaction."""
-    from geomap.io.load import load as load_files
+    from geomap.ingest import load as load_files
 
     report = load_files(_engine(), list(files) or None)
     for line in report.lines():
@@ -376,7 +376,7 @@ def synth(count: int, seed: int, output: Path, load_: bool) -> None:
     click.echo(f"wrote {', '.join(str(p) for p in paths)}")
     if load_:
         from geomap.io.importer import import_file
-        from geomap.io.load import load as load_files
+        from geomap.ingest import load as load_files
 
         engine = _engine()
         for line in load_files(engine, paths[:3]).lines():

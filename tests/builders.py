@@ -6,7 +6,7 @@ from pathlib import Path
 
 from geographiclib.geodesic import Geodesic
 
-from geomap.io.load import load
+from geomap.ingest import load
 
 SOURCE = {"title": "A report", "publisher": "A publisher", "url": "https://example.org/r", "date": "2019-12-28"}
 

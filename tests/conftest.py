@@ -74,7 +74,7 @@ def database_url(cluster):
 @pytest.fixture(scope="module")
 def seeded_app(cluster):
     """An app on a database with the seed data, shared by a module's read-only tests."""
-    from geomap.io.load import load
+    from geomap.ingest import load
 
     with fresh_database(cluster) as url:
         app = create_app({"DATABASE_URL": url})
@@ -92,7 +92,7 @@ def engine(database_url):
 
 @pytest.fixture
 def seeded(engine):
-    from geomap.io.load import load
+    from geomap.ingest import load
 
     load(engine)
     return engine

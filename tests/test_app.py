@@ -9,7 +9,7 @@ import pytest
 from geomap import create_app
 from geomap.db import migrate
 from geomap.errors import ConfigError
-from geomap.io.load import load
+from geomap.ingest import load
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import ROOT
 from geomap.cli import main
-from geomap.io.records import PROPERTIES, Attribution, GroupRecord, Source
+from geomap.model.records import PROPERTIES, Attribution, GroupRecord, Source
 
 README = (ROOT / "README.md").read_text()
 DATA_MODEL = (ROOT / "docs" / "data-model.md").read_text()

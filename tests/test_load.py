@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from conftest import snapshot
 from geomap.errors import InvalidInput
-from geomap.io.load import load
+from geomap.ingest import load
 
 SOURCE = {"title": "A report", "publisher": "A publisher", "url": "https://example.org/r", "date": "2019-12-28"}
 GROUPS = {"collection": "groups", "groups": [

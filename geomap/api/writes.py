@@ -10,10 +10,9 @@ from flask import Blueprint, Response, request
 from geomap.api import auth, engine, params
 from geomap.api.formats import html, json_response, negotiate
 from geomap.api.ogc import base_url, collection_or_404, etag
-from geomap.db import store
+from geomap.db import store, write
 from geomap.errors import BadRequest, NotFound, PreconditionFailed, PreconditionRequired, UnsupportedMediaType
-from geomap.io import edit
-from geomap.io.geojson import validate_feature
+from geomap.io.geojson import to_feature, validate_feature
 
 blueprint = Blueprint("writes", __name__)
 JSON_TYPES = ("application/geo+json", "application/json")
@@ -27,7 +26,7 @@ def create(cid: str) -> Response:
     feature = _body(JSON_TYPES)
     record = validate_feature(feature, c.id, "request body")
     with engine().begin() as conn:
-        version = edit.create(conn, record, holder.name)
+        version = write.create(conn, record, holder.name)
     return _written(cid, record.id, version, 201)
 
 
@@ -40,7 +39,7 @@ def replace(cid: str, fid: str) -> Response:
     _same_id(feature, fid)
     record = validate_feature({**feature, "id": fid}, c.id, "request body")
     with engine().begin() as conn:
-        version = edit.replace(conn, record, expected, holder.name)
+        version = write.replace(conn, record, expected, holder.name)
     return _written(cid, fid, version, 200)
 
 
@@ -53,9 +52,9 @@ def update(cid: str, fid: str) -> Response:
     patch = _body(MERGE_PATCH_TYPES)
     _same_id(patch, fid)
     with engine().begin() as conn:
-        current, _ = edit.current_feature(conn, c.id, fid)
+        current = to_feature(c.id, write.current_row(conn, c.id, fid))
         record = validate_feature({**merge_patch(current, patch), "id": fid}, c.id, "patched feature")
-        version = edit.replace(conn, record, expected, holder.name)
+        version = write.replace(conn, record, expected, holder.name)
     return _written(cid, fid, version, 200)
 
 
@@ -65,7 +64,7 @@ def remove(cid: str, fid: str) -> Response:
     holder = auth.require("editor")
     expected = _if_match(fid)
     with engine().begin() as conn:
-        edit.delete(conn, c.id, fid, expected, holder.name)
+        write.delete(conn, c.id, fid, expected, holder.name)
     return Response(status=204)
 
 

@@ -5,7 +5,7 @@ All inside the caller's transaction. Identifiers come from the schema metadata o
 catalogue, never from input; every value is bound. The statements mirror `store` (one feature
 at a time) so that an import and `geomap load` leave the same rows and the same history.
 
-The staging table has the target's column types; `geomap.io.rows` writes the values as
+The staging table has the target's column types; `geomap.db.rows` writes the values as
 `geomap load` binds them. An incident's claims go to a second staging table in the columns of
 `attributions`, keyed by the row's place in the file, so that PostgreSQL copies them as they are
 instead of parsing and unpacking a JSON array per incident.
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from geomap.db.store import BOOKKEEPING, table
+from geomap.model.records import Attribution
 
 log = logging.getLogger(__name__)
 STAGING = "import_staging"
@@ -35,8 +36,8 @@ TEMP_BUFFERS = "256MB"  # local buffers for the staging tables (a session's, onl
 # attributions that keep it (migration 0005).
 DERIVED = "attributed_groups"
 GROUP_TRIGGER = "attributions_sync_attributed_groups"
-# The fields of a claim (geomap.io.records.Attribution; a test keeps them in step).
-CLAIM_FIELDS = ("group", "claimant", "stance", "sources", "notes")
+# The fields of a claim, as the record definition orders them.
+CLAIM_FIELDS = tuple(Attribution.model_fields)
 
 
 def content_columns(collection: str) -> list[str]:
@@ -70,7 +71,7 @@ CLAIM_COLUMNS = ("ord", "position", "group_id", "claimant", "stance", "sources",
 def _fields(collection: str, names: list[str]) -> list[tuple[str, str]]:
     """Columns with the kind of value each holds: text, date, number, or the name of a column
     written specially (id, geom, sources, tags, attributed_groups, src, ord)."""
-    kinds = {"TEXT": "text", "DATE": "date", "DOUBLE": "number", "INTEGER": "number"}
+    kinds = {"TEXT": "text", "DATE": "date", "DOUBLE": "number", "INTEGER": "number", "ARRAY": "texts"}
     columns = {c.name: c for c in table(collection).columns}
     return [(name, kinds.get(str(columns[name].type), name) if name in columns else name) for name in names]
 
@@ -98,12 +99,14 @@ def direct_copies(collection: str) -> list[str]:
     return copies + [f"COPY history ({', '.join(HISTORY_COLUMNS)}) FROM STDIN"]
 
 
-def create_staging(conn: Connection, collection: str) -> list[str]:
+def create_staging(conn: Connection, collection: str, large: bool = True) -> list[str]:
     """The temporary tables of an import, dropped at commit: the staging table (the target's
     column types, no constraints) and for incidents the claims staging table, refilled for each
     chunk of the file, and the ids seen so far. Returns the COPY statements that fill the
-    staging tables (the claims' second)."""
-    _local_buffers(conn)
+    staging tables (the claims' second). A write of a few records (not `large`) needs neither
+    the larger buffers nor the ids seen, which cost it more than the rest of its statements."""
+    if large:
+        _local_buffers(conn)
     columns = content_columns(collection)
     conn.execute(text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS "
                       f"SELECT {', '.join(columns)} FROM {collection} WITH NO DATA"))
@@ -112,8 +115,9 @@ def create_staging(conn: Connection, collection: str) -> list[str]:
         ["src text", "ord bigint"]
     conn.execute(text(f"ALTER TABLE {STAGING} " + ", ".join(f"ADD COLUMN {c}" for c in extra)))
     # `src` (file, line or feature, id) is unique per row: it tells a first use from a repeat.
-    conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
-    conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
+    if large:
+        conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
+        conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
     copies = [f"COPY {STAGING} ({', '.join(staging_columns(collection))}) FROM STDIN"]
     if collection == "incidents":
         conn.execute(text(f"CREATE TEMP TABLE {CLAIMS} ON COMMIT DROP AS SELECT 0::bigint AS ord, "
@@ -153,6 +157,12 @@ def clear_staging(conn: Connection, collection: str) -> None:
     conn.execute(text(f"TRUNCATE {STAGING}" + (f", {CLAIMS}" if collection == "incidents" else "")))
 
 
+def drop_staging(conn: Connection, collection: str) -> None:
+    """Drop the temporary tables before commit, so that the transaction can stage another
+    collection (`geomap load` writes four in one transaction)."""
+    conn.execute(text(f"DROP TABLE IF EXISTS {STAGING}, {SEEN}" + (f", {CLAIMS}" if collection == "incidents" else "")))
+
+
 @dataclass(frozen=True)
 class Applied:
     created: int
@@ -160,16 +170,17 @@ class Applied:
     unchanged: int
 
 
-def apply(conn: Connection, collection: str, actor: str) -> Applied:
+def apply(conn: Connection, collection: str, actor: str, every: bool = False) -> Applied:
     """Plan, upsert, attributions, history for the staged rows: set-based, in the caller's
-    transaction."""
+    transaction. `every`: a stored feature staged again is a new version even when nothing
+    differs (an API replace always makes one; a load or import leaves it alone)."""
     if collection == "incidents":
         _staged_claims_json(conn)
     conn.execute(text(f"CREATE TEMP TABLE {PLAN} ON COMMIT DROP AS SELECT s.id, 'create'::text AS action, "
                       "1 AS version, CAST(:all_columns AS jsonb) AS changes, NULL::jsonb AS previous "
                       f"FROM {STAGING} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
                       "WHERE t.id IS NULL"), {"all_columns": create_changes(collection)})
-    conn.execute(text(_changed_sql(collection)))
+    conn.execute(text(_changed_sql(collection, every)))
     counts = dict(conn.execute(text(f"SELECT action, count(*) FROM {PLAN} GROUP BY action")).all())
     created, updated = counts.get("create", 0), counts.get("update", 0)
     conn.execute(text(_upsert_sql(collection)))
@@ -213,19 +224,19 @@ def create_changes(collection: str) -> str:
     return json.dumps(sorted(names))
 
 
-def _changed_sql(collection: str) -> str:
+def _changed_sql(collection: str, every: bool = False) -> str:
     """Add to the plan the stored features whose staged version differs."""
     columns = _compared(collection) + (["attributions"] if collection == "incidents" else [])
     stored = {c: f"t.{c}" for c in columns} | {"attributions": "coalesce(c.claims, '[]')"}
     changed = [f"CASE WHEN s.{c} IS DISTINCT FROM {stored[c]} THEN '{c}' END" for c in sorted(columns)]
     differs = (f"({', '.join('s.' + c for c in columns)}) IS DISTINCT FROM "
                f"({', '.join(stored[c] for c in columns)})")
-    claims = f"LEFT JOIN LATERAL ({_stored_claims_sql('t.id')}) c ON true" if collection == "incidents" else ""
+    claims = stored_claims_join(collection)
     return (
         f"INSERT INTO {PLAN} (id, action, version, changes, previous) "
         "SELECT s.id, 'update', t.version + 1, "
-        f"to_jsonb(array_remove(ARRAY[{', '.join(changed)}], NULL)), {_previous_sql(collection)} "
-        f"FROM {STAGING} s JOIN LATERAL ({_stored(collection, '*')}) t ON true {claims} WHERE {differs}"
+        f"to_jsonb(array_remove(ARRAY[{', '.join(changed)}], NULL)), {previous_sql(collection)} "
+        f"FROM {STAGING} s JOIN LATERAL ({_stored(collection, '*')}) t ON true {claims} WHERE {'true' if every else differs}"
     )
 
 
@@ -237,6 +248,11 @@ def _stored(collection: str, columns: str) -> str:
     return f"SELECT {columns} FROM {collection} t WHERE t.id = s.id LIMIT 1"
 
 
+def stored_claims_join(collection: str) -> str:
+    """For incidents, the join that gives the stored row `t` its claims as `c.claims`."""
+    return f"LEFT JOIN LATERAL ({_stored_claims_sql('t.id')}) c ON true" if collection == "incidents" else ""
+
+
 def _stored_claims_sql(incident: str) -> str:
     """An incident's stored claims as the JSON array an import stages (and to_feature writes)."""
     fields = ", ".join(f"'{f}', a.{f}" for f in CLAIM_FIELDS if f != "group")
@@ -244,10 +260,12 @@ def _stored_claims_sql(incident: str) -> str:
             f"FROM attributions a WHERE a.incident_id = {incident}")
 
 
-def _previous_sql(collection: str) -> str:
+def previous_sql(collection: str) -> str:
     """The stored version as the GeoJSON Feature `geojson.to_feature` makes of it."""
     props = [f"'{'group' if c == 'group_id' else c}', t.{c}" for c in content_columns(collection)
              if c not in ("id", "geom")]
+    if "geom" not in table(collection).c:  # a group: a plain object
+        return f"jsonb_build_object('id', t.id, {', '.join(props)})"
     if collection == "incidents":
         props.append("'attributions', coalesce(c.claims, '[]')")
     return ("jsonb_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom, 15)::jsonb, "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from geomap.db.bulk import SEEN
-from geomap.vocabulary import AFFIRMATIVE_STANCES
+from geomap.model.attribution import AFFIRMATIVE_STANCES
 
 # The neighbouring keys: (cell x, cell y, time bucket) offsets. A pair of imported incidents is
 # found once, from the one whose neighbour the other is in the "forward" half (offsets after
@@ -68,14 +68,13 @@ def likely_duplicates(conn: Connection, rule: DuplicateRule, everything_imported
     cell_lat = rule.metres / 110_000.0  # a degree of latitude is at least 110.57 km
     widest = min(highest + cell_lat, 89.9)
     cell_lon = min(cell_lat / math.cos(math.radians(widest)), 360.0)
-    stances = ", ".join(f"'{s}'" for s in AFFIRMATIVE_STANCES)
     # Which incidents are this import's: all of them after a first import, else those in SEEN.
     mine, seen = ("true", "") if everything_imported else ("m.id IS NOT NULL", f" LEFT JOIN {SEEN} m ON m.id = i.id")
     keyed = (
         f"SELECT i.id, i.event_type, x.group_id, i.geom, i.date_start, i.date_end, {mine} AS mine, "
         "floor(ST_X(i.geom) / :cell_lon)::bigint AS cx, floor(ST_Y(i.geom) / :cell_lat)::bigint AS cy, "
         "floor((i.date_start - DATE '1900-01-01') / :cell_days)::bigint AS ct "
-        f"FROM incidents i JOIN attributions x ON x.incident_id = i.id AND x.stance IN ({stances}){seen}"
+        f"FROM incidents i JOIN attributions x ON x.incident_id = i.id AND x.stance = ANY(:stances){seen}"
     )
     pairs = _probe(FORWARD, "keyed") + ("" if everything_imported else  # else stored ones to look back for
                                         f" UNION ALL {_probe(BACKWARD, '(SELECT * FROM keyed WHERE NOT mine)')}")
@@ -89,7 +88,7 @@ def likely_duplicates(conn: Connection, rule: DuplicateRule, everything_imported
         "FROM pairs ORDER BY least(a, b), greatest(a, b), group_id"
     )
     params = {"metres": rule.metres, "days": rule.days, "cell_lat": cell_lat, "cell_lon": cell_lon,
-              "cell_days": longest + rule.days + 1}
+              "cell_days": longest + rule.days + 1, "stances": list(AFFIRMATIVE_STANCES)}
     # One hash join on all five keys, its tables in memory: a merge join would sort millions of
     # probes to disk. This is the import's last statement, so the settings end with it.
     conn.execute(text("SET LOCAL work_mem = '256MB'"))

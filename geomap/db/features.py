@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
 from geomap.db.candidates import Geography, attributed_to, point, within
 from geomap.db.schema import attributions, control_zones, incidents, sites
+from geomap.model.records import PROPERTIES, kinds
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
 
@@ -36,31 +37,38 @@ class Collection:
         return self.table.c["group_id" if name == "group" and self.id == "control_zones" else name]
 
 
-INCIDENT_PROPERTIES = (
-    "title", "description", "date_start", "date_end", "event_type", "sub_event_type", "location_name", "country",
-    "admin1", "admin2", "precision_m", "fatalities_low", "fatalities_best", "fatalities_high", "injured", "status",
-    "target_site", "attributions", "sources", "tags", "notes",
-)
+# JSON Schema types of queryables, by the kind of the record field (`geomap.model.records.kinds`).
+_QUERYABLE_TYPES = {"text": "string", "date": "date", "integer": "integer", "number": "number"}
+
+
+def _queryables(collection: str, names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields of the collection's record as queryables; an incident's `group` (the
+    groups it is attributed to) is a queryable but no field of its own."""
+    fields = kinds(PROPERTIES[collection]) | {"group": "text"}
+    return {name: _QUERYABLE_TYPES[fields[name]] for name in names}
+
+
+def _properties(collection: str) -> tuple[str, ...]:
+    return tuple(PROPERTIES[collection].model_fields)
+
+
+INCIDENT_PROPERTIES = _properties("incidents")
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection(
         "incidents", "Incidents", "Conflict incidents (ACLED vocabulary) with attribution claims, dated as "
         "intervals and located with a precision radius.", incidents, "Point", INCIDENT_PROPERTIES,
-        {"title": "string", "event_type": "string", "sub_event_type": "string", "status": "string",
-         "country": "string", "admin1": "string", "admin2": "string", "location_name": "string",
-         "target_site": "string", "group": "string", "precision_m": "number", "fatalities_best": "integer",
-         "date_start": "date", "date_end": "date"},
+        _queryables("incidents", ("title", "event_type", "sub_event_type", "status", "country", "admin1", "admin2",
+                                  "location_name", "target_site", "group", "precision_m", "fatalities_best",
+                                  "date_start", "date_end")),
         ("date_start", "date_end")),
     Collection(
-        "sites", "Sites", "Reference places that incidents target.", sites, "Point",
-        ("name", "kind", "precision_m", "status", "country", "admin1", "sources", "notes"),
-        {"name": "string", "kind": "string", "status": "string", "country": "string", "admin1": "string",
-         "precision_m": "number"}),
+        "sites", "Sites", "Reference places that incidents target.", sites, "Point", _properties("sites"),
+        _queryables("sites", ("name", "kind", "status", "country", "admin1", "precision_m"))),
     Collection(
         "control_zones", "Control zones", "Areas of control, presence or activity of armed groups, each valid "
-        "from one date to another.", control_zones, "MultiPolygon",
-        ("name", "group", "kind", "valid_from", "valid_to", "confidence", "status", "precision_m", "sources", "notes"),
-        {"name": "string", "group": "string", "kind": "string", "confidence": "string", "status": "string",
-         "precision_m": "number", "valid_from": "date", "valid_to": "date"},
+        "from one date to another.", control_zones, "MultiPolygon", _properties("control_zones"),
+        _queryables("control_zones", ("name", "group", "kind", "confidence", "status", "precision_m", "valid_from",
+                                      "valid_to")),
         ("valid_from", "valid_to")),
 )}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +14,10 @@ from shapely.geometry.base import BaseGeometry
 
 from geomap.errors import InvalidInput, Problem
 from geomap.io.geometry import GeometryError, as_multipolygon, parse_geometry
-from geomap.io.records import GEOMETRY_TYPES, PROPERTIES, GroupRecord
+from geomap.model.records import GEOMETRY_TYPES, PROPERTIES, GroupRecord, Record
 from geomap.vocabulary import ID_PATTERN
 
 COLLECTIONS = ("groups", "sites", "control_zones", "incidents")
-
-
-@dataclass(frozen=True)
-class Record:
-    """One validated feature (or group) and where it came from."""
-
-    collection: str
-    id: str
-    properties: BaseModel
-    geometry: BaseGeometry | None
-    where: str
 
 
 def read_file(path: Path) -> list[Record]:

@@ -24,12 +24,15 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import shape
 
+from geomap.model.records import fields_of_kind
+
 APPLICATION_ID = 0x47504B47  # "GPKG"
 USER_VERSION = 10300  # GeoPackage 1.3.0
 SRS_ID = 4326
-DATES = {"date_start", "date_end", "valid_from", "valid_to"}
-INTEGERS = {"fatalities_low", "fatalities_best", "fatalities_high", "injured", "version"}
-REALS = {"precision_m", "distance_m"}
+# Column types from the record definitions, and for the two properties an export adds.
+DATES = fields_of_kind("date")
+INTEGERS = fields_of_kind("integer") | {"version"}
+REALS = fields_of_kind("number") | {"distance_m"}
 BATCH = 5000
 
 SCHEMA = """

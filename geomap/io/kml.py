@@ -26,14 +26,16 @@ from defusedxml.ElementTree import iterparse
 
 from geomap.errors import InvalidInput, Problem
 from geomap.io.readers import IMPORTABLE, Item, Reader, check_collection, collection_from_name
+from geomap.model.records import fields_of_kind
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 NAME_FIELD = {"incidents": "title", "sites": "name", "control_zones": "name"}
 TEXT_FIELD = {"incidents": "description", "sites": "notes", "control_zones": "notes"}
 TIME_FIELDS = {"incidents": ("date_start", "date_end"), "control_zones": ("valid_from", "valid_to")}
-INTEGERS = {"fatalities_low", "fatalities_best", "fatalities_high", "injured"}
-NUMBERS = {"precision_m"}
-JSON_FIELDS = {"sources", "attributions", "tags"}
+# ExtendedData is text: how each property is read back, from the record definitions.
+INTEGERS = fields_of_kind("integer")
+NUMBERS = fields_of_kind("number")
+JSON_FIELDS = fields_of_kind("sources", "claims", "texts")
 NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
 
 

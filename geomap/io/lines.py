@@ -11,8 +11,8 @@ from pathlib import Path
 
 from geomap.db import bulk
 from geomap.errors import Problem
-from geomap.io import rows
-from geomap.io.load import unknown_references
+from geomap.db import rows
+from geomap.model.records import unknown_references
 from geomap.io.readers import Item
 
 

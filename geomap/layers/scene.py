@@ -16,7 +16,7 @@ from functools import cached_property
 
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import ControlZone
-from geomap.vocabulary import AFFIRMATIVE_STANCES
+from geomap.model.attribution import attributed_groups
 
 Bbox = tuple[float, float, float, float]  # west, south, east, north in degrees (WGS84)
 CONTESTED = "+"  # category of an incident attributed to two or more groups
@@ -62,7 +62,7 @@ class MapIncident:
     @property
     def groups(self) -> tuple[str, ...]:
         """The groups the incident is attributed to (claimed, accused or assessed)."""
-        return tuple(sorted({c.group for c in self.claims if c.stance in AFFIRMATIVE_STANCES}))
+        return attributed_groups(self.claims)
 
     @property
     def group_category(self) -> str:

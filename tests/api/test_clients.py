@@ -9,7 +9,7 @@ import pytest
 from owslib.ogcapi.features import Features
 
 from conftest import ROOT
-from geomap.io.load import load
+from geomap.ingest import load
 
 SEED = json.loads((ROOT / "data" / "incidents.geojson").read_text())["features"]
 

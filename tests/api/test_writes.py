@@ -13,7 +13,7 @@ from builders import SOURCE, incident, site
 from conftest import snapshot as full_snapshot
 from geomap import create_app
 from geomap.db import tokens
-from geomap.io.load import load
+from geomap.ingest import load
 
 GEOJSON = "application/geo+json"
 

@@ -58,7 +58,7 @@ def write_sequence(path: Path, features: list[dict], separator: str = "\x1e") ->
 
 def load_references(engine, tmp_path: Path) -> None:
     """The groups and the one site the test features refer to."""
-    from geomap.io.load import load
+    from geomap.ingest import load
 
     (tmp_path / "groups.json").write_text(json.dumps(GROUPS))
     load(engine, [tmp_path / "groups.json", write_collection(tmp_path / "sites.geojson", "sites", [site()])])

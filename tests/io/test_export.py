@@ -21,7 +21,8 @@ from geomap.io import params
 from geomap.io.export import Filters, export
 from geomap.io.gpkg import geometry_blob, write_gpkg
 from geomap.io.importer import import_file
-from geomap.io.load import SEED_DIR, load
+from geomap.ingest import load
+from geomap.io.load import SEED_DIR
 from geomap.io.writers import write_csv, write_geojson, write_geojsonseq
 from io_helpers import contents, drop_database, empty_database, incident, zone
 

@@ -14,7 +14,7 @@ from geomap.db import bulk
 from geomap.errors import InvalidInput
 from geomap.io import chunks, importer
 from geomap.io.importer import import_file
-from geomap.io.load import load
+from geomap.ingest import load
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 from io_helpers import (
     contents, drop_database, empty_database, history, incident, load_references, site, write_collection,

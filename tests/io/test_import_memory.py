@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from geomap.io import synth_files
-from geomap.io.load import load
+from geomap.ingest import load
 
 ROWS = 200_000
 SCRIPT = """

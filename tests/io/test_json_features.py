@@ -9,7 +9,8 @@ import msgspec
 import pytest
 
 from geomap.db import bulk
-from geomap.io import json_features, records, rows
+from geomap.db import rows
+from geomap.io import json_features
 from geomap.io.geojson import read_feature
 from geomap.io.json_features import read_point_feature
 from io_helpers import incident, site
@@ -59,12 +60,3 @@ def test_fast_path_accepts_no_more_than_the_models_and_writes_the_same_line(path
         if fast is not None:
             line = rows.formatter(bulk.staging_fields(collection))
             assert line(fast, "here", 1) == line(slow, "here", 1)
-
-
-def test_the_structs_mirror_the_models_field_for_field():
-    pairs = [(json_features.IncidentProperties, records.IncidentProperties),
-             (json_features.SiteProperties, records.SiteProperties),
-             (json_features.Source, records.Source), (json_features.Attribution, records.Attribution)]
-    for struct, model in pairs:
-        assert [f.name for f in msgspec.structs.fields(struct)] == list(model.model_fields), struct.__name__
-    assert bulk.CLAIM_FIELDS == tuple(records.Attribution.model_fields)

@@ -14,7 +14,7 @@ from builders import SOURCE, incident
 from conftest import ROOT
 from geomap.db import bulk
 from geomap.io.importer import import_file
-from geomap.io.load import load
+from geomap.ingest import load
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 GEOJSON = "application/geo+json"

@@ -18,10 +18,8 @@ import shapely
 from pydantic import TypeAdapter
 from shapely.geometry import Point
 
-from geomap.io.geojson import Record
-from geomap.io.json_features import LonLat
-from geomap.io.records import Source
-from geomap.vocabulary import AFFIRMATIVE_STANCES
+from geomap.model.records import Record, Source
+from geomap.model.attribution import attributed_groups
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SOURCES = TypeAdapter(list[Source])
@@ -41,7 +39,7 @@ def array(values: list[str]) -> str:
 
 def ewkb(geom) -> str:
     """Hex EWKB with SRID 4326, as COPY reads a geometry."""
-    if isinstance(geom, (Point, LonLat)):
+    if isinstance(geom, (Point, tuple)):  # a tuple: the fast reader's LonLat
         return _POINT_EWKB + struct.pack("<dd", geom.x, geom.y).hex()
     return shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, byte_order=1, include_srid=True)
 
@@ -56,10 +54,8 @@ def _json(values, adapter: TypeAdapter) -> str:
 
 
 def groups(claims) -> str:
-    """The distinct groups of the affirmative claims in byte order, as a text[] COPY field:
-    `incidents.attributed_groups` as the triggers of migration 0005 compute it (slugs are
-    ASCII, so code point order is byte order)."""
-    return array(sorted({c.group for c in claims if c.stance in AFFIRMATIVE_STANCES})) if claims else "{}"
+    """`incidents.attributed_groups` (`geomap.model.attribution`) as a text[] COPY field."""
+    return array(list(attributed_groups(claims))) if claims else "{}"
 
 
 def claims(attributions, key: str) -> str:
@@ -86,14 +82,14 @@ def _expression(name: str, kind: str) -> str:
         return "ewkb(r.geometry)"
     if name == "sources":
         return "json(p.sources, SOURCES)"
-    if name == "tags":
-        return "array(p.tags)"
     if name == "attributed_groups":
         return "groups(p.attributions)"
     if name == "src":
         return "text(where)"
     if name == "ord":
         return "str(ordinal)"
+    if kind == "texts":  # tags, aliases
+        return f"array(p.{name})"
     attribute = "p." + ("group" if name == "group_id" else name)
     if kind == "text":  # text() inlined: most fields of most rows are text, and need no escape
         return (f"(NULL if (v := {attribute}) is None else v if v.isprintable() and '\\\\' not in v "

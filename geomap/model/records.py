@@ -1,16 +1,28 @@
-"""The properties of each collection's features, validated (pydantic, strict: no silent casts).
+"""The one definition of each record: a group, a site, a control zone, an incident and its
+claims (attributions), with their sources. Fields, types, bounds and vocabulary are declared
+here once, as pydantic models (strict: no silent casts), and these models validate every
+input (files, imports, request bodies).
+
+The other forms of a record are derived from these models (`kinds`: the KML and GeoPackage
+type tables, the API's queryables and feature properties) or checked against them by
+`tests/model/test_records.py` where a second form is kept for speed or storage: the msgspec
+decoder of `geomap.io.json_features`, the tables of `geomap.db.schema`, and the rows of the
+analysis (`geomap.analysis.model`) and of the map (`geomap.layers.scene`).
 
 Field names follow DESIGN.md's data model and ACLED where ACLED has a name.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from geomap import vocabulary as v
+from geomap.errors import Problem
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -142,5 +154,70 @@ class IncidentProperties(Model):
         return high
 
 
+@dataclass(frozen=True)
+class Record:
+    """One validated feature (or group) and where it came from. `properties` is a model of this
+    module (or the fast decoder's struct, read alike); `geometry` has `x`/`y` for points."""
+
+    collection: str
+    id: str
+    properties: BaseModel
+    geometry: Any
+    where: str
+
+
+def references(record: Record) -> list[tuple[str, str, str]]:
+    """The groups and sites a record names, as (field, "groups" or "sites", id)."""
+    props = record.properties
+    if record.collection == "control_zones":
+        return [("properties.group", "groups", props.group)]
+    if record.collection != "incidents":
+        return []
+    refs = [(f"properties.attributions[{i}].group", "groups", a.group) for i, a in enumerate(props.attributions)]
+    return refs + ([("properties.target_site", "sites", props.target_site)] if props.target_site else [])
+
+
+def unknown_references(record: Record, known: dict[str, set[str]]) -> list[Problem]:
+    """The record's references to groups and sites that are not among `known` ids (keyed by
+    "groups" and "sites"), one problem each."""
+    return [Problem(record.where, name, f"unknown {kind[:-1]} {ref!r}; define it in {kind} first")
+            for name, kind, ref in references(record) if ref not in known[kind]]
+
+
 PROPERTIES = {"sites": SiteProperties, "control_zones": ZoneProperties, "incidents": IncidentProperties}
 GEOMETRY_TYPES = {"sites": ("Point",), "incidents": ("Point",), "control_zones": ("Polygon", "MultiPolygon")}
+
+
+# -- the kinds of value, for the forms derived from the models --------------------------------
+
+KINDS = ("text", "date", "integer", "number", "texts", "sources", "claims")
+"""What a field holds: text (free or from a vocabulary), a date, an integer, a number, a list of
+texts (tags, aliases), a list of sources, a list of claims."""
+
+
+def _kind(annotation: object) -> str:
+    if get_origin(annotation) is Annotated:
+        return _kind(get_args(annotation)[0])
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(args) == 1:
+        return _kind(args[0])
+    if get_origin(annotation) is list:
+        item = get_args(annotation)[0]
+        return {Source: "sources", Attribution: "claims"}.get(item, "texts")
+    if get_origin(annotation) is Literal or annotation is str:
+        return "text"
+    return {date: "date", int: "integer", float: "number"}[annotation]
+
+
+def kinds(model: type[BaseModel]) -> dict[str, str]:
+    """Each field of a record model and its kind (`KINDS`), in the model's order.
+
+    >>> kinds(Source)
+    {'title': 'text', 'publisher': 'text', 'url': 'text', 'date': 'date'}
+    """
+    return {name: _kind(info.annotation) for name, info in model.model_fields.items()}
+
+
+def fields_of_kind(*wanted: str) -> frozenset[str]:
+    """The names of the feature properties (any collection) of the given kinds."""
+    return frozenset(name for model in PROPERTIES.values() for name, kind in kinds(model).items() if kind in wanted)

@@ -1,0 +1,176 @@
+"""The one write path of validated records, single and bulk: the API's create, replace and
+delete, `geomap load` and `geomap import` all write through `geomap.db.bulk`'s staged upsert
+(COPY into a staging table, a plan of what changes, one upsert; claims and history follow).
+
+Writes of a few records (`write`, `create`, `replace`) stage them here; an import stages its
+chunks itself, with the same COPY text (`geomap.db.rows`) and the same `bulk.apply`. Each runs
+in the caller's transaction: a refusal leaves it to be rolled back, so nothing is written.
+
+Concurrency of single writes is optimistic: a replace or delete names the version it read and
+loses (PreconditionFailed) if another write got there first. The stored row is locked before
+its version is compared, so of two writes naming the same version exactly one wins.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from sqlalchemy import Connection, Table, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from geomap.db import bulk, rows
+from geomap.db.store import current_rows, table
+from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
+from geomap.model.records import Record, references, unknown_references
+
+COPY_LINES = 2_000  # COPY lines sent at a time
+SMALL = 100  # a write of at most this many records is staged without the import's extras
+
+
+# -- many records (geomap load) ------------------------------------------------------------------
+
+def write(conn: Connection, collection: str, records: Sequence[Record], actor: str,
+          refused: str = "the database refused a feature; nothing was loaded") -> bulk.Applied:
+    """Create new features, update changed ones (version + 1, the previous kept in history),
+    leave equal ones alone. `refused` is the message when the database refuses a row."""
+    if not records:
+        return bulk.Applied(0, 0, 0)
+    return _staged(conn, collection, records, actor, every=False, refused=refused)
+
+
+def check_references(conn: Connection, records: Iterable[Record]) -> None:
+    """Every group and site the records name exists, in the database or among the records."""
+    records = list(records)
+    named: dict[str, set[str]] = {"groups": set(), "sites": set()}
+    for record in records:
+        for _, kind, ref in references(record):
+            named[kind].add(ref)
+    known = {kind: existing(conn, kind, ids) | {r.id for r in records if r.collection == kind}
+             for kind, ids in named.items()}
+    problems = [p for r in records for p in unknown_references(r, known)]
+    if problems:
+        raise InvalidInput(f"{len(problems)} reference(s) to unknown groups or sites; nothing was loaded", problems)
+
+
+def existing(conn: Connection, collection: str, ids: Iterable[str]) -> set[str]:
+    """Those of `ids` that are stored in the collection."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    t = table(collection)
+    return set(conn.execute(select(t.c.id).where(t.c.id.in_(ids))).scalars())
+
+
+# -- one feature (the API) -----------------------------------------------------------------------
+
+def create(conn: Connection, record: Record, actor: str) -> int:
+    """Write a new feature; its version (1). Creates of one id wait for each other (the lock
+    a row would give, before there is a row), so the second finds the first's."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{record.collection}/{record.id}"})
+    if _locked_version(conn, record.collection, record.id) is not None:
+        raise Conflict(f"{record.collection}/{record.id} already exists; PUT or PATCH it instead")
+    check_references(conn, [record])
+    _staged(conn, record.collection, [record], actor, every=True, refused=_REFUSED)
+    return 1
+
+
+def replace(conn: Connection, record: Record, expected_version: int, actor: str) -> int:
+    """Write `record` over the stored feature of version `expected_version`; the new version."""
+    _expect(conn, record.collection, record.id, expected_version)
+    check_references(conn, [record])
+    _staged(conn, record.collection, [record], actor, every=True, refused=_REFUSED)
+    return expected_version + 1
+
+
+def delete(conn: Connection, collection: str, feature_id: str, expected_version: int, actor: str) -> None:
+    """Delete the feature of version `expected_version`, keeping it in history."""
+    _expect(conn, collection, feature_id, expected_version)
+    history = (f"INSERT INTO history (collection, feature_id, action, version, actor, changes, previous) "
+               f"SELECT :collection, t.id, 'delete', t.version + 1, :actor, '[]', {bulk.previous_sql(collection)} "
+               f"FROM {collection} t {bulk.stored_claims_join(collection)} WHERE t.id = :id")
+    values = {"collection": collection, "actor": actor, "id": feature_id}
+    try:
+        with conn.begin_nested():
+            conn.execute(text(history), values)
+            conn.execute(text(f"DELETE FROM {collection} WHERE id = :id"), values)
+    except IntegrityError:
+        raise Conflict(f"{collection}/{feature_id} is still referenced (e.g. an incident's target_site); "
+                       "change those first") from None
+
+
+def current_row(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:
+    """The stored content and version of a feature (for PATCH), or NotFound."""
+    row = current_rows(conn, collection, [feature_id]).get(feature_id)
+    if row is None:
+        raise NotFound(f"no feature {feature_id!r} in {collection}")
+    return row
+
+
+_REFUSED = "the database refused the feature; nothing was written"
+
+
+def _locked_version(conn: Connection, collection: str, feature_id: str) -> int | None:
+    """The stored version, the row locked until commit (a concurrent writer waits, then
+    reads the version this transaction writes)."""
+    t: Table = table(collection)
+    return conn.execute(select(t.c.version).where(t.c.id == feature_id).with_for_update()).scalar()
+
+
+def _expect(conn: Connection, collection: str, feature_id: str, expected_version: int) -> None:
+    version = _locked_version(conn, collection, feature_id)
+    if version is None:
+        raise NotFound(f"no feature {feature_id!r} in {collection}")
+    if version != expected_version:
+        raise PreconditionFailed(f"{collection}/{feature_id} changed since you read it (If-Match no longer "
+                                 "matches); GET it again, re-apply your change, and retry with the new ETag")
+
+
+# -- staging -------------------------------------------------------------------------------------
+
+def _staged(conn: Connection, collection: str, records: Sequence[Record], actor: str, every: bool,
+            refused: str) -> bulk.Applied:
+    """Stage and apply the records; when the database refuses them, say which one."""
+    try:
+        with conn.begin_nested():
+            return _stage_and_apply(conn, collection, records, actor, every)
+    except (DBAPIError, psycopg.Error) as exc:
+        if len(records) == 1:
+            raise InvalidInput(refused, [Problem(records[0].where, "feature", _reason(exc))]) from None
+    for record in records:  # the set was refused: find the first record refused (rolled back later)
+        try:
+            with conn.begin_nested():
+                _stage_and_apply(conn, collection, [record], actor, every)
+        except (DBAPIError, psycopg.Error) as exc:
+            raise InvalidInput(refused, [Problem(record.where, "feature", _reason(exc))]) from None
+    raise InvalidInput(refused, [Problem(records[0].where.split(":")[0], "feature", "refused as a whole")])
+
+
+def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record], actor: str,
+                     every: bool) -> bulk.Applied:
+    copies = bulk.create_staging(conn, collection, large=len(records) > SMALL)
+    line = rows.formatter(bulk.staging_fields(collection))
+    texts = [line(record, record.where, ordinal) for ordinal, record in enumerate(records)]
+    for copy_sql, lines in zip(copies, zip(*texts)):
+        copy(conn, copy_sql, [x for x in lines if x])
+    applied = bulk.apply(conn, collection, actor, every=every)
+    bulk.drop_staging(conn, collection)
+    return applied
+
+
+def copy(conn: Connection, copy_sql: str, lines: list[str]) -> None:
+    """COPY the lines (text format) in pieces of COPY_LINES."""
+    if not lines:
+        return
+    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as stream:
+        for start in range(0, len(lines), COPY_LINES):
+            stream.write("".join(lines[start:start + COPY_LINES]))
+
+
+def _diag(exc: Exception, name: str) -> str | None:
+    error = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error; raw COPY does not
+    return getattr(getattr(error, "diag", None), name, None)
+
+
+def _reason(exc: Exception) -> str:
+    return _diag(exc, "message_primary") or str(getattr(exc, "orig", exc))
