@@ -13,7 +13,7 @@ from geomap import create_app
 from geomap.db import migrate
 from geomap.db.cluster import Cluster
 from geomap.db.engine import make_engine
-from geomap.io.load import load
+from geomap.ingest import load
 
 ROUTES = ["/health", "/collections/incidents/items?f=json", "/collections/sites/items/k1-air-base?f=json",
           "/analysis/distance?from=sites/k1-air-base&to=44.0,35.0", "/analysis/overlaps?date=2019-12-27",
