@@ -13,6 +13,8 @@ from geomap.model.query import Collection
 
 @dataclass(frozen=True)
 class Described:
+    """How the API names a collection to people."""
+
     title: str
     description: str
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
 from geomap.errors import BadRequest
 from geomap.io.params import bbox, instant, interval, number
 from geomap.model.query import Collection, FeatureQuery, Near, Page, SortKey
+
+if TYPE_CHECKING:
+    from pygeofilter.ast import Node
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_LIMIT = 10_000
@@ -53,7 +57,7 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
     )
 
 
-def cql2_text(text: str):
+def cql2_text(text: str) -> Node:
     """The syntax tree of a CQL2 text filter; a syntax error names where it is."""
     from pygeofilter.parsers.cql2_text import parse  # builds its grammar on first import: only when asked
 

@@ -12,6 +12,9 @@ from geomap.model.query import Collection
 
 @dataclass(frozen=True)
 class Extent:
+    """Where and when a collection's features are, as plain values (`geomap.api.documents`
+    writes them as an OGC extent)."""
+
     bbox: tuple[float, float, float, float] | None  # minlon, minlat, maxlon, maxlat; None when empty
     interval: tuple[date | None, date | None] | None  # None for a timeless collection
 

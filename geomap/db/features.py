@@ -54,6 +54,8 @@ STORED: dict[str, Stored] = {s.collection.id: s for s in (
 
 @dataclass(frozen=True)
 class FeaturePage:
+    """The features of one page, and whether another follows."""
+
     features: list[str]  # each a GeoJSON Feature as JSON text
     more: bool  # another page follows
 

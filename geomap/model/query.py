@@ -70,6 +70,8 @@ class Near:
 
 @dataclass(frozen=True)
 class SortKey:
+    """Order by a queryable, ascending unless told otherwise."""
+
     queryable: str
     ascending: bool = True
 
