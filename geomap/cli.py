@@ -348,8 +348,9 @@ def _values(given: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--event-type", "event_types", multiple=True, help="ACLED event type (repeatable or comma-separated).")
 def export_command(collection: str, fmt, output: Path, bbox, datetime_, groups, event_types) -> None:
     """Export a collection's features (filtered like the items endpoint) to a file."""
+    from geomap.db import features
     from geomap.io import params
-    from geomap.io.export import Filters, export
+    from geomap.io.export import Filters, query, write
     from geomap.io.writers import EXTENSIONS
 
     fmt = fmt or next((f for f, ext in EXTENSIONS.items() if output.suffix.lower() == ext), None)
@@ -357,7 +358,9 @@ def export_command(collection: str, fmt, output: Path, bbox, datetime_, groups, 
         raise click.UsageError(f"pass --format, or end --output in one of {', '.join(EXTENSIONS.values())}")
     filters = Filters(params.bbox(bbox) if bbox else None, params.interval(datetime_) if datetime_ else None,
                       _values(groups), _values(event_types))
-    count = export(_engine(), collection, fmt, output, filters)
+    q = query(collection, filters)
+    with _engine().connect() as conn:
+        count = write(features.stream(conn, q), collection, fmt, output)
     click.echo(f"wrote {count} feature(s) of {collection} to {output} ({fmt})")
 
 

@@ -18,14 +18,16 @@ from geomap.analysis.geodesy import Distance, Location, check_radius, point_dist
 from geomap.analysis.model import ControlZone, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
 from geomap.analysis.report import (
-    DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS, NEARBY_LISTED, ContextReport, Evidence, build_report,
+    DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS, NEARBY_LISTED, PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM, ContextReport, Evidence,
+    build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
 from geomap.db import candidates, store
 from geomap.errors import InvalidInput, NotFound
 
 Feature = Incident | Site | ControlZone | Location
-MAX_REPORT_RADIUS_M = candidates.PRIOR_SEARCH_M  # a report is about an incident's surroundings
+PRIOR_SEARCH_M = PRIOR_SEARCH_KM * 1000.0
+MAX_REPORT_RADIUS_M = PRIOR_SEARCH_M  # a report is about an incident's surroundings
 MAX_REPORT_WINDOW_DAYS = 3650
 REF_KINDS = {"incidents": "incident", "sites": "site", "zones": "zone", "control_zones": "zone"}
 
@@ -135,7 +137,7 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in candidates.nearest_prior(
-        conn, loc.lon, loc.lat, before=focus.date_start).items()}
+        conn, loc.lon, loc.lat, before=focus.date_start, within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS).items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,

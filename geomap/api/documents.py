@@ -1,12 +1,16 @@
 """The wire vocabulary: landing page, conformance, collection documents, links, queryables.
 
-Plain functions returning JSON-ready dicts; the views pass in the base URL.
+Plain functions returning JSON-ready dicts; the views pass in the base URL. Collection titles,
+descriptions and queryable types come from `geomap.api.catalogue`.
 """
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from geomap.db.features import Collection
+from geomap.api import catalogue
+from geomap.api.params import CRS84
+from geomap.db.extents import Extent
+from geomap.model.query import Collection
 
 TITLE = "geomap"
 DESCRIPTION = ("Conflict incidents, reference sites and armed groups' control zones, with their uncertainty "
@@ -57,10 +61,10 @@ def conformance() -> dict:
     return {"conformsTo": list(CONFORMANCE)}
 
 
-def collection(c: Collection, base: str, extent: dict | None = None) -> dict:
+def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
     url = f"{base}/collections/{c.id}"
-    doc = {"id": c.id, "title": c.title, "description": c.description, "itemType": "feature",
-           "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"], "links": [
+    doc = {"id": c.id, "title": catalogue.title(c), "description": catalogue.description(c), "itemType": "feature",
+           "crs": [CRS84], "links": [
                link(url, "self", "application/json", "This collection"),
                link(f"{url}/items", "items", "application/geo+json", "The features"),
                link(f"{url}/items?f=html", "items", "text/html", "The features as HTML"),
@@ -70,8 +74,19 @@ def collection(c: Collection, base: str, extent: dict | None = None) -> dict:
                     "application/schema+json", "The queryables"),
            ]}
     if extent:
-        doc["extent"] = extent
+        doc["extent"] = extent_document(extent)
     return doc
+
+
+def extent_document(extent: Extent) -> dict:
+    doc = {"spatial": {"bbox": [list(extent.bbox)] if extent.bbox else [], "crs": CRS84}}
+    if extent.interval is not None:
+        doc["temporal"] = {"interval": [[_instant(day) for day in extent.interval]]}
+    return doc
+
+
+def _instant(day) -> str | None:
+    return f"{day.isoformat()}T00:00:00Z" if day else None
 
 
 def collections(items: list[dict], base: str) -> dict:
@@ -81,16 +96,12 @@ def collections(items: list[dict], base: str) -> dict:
     ]}
 
 
-SCHEMA_TYPES = {"date": {"type": "string", "format": "date"}, "string": {"type": "string"},
-                "number": {"type": "number"}, "integer": {"type": "integer"}}
-
-
 def queryables(c: Collection, base: str) -> dict:
-    properties = {name: {"title": name, **SCHEMA_TYPES[kind]} for name, kind in c.queryables.items()}
+    properties = {name: {"title": name, **catalogue.SCHEMA_TYPES[kind]} for name, kind in c.queryables.items()}
     geometry_format = "geometry-point" if c.geometry_type == "Point" else "geometry-multipolygon"
     properties["geometry"] = {"title": "geometry", "format": geometry_format}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"{base}/collections/{c.id}/queryables", "type": "object", "title": c.title,
+            "$id": f"{base}/collections/{c.id}/queryables", "type": "object", "title": catalogue.title(c),
             "properties": properties, "additionalProperties": False}
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask import Response
 
-from geomap.db.features import Collection
 from geomap.io import writers
+from geomap.model.query import Collection
 
 
 def response(fmt: str, collection: Collection, features: list[dict]) -> Response:

@@ -1,18 +1,19 @@
 """OGC API - Features (Part 1 core, Part 3 queryables and CQL2 filters): thin views over
-geomap.db.features, geomap.api.params and geomap.api.documents."""
+geomap.api.params (requests into plain queries), geomap.db.features and geomap.db.extents (the
+queries run) and geomap.api.documents (the wire documents)."""
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
 
 from flask import Blueprint, Response, request
-from sqlalchemy import func, select
 
-from geomap.api import documents, engine, exports, params
+from geomap.api import catalogue, documents, engine, exports, params
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
 from geomap.db import features
-from geomap.db.features import COLLECTIONS, Collection
+from geomap.db.extents import extent
 from geomap.errors import NotFound
+from geomap.model.query import COLLECTIONS, Collection
 
 blueprint = Blueprint("ogc", __name__)
 ITEM_FORMATS = ("json", "geojson", "html")
@@ -31,7 +32,8 @@ def collection_or_404(cid: str) -> Collection:
 @blueprint.get("/")
 def landing() -> Response:
     params.check_known(request.args, ("f",))
-    return respond(documents.landing(base_url()), negotiate(), "landing.html", collections=COLLECTIONS.values())
+    return respond(documents.landing(base_url()), negotiate(), "landing.html",
+                   collections=[documents.collection(c, base_url()) for c in COLLECTIONS.values()])
 
 
 @blueprint.get("/conformance")
@@ -44,7 +46,7 @@ def conformance() -> Response:
 def collections() -> Response:
     params.check_known(request.args, ("f",))
     with engine().connect() as conn:
-        items = [documents.collection(c, base_url(), _extent(conn, c)) for c in COLLECTIONS.values()]
+        items = [documents.collection(c, base_url(), extent(conn, c)) for c in COLLECTIONS.values()]
     return respond(documents.collections(items, base_url()), negotiate(), "collections.html")
 
 
@@ -53,7 +55,7 @@ def collection(cid: str) -> Response:
     params.check_known(request.args, ("f",))
     c = collection_or_404(cid)
     with engine().connect() as conn:
-        doc = documents.collection(c, base_url(), _extent(conn, c))
+        doc = documents.collection(c, base_url(), extent(conn, c))
     return respond(doc, negotiate(), "collection.html", collection=c)
 
 
@@ -65,29 +67,6 @@ def queryables(cid: str) -> Response:
                    "application/schema+json", collection=c)
 
 
-def _extent(conn, c: Collection) -> dict:
-    """Spatial extent from the planner's statistics when it has them (no scan of a large
-    table), else computed; temporal extent from the date indexes."""
-    t = c.table
-    box = conn.execute(select(func.ST_EstimatedExtent("public", t.name, "geom"))).scalar() or \
-        conn.execute(select(func.ST_Extent(t.c.geom))).scalar()
-    extent = {"spatial": {"bbox": [_box(box)] if box else [], "crs": params.CRS84}}
-    if c.temporal:
-        first, last = (c.column(name) for name in c.temporal)
-        start, end = conn.execute(select(func.min(first), func.max(last))).one()
-        extent["temporal"] = {"interval": [[_instant(start), _instant(end)]]}
-    return extent
-
-
-def _box(text: str) -> list[float]:
-    """'BOX(x1 y1,x2 y2)' as [x1, y1, x2, y2]."""
-    return [float(v) for v in text[4:-1].replace(",", " ").split()]
-
-
-def _instant(day) -> str | None:
-    return f"{day.isoformat()}T00:00:00Z" if day else None
-
-
 @blueprint.get("/collections/<cid>/items")
 def items(cid: str) -> Response:
     c = collection_or_404(cid)
@@ -96,28 +75,28 @@ def items(cid: str) -> Response:
     with engine().connect() as conn:
         page = features.page(conn, query)
     links = documents.page_links(f"{base_url()}/collections/{cid}/items", request.args.to_dict(),
-                                 query.limit, query.offset, len(page.features), page.more)
+                                 query.page.limit, query.page.offset, len(page.features), page.more)
     if fmt == "json":
         return raw_json(_feature_collection(page, query, links))
     return _render_items(fmt, c, page, query, links)
 
 
-def _feature_collection(page: features.Page, query, links: list[dict]) -> str:
+def _feature_collection(page: features.FeaturePage, query, links: list[dict]) -> str:
     """The FeatureCollection as text: the features pass through as PostgreSQL wrote them."""
     envelope = {"type": "FeatureCollection", "numberReturned": len(page.features),
                 "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
-    if query.offset == 0 and not page.more:
+    if query.page.offset == 0 and not page.more:
         envelope["numberMatched"] = len(page.features)  # known without a COUNT only when it all fits
     head = json.dumps(envelope, ensure_ascii=False)[:-1]
     return f'{head}, "features": [{",".join(page.features)}]}}'
 
 
-def _render_items(fmt: str, c: Collection, page: features.Page, query, links: list[dict]) -> Response:
+def _render_items(fmt: str, c: Collection, page: features.FeaturePage, query, links: list[dict]) -> Response:
     parsed = [json.loads(f) for f in page.features]
     if fmt != "html":
         return exports.response(fmt, c, parsed)
-    return html("items.html", collection=c, features=parsed, links=links, args=request.args,
-                query=query, more=page.more)
+    return html("items.html", collection=c, title=catalogue.title(c), features=parsed, links=links,
+                args=request.args, query=query, more=page.more)
 
 
 @blueprint.get("/collections/<cid>/items/<fid>")
@@ -134,7 +113,8 @@ def item(cid: str, fid: str) -> Response:
     url = f"{base_url()}/collections/{cid}/items/{fid}"
     feature["links"] = [documents.link(url, "self", "application/geo+json", "This feature"),
                         documents.link(f"{url}?f=html", "alternate", "text/html", "This feature as HTML"),
-                        documents.link(f"{base_url()}/collections/{cid}", "collection", "application/json", c.title),
+                        documents.link(f"{base_url()}/collections/{cid}", "collection", "application/json",
+                                      catalogue.title(c)),
                         documents.link(f"{url}/history", "version-history", "application/json", "Change history")]
     response = html("item.html", collection=c, feature=feature) if fmt == "html" else \
         json_response(feature, "application/geo+json")

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 import geomap
-from geomap.api import maps, params
+from geomap.api import catalogue, maps, params
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response
-from geomap.db.features import COLLECTIONS, Collection
+from geomap.model.query import COLLECTIONS, Collection
 
 blueprint = Blueprint("openapi", __name__)
 PROBLEM = {"description": "An RFC 9457 problem", "content": {"application/problem+json": {"schema": {
@@ -49,7 +49,7 @@ ITEMS_DOCS = {
 def _items_path(c: Collection) -> dict:
     parameters = [_f(params.FORMATS)] + [_param(n, *ITEMS_DOCS[n]) for n in params.ITEMS_PARAMETERS if n != "f"]
     parameters += [_param(n, f"Equals (several values separated by commas): {t}") for n, t in c.queryables.items()]
-    path = _get(f"Features of {c.title}", parameters, "application/geo+json")
+    path = _get(f"Features of {catalogue.title(c)}", parameters, "application/geo+json")
     path["post"] = _write("Add a feature", [], "201")
     return path
 
@@ -65,7 +65,7 @@ def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
 def _item_path(c: Collection) -> dict:
     fid = _param("featureId", "Feature id", where="path")
     if_match = _param("If-Match", "The ETag of the version you read", where="header", required=True)
-    path = _get(f"One feature of {c.title} (ETag header)", [fid, _f()], "application/geo+json")
+    path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f()], "application/geo+json")
     path["put"] = _write("Replace the feature", [fid, if_match])
     path["patch"] = {**_write("Update the feature (JSON Merge Patch)", [fid, if_match]),
                      "requestBody": {"required": True, "content": {"application/merge-patch+json": {}}}}
@@ -104,8 +104,8 @@ def document(base: str) -> dict:
     paths |= maps.openapi_paths()
     for c in COLLECTIONS.values():
         prefix = f"/collections/{c.id}"
-        paths[prefix] = _get(c.title, [_f()])
-        paths[f"{prefix}/queryables"] = _get(f"Queryables of {c.title}", [_f()], "application/schema+json")
+        paths[prefix] = _get(catalogue.title(c), [_f()])
+        paths[f"{prefix}/queryables"] = _get(f"Queryables of {catalogue.title(c)}", [_f()], "application/schema+json")
         paths[f"{prefix}/items"] = _items_path(c)
         paths[f"{prefix}/items/{{featureId}}"] = _item_path(c)
         paths[f"{prefix}/items/{{featureId}}/history"] = _get("Change history", [

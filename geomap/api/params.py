@@ -1,18 +1,22 @@
 """Query parameters parsed and validated: every error names the parameter and what is allowed.
 
-Plain functions over a mapping of strings (no Flask). The values that `geomap export` takes too
-(number, bbox, datetime) are parsed by `geomap.io.params`.
+Plain functions over a mapping of strings (no Flask), returning the plain values of
+`geomap.model.query` (which `geomap.db` translates into SQL). The values that `geomap export`
+takes too (number, bbox, datetime) are parsed by `geomap.io.params`.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
-from geomap.db import cql2
-from geomap.db.features import Collection, FeatureQuery, Near
 from geomap.errors import BadRequest
 from geomap.io.params import bbox, instant, interval, number
+from geomap.model.query import Collection, FeatureQuery, Near, Page, SortKey
+
+if TYPE_CHECKING:
+    from pygeofilter.ast import Node
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_LIMIT = 10_000
@@ -32,7 +36,8 @@ def check_known(args: Mapping[str, str], allowed: tuple[str, ...]) -> None:
 
 
 def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQuery:
-    """The FeatureQuery for an items request."""
+    """The FeatureQuery for an items request (a CQL2 filter is parsed here, and checked against
+    the queryables where it is translated)."""
     check_known(args, ITEMS_PARAMETERS + tuple(collection.queryables))
     for name in ("bbox-crs", "crs", "filter-crs"):
         if name in args and args[name] != CRS84:
@@ -44,12 +49,22 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
         bbox=bbox(args["bbox"]) if "bbox" in args else None,
         interval=interval(args["datetime"]) if "datetime" in args else None,
         equals={k: _values(k, v, collection.queryables[k]) for k, v in args.items() if k in collection.queryables},
-        where=cql2.parse(args["filter"], collection) if args.get("filter") else None,
+        filter=cql2_text(args["filter"]) if args.get("filter") else None,
         near=near(args) if "near" in args or "radius" in args else None,
         sortby=sortby(args["sortby"], collection) if "sortby" in args else (),
-        limit=integer("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
-        offset=integer("offset", args.get("offset"), 0, 0, MAX_OFFSET),
+        page=Page(integer("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
+                  integer("offset", args.get("offset"), 0, 0, MAX_OFFSET)),
     )
+
+
+def cql2_text(text: str) -> Node:
+    """The syntax tree of a CQL2 text filter; a syntax error names where it is."""
+    from pygeofilter.parsers.cql2_text import parse  # builds its grammar on first import: only when asked
+
+    try:
+        return parse(text)
+    except Exception as exc:  # pygeofilter raises lark's several error types
+        raise BadRequest(f"filter: not valid CQL2 text: {str(exc).splitlines()[0]}") from None
 
 
 def values(name: str, text: str | None) -> tuple[str, ...]:
@@ -82,13 +97,13 @@ def integer(name: str, text: str | None, default: int, low: int, high: int | Non
     return value
 
 
-def sortby(text: str, collection: Collection) -> tuple[tuple[str, bool], ...]:
+def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:
     keys = []
     for item in (i.strip() for i in text.split(",")):
         name = item.lstrip("+-")
         if name not in collection.queryables or name == "group":
             raise BadRequest(f"sortby: {name!r} is not a sortable queryable of {collection.id}")
-        keys.append((name, not item.startswith("-")))
+        keys.append(SortKey(name, not item.startswith("-")))
     return tuple(keys)
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import Connection, ColumnElement, Select, Text, and_, cast, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType, UserDefinedType
 
-from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM
 from geomap.db.schema import control_zones, groups, incidents, sites
 
 
@@ -116,29 +115,26 @@ def incident_filters(date_from, date_to, event_types, group_ids, exclude) -> lis
     return clauses
 
 
-PRIOR_SEARCH_M = PRIOR_SEARCH_KM * 1000.0
-
-
-def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, per_group: int = 5
-                  ) -> dict[str, list[dict[str, Any]]]:
+def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, within_m: float, days: int,
+                  per_group: int = 5) -> dict[str, list[dict[str, Any]]]:
     """For every group, its `per_group` incidents nearest the point that ended before `before`,
-    at most PRIOR_SEARCH_DAYS earlier and PRIOR_SEARCH_M away, nearest first; the caller
-    re-ranks these few exactly.
+    at most `days` earlier and `within_m` metres away, nearest first; the caller re-ranks these
+    few exactly (the horizon is the context report's: `geomap.analysis.report`).
 
     One scan for all groups: the (geom, daterange) GiST index answers space and time together
     (the distance test is a filter, so that the geography index does not add the whole ring for
     all dates), and each group's incidents are ranked by distance. (An unbounded
     nearest-neighbour walk per group reads the whole index when a group has few such incidents.)
     """
-    window = func.daterange(before - timedelta(days=PRIOR_SEARCH_DAYS), before, "[)")
+    window = func.daterange(before - timedelta(days=days), before, "[)")
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
     distance = func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))
     near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"), distance.label("metres"))
-            .where(in_envelope(incidents.c.geom, lon, lat, PRIOR_SEARCH_M), own.op("&&")(window),
+            .where(in_envelope(incidents.c.geom, lon, lat, within_m), own.op("&&")(window),
                    incidents.c.date_end < before)
             .cte("near").prefix_with("MATERIALIZED"))  # each distance computed once, then filtered
     claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres)
-               .where(near.c.metres <= PRIOR_SEARCH_M).subquery("claimed"))
+               .where(near.c.metres <= within_m).subquery("claimed"))
     rank = func.row_number().over(partition_by=claimed.c.group_id, order_by=(claimed.c.metres, claimed.c.id))
     ranked = select(claimed.c.group_id, claimed.c.id, claimed.c.metres, rank.label("rank")).subquery("ranked")
     query = (incident_select().add_columns(ranked.c.group_id.label("prior_of"))

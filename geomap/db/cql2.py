@@ -1,22 +1,27 @@
-"""CQL2 filters (parsed by pygeofilter) translated into SQL clauses over one collection.
+"""CQL2 filters (the pygeofilter syntax tree a `FeatureQuery` carries) translated into SQL
+clauses over one stored collection.
 
 Only queryables can be named (`/collections/{id}/queryables`), plus `geometry` in spatial
 predicates; every literal is bound. Supported: basic CQL2 (comparisons, LIKE, IN, BETWEEN,
 IS NULL, AND/OR/NOT, CASEI), the spatial functions S_INTERSECTS, S_DISJOINT, S_CONTAINS,
 S_WITHIN, S_TOUCHES, S_CROSSES, S_OVERLAPS, S_EQUALS (on WGS84 lon/lat geometry), and
-comparisons of date queryables with DATE('...') literals.
+comparisons of date queryables with DATE('...') literals. What the tree names is checked
+here, against the collection's queryables: an error is a BadRequest naming `filter`.
 """
 from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from pygeofilter import ast, values
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 
 from geomap.db.candidates import attributed_to
-from geomap.db.features import Collection
 from geomap.errors import BadRequest
+
+if TYPE_CHECKING:
+    from geomap.db.features import Stored
 
 COMPARISONS = {
     ast.Equal: lambda a, b: a == b, ast.NotEqual: lambda a, b: a != b, ast.LessThan: lambda a, b: a < b,
@@ -30,8 +35,9 @@ SPATIAL = {
 
 
 class _Translator:
-    def __init__(self, collection: Collection):
-        self.collection = collection
+    def __init__(self, stored: Stored):
+        self.stored = stored
+        self.collection = stored.collection
 
     def clause(self, node) -> ColumnElement:
         kind = type(node)
@@ -88,7 +94,7 @@ class _Translator:
         if name not in self.collection.queryables:
             raise BadRequest(f"filter: {name!r} is not a queryable of {self.collection.id}; "
                              f"see /collections/{self.collection.id}/queryables")
-        return self.collection.column(name)
+        return self.stored.column(name)
 
     @staticmethod
     def literal(node):
@@ -102,7 +108,7 @@ class _Translator:
         if isinstance(node, ast.Attribute):
             if node.name not in ("geometry", "geom"):
                 raise BadRequest(f"filter: spatial predicates apply to 'geometry', not {node.name!r}")
-            return self.collection.table.c.geom
+            return self.stored.table.c.geom
         if isinstance(node, values.Geometry):
             return func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(node.geometry)), 4326)
         if isinstance(node, values.Envelope):
@@ -112,17 +118,6 @@ class _Translator:
         raise BadRequest(f"filter: expected a geometry, got {node!r}")
 
 
-def translate(tree, collection: Collection) -> ColumnElement:
-    """The SQL clause for a parsed CQL2 expression over `collection`."""
-    return _Translator(collection).clause(tree)
-
-
-def parse(text: str, collection: Collection) -> ColumnElement:
-    """Parse CQL2 text and translate it; a syntax error names where it is."""
-    from pygeofilter.parsers.cql2_text import parse as parse_text
-
-    try:
-        tree = parse_text(text)
-    except Exception as exc:  # pygeofilter raises lark's several error types
-        raise BadRequest(f"filter: not valid CQL2 text: {str(exc).splitlines()[0]}") from None
-    return translate(tree, collection)
+def translate(tree, stored: Stored) -> ColumnElement:
+    """The SQL clause for a parsed CQL2 expression over a stored collection."""
+    return _Translator(stored).clause(tree)

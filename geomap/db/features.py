@@ -1,4 +1,5 @@
-"""Feature queries for the HTTP API and exports: small clause builders, every value bound.
+"""Feature queries (`geomap.model.query.FeatureQuery`) translated into SQL: small clause
+builders, every value bound. The HTTP API and `geomap export` run them.
 
 PostgreSQL builds each Feature's GeoJSON (json_build_object + ST_AsGeoJSON), so a page of
 features crosses into Python as text and leaves as bytes. The properties are exactly the data
@@ -7,96 +8,54 @@ model's (docs/data-model.md), so an exported feature loads back unchanged.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
+from geomap.db import cql2
 from geomap.db.candidates import Geography, attributed_to, point, within
 from geomap.db.schema import attributions, control_zones, incidents, sites
-from geomap.model.records import PROPERTIES, kinds
+from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near
+from geomap.model.records import PROPERTIES
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
 
 
-@dataclass(frozen=True)
-class Collection:
-    """How one table is exposed: its properties, queryables and temporal extent columns."""
-
-    id: str
-    title: str
-    description: str
-    table: Table
-    geometry_type: str
-    properties: tuple[str, ...]
-    queryables: dict[str, str]  # name -> JSON Schema type: string, number, integer or date
-    temporal: tuple[str, str] | None = None
-
-    def column(self, name: str) -> ColumnElement:
-        return self.table.c["group_id" if name == "group" and self.id == "control_zones" else name]
-
-
-# JSON Schema types of queryables, by the kind of the record field (`geomap.model.records.kinds`).
-_QUERYABLE_TYPES = {"text": "string", "date": "date", "integer": "integer", "number": "number"}
-
-
-def _queryables(collection: str, names: tuple[str, ...]) -> dict[str, str]:
-    """The named fields of the collection's record as queryables; an incident's `group` (the
-    groups it is attributed to) is a queryable but no field of its own."""
-    fields = kinds(PROPERTIES[collection]) | {"group": "text"}
-    return {name: _QUERYABLE_TYPES[fields[name]] for name in names}
-
-
 def _properties(collection: str) -> tuple[str, ...]:
+    """The properties of a collection's Features, in order: the fields of its record."""
     return tuple(PROPERTIES[collection].model_fields)
 
 
 INCIDENT_PROPERTIES = _properties("incidents")
-COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
-    Collection(
-        "incidents", "Incidents", "Conflict incidents (ACLED vocabulary) with attribution claims, dated as "
-        "intervals and located with a precision radius.", incidents, "Point", INCIDENT_PROPERTIES,
-        _queryables("incidents", ("title", "event_type", "sub_event_type", "status", "country", "admin1", "admin2",
-                                  "location_name", "target_site", "group", "precision_m", "fatalities_best",
-                                  "date_start", "date_end")),
-        ("date_start", "date_end")),
-    Collection(
-        "sites", "Sites", "Reference places that incidents target.", sites, "Point", _properties("sites"),
-        _queryables("sites", ("name", "kind", "status", "country", "admin1", "precision_m"))),
-    Collection(
-        "control_zones", "Control zones", "Areas of control, presence or activity of armed groups, each valid "
-        "from one date to another.", control_zones, "MultiPolygon", _properties("control_zones"),
-        _queryables("control_zones", ("name", "group", "kind", "confidence", "status", "precision_m", "valid_from",
-                                      "valid_to")),
-        ("valid_from", "valid_to")),
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where a collection (`geomap.model.query.COLLECTIONS`) is stored: its table, and the
+    properties of its Features in order (each a column, but for an incident's attributions)."""
+
+    collection: Collection
+    table: Table
+    properties: tuple[str, ...]
+
+    def column(self, name: str) -> ColumnElement:
+        """The column of a property or queryable (a zone's `group` is its `group_id`)."""
+        return self.table.c["group_id" if name == "group" and self.collection.id == "control_zones" else name]
+
+
+STORED: dict[str, Stored] = {s.collection.id: s for s in (
+    Stored(COLLECTIONS["incidents"], incidents, INCIDENT_PROPERTIES),
+    Stored(COLLECTIONS["sites"], sites, _properties("sites")),
+    Stored(COLLECTIONS["control_zones"], control_zones, _properties("control_zones")),
 )}
 
 
 @dataclass(frozen=True)
-class Near:
-    lon: float
-    lat: float
-    radius_m: float
+class FeaturePage:
+    """The features of one page, and whether another follows."""
 
-
-@dataclass(frozen=True)
-class FeatureQuery:
-    """A validated request for features; the HTTP layer and `geomap export` both build these."""
-
-    collection: Collection
-    bbox: tuple[float, float, float, float] | None = None
-    interval: tuple[date | None, date | None] | None = None
-    equals: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    where: ColumnElement | None = None  # a CQL2 filter, already translated by geomap.db.cql2
-    near: Near | None = None
-    sortby: tuple[tuple[str, bool], ...] = ()  # (queryable, ascending)
-    limit: int | None = 100
-    offset: int = 0
-
-
-@dataclass(frozen=True)
-class Page:
     features: list[str]  # each a GeoJSON Feature as JSON text
     more: bool  # another page follows
 
@@ -111,14 +70,14 @@ def _attributions_json() -> ColumnElement:
             .where(a.incident_id == incidents.c.id).scalar_subquery())
 
 
-def _property(collection: Collection, name: str) -> ColumnElement:
-    return _attributions_json() if name == "attributions" else collection.column(name)
+def _property(stored: Stored, name: str) -> ColumnElement:
+    return _attributions_json() if name == "attributions" else stored.column(name)
 
 
-def feature_json(collection: Collection, near: Near | None = None) -> ColumnElement:
+def feature_json(stored: Stored, near: Near | None = None) -> ColumnElement:
     """The Feature built by PostgreSQL; with `near`, `distance_m` joins its properties."""
-    t = collection.table
-    pairs = [part for name in collection.properties for part in (name, _property(collection, name))]
+    t = stored.table
+    pairs = [part for name in stored.properties for part in (name, _property(stored, name))]
     if near is not None:
         pairs += ["distance_m", _distance(t, near)]
     geometry = cast(func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS), JSON)
@@ -136,68 +95,71 @@ def _distance(table: Table, near: Near) -> ColumnElement:
 
 # -- clauses --------------------------------------------------------------------------------
 
-def _bbox(collection: Collection, bbox: tuple[float, float, float, float]) -> ColumnElement:
+def _bbox(stored: Stored, bbox: tuple[float, float, float, float]) -> ColumnElement:
     envelope = func.ST_MakeEnvelope(*bbox, 4326)
-    return and_(collection.table.c.geom.op("&&")(envelope), func.ST_Intersects(collection.table.c.geom, envelope))
+    return and_(stored.table.c.geom.op("&&")(envelope), func.ST_Intersects(stored.table.c.geom, envelope))
 
 
-def _interval(collection: Collection, start: date | None, end: date | None) -> ColumnElement:
+def _interval(stored: Stored, start: date | None, end: date | None) -> ColumnElement:
     """Features whose own interval (dates, or validity with an open end) overlaps [start, end].
 
     As range overlap, so that the (geom, daterange) GiST index answers bbox and time together;
     a null bound is open on either side.
     """
-    first, last = (collection.column(c) for c in collection.temporal)
+    first, last = (stored.column(c) for c in stored.collection.temporal)
     own = func.daterange(first, last, "[]")
     return own.op("&&")(func.daterange(start, end, "[]"))
 
 
-def equals_clause(collection: Collection, name: str, values: tuple[str, ...]) -> ColumnElement:
-    if collection.id == "incidents" and name == "group":
+def equals_clause(stored: Stored, name: str, values: tuple) -> ColumnElement:
+    if stored.collection.id == "incidents" and name == "group":
         return attributed_to(values)
-    return collection.column(name).in_(values)
+    return stored.column(name).in_(values)
 
 
-def _near(collection: Collection, near: Near) -> ColumnElement:
-    return within(collection.table.c.geom, near.lon, near.lat, near.radius_m)
+def _near(stored: Stored, near: Near) -> ColumnElement:
+    return within(stored.table.c.geom, near.lon, near.lat, near.radius_m)
 
 
-def _clauses(q: FeatureQuery) -> list[ColumnElement]:
-    clauses = [equals_clause(q.collection, name, values) for name, values in q.equals.items()]
+def _clauses(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
+    clauses = [equals_clause(stored, name, values) for name, values in q.equals.items()]
     if q.bbox is not None:
-        clauses.append(_bbox(q.collection, q.bbox))
-    if q.interval is not None and q.collection.temporal is not None:
-        clauses.append(_interval(q.collection, *q.interval))
+        clauses.append(_bbox(stored, q.bbox))
+    if q.interval is not None and stored.collection.temporal is not None:
+        clauses.append(_interval(stored, *q.interval))
     if q.near is not None:
-        clauses.append(_near(q.collection, q.near))
-    if q.where is not None:
-        clauses.append(q.where)
+        clauses.append(_near(stored, q.near))
+    if q.filter is not None:
+        clauses.append(cql2.translate(q.filter, stored))
     return clauses
 
 
-def _order(q: FeatureQuery) -> list[ColumnElement]:
-    t = q.collection.table
-    order = [q.collection.column(name).asc() if ascending else q.collection.column(name).desc()
-             for name, ascending in q.sortby]
+def _order(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
+    order = [stored.column(key.queryable).asc() if key.ascending else stored.column(key.queryable).desc()
+             for key in q.sortby]
     if q.near is not None and not q.sortby:
-        order.append(_distance(t, q.near).asc())
-    return order + [t.c.id.asc()]  # a total order, so that pages never overlap or skip
+        order.append(_distance(stored.table, q.near).asc())
+    return order + [stored.table.c.id.asc()]  # a total order, so that pages never overlap or skip
 
 
 def statement(q: FeatureQuery) -> Select:
-    query = select(cast(feature_json(q.collection, q.near), Text).label("feature")).where(*_clauses(q)).order_by(*_order(q))
-    if q.limit is not None:
-        query = query.limit(q.limit + 1)
-    return query.offset(q.offset) if q.offset else query
+    """The SQL for a feature query; a CQL2 filter that names no queryable is a BadRequest."""
+    stored = STORED[q.collection.id]
+    query = (select(cast(feature_json(stored, q.near), Text).label("feature"))
+             .where(*_clauses(stored, q)).order_by(*_order(stored, q)))
+    if q.page.limit is not None:
+        query = query.limit(q.page.limit + 1)
+    return query.offset(q.page.offset) if q.page.offset else query
 
 
 # -- running --------------------------------------------------------------------------------
 
-def page(conn: Connection, q: FeatureQuery) -> Page:
+def page(conn: Connection, q: FeatureQuery) -> FeaturePage:
     """One page (limit + 1 rows are read to know whether another follows; no COUNT)."""
     rows = conn.execute(statement(q)).scalars().all()
-    more = q.limit is not None and len(rows) > q.limit
-    return Page(rows[: q.limit] if more else rows, more)
+    limit = q.page.limit
+    more = limit is not None and len(rows) > limit
+    return FeaturePage(rows[:limit] if more else rows, more)
 
 
 def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str]:
@@ -207,6 +169,7 @@ def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str
 
 def one(conn: Connection, collection: Collection, feature_id: str) -> tuple[str, int] | None:
     """A feature's JSON text and its version (for the ETag)."""
-    t = collection.table
-    row = conn.execute(select(cast(feature_json(collection), Text), t.c.version).where(t.c.id == feature_id)).first()
+    stored = STORED[collection.id]
+    t = stored.table
+    row = conn.execute(select(cast(feature_json(stored), Text), t.c.version).where(t.c.id == feature_id)).first()
     return (row[0], row[1]) if row else None

@@ -33,10 +33,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
-
-from geomap.db import store
-from geomap.db.schema import groups as groups_table
 from geomap.errors import InvalidInput, Problem
 from geomap.io.readers import Item, Reader
 
@@ -84,7 +80,8 @@ def slugify(name: str) -> str:
 
 class GroupIndex:
     """Groups by normalised name and alias; ACLED actors that match none become new groups,
-    inserted (with history) before the incidents that name them."""
+    which the importer takes (`take_new`) and stores (`geomap.db.groups.create`) before the
+    incidents that name them. Built from the stored groups (`geomap.db.groups.names`)."""
 
     def __init__(self, rows: list[dict]):
         self.by_name: dict[str, str] = {}
@@ -95,11 +92,6 @@ class GroupIndex:
             self.ids.add(row["id"])
             for name in [row["name"], *row["aliases"]]:
                 self.by_name.setdefault(normalise(name), row["id"])
-
-    @classmethod
-    def load(cls, conn: Connection) -> GroupIndex:
-        query = select(groups_table.c.id, groups_table.c.name, groups_table.c.aliases).order_by(groups_table.c.id)
-        return cls([dict(row) for row in conn.execute(query).mappings()])
 
     def resolve(self, actor: str, inter: str | None) -> str:
         """The id of the group an ACLED actor names, creating the group when there is none."""
@@ -123,14 +115,11 @@ class GroupIndex:
                              "notes": f"Created from the ACLED actor {actor!r} by geomap import."})
         return gid
 
-    def insert_new(self, conn: Connection, actor: str) -> list[str]:
-        """Insert the groups created since the last call; returns their ids."""
+    def take_new(self) -> list[dict]:
+        """The groups created since the last call (rows of the groups table), to be stored."""
         with self._lock:
             new, self.pending = self.pending, []
-        for row in new:
-            store.insert_feature(conn, "groups", row)
-            store.append_history(conn, "groups", row["id"], "create", 1, actor, sorted(row), None)
-        return [row["id"] for row in new]
+        return new
 
 
 class ACLEDReader(Reader):

@@ -1,8 +1,10 @@
 """`geomap export`: a collection's features, filtered like the HTTP items endpoint, to a file.
 
-The features come from `geomap.db.features` (the queries behind `/collections/{c}/items`),
-streamed from the database in batches, and go to one of the writers in `geomap.io.writers`,
-so memory stays flat however many features match.
+`query` makes the filters a plain `FeatureQuery` (`geomap.model.query`); the caller runs it with
+`geomap.db.features.stream` (the queries behind `/collections/{c}/items`, streamed in batches)
+and hands the features to `write`, which passes them to one of the writers in
+`geomap.io.writers`, so memory stays flat however many features match. No SQL here: io/ is file
+formats only.
 """
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from collections.abc import Iterable
 
-from geomap.db import features as queries
 from geomap.errors import InvalidInput
 from geomap.io import writers
+from geomap.model.query import COLLECTIONS, FeatureQuery, Page
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,10 @@ class Filters:
     event_types: tuple[str, ...] = ()
 
 
-def query(collection: str, filters: Filters) -> queries.FeatureQuery:
-    if collection not in queries.COLLECTIONS:
-        raise InvalidInput(f"unknown collection {collection!r}; export one of {', '.join(queries.COLLECTIONS)}")
+def query(collection: str, filters: Filters = Filters()) -> FeatureQuery:
+    """The feature query of an export: every matching feature, in id order."""
+    if collection not in COLLECTIONS:
+        raise InvalidInput(f"unknown collection {collection!r}; export one of {', '.join(COLLECTIONS)}")
     equals = {}
     if filters.groups:
         if collection == "sites":
@@ -40,15 +43,17 @@ def query(collection: str, filters: Filters) -> queries.FeatureQuery:
         if collection != "incidents":
             raise InvalidInput("only incidents have an event type: drop --event-type")
         equals["event_type"] = filters.event_types
-    return queries.FeatureQuery(queries.COLLECTIONS[collection], bbox=filters.bbox, interval=filters.interval,
-                                equals=equals, limit=None)
+    return FeatureQuery(COLLECTIONS[collection], bbox=filters.bbox, interval=filters.interval, equals=equals,
+                        page=Page(limit=None))
 
 
-def export(engine: Engine, collection: str, fmt: str, path: Path, filters: Filters = Filters()) -> int:
-    """Write the matching features of `collection` to `path` in `fmt`; returns their number."""
+def _format(fmt: str) -> str:
     if fmt not in writers.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; use one of {', '.join(writers.FORMATS)}")
-    q = query(collection, filters)
-    with engine.connect() as conn:
-        features = writers.decoded(queries.stream(conn, q))
-        return writers.write(fmt, features, Path(path), collection)
+    return fmt
+
+
+def write(features: Iterable[str], collection: str, fmt: str, path: Path) -> int:
+    """Write features (JSON texts, as `geomap.db.features.stream` yields them) of `collection`
+    to `path` in `fmt`; returns their number."""
+    return writers.write(_format(fmt), writers.decoded(features), Path(path), collection)

@@ -42,6 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from geomap.db import bulk, store
+from geomap.db import groups as stored_groups
 from geomap.db.duplicates import DuplicateRule, likely_duplicates
 from geomap.errors import InvalidInput, Problem
 from geomap.io import parallel, spreadsheet
@@ -227,7 +228,7 @@ def _context(conn: Connection, fmt: str) -> dict:
         return {}
     from geomap.io.acled import GroupIndex
 
-    return {"groups": GroupIndex.load(conn)}
+    return {"groups": GroupIndex(stored_groups.names(conn))}
 
 
 def _known(conn: Connection, reader: Reader) -> dict[str, set[str]]:
@@ -328,7 +329,7 @@ def _copy(conn: Connection, copy_sql: str, lines: list[str]) -> None:
 
 def _create_groups(conn: Connection, reader: Reader, actor: str) -> list[str]:
     groups = getattr(reader, "groups", None)
-    return groups.insert_new(conn, actor) if groups is not None else []
+    return stored_groups.create(conn, groups.take_new(), actor) if groups is not None else []
 
 
 def _apply(conn: Connection, collection: str, actor: str, result: ImportResult) -> None:

@@ -7,7 +7,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from geomap.api import params
-from geomap.db.features import COLLECTIONS
+from geomap.model.query import COLLECTIONS
 
 
 @pytest.fixture(scope="module")

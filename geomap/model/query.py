@@ -1,0 +1,103 @@
+"""The plain feature query: which collection, and the bbox, interval, equality filters, CQL2
+filter, proximity, sort keys and page that narrow it.
+
+Values only: no SQL, no HTTP. `geomap.api.params` (an items request) and `geomap.io.export`
+(`geomap export`) build them; `geomap.db.features` translates one into SQL. A query names
+collections and their queryables by the names below; how those map to tables and columns is the
+database's business, and their titles and JSON Schema are the API's (`geomap.api.catalogue`).
+
+The CQL2 filter is the abstract syntax tree pygeofilter parses (`pygeofilter.ast`: frozen
+dataclasses, compared by value); whether it names only queryables is checked where it is
+translated, against the collection below.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pygeofilter.ast import Node
+
+# The kinds a queryable can be; the API publishes each as a JSON Schema type.
+QUERYABLE_KINDS = ("string", "number", "integer", "date")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A collection of features as a query sees it.
+
+    `queryables` maps each property a query may filter on to its kind; `temporal` names the two
+    properties whose interval `datetime` is matched against (None: the collection is timeless).
+    """
+
+    id: str
+    geometry_type: str  # GeoJSON: Point or MultiPolygon
+    queryables: Mapping[str, str]
+    temporal: tuple[str, str] | None = None
+
+
+def _collection(cid: str, geometry_type: str, queryables: dict[str, str],
+                temporal: tuple[str, str] | None = None) -> Collection:
+    return Collection(cid, geometry_type, MappingProxyType(queryables), temporal)
+
+
+COLLECTIONS: Mapping[str, Collection] = MappingProxyType({c.id: c for c in (
+    _collection("incidents", "Point", {
+        "title": "string", "event_type": "string", "sub_event_type": "string", "status": "string",
+        "country": "string", "admin1": "string", "admin2": "string", "location_name": "string",
+        "target_site": "string", "group": "string", "precision_m": "number", "fatalities_best": "integer",
+        "date_start": "date", "date_end": "date"}, ("date_start", "date_end")),
+    _collection("sites", "Point", {
+        "name": "string", "kind": "string", "status": "string", "country": "string", "admin1": "string",
+        "precision_m": "number"}),
+    _collection("control_zones", "MultiPolygon", {
+        "name": "string", "group": "string", "kind": "string", "confidence": "string", "status": "string",
+        "precision_m": "number", "valid_from": "date", "valid_to": "date"}, ("valid_from", "valid_to")),
+)})
+
+
+@dataclass(frozen=True)
+class Near:
+    """Features within `radius_m` metres (geodesic) of a WGS84 point, nearest first."""
+
+    lon: float
+    lat: float
+    radius_m: float
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """Order by a queryable, ascending unless told otherwise."""
+
+    queryable: str
+    ascending: bool = True
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which features of the ordered result: `limit` (None: all) after skipping `offset`."""
+
+    limit: int | None = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    """A request for features of one collection; every criterion given must hold.
+
+    `equals` maps a queryable to the values it may take (any of them); for `group` on incidents
+    that means a group the incident is attributed to. Features come in the order of `sortby`,
+    then (with `near`) by distance, then by id, so that pages never overlap or skip.
+    """
+
+    collection: Collection
+    bbox: tuple[float, float, float, float] | None = None  # minlon, minlat, maxlon, maxlat
+    interval: tuple[date | None, date | None] | None = None  # either end open
+    equals: Mapping[str, tuple[str | float | int | date, ...]] = field(default_factory=dict)
+    filter: Node | None = None  # CQL2, as pygeofilter parses it
+    near: Near | None = None
+    sortby: tuple[SortKey, ...] = ()
+    page: Page = Page()
