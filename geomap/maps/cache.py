@@ -7,10 +7,10 @@ repeated request (or the PNG after its page) skips the counting. Each worker kee
 The least-recently-used bookkeeping is cachetools' `LRUCache` (not thread-safe by itself, so
 behind one lock), replacing a hand-written OrderedDict class. `bench/scene_cache.py` times both
 with a scene's real key: a hit 2.3 us against 2.2 us, a miss with eviction 9 us against 3 us.
-What they serve dwarfs either: on the seed data a cached request takes 0.74 ms (0.47 ms of it the
-stamps query) and a scene's build 16 ms, so the library's bookkeeping is 0.3 % of a hit and
-0.06 % of a miss, and someone else keeps it. `functools.lru_cache` cannot serve: the key needs the tables' stamps, read on the
-connection that then builds the scene.
+What they serve dwarfs either: on the seed data a cached request takes 0.74 ms (0.47 ms of it
+the stamps query) and a scene's build 16 ms, so the library's bookkeeping is 0.3 % of a hit and
+0.06 % of a miss, and someone else keeps it. `functools.lru_cache` cannot serve: the key needs
+the tables' stamps, read on the connection that then builds the scene.
 """
 from __future__ import annotations
 

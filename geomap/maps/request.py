@@ -82,7 +82,8 @@ def map_request(args: Mapping[str, str], *, focus: bool, image: bool) -> MapRequ
     selection = Selection(
         bbox=params.bbox(args["bbox"]) if "bbox" in args else None,
         interval=params.interval(args["datetime"]) if "datetime" in args else None,
-        groups=params.values("group", args.get("group")), event_types=params.values("event_type", args.get("event_type")))
+        groups=params.values("group", args.get("group")),
+        event_types=params.values("event_type", args.get("event_type")))
     options = MapOptions(
         layers=params.values("layers", args["layers"]) if "layers" in args else None,
         color_by=args.get("color_by", "group"), on=params.instant("date", args["date"]) if "date" in args else None,
