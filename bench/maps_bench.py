@@ -6,7 +6,7 @@ Builds (or reuses) the synthetic database `bench_<N>_<seed>` with bench/synth.py
 cluster (bench/data/cluster), serves the app on loopback, and in one run measures in headless
 Chromium (Debian's, network off beyond loopback):
 
-1. ours: `GET /maps` with every incident in view; above geomap.maps.SERVER_AGGREGATION_ABOVE the
+1. ours: `GET /maps` with every incident in view; above geomap.maps.selection.SERVER_AGGREGATION_ABOVE the
    server counts incidents per grid cell and period, so the page carries cells, not incidents;
    "cold" is a server with geomap's scene and page caches off (it counts on every request; one
    unmeasured request first, so that the process's own start-up, imports and first database
@@ -70,10 +70,12 @@ def naive_html(engine, assets_base: str) -> tuple[str, float, int]:
 def _serve(database_url: str, static: dict[str, str], cached: bool, ports) -> None:
     """Child process: the app on loopback (its own process, so that it does not share the GIL
     with the Playwright client), with or without geomap's scene and page caches."""
-    from geomap.api import maps as api
+    from cachetools import LRUCache
+
+    from geomap.maps import cache
 
     if not cached:
-        maps.SCENES, api.PAGES = maps.LruCache(0), maps.LruCache(0)
+        cache.SCENES, cache.PAGES = LRUCache(0), LRUCache(0)
     app = create_app({"DATABASE_URL": database_url})
     server = make_server("127.0.0.1", 0, SharedDataMiddleware(app, static), threaded=True)
     ports.put(server.server_port)

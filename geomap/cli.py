@@ -267,13 +267,12 @@ MAP_FORMATS = {".html": "html", ".htm": "html", ".png": "png", ".svg": "svg"}
 def map_command(incident_id, datetime_, output: Path, **given) -> None:
     """Write a map of an incident or a selection as HTML, PNG or SVG."""
     from geomap import maps
-    from geomap.api.maps import map_request
 
     fmt = MAP_FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise click.UsageError(f"--output must end in {', '.join(MAP_FORMATS)}")
     args = {k: str(v) for k, v in {**given, "datetime": datetime_}.items() if v is not None}
-    req = map_request(args, focus=incident_id is not None, image=fmt != "html")
+    req = maps.map_request(args, focus=incident_id is not None, image=fmt != "html")
     engine = _engine()
     scene = (maps.focus_scene(engine, incident_id, req.options) if incident_id
              else maps.selection_scene(engine, req.selection, req.options))

@@ -111,10 +111,11 @@ def client(app):
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every geomap table, bookkeeping included, in a stable order."""
+    """Every row of every geomap table, bookkeeping included, in a stable order; not the change
+    stamps (a cache key that every write statement moves, even one that writes no row)."""
     with engine.connect() as conn:
         return {name: [tuple(row) for row in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY 1'))]
-                for name in sorted(metadata.tables)}
+                for name in sorted(metadata.tables) if name != "change_stamps"}
 
 
 @pytest.fixture

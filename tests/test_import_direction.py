@@ -56,7 +56,6 @@ KNOWN_VIOLATIONS = {
     ("geomap.io.importer", "geomap.db"): WRITE_PATH,
     ("geomap.io.importer", "psycopg"): WRITE_PATH,
     ("geomap.io.lines", "geomap.db"): WRITE_PATH,
-    ("geomap.cli", "geomap.api"): MAPS_SPLIT,
 }
 
 

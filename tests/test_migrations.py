@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from geomap.db import migrate
 from geomap.db.schema import metadata
 
-TABLES = {"groups", "sites", "incidents", "attributions", "control_zones", "history", "api_tokens"}
+TABLES = {"groups", "sites", "incidents", "attributions", "control_zones", "history", "api_tokens", "change_stamps"}
 
 
 def tables(engine):

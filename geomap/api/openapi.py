@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 import geomap
-from geomap.api import catalogue, maps, params
+from geomap.api import catalogue, map_openapi, params
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response
 from geomap.model.query import COLLECTIONS, Collection
@@ -101,7 +101,7 @@ def document(base: str) -> dict:
             _param("featureId", "Incident id", where="path"), _param("radius", "Metres, comma-separated"),
             _param("window", "Days, comma-separated"), _f()]),
     }
-    paths |= maps.openapi_paths()
+    paths |= map_openapi.openapi_paths()
     for c in COLLECTIONS.values():
         prefix = f"/collections/{c.id}"
         paths[prefix] = _get(catalogue.title(c), [_f()])

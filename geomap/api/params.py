@@ -1,18 +1,17 @@
 """Query parameters parsed and validated: every error names the parameter and what is allowed.
 
 Plain functions over a mapping of strings (no Flask), returning the plain values of
-`geomap.model.query` (which `geomap.db` translates into SQL). The values that `geomap export`
-takes too (number, bbox, datetime) are parsed by `geomap.io.params`.
+`geomap.model.query` (which `geomap.db` translates into SQL). The values that the commands take
+too (number, whole number, bbox, datetime, lists, known names) are parsed by `geomap.io.params`.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
 from geomap.errors import BadRequest
-from geomap.io.params import bbox, instant, interval, number
+from geomap.io.params import bbox, check_known, instant, integer, interval, number, values
 from geomap.model.query import Collection, FeatureQuery, Near, Page, SortKey
 
 if TYPE_CHECKING:
@@ -27,12 +26,6 @@ MAX_NEAR_RADIUS_M = 1_000_000
 FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "sortby", "filter",
                     "filter-lang", "filter-crs", "near", "radius")
-
-
-def check_known(args: Mapping[str, str], allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(args) - set(allowed))
-    if unknown:
-        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}")
 
 
 def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQuery:
@@ -67,34 +60,11 @@ def cql2_text(text: str) -> Node:
         raise BadRequest(f"filter: not valid CQL2 text: {str(exc).splitlines()[0]}") from None
 
 
-def values(name: str, text: str | None) -> tuple[str, ...]:
-    """The comma-separated values of a parameter (none when it is absent); present but empty is
-    an error."""
-    if text is None:
-        return ()
-    items = tuple(v.strip() for v in text.split(",") if v.strip())
-    if not items:
-        raise BadRequest(f"{name}: give a value, or several separated by commas")
-    return items
-
-
 def _values(name: str, text: str, kind: str) -> tuple[str | float | int | date, ...]:
     """The values of an equality filter, each parsed as the queryable's type."""
     parse = {"number": number, "date": instant,
              "integer": lambda n, t: integer(n, t, 0, 0, MAX_INTEGER)}.get(kind, lambda n, t: t)
     return tuple(parse(name, v) for v in values(name, text))
-
-
-def integer(name: str, text: str | None, default: int, low: int, high: int | None) -> int:
-    if text is None:
-        return default
-    if not re.fullmatch(r"\d+", text.strip()):
-        raise BadRequest(f"{name}: must be a whole number; got {text!r}")
-    value = int(text)
-    if value < low or (high is not None and value > high):
-        raise BadRequest(f"{name}: must be between {low} and {high}; got {value}" if high is not None
-                         else f"{name}: must be at least {low}; got {value}")
-    return value
 
 
 def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:

@@ -10,14 +10,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    Connection, ColumnElement, Double, Integer, Text, and_, case, cast, func, literal_column, or_, select, text,
+    Connection, ColumnElement, Double, Integer, and_, case, cast, func, literal_column, or_, select, text,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by
 from sqlalchemy.types import NullType
 
 from geomap.db.candidates import incident_filters, incident_select, site_select, zone_row, zone_select
-from geomap.db.schema import control_zones, incidents, sites
+from geomap.db.schema import change_stamps as change_stamps_table, control_zones, incidents, sites
 
 
 MAP_PERIODS = ("month", "quarter", "year")  # the time bins of server-side aggregation
@@ -135,9 +135,12 @@ def map_zones(conn: Connection, bbox=None, date_from: date | None = None, date_t
             .mappings()]
 
 
-def change_stamp(conn: Connection) -> str:
-    """The server's write-ahead-log position: it moves on every commit anywhere in the cluster, so
-    data read after it is at least as new as it (a cache keyed on it is never stale; it is only
-    dropped more often than needed). On a read replica, the position replayed so far."""
-    return conn.execute(select(case((func.pg_is_in_recovery(), func.pg_last_wal_replay_lsn()),
-                                    else_=func.pg_current_wal_lsn()).cast(Text))).scalar_one()
+def change_stamps(conn: Connection, table_names: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    """The tables' change stamps (migration 0007): each moves with every committed write to its
+    table and with nothing else (not autovacuum, not writes elsewhere). Data read after them is at
+    least as new as they are, so a cache keyed on them is never stale. On a read replica, the
+    stamps replayed so far."""
+    c = change_stamps_table.c
+    rows = conn.execute(select(c.table_name, c.stamp).where(c.table_name.in_(sorted(table_names)))
+                        .order_by(c.table_name))
+    return tuple((name, stamp) for name, stamp in rows)

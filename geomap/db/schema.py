@@ -152,6 +152,14 @@ api_tokens = Table(
     Column("revoked_at", TIMESTAMP(timezone=True)),
 )
 
+# Per table, the id of the last transaction that wrote it (set by triggers, migration 0007):
+# the key of caches of what is read from it (geomap.maps.cache).
+change_stamps = Table(
+    "change_stamps", metadata,
+    Column("table_name", Text, primary_key=True),
+    Column("stamp", BigInteger, nullable=False),
+)
+
 DERIVED_COLUMNS = ("attributed_groups",)  # kept by the database itself; writers leave them out
 
 FEATURE_TABLES = {"sites": sites, "control_zones": control_zones, "incidents": incidents}

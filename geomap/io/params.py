@@ -1,6 +1,7 @@
-"""Filter values that the HTTP API (`geomap.api.params`) and `geomap export` both take: a
-number, a bbox, a date or an interval of dates. One parser for each, so a value means the
-same thing and is refused with the same words on either side.
+"""Parameter values that the HTTP API (`geomap.api.params`) and the commands (`geomap export`,
+`geomap map` through `geomap.maps.request`) both take: a number, a whole number, a bbox, a date
+or an interval of dates, a comma-separated list, the set of known names. One parser for each,
+so a value means the same thing and is refused with the same words on either side.
 
 Plain functions over strings (no Flask). Every error is a BadRequest whose message starts with
 the parameter's name, says what is wrong, and shows what is allowed.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from geomap.errors import BadRequest
@@ -72,3 +74,32 @@ def instant(name: str, text: str) -> date:
     except ValueError:
         raise BadRequest(f"{name}: {text!r} is not an RFC 3339 date or date-time (e.g. 2019-12-27 or "
                          f"2019-12-27T19:20:00Z)") from None
+
+
+def check_known(args: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+
+
+def values(name: str, text: str | None) -> tuple[str, ...]:
+    """The comma-separated values of a parameter (none when it is absent); present but empty is
+    an error."""
+    if text is None:
+        return ()
+    items = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not items:
+        raise BadRequest(f"{name}: give a value, or several separated by commas")
+    return items
+
+
+def integer(name: str, text: str | None, default: int, low: int, high: int | None) -> int:
+    if text is None:
+        return default
+    if not re.fullmatch(r"\d+", text.strip()):
+        raise BadRequest(f"{name}: must be a whole number; got {text!r}")
+    value = int(text)
+    if value < low or (high is not None and value > high):
+        raise BadRequest(f"{name}: must be between {low} and {high}; got {value}" if high is not None
+                         else f"{name}: must be at least {low}; got {value}")
+    return value

@@ -65,7 +65,7 @@ def build(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> folium.
 def common_assets() -> tuple[tuple[str, Asset], ...]:
     """The (kind, asset) pairs every interactive map links, in page order (CSS, then scripts:
     Leaflet, geomap's runtime, the basemap's data, the measure and full-screen plugins). A page
-    can link them in its head before its map is computed (see geomap.api.maps)."""
+    can link them in its head before its map is computed (see geomap.api.map_pages)."""
     owners = (folium.Map, JsCall, BasemapCall, MeasureControl, Fullscreen)
     pairs: dict[str, tuple[str, Asset]] = {}
     for kind, attr in (("css", "default_css"), ("js", "default_js")):

@@ -1,8 +1,11 @@
 """The /maps routes on the seed data: pages, embeds, graphics, assets and every error as 400/404."""
 from __future__ import annotations
 
+import os
 import re
 import struct
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -69,7 +72,7 @@ def test_selection_graphics_have_the_requested_size(client):
 
 
 def test_big_selections_are_counted_per_area_on_the_server(client, monkeypatch):
-    monkeypatch.setattr(maps, "SERVER_AGGREGATION_ABOVE", 5)
+    monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
     page = client.get("/maps").get_data(as_text=True)
     assert "geomap.cells(" in page and "counted per area" in page and '"drill":"/maps?"' in page
     assert client.get("/maps.png?width=400&height=300&dpi=60").status_code == 200
@@ -123,6 +126,19 @@ def test_cli_selection_and_its_errors(seeded_app, tmp_path):
     assert bad.exit_code == 1 and "bbox" in bad.output
     suffix = runner.invoke(main, ["map", "--incident", K1, "-o", str(tmp_path / "x.pdf")], env=env)
     assert suffix.exit_code == 2 and "--output must end in" in suffix.output
+
+
+def test_cli_map_runs_without_flask_or_the_http_api(seeded_app, tmp_path):
+    """`geomap map` shares its parameter parsing with GET /maps through geomap.maps.request, not
+    through geomap.api: a map written from the command line loads neither Flask nor the API."""
+    script = ("import sys\nfrom geomap.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+              "    assert not e.code, e.code\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'flask' or m.startswith('geomap.api')))")
+    env = {**os.environ, "DATABASE_URL": seeded_app.extensions["geomap.settings"].database_url}
+    out = subprocess.run([sys.executable, "-c", script, "map", "--bbox", "40,32,46,37", "--width", "400",
+                          "--height", "300", "-o", str(tmp_path / "sel.png")], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]" and png_size((tmp_path / "sel.png").read_bytes()) == (400, 300)
 
 
 def test_selection_scenes_are_cached_until_the_data_changes(engine, tmp_path):

@@ -171,7 +171,7 @@ def test_selection_map_and_its_embed_load_offline(watched, seeded_url, seeded_ap
 
 
 def test_counted_selection_map_loads_offline(watched, seeded_url, monkeypatch):
-    monkeypatch.setattr(maps, "SERVER_AGGREGATION_ABOVE", 5)
+    monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
     watched.open(f"{seeded_url}/maps")
     assert watched.count("path.gm-cell") > 0 and watched.count("path.gm-incident") == 0
     watched.assert_clean()

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from geomap.api import maps as api
+from geomap.api.map_openapi import openapi_paths
 from geomap.cli import main
 from geomap.layers import names
+from geomap.maps import request
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "maps.md").read_text()
 
@@ -17,13 +18,13 @@ def test_every_layer_is_documented(layer):
     assert f"| `{layer}` |" in DOC
 
 
-@pytest.mark.parametrize("parameter", sorted(set(api.SELECTION_PARAMETERS + api.LOOK_PARAMETERS
-                                                 + api.FOCUS_PARAMETERS + api.IMAGE_PARAMETERS)))
+@pytest.mark.parametrize("parameter", sorted(set(request.SELECTION_PARAMETERS + request.LOOK_PARAMETERS
+                                                 + request.FOCUS_PARAMETERS + request.IMAGE_PARAMETERS)))
 def test_every_parameter_is_documented(parameter):
     assert f"`{parameter}`" in DOC
 
 
-@pytest.mark.parametrize("path", sorted(api.openapi_paths()))
+@pytest.mark.parametrize("path", sorted(openapi_paths()))
 def test_every_route_is_documented(path):
     assert path.replace("{incidentId}", "{id}").split(".")[0] in DOC
 
