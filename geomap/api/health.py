@@ -1,11 +1,12 @@
 """GET /health: is the database reachable and migrated, which versions, how much data."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 from sqlalchemy.exc import OperationalError
 
 import geomap
 from geomap.api import engine
+from geomap.api.formats import json_response
 from geomap.db import migrate, queries
 from geomap.errors import DatabaseUnavailable
 
@@ -24,4 +25,5 @@ def health():
             counts = queries.counts(conn)
     except OperationalError:
         raise DatabaseUnavailable("the database is not reachable") from None
-    return jsonify(status="ok", version=geomap.__version__, database=versions, schema=schema, counts=counts)
+    return json_response({"status": "ok", "version": geomap.__version__, "database": versions, "schema": schema,
+                          "counts": counts})

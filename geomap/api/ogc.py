@@ -2,9 +2,9 @@
 geomap.db.features, geomap.api.params and geomap.api.documents."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
+import msgspec
 from flask import Blueprint, Response, request
 from sqlalchemy import func, select
 
@@ -108,12 +108,12 @@ def _feature_collection(page: features.Page, query, links: list[dict]) -> str:
                 "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
     if query.offset == 0 and not page.more:
         envelope["numberMatched"] = len(page.features)  # known without a COUNT only when it all fits
-    head = json.dumps(envelope, ensure_ascii=False)[:-1]
+    head = msgspec.json.encode(envelope).decode()[:-1]
     return f'{head}, "features": [{",".join(page.features)}]}}'
 
 
 def _render_items(fmt: str, c: Collection, page: features.Page, query, links: list[dict]) -> Response:
-    parsed = [json.loads(f) for f in page.features]
+    parsed = [msgspec.json.decode(f) for f in page.features]
     if fmt != "html":
         return exports.response(fmt, c, parsed)
     return html("items.html", collection=c, features=parsed, links=links, args=request.args,
@@ -130,7 +130,7 @@ def item(cid: str, fid: str) -> Response:
     if found is None:
         raise NotFound(f"no feature {fid!r} in {cid}")
     text, version = found
-    feature = json.loads(text)
+    feature = msgspec.json.decode(text)
     url = f"{base_url()}/collections/{cid}/items/{fid}"
     feature["links"] = [documents.link(url, "self", "application/geo+json", "This feature"),
                         documents.link(f"{url}?f=html", "alternate", "text/html", "This feature as HTML"),

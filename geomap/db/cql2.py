@@ -8,9 +8,9 @@ comparisons of date queryables with DATE('...') literals.
 """
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 
+import msgspec
 from pygeofilter import ast, values
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 
@@ -104,7 +104,7 @@ class _Translator:
                 raise BadRequest(f"filter: spatial predicates apply to 'geometry', not {node.name!r}")
             return self.collection.table.c.geom
         if isinstance(node, values.Geometry):
-            return func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(node.geometry)), 4326)
+            return func.ST_SetSRID(func.ST_GeomFromGeoJSON(msgspec.json.encode(node.geometry).decode()), 4326)
         if isinstance(node, values.Envelope):
             return func.ST_MakeEnvelope(node.x1, node.y1, node.x2, node.y2, 4326)
         if isinstance(node, ast.Function) and node.name.lower() == "bbox" and len(node.arguments) == 4:

@@ -11,7 +11,6 @@ are DATE columns; lists and objects (sources, attributions, tags) are JSON text.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import struct
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import shapely
 from pyproj import CRS
 from shapely.geometry import shape
@@ -94,7 +94,7 @@ def _column_type(name: str) -> str:
 
 
 def _value(value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+    return msgspec.json.encode(value).decode() if isinstance(value, (list, dict)) else value
 
 
 def _quoted(name: str) -> str:

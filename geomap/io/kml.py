@@ -14,13 +14,13 @@ same features; name, description and time span are there for Google Earth and QG
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
 from xml.sax.saxutils import escape, quoteattr
 
+import msgspec
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
@@ -141,9 +141,9 @@ def _value(key: str, text: str, where: str, problems: list[Problem]) -> Any:
     """ExtendedData text as the value the data model expects."""
     if key in JSON_FIELDS:
         try:
-            return json.loads(text) if text.strip() else []
-        except json.JSONDecodeError as exc:
-            problems.append(Problem(where, f"properties.{key}", f"must be JSON in KML ExtendedData: {exc.msg}"))
+            return msgspec.json.decode(text) if text.strip() else []
+        except msgspec.DecodeError as exc:
+            problems.append(Problem(where, f"properties.{key}", f"must be JSON in KML ExtendedData: {exc}"))
             return None
     if key in INTEGERS | NUMBERS:
         if not text.strip():
@@ -248,7 +248,7 @@ def _placemark_xml(feature: dict, collection: str) -> str:
 
 def _kml_text(value: Any) -> str:
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return msgspec.json.encode(value).decode()
     return repr(value) if isinstance(value, float) else str(value)
 
 

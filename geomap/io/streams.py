@@ -7,6 +7,14 @@
   record separator RS, 0x1E), or newline-delimited GeoJSON when the file has no RS at all.
 
 Both read text in chunks; no more than one feature (plus a chunk) is held at a time.
+
+Why not a library (bench/io_libraries.py, 200,000 synthetic incidents, 2026-12-06; figures in
+bench/README.md "io_libraries.py"): ijson 3.6 (yajl2_c) streams a FeatureCollection in the same
+flat memory STREAM_IJSON but its errors give no line, which every import problem names here;
+msgspec decodes only whole documents (STREAM_MSGSPEC). So this module keeps the json module's
+C scanner (`raw_decode`, which decodes one value from a position and reports the line of an
+error): the one exception to msgspec as geomap's JSON library, which has no such call. A GeoJSON
+text sequence is lines split on RS; each text is decoded by msgspec (`readers.SequenceReader`).
 """
 from __future__ import annotations
 
