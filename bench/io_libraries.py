@@ -17,6 +17,7 @@ handled, and the counts must agree. The table gives the median of --repeat runs,
 | KML read | `io.kml.KMLReader` (validated items) | fastkml, GDAL (LIBKML and KML) through pyogrio (raw arrays, no validation) |
 | GeoPackage write | `io.gpkg.write_gpkg` | pyogrio (GDAL GPKG driver), in batches appended |
 | FeatureCollection stream | `io.streams.feature_collection` | ijson (yajl2_c), msgspec decoding the whole file |
+| JSON: decode and encode each feature | msgspec | the json module |
 | text sequence, 2 reader processes | `io.parallel.Readers` | `concurrent.futures.ProcessPoolExecutor.map`, and with a window of parts |
 
 `--semantics` feeds each KML reader the things geomap must handle (ExtendedData as Data and as
@@ -341,6 +342,27 @@ def readers_pool_window_slow(d: Path, out: Path) -> int:
     return readers_pool_window(d, out, slow=True)
 
 
+def _round_trip(decode, encode, d: Path) -> int:
+    count = 0
+    with open(d / "incidents.geojsonseq", "rb") as stream:
+        for line in stream:
+            encode(decode(line[1:]))
+            count += 1
+    return count
+
+
+def json_stdlib(d: Path, out: Path) -> int:
+    import json
+
+    return _round_trip(json.loads, lambda v: json.dumps(v, ensure_ascii=False).encode(), d)
+
+
+def json_msgspec(d: Path, out: Path) -> int:
+    import msgspec
+
+    return _round_trip(msgspec.json.Decoder().decode, msgspec.json.Encoder().encode, d)
+
+
 GROUPS = {
     "kml": ["kml_write_geomap", "kml_write_simplekml", "kml_write_fastkml", "kml_write_pyogrio",
             "kml_read_geomap", "kml_read_fastkml", "kml_read_ogr_libkml", "kml_read_ogr_kml"],
@@ -348,6 +370,7 @@ GROUPS = {
     "streams": ["stream_geomap", "stream_ijson", "stream_msgspec_whole"],
     "parallel": ["readers_geomap", "readers_pool_map", "readers_pool_window",
                  "readers_geomap_slow", "readers_pool_map_slow", "readers_pool_window_slow"],
+    "json": ["json_stdlib", "json_msgspec"],
 }
 
 
