@@ -129,11 +129,11 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 def _echo_json(data) -> None:
-    import json
+    import msgspec
 
     from geomap.analysis.serialise import to_data
 
-    click.echo(json.dumps(to_data(data), indent=2, ensure_ascii=False))
+    click.echo(msgspec.json.format(msgspec.json.encode(to_data(data)), indent=2).decode())
 
 
 ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])

@@ -2,8 +2,8 @@
 Thin views over geomap.inquiry; JSON by default, HTML for people."""
 from __future__ import annotations
 
-import json
 
+import msgspec
 from flask import Blueprint, Response, request
 
 from geomap import inquiry
@@ -19,7 +19,8 @@ blueprint = Blueprint("analysis", __name__)
 def _respond(data, title: str) -> Response:
     body = to_data(data)
     if negotiate() == "html":
-        return html("analysis.html", title=title, data=body, text=json.dumps(body, indent=2, ensure_ascii=False))
+        return html("analysis.html", title=title, data=body, 
+                    text=msgspec.json.format(msgspec.json.encode(body), indent=2).decode())
     return json_response(body)
 
 

@@ -1,8 +1,7 @@
 """Format negotiation (`f=` first, then Accept) and the responses for each format."""
 from __future__ import annotations
 
-import json
-
+import msgspec
 from flask import Response, render_template, request
 
 from geomap.api.documents import MEDIA
@@ -25,7 +24,7 @@ def negotiate(allowed: tuple[str, ...] = ("json", "html")) -> str:
 
 
 def json_response(data: dict, media_type: str = "application/json", status: int = 200) -> Response:
-    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype=media_type)
+    return Response(msgspec.json.encode(data), status=status, mimetype=media_type)
 
 
 def raw_json(body: str, media_type: str = "application/geo+json") -> Response:

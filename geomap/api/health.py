@@ -1,10 +1,11 @@
 """GET /health: is the database reachable and migrated, which versions, how much data."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 import geomap
 from geomap.api import engine
+from geomap.api.formats import json_response
 from geomap.db import migrate, queries
 from geomap.errors import DatabaseUnavailable
 
@@ -21,4 +22,5 @@ def health():
     with engine().connect() as conn:
         versions = queries.server_versions(conn)
         counts = queries.counts(conn)
-    return jsonify(status="ok", version=geomap.__version__, database=versions, schema=schema, counts=counts)
+    return json_response({"status": "ok", "version": geomap.__version__, "database": versions, "schema": schema,
+                          "counts": counts})

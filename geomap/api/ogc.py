@@ -3,9 +3,9 @@ geomap.api.params (requests into plain queries), geomap.db.features and geomap.d
 queries run) and geomap.api.documents (the wire documents)."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
+import msgspec
 from flask import Blueprint, Response, request
 
 from geomap.api import catalogue, documents, engine, exports, params
@@ -87,12 +87,12 @@ def _feature_collection(page: features.FeaturePage, query, links: list[dict]) ->
                 "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
     if query.page.offset == 0 and not page.more:
         envelope["numberMatched"] = len(page.features)  # known without a COUNT only when it all fits
-    head = json.dumps(envelope, ensure_ascii=False)[:-1]
+    head = msgspec.json.encode(envelope).decode()[:-1]
     return f'{head}, "features": [{",".join(page.features)}]}}'
 
 
 def _render_items(fmt: str, c: Collection, page: features.FeaturePage, query, links: list[dict]) -> Response:
-    parsed = [json.loads(f) for f in page.features]
+    parsed = [msgspec.json.decode(f) for f in page.features]
     if fmt != "html":
         return exports.response(fmt, c, parsed)
     return html("items.html", collection=c, title=catalogue.title(c), features=parsed, links=links,
@@ -109,7 +109,7 @@ def item(cid: str, fid: str) -> Response:
     if found is None:
         raise NotFound(f"no feature {fid!r} in {cid}")
     text, version = found
-    feature = json.loads(text)
+    feature = msgspec.json.decode(text)
     url = f"{base_url()}/collections/{cid}/items/{fid}"
     feature["links"] = [documents.link(url, "self", "application/geo+json", "This feature"),
                         documents.link(f"{url}?f=html", "alternate", "text/html", "This feature as HTML"),

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json, request
+import msgspec
+from flask import Flask, Response, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -19,7 +20,7 @@ def problem(status: int, title: str, detail: str, slug: str, **extra: object) ->
     """Build the problem+json response; every error the app returns goes through here."""
     body = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail,
             "instance": request.path, **extra}
-    return Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    return Response(msgspec.json.encode(body), status=status, mimetype=MEDIA_TYPE)
 
 
 def _from_geomap_error(error: GeomapError) -> Response:

@@ -12,10 +12,10 @@ instead of parsing and unpacking a JSON array per incident.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 
+import msgspec
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
@@ -221,7 +221,7 @@ def _compared(collection: str) -> list[str]:
 def create_changes(collection: str) -> str:
     """`changes` of a create, as JSON: every field of the row, as `geomap load` records it."""
     names = content_columns(collection) + (["attributions"] if collection == "incidents" else [])
-    return json.dumps(sorted(names))
+    return msgspec.json.encode(sorted(map(str, names))).decode()  # (column names are quoted_name)
 
 
 def _changed_sql(collection: str, every: bool = False) -> str:

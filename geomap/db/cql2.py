@@ -10,10 +10,10 @@ here, against the collection's queryables: an error is a BadRequest naming `filt
 """
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+import msgspec
 from pygeofilter import ast, values
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 
@@ -110,7 +110,7 @@ class _Translator:
                 raise BadRequest(f"filter: spatial predicates apply to 'geometry', not {node.name!r}")
             return self.stored.table.c.geom
         if isinstance(node, values.Geometry):
-            return func.ST_SetSRID(func.ST_GeomFromGeoJSON(json.dumps(node.geometry)), 4326)
+            return func.ST_SetSRID(func.ST_GeomFromGeoJSON(msgspec.json.encode(node.geometry).decode()), 4326)
         if isinstance(node, values.Envelope):
             return func.ST_MakeEnvelope(node.x1, node.y1, node.x2, node.y2, 4326)
         if isinstance(node, ast.Function) and node.name.lower() == "bbox" and len(node.arguments) == 4:

@@ -24,10 +24,15 @@ def database_url(settings: Settings) -> str:
 SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 
 
+def _json_text(value) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def make_engine(url: str) -> Engine:
     # prepare_threshold=None: no server-side prepared statements, whose generic plans were
     # measured 4-5x slower than custom plans on dense bbox queries. json and jsonb values are
     # decoded by msgspec (the same Python values as the json module's, about three times as
-    # fast: a tenth of a nearby query with hundreds of rows went to decoding their sources).
-    return create_engine(url, pool_pre_ping=True, json_deserializer=msgspec.json.decode,
+    # fast: a tenth of a nearby query with hundreds of rows went to decoding their sources), and
+    # encoded by it too (one JSON library throughout).
+    return create_engine(url, pool_pre_ping=True, json_deserializer=msgspec.json.decode, json_serializer=_json_text,
                          connect_args={"options": SESSION_OPTIONS, "prepare_threshold": None})

@@ -3,6 +3,10 @@ validated and formatted by one reader thread (`ReaderThread`, any format) or, fo
 GeoJSON text sequence, by worker processes (`ReaderProcesses`). Both yield `Chunk`s in the
 file's order through `chunks()`, report problems to a sink as they are found, and hold only a
 few chunks at a time, whatever the file's size.
+
+The reader thread is a thread and a bounded `queue.Queue`, the standard library's own pattern
+for a producer ahead of its consumer (an executor would hold every result not yet taken, with
+no bound); the reader processes and why they are not a `ProcessPoolExecutor`: `io/parallel.py`.
 """
 from __future__ import annotations
 

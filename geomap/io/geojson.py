@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import shapely
 from pydantic import BaseModel, ValidationError
 from shapely.geometry import mapping
@@ -44,6 +45,8 @@ def validate_feature(feature: Any, collection: str, where: str) -> Record:
 
 
 def _load_json(path: Path) -> Any:
+    # The json module, not msgspec: its errors give the line and column (msgspec's a byte offset),
+    # and `geomap load` files are small (the seed; large files go through `geomap import`).
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -181,5 +184,5 @@ def to_feature(collection: str, row: dict[str, Any]) -> dict[str, Any]:
     if collection == "groups":
         return values
     geom = shapely.from_wkb(values.pop("geom"))
-    geometry = json.loads(json.dumps(mapping(geom)))  # tuples to lists, as in parsed GeoJSON
+    geometry = msgspec.json.decode(msgspec.json.encode(mapping(geom)))  # tuples to lists, as in parsed GeoJSON
     return {"type": "Feature", "id": values.pop("id"), "geometry": geometry, "properties": values}

@@ -7,6 +7,15 @@
   record separator RS, 0x1E), or newline-delimited GeoJSON when the file has no RS at all.
 
 Both read text in chunks; no more than one feature (plus a chunk) is held at a time.
+
+Why not a library (bench/io_libraries.py, a FeatureCollection of 200,000 synthetic incidents,
+2 shared cores, 2026-12-06, medians of 3 runs; bench/README.md): this module took 8.8 s in 25 MB
+peak RSS; ijson 3.6 (yajl2_c) 5.1 s in 24 MB, but its errors give no line, which the import's
+errors name (tests/io/test_streams.py); msgspec 0.23 decodes only whole documents (6.1 s,
+900 MB). 3.7 s per 200,000 features is small beside validating them, so this module keeps the json module's
+C scanner (`raw_decode`, which decodes one value from a position and reports the line of an
+error): the one exception to msgspec as geomap's JSON library, which has no such call. A GeoJSON
+text sequence is lines split on RS; each text is decoded by msgspec (`readers.SequenceReader`).
 """
 from __future__ import annotations
 

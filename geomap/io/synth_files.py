@@ -5,7 +5,6 @@ and tests). The same seed gives the same bytes.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,10 +98,11 @@ def write_files(directory: Path, n: int, seed: int) -> list[Path]:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / name for name in FILES]
-    paths[0].write_text(json.dumps({"collection": "groups", "groups": group_objects()}, indent=1))
+    paths[0].write_bytes(msgspec.json.format(msgspec.json.encode({"collection": "groups", "groups": group_objects()}),
+                                           indent=1))
     for path, collection, features in ((paths[1], "sites", site_features()),
                                        (paths[2], "control_zones", zone_features(seed))):
-        path.write_text(json.dumps({"type": "FeatureCollection", "collection": collection, "features": features}))
+        path.write_bytes(msgspec.json.encode({"type": "FeatureCollection", "collection": collection, "features": features}))
     data = generate(n, seed)
     write_sequence(incident_features(data), paths[3])
     return paths

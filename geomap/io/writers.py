@@ -15,7 +15,6 @@ name what HTTP and file names need.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
@@ -39,7 +38,7 @@ EXTENSIONS = {"geojson": ".geojson", "geojsonseq": ".geojsonseq", "csv": ".csv",
 def write_geojson(features: Iterable[dict], stream: IO[str], collection: str | None = None) -> int:
     """A FeatureCollection with a top-level "collection" member (which `geomap import` reads)."""
     head = {"type": "FeatureCollection"} | ({"collection": collection} if collection else {})
-    stream.write(json.dumps(head)[:-1] + ', "features": [\n')
+    stream.write(msgspec.json.encode(head).decode()[:-1] + ', "features": [\n')
     count = 0
     for feature in features:
         stream.write((",\n" if count else "") + msgspec.json.encode(feature).decode())
@@ -83,7 +82,7 @@ def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return msgspec.json.encode(value).decode()
     return value
 
 

@@ -6,11 +6,11 @@ never needs the network. See `geomap/basemap/SOURCES.md` for the data and its li
 """
 from __future__ import annotations
 
-import json
 from functools import cache
 from importlib import resources
 
 import folium
+import msgspec
 import numpy as np
 import shapely
 from markupsafe import escape
@@ -40,7 +40,7 @@ def layer_data(name: str) -> tuple[dict, ...]:
     Not cached: the parsed JSON is a million small lists that every garbage collection would
     walk; what is kept are the Shapely shapes and the serialised payloads built from it."""
     text = resources.files("geomap").joinpath("basemap", f"{name}.geojson").read_text(encoding="utf-8")
-    return tuple(json.loads(text)["features"])
+    return tuple(msgspec.json.decode(text)["features"])
 
 
 @cache

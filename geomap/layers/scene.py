@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections import Counter
-import json
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cached_property
+
+import msgspec
 
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import ControlZone
@@ -171,10 +172,10 @@ class Scene:
         seen: dict[str, dict] = {}
         for item in (*self.incidents, *self.sites, *self.zones):
             for source in item.sources:
-                seen.setdefault(source.get("url") or json.dumps(source, sort_keys=True), source)
+                seen.setdefault(source.get("url") or msgspec.json.encode(source, order="sorted").decode(), source)
             for claim in getattr(item, "claims", ()):
                 for source in claim.sources:
-                    seen.setdefault(source.get("url") or json.dumps(source, sort_keys=True), source)
+                    seen.setdefault(source.get("url") or msgspec.json.encode(source, order="sorted").decode(), source)
         return list(seen.values())
 
     def publishers(self) -> list[str]:

@@ -7,10 +7,10 @@ JSON embedded in a `<script>` escapes `<`, `>` and `&`, so no string can close t
 """
 from __future__ import annotations
 
-import json
 from datetime import date
 from urllib.parse import urlsplit
 
+import msgspec
 from markupsafe import Markup, escape
 
 from geomap.analysis.geodesy import Distance
@@ -18,7 +18,7 @@ from geomap.analysis.geodesy import Distance
 
 def script_json(data) -> str:
     """JSON safe to place inside a `<script>` element (no `</script>`, no `<!--`)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = msgspec.json.encode(data, enc_hook=str).decode()
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
