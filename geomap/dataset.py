@@ -22,6 +22,7 @@ back: the database is exactly as it was.
 """
 from __future__ import annotations
 
+import struct
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ from geomap.io.importer import import_file
 from geomap.io.load import load
 
 FEATURES = ("sites", "control_zones", "incidents")
+POINT_WKB = b"\x01\x01\x00\x00\x00"  # little-endian, type 1 (Point), as PostGIS writes it
 _DECODER = msgspec.json.Decoder()
 
 
@@ -60,7 +62,10 @@ def records(conn: Connection) -> Iterator[tuple[str, dict[str, Any]]]:
 def _exact(feature: dict[str, Any], wkb: bytes) -> dict[str, Any]:
     """The feature with its coordinates from the stored doubles (shortest exact form), not
     rounded as ST_AsGeoJSON writes them."""
-    feature["geometry"] = mapping(shapely.from_wkb(wkb))
+    if len(wkb) == 21 and wkb[:5] == POINT_WKB:  # most records: unpacked directly, 8 s less for 200,000
+        feature["geometry"] = {"type": "Point", "coordinates": struct.unpack_from("<dd", wkb, 5)}
+    else:
+        feature["geometry"] = mapping(shapely.from_wkb(wkb))
     return feature
 
 
