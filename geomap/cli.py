@@ -300,8 +300,9 @@ def _progress(path: Path):
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["geojson", "geojsonseq", "acled-csv", "kml"]),
-              help="The file's format (default: from its extension: .geojson, .geojsonseq, .csv, .kml).")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "geojsonseq", "acled-csv", "kml", "package"]),
+              help="The file's format (default: a data package by its content, else from its extension: "
+                   ".geojson, .geojsonseq, .csv, .kml).")
 @click.option("--collection", type=click.Choice(["incidents", "sites", "control_zones"]),
               help="The collection the features go to (default: named in the file, or by the file name).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
@@ -314,9 +315,18 @@ def _progress(path: Path):
 @click.option("--duplicates-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every likely duplicate pair to this CSV file.")
 @click.option("--no-duplicates", is_flag=True, help="Do not look for likely duplicates.")
+@click.option("--history", is_flag=True, help="Data package into an empty database: restore its history too.")
 def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_distance, duplicate_days,
-                   duplicates_report, no_duplicates) -> None:
-    """Import FILE (GeoJSON, GeoJSON text sequence, ACLED CSV or KML) in one transaction."""
+                   duplicates_report, no_duplicates, history) -> None:
+    """Import FILE (GeoJSON, GeoJSON text sequence, ACLED CSV, KML or a data package) in one transaction."""
+    from geomap.io.package import is_package
+
+    if fmt == "package" or (fmt is None and is_package(file)):
+        from geomap.dataset import import_package
+
+        for line in import_package(_engine(), file, history=history).lines():
+            click.echo(line)
+        return
     from geomap.db.duplicates import DuplicateRule
     from geomap.io.importer import import_file
 
@@ -337,7 +347,9 @@ def _values(given: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @main.command("export")
-@click.option("--collection", required=True, type=click.Choice(["incidents", "sites", "control_zones"]))
+@click.option("--all", "all_", is_flag=True, help="The whole data set as one data package (a zip; see docs/io.md).")
+@click.option("--history", is_flag=True, help="With --all: include the history and each record's version.")
+@click.option("--collection", type=click.Choice(["incidents", "sites", "control_zones"]))
 @click.option("--format", "fmt", type=click.Choice(["geojson", "geojsonseq", "csv", "kml", "gpkg"]),
               help="Default: from the output's extension.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -345,8 +357,14 @@ def _values(given: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--datetime", "datetime_", help="A date or interval (2019-12-01/2019-12-31, .. for open).")
 @click.option("--group", "groups", multiple=True, help="Group id (repeatable or comma-separated).")
 @click.option("--event-type", "event_types", multiple=True, help="ACLED event type (repeatable or comma-separated).")
-def export_command(collection: str, fmt, output: Path, bbox, datetime_, groups, event_types) -> None:
-    """Export a collection's features (filtered like the items endpoint) to a file."""
+def export_command(all_: bool, history: bool, collection: str, fmt, output: Path, bbox, datetime_, groups,
+                   event_types) -> None:
+    """Export a collection's features (filtered like the items endpoint), or --all, to a file."""
+    if all_:
+        _export_all(output, history, collection or fmt or bbox or datetime_ or groups or event_types)
+        return
+    if collection is None or history:
+        raise click.UsageError("pass --collection (one collection) or --all (the whole data set, with --history)")
     from geomap.db import features
     from geomap.io import params
     from geomap.io.export import Filters, query, write
@@ -361,6 +379,23 @@ def export_command(collection: str, fmt, output: Path, bbox, datetime_, groups, 
     with _engine().connect() as conn:
         count = write(features.stream(conn, q), collection, fmt, output)
     click.echo(f"wrote {count} feature(s) of {collection} to {output} ({fmt})")
+
+
+def _export_all(output: Path, history: bool, selection) -> None:
+    from geomap.dataset import export_all
+
+    if selection:
+        raise click.UsageError("--all exports the whole data set: drop --collection, --format and the filters")
+    for line in export_all(_engine(), output, history).lines():
+        click.echo(line)
+
+
+@main.command("data-version")
+def data_version() -> None:
+    """Print the data version of the whole data set (as `export --all` would stamp its package)."""
+    from geomap.dataset import data_version as version
+
+    click.echo(version(_engine()))
 
 
 @main.command("synth")

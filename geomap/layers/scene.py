@@ -6,10 +6,9 @@ show the same features in the same initial state. Nothing here touches the datab
 """
 from __future__ import annotations
 
-import hashlib
-import pickle
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from functools import cached_property
 
@@ -17,6 +16,7 @@ import msgspec
 
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import ControlZone
+from geomap.dataversion import data_version
 from geomap.model.attribution import attributed_groups
 
 Bbox = tuple[float, float, float, float]  # west, south, east, north in degrees (WGS84)
@@ -184,20 +184,25 @@ class Scene:
         return [name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
     def version(self) -> str:
-        """A short hash of the data shown: the same data always gives the same version."""
-        return hashlib.sha256(pickle.dumps(_canonical(self), protocol=4)).hexdigest()[:12]
+        """The data version of what the map shows (`geomap.dataversion`): the same data always
+        gives the same version, and the same definition gives a data package its version."""
+        return data_version(_records(self))
 
 
-def _canonical(scene: Scene) -> tuple:
-    """Everything drawn, as plain values (pickled: fast, and the same bytes for the same data)."""
-    # Dates as day numbers: pickling 10,000 date objects took most of the time of a counted map's version.
-    cells = [(c.lon, c.lat, c.period_start.toordinal(), c.period_end.toordinal(), c.first.toordinal(),
-              c.last.toordinal(), c.counts, c.bbox) for c in scene.cells]
-    zones = [(z.id, z.name, z.group, z.kind, z.valid_from, z.valid_to, z.confidence, z.status, z.precision_m,
-              z.geometry.wkb, z.sources, z.notes) for z in scene.zones]
-    return ([vars(i) for i in scene.incidents], cells, [vars(s) for s in scene.sites], zones,
-            [vars(d) for d in scene.distances], sorted(tuple(vars(g).items()) for g in scene.groups.values()),
-            scene.on, scene.extent)
+def _records(scene: Scene) -> Iterator[tuple[str, object]]:
+    """Everything drawn, as (resource, plain record) pairs in drawing order."""
+    yield from (("incidents", _fields(i)) for i in scene.incidents)
+    yield from (("cells", _fields(c)) for c in scene.cells)
+    yield from (("sites", _fields(s)) for s in scene.sites)
+    yield from (("control_zones", _fields(z) | {"geometry": z.geometry.wkb}) for z in scene.zones)
+    yield from (("distances", _fields(d)) for d in scene.distances)
+    yield from (("groups", _fields(g)) for g in sorted(scene.groups.values(), key=lambda g: g.id))
+    yield "scene", {"on": scene.on, "extent": scene.extent}
+
+
+def _fields(record) -> dict:
+    """A dataclass's fields (not its cached properties) by name."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def period_end(start: date, period: str) -> date:
