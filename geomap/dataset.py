@@ -37,7 +37,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 import geomap
-from geomap.dataversion import DataVersion, canonical
+from geomap.model.dataversion import DataVersion, canonical
 from geomap.db import dump
 from geomap.errors import InvalidInput, Problem
 from geomap.io import package

@@ -6,7 +6,7 @@ Layout of the zip::
     groups.json               {"collection": "groups", "groups": [...]}, as `geomap load` reads it
     sites.geojsonseq          RFC 8142 GeoJSON text sequences, as `geomap import` reads them,
     control_zones.geojsonseq  one record a line, ordered by id (byte order), each in its
-    incidents.geojsonseq      canonical JSON (`geomap.dataversion.canonical`); an incident
+    incidents.geojsonseq      canonical JSON (`geomap.model.dataversion.canonical`); an incident
                               carries its claims (attributions) and every record its sources
     history.jsonl             only with --history: the history rows, oldest first, and
                               bookkeeping.jsonl the version and timestamps of each record
@@ -27,7 +27,7 @@ a resource is exactly a file it reads (same validation, same direct first-import
 processes for large files); (4) the content hash is of the records, which are canonical text,
 not of the container's bytes (zip entries carry timestamps; a GeoPackage carries SQLite pages).
 
-The content hash is the data version (`geomap.dataversion`): the records of groups, sites,
+The content hash is the data version (`geomap.model.dataversion`): the records of groups, sites,
 control_zones and incidents, in that order (`VERSIONED`), each ordered by id. History and
 bookkeeping are not data (two databases with the same records have different histories) and
 are covered by their resource hashes only.
@@ -55,7 +55,7 @@ from typing import IO, Any
 
 import msgspec
 
-from geomap.dataversion import DataVersion, canonical
+from geomap.model.dataversion import DataVersion, canonical
 from geomap.errors import InvalidInput, Problem
 from geomap.io.streams import text_sequence
 

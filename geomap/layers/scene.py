@@ -16,7 +16,7 @@ import msgspec
 
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import ControlZone
-from geomap.dataversion import data_version
+from geomap.model.dataversion import data_version
 from geomap.model.attribution import attributed_groups
 
 Bbox = tuple[float, float, float, float]  # west, south, east, north in degrees (WGS84)
@@ -184,7 +184,7 @@ class Scene:
         return [name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
     def version(self) -> str:
-        """The data version of what the map shows (`geomap.dataversion`): the same data always
+        """The data version of what the map shows (`geomap.model.dataversion`): the same data always
         gives the same version, and the same definition gives a data package its version."""
         return data_version(_records(self))
 

@@ -16,7 +16,7 @@ from conftest import fresh_database, snapshot
 from geomap import dataset, maps
 from geomap.cli import main
 from geomap.db.engine import make_engine
-from geomap.dataversion import DataVersion, canonical
+from geomap.model.dataversion import DataVersion, canonical
 from geomap.errors import InvalidInput
 from geomap.io import synth_files
 from geomap.io.importer import import_file
