@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from geomap.db import store
+from geomap.db import features, store
+from geomap.io.export import Filters, query, write
 
 SOURCE = {"title": "A report", "publisher": "A publisher", "url": "https://example.org/r", "date": "2019-12-28"}
 GROUPS = {"collection": "groups", "groups": [
@@ -94,3 +95,9 @@ def drop_database(cluster, url: str) -> None:
 
     with _admin(cluster) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def export(engine, collection: str, fmt: str, path: Path, filters: Filters = Filters()) -> int:
+    """What `geomap export` does: the filters as a query, run, written."""
+    with engine.connect() as conn:
+        return write(features.stream(conn, query(collection, filters)), collection, fmt, path)

@@ -5,12 +5,10 @@ from __future__ import annotations
 import copy
 import json
 
-import msgspec
 import pytest
 
 from geomap.db import bulk
 from geomap.db import rows
-from geomap.io import json_features
 from geomap.io.geojson import read_feature
 from geomap.io.json_features import read_point_feature
 from io_helpers import incident, site

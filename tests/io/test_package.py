@@ -20,8 +20,9 @@ from geomap.model.dataversion import DataVersion, canonical
 from geomap.errors import InvalidInput
 from geomap.io import synth_files
 from geomap.io.importer import import_file
-from geomap.io.export import export
-from geomap.io.load import SEED_FILES, load
+from geomap.ingest import load
+from geomap.io.load import SEED_FILES
+from io_helpers import export
 from test_acled import row, write
 
 BOOKKEEPING = ("version", "created_at", "updated_at")
