@@ -1,11 +1,11 @@
 """GET /health: is the database reachable and migrated, which versions, how much data."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 import geomap
-from geomap.api import engine
+from geomap.api import engine, params
 from geomap.db import migrate, queries
 from geomap.errors import DatabaseUnavailable
 
@@ -14,6 +14,7 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/health")
 def health():
+    params.check_known(request.args, ())
     try:
         schema = migrate.current(engine())
         if schema != migrate.head():

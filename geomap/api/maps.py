@@ -142,6 +142,7 @@ def selection_graphic(fmt: str) -> Response:
 
 @blueprint.get("/maps/assets/<name>")
 def asset(name: str) -> Response:
+    params.check_known(request.args, ())
     item = assets.by_name(name)
     if item is None:
         raise NotFound(f"no map asset named {name!r}")

@@ -5,8 +5,8 @@ from flask import Blueprint, Response, request
 
 import geomap
 from geomap.api import maps, params
-from geomap.api.documents import DESCRIPTION, TITLE
-from geomap.api.formats import html, json_response
+from geomap.api.documents import DESCRIPTION, SCHEMA_TYPES, TITLE
+from geomap.api.formats import html, json_response, negotiate
 from geomap.db.features import COLLECTIONS, Collection
 
 blueprint = Blueprint("openapi", __name__)
@@ -19,6 +19,11 @@ def _param(name: str, description: str, schema: dict | None = None, where: str =
            required: bool = False) -> dict:
     return {"name": name, "in": where, "required": required or where == "path", "description": description,
             "schema": schema or {"type": "string"}}
+
+
+def _list(parameter: dict) -> dict:
+    """A parameter of comma-separated values, each of the parameter's schema."""
+    return {**parameter, "schema": {"type": "array", "items": parameter["schema"]}, "style": "form", "explode": False}
 
 
 def _f(values=F_VALUES) -> dict:
@@ -48,7 +53,8 @@ ITEMS_DOCS = {
 
 def _items_path(c: Collection) -> dict:
     parameters = [_f(params.FORMATS)] + [_param(n, *ITEMS_DOCS[n]) for n in params.ITEMS_PARAMETERS if n != "f"]
-    parameters += [_param(n, f"Equals (several values separated by commas): {t}") for n, t in c.queryables.items()]
+    parameters += [_list(_param(n, "Equals one of these values (separated by commas)", SCHEMA_TYPES[t]))
+                   for n, t in c.queryables.items()]
     path = _get(f"Features of {c.title}", parameters, "application/geo+json")
     path["post"] = _write("Add a feature", [], "201")
     return path
@@ -78,7 +84,7 @@ def _item_path(c: Collection) -> dict:
 def document(base: str) -> dict:
     paths = {
         "/": _get("Landing page", [_f()]), "/conformance": _get("Conformance classes", [_f()]),
-        "/collections": _get("The collections", [_f()]), "/api": _get("This OpenAPI definition", []),
+        "/collections": _get("The collections", [_f()]), "/api": _get("This OpenAPI definition", [_f(["json"])]),
         "/api.html": _get("The API documentation", []), "/health": _get("Database and versions", []),
         "/analysis/distance": _get("Distance {best, min, max} between two features or points", [
             _param("from", "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]", required=True),
@@ -121,9 +127,11 @@ def document(base: str) -> dict:
 @blueprint.get("/api")
 def service_desc() -> Response:
     params.check_known(request.args, ("f",))
+    negotiate(("json",))
     return json_response(document(request.url_root.rstrip("/")), "application/vnd.oai.openapi+json;version=3.0")
 
 
 @blueprint.get("/api.html")
 def service_doc() -> Response:
+    params.check_known(request.args, ())
     return html("api.html", doc=document(request.url_root.rstrip("/")))
