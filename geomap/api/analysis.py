@@ -58,7 +58,10 @@ def nearby() -> Response:
     allowed = ("f", "near", "radius", "datetime", "event_type", "group", "limit")
     params.check_known(request.args, allowed)
     origin = _reference("near", POINT)
-    radius = params.bounded("radius", _required("radius", "metres"), 0, params.MAX_NEAR_RADIUS_M, " metres")
+    radius = request.args.get("radius")
+    if radius is None:
+        raise params.parameter_error("radius", f"required: metres, from 0 to {params.MAX_NEAR_RADIUS_M}")
+    radius = params.bounded("radius", radius, 0, params.MAX_NEAR_RADIUS_M, " metres")
     limit = params.integer("limit", request.args.get("limit"), params.MAX_LIMIT, 1, params.MAX_LIMIT)
     start, end = params.interval(request.args["datetime"]) if "datetime" in request.args else (None, None)
     found = inquiry.nearby(engine(), origin, radius, date_from=start, date_to=end,
@@ -90,10 +93,11 @@ def overlaps() -> Response:
 @blueprint.get("/collections/incidents/items/<fid>/context")
 def context(fid: str) -> Response:
     params.check_known(request.args, ("f", "radius", "window"))
+    # Each value parsed as a lone radius is on the other routes, so it is refused in the same words.
     radii = tuple(params.bounded("radius", r, 0, inquiry.MAX_REPORT_RADIUS_M, " metres", above=True)
-                  for r in params.values("radius", request.args.get("radius"))) or DEFAULT_RADII_M
+                  for r in request.args["radius"].split(",")) if "radius" in request.args else DEFAULT_RADII_M
     windows = tuple(params.integer("window", w, 0, 0, inquiry.MAX_REPORT_WINDOW_DAYS)
-                    for w in params.values("window", request.args.get("window"))) or DEFAULT_WINDOWS_DAYS
+                    for w in request.args["window"].split(",")) if "window" in request.args else DEFAULT_WINDOWS_DAYS
     report = inquiry.context_report(engine(), fid, radii, windows)
     if negotiate() == "html":
         return html("context.html", report=report)

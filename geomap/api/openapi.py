@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 import geomap
+from geomap import inquiry
 from geomap.api import maps, params
 from geomap.api.documents import DESCRIPTION, SCHEMA_TYPES, TITLE
 from geomap.api.formats import html, json_response, negotiate
 from geomap.db.features import COLLECTIONS, Collection
+from geomap.vocabulary import MAX_PRECISION_M
 
 blueprint = Blueprint("openapi", __name__)
 PROBLEM = {"description": "An RFC 9457 problem", "content": {"application/problem+json": {"schema": {
@@ -35,6 +37,7 @@ def _get(summary: str, parameters: list[dict], media: str = "application/json") 
         "200": {"description": summary, "content": {media: {}, "text/html": {}}}, "400": PROBLEM, "404": PROBLEM}}}
 
 
+RADIUS = {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}
 ITEMS_DOCS = {
     "bbox": ("minlon,minlat,maxlon,maxlat in WGS84", {"type": "array", "items": {"type": "number"},
                                                        "minItems": 4, "maxItems": 6}),
@@ -47,7 +50,7 @@ ITEMS_DOCS = {
     "filter": ("CQL2 text filter over the queryables", None), "filter-lang": ("Only cql2-text", None),
     "filter-crs": ("CRS of filter geometries (only CRS84)", None),
     "near": ("lon,lat: only features within radius, with distance_m", None),
-    "radius": ("Metres, with near", {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}),
+    "radius": ("Metres, with near", RADIUS),
 }
 
 
@@ -91,21 +94,25 @@ def document(base: str) -> dict:
             _param("to", "Same forms as from", required=True), _f()]),
         "/analysis/nearby": _get("Incidents near a feature or point, nearest first", [
             _param("near", "incidents/ID, sites/ID or lon,lat[,precision_m]", required=True),
-            _param("radius", "Metres", {"type": "number"}, required=True), _param("datetime", "Date window"),
+            _param("radius", "Metres", RADIUS, required=True), _param("datetime", "Date window"),
             _param("event_type", "ACLED event types, comma-separated"), _param("group", "Group ids"),
             _param("limit", "At most this many, the nearest (number_matched counts them all)",
                    {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.MAX_LIMIT}),
             _f()]),
         "/analysis/zones-at": _get("Zones in force on a date related to a point", [
-            _param("lon", "Longitude", {"type": "number"}, required=True),
-            _param("lat", "Latitude", {"type": "number"}, required=True),
-            _param("precision_m", "Point precision in metres", {"type": "number"}),
+            _param("lon", "Longitude", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
+            _param("lat", "Latitude", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
+            _param("precision_m", "Point precision in metres",
+                   {"type": "number", "minimum": 0, "maximum": MAX_PRECISION_M, "default": 0}),
             _param("date", "YYYY-MM-DD", required=True), _f()]),
         "/analysis/overlaps": _get("Overlapping zones of different groups on a date", [
             _param("date", "YYYY-MM-DD", required=True), _f()]),
         "/collections/incidents/items/{featureId}/context": _get("The context report of an incident", [
-            _param("featureId", "Incident id", where="path"), _param("radius", "Metres, comma-separated"),
-            _param("window", "Days, comma-separated"), _f()]),
+            _param("featureId", "Incident id", where="path"),
+            _list(_param("radius", "Radii in metres, comma-separated", {
+                "type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": inquiry.MAX_REPORT_RADIUS_M})),
+            _list(_param("window", "Windows in days before the incident, comma-separated", {
+                "type": "integer", "minimum": 0, "maximum": inquiry.MAX_REPORT_WINDOW_DAYS})), _f()]),
     }
     paths |= maps.openapi_paths()
     for c in COLLECTIONS.values():

@@ -72,8 +72,8 @@ def bounded(name: str, text: str, low: float, high: float, unit: str = "", *, ab
     """A number from `low` (or above it, when `above`) to `high`; the message gives the range."""
     value = number(name, text)
     if value < low or (above and value == low) or value > high:
-        span = f"above {low:g} and at most {high:g}" if above else f"from {low:g} to {high:g}"
-        raise parameter_error(name, f"must be {span}{unit}; got {value:g}")
+        span = f"above {low:.15g} and at most {high:.15g}" if above else f"from {low:.15g} to {high:.15g}"
+        raise parameter_error(name, f"must be {span}{unit}; got {value:.15g}")
     return value
 
 

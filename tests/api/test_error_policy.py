@@ -180,3 +180,30 @@ def test_every_unknown_parameter_is_a_400_naming_it(api, routes):
 
 def test_the_static_files_refuse_a_repeated_parameter(api):
     assert_names(api.get("/static/geomap.css?v=1&v=1"), "v", "static")
+
+
+@pytest.mark.parametrize("name", ["radius", "window"])
+def test_radius_and_window_behave_the_same_on_every_route_that_has_them(api, routes, name):
+    """One parser for each: a value that is not a finite number is refused in the same words on
+    every route; the range is each route's documented one, and its ends are accepted or refused
+    as the OpenAPI document says."""
+    having = [r for r in routes if name in r.parameters]
+    assert len(having) >= (3 if name == "radius" else 1)
+    details = {}
+    for route in having:
+        kind = schema(route, name)
+        low, high = kind["minimum"], kind["maximum"]
+        low, high = f"{low:.15g}", f"{high:.15g}"
+        above = str(int(high) + 1) if kind["type"] == "integer" else f"{float(high) * 1.001:.15g}"
+        for value in ["x", "inf", "NaN", "1e309", "", f"{float(low) - 1:.15g}", above] + \
+                [low] * bool(kind.get("exclusiveMinimum")):
+            body = assert_names(send(api, route, {**route.needed(name), name: value}), name, f"{route} {value}")
+            details.setdefault(value, set()).add(body["detail"])
+            if value == above:  # the message gives the range
+                assert high in body["detail"], body["detail"]
+        ends = [high] + [low] * (not kind.get("exclusiveMinimum"))
+        for value in ends:
+            response = send(api, route, {**route.needed(name), name: value})
+            assert response.status_code == 200, f"{route} {name}={value}: {response.get_data(as_text=True)[:300]}"
+    for value in ("x", "inf", "NaN", "1e309", ""):
+        assert len(details[value]) == 1, details[value]
