@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, json, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from geomap.api import params
 from geomap.errors import BadRequest, GeomapError, Problem, Unauthorized
@@ -48,6 +48,12 @@ def _from_http_exception(error: HTTPException) -> Response:
     return problem(error.code or 500, error.name, error.description or error.name, slug)
 
 
+def _too_large(error: RequestEntityTooLarge) -> Response:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return problem(413, "Content too large", f"the request body is over the limit of {limit} bytes "
+                   "(GEOMAP_MAX_CONTENT_LENGTH); send a smaller body", "content-too-large")
+
+
 def _from_unexpected(error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, "Internal error", "the server failed to answer this request; it has been logged",
@@ -65,5 +71,6 @@ def _check_url() -> None:
 def init_app(app: Flask) -> None:
     app.before_request(_check_url)
     app.register_error_handler(GeomapError, _from_geomap_error)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)
