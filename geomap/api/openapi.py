@@ -15,6 +15,9 @@ blueprint = Blueprint("openapi", __name__)
 PROBLEM = {"description": "An RFC 9457 problem", "content": {"application/problem+json": {"schema": {
     "$ref": "#/components/schemas/Problem"}}}}
 F_VALUES = ["json", "html"]
+# What is at fault, one entry each: `where` is "query" for a query parameter.
+ERRORS = {"type": "array", "items": {"type": "object", "required": ["where", "field", "reason"], "properties": {
+    k: {"type": "string"} for k in ("where", "field", "reason")}}}
 
 
 def _param(name: str, description: str, schema: dict | None = None, where: str = "query",
@@ -127,8 +130,9 @@ def document(base: str) -> dict:
             "servers": [{"url": base}], "paths": paths, "components": {
                 "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                 "schemas": {"Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
-                                        "properties": {k: {"type": "integer" if k == "status" else "string"}
-                                                       for k in ("type", "title", "status", "detail", "instance")}}}}}
+                                        "properties": {**{k: {"type": "integer" if k == "status" else "string"}
+                                                          for k in ("type", "title", "status", "detail", "instance")},
+                                                       "errors": ERRORS}}}}}
 
 
 @blueprint.get("/api")
