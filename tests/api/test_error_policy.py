@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 
 import pytest
 
-from geomap.layers import assets
+from geomap.layers.webmap import common_assets
 
 # The seed's ids that fill in path variables; `name` is any offline map asset.
 PATH_IDS = {"incidents": "k1-rocket-attack-2019-12-27", "sites": "k1-air-base", "control_zones": "hawija-pocket"}
-ASSET = next(iter(assets._index()))
-# A value each parameter accepts (on every route that has it), and companions it needs.
+ASSET = common_assets()[0][1].name
+# A value each parameter accepts on every route that has it (with NEEDS); the queryables' come
+# from their schemas (see `valid`).
 VALID = {
     "f": "json", "bbox": "43,34,46,37", "bbox-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
     "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84", "filter-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
