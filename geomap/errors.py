@@ -55,7 +55,9 @@ class MissingDependency(GeomapError, title="Missing dependency"):
 
 
 class BadRequest(GeomapError, status=400, title="Bad request"):
-    """A query parameter or header is malformed or not allowed; `detail` names it."""
+    """A query parameter or header is malformed or not allowed. `detail` starts with the
+    parameter's name and a colon ("limit: must be ..."), which the HTTP layer also gives as the
+    problem's errors[].field."""
 
 
 class Unauthorized(GeomapError, status=401, title="Unauthorized"):

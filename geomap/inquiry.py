@@ -34,15 +34,26 @@ REF_KINDS = {"incidents": "incident", "sites": "site", "zones": "zone", "control
 
 def resolve(conn: Connection, ref: str) -> Feature:
     """A feature reference: `incidents/ID`, `sites/ID`, `zones/ID`, or `lon,lat[,precision_m]`."""
-    if "/" in ref:
-        kind, _, fid = ref.partition("/")
-        if kind not in REF_KINDS:
-            raise InvalidInput(f"unknown feature kind {kind!r} in {ref!r}; use incidents/ID, sites/ID or zones/ID")
-        row = getattr(candidates, REF_KINDS[kind])(conn, fid)
-        if row is None:
-            raise NotFound(f"no {REF_KINDS[kind]} with id {fid!r}")
-        return {"incident": Incident, "site": Site, "zone": ControlZone}[REF_KINDS[kind]].from_row(row)
-    return parse_location(ref)
+    kind = reference_kind(ref)
+    if kind == "point":
+        return parse_location(ref)
+    fid = ref.partition("/")[2]
+    row = getattr(candidates, kind)(conn, fid)
+    if row is None:
+        raise NotFound(f"no {kind} with id {fid!r}")
+    return {"incident": Incident, "site": Site, "zone": ControlZone}[kind].from_row(row)
+
+
+def reference_kind(ref: str) -> str:
+    """What a reference names, checked without the database: "incident", "site", "zone" or
+    "point"; InvalidInput when it is none of the forms `resolve` takes."""
+    if "/" not in ref:
+        parse_location(ref)
+        return "point"
+    kind = ref.partition("/")[0]
+    if kind not in REF_KINDS:
+        raise InvalidInput(f"unknown feature kind {kind!r} in {ref!r}; use incidents/ID, sites/ID or zones/ID")
+    return REF_KINDS[kind]
 
 
 def parse_location(text: str) -> Location:

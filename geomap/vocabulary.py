@@ -31,7 +31,6 @@ SITE_KINDS = ("air_base", "airport", "embassy", "city", "other")
 ZONE_KINDS = ("control", "presence", "activity")
 CONFIDENCES = ("low", "medium", "high")
 ROLES = ("viewer", "editor", "admin")
-HISTORY_ACTIONS = ("create", "update", "delete")
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,199}$"  # a lowercase slug of at most 200 characters
 MAX_PRECISION_M = 20_037_508.0  # half the equator: no location can be vaguer than the whole Earth

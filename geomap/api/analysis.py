@@ -8,10 +8,11 @@ from flask import Blueprint, Response, request
 
 from geomap import inquiry
 from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS
+from geomap.analysis.geodesy import Location
 from geomap.analysis.serialise import to_data
 from geomap.api import engine, params
 from geomap.api.formats import html, json_response, negotiate
-from geomap.errors import BadRequest
+from geomap.vocabulary import MAX_PRECISION_M
 
 blueprint = Blueprint("analysis", __name__)
 
@@ -24,17 +25,30 @@ def _respond(data, title: str) -> Response:
     return json_response(body)
 
 
-def _required(name: str) -> str:
+REFERENCE = "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]"
+POINT = "incidents/ID, sites/ID or lon,lat[,precision_m] (a zone has no single point)"
+
+
+def _required(name: str, allows: str) -> str:
     value = request.args.get(name)
     if not value:
-        raise BadRequest(f"{name}: required")
+        raise params.parameter_error(name, f"required: {allows}")
     return value
+
+
+def _reference(name: str, allows: str = REFERENCE) -> str:
+    """A feature reference or point, its form checked before any query (the feature's existence
+    is checked by the query: 404)."""
+    text = _required(name, allows)
+    if params.parsed(name, inquiry.reference_kind, text) == "zone" and allows == POINT:
+        raise params.parameter_error(name, f"give {POINT}")
+    return text
 
 
 @blueprint.get("/analysis/distance")
 def distance() -> Response:
     params.check_known(request.args, ("f", "from", "to"))
-    a, b = _required("from"), _required("to")
+    a, b = _reference("from"), _reference("to")
     result = inquiry.distance(engine(), a, b)
     return _respond({"from": a, "to": b, "distance": result.distance, "bearing": result.bearing},
                     f"Distance from {a} to {b}")
@@ -44,10 +58,11 @@ def distance() -> Response:
 def nearby() -> Response:
     allowed = ("f", "near", "radius", "datetime", "event_type", "group", "limit")
     params.check_known(request.args, allowed)
-    origin = _required("near")
-    radius = params.number("radius", _required("radius"))
-    if not 0 <= radius <= params.MAX_NEAR_RADIUS_M:
-        raise BadRequest(f"radius: must be between 0 and {params.MAX_NEAR_RADIUS_M} metres; got {radius}")
+    origin = _reference("near", POINT)
+    radius = request.args.get("radius")
+    if radius is None:
+        raise params.parameter_error("radius", f"required: metres, from 0 to {params.MAX_NEAR_RADIUS_M}")
+    radius = params.bounded("radius", radius, 0, params.MAX_NEAR_RADIUS_M, " metres")
     limit = params.integer("limit", request.args.get("limit"), params.MAX_LIMIT, 1, params.MAX_LIMIT)
     start, end = params.interval(request.args["datetime"]) if "datetime" in request.args else (None, None)
     found = inquiry.nearby(engine(), origin, radius, date_from=start, date_to=end,
@@ -60,10 +75,11 @@ def nearby() -> Response:
 @blueprint.get("/analysis/zones-at")
 def zones_at() -> Response:
     params.check_known(request.args, ("f", "lon", "lat", "precision_m", "date"))
-    lon, lat = params.number("lon", _required("lon")), params.number("lat", _required("lat"))
-    precision = params.number("precision_m", request.args.get("precision_m", "0"))
-    on = params.instant("date", _required("date"))
-    relations, nearest = inquiry.zones_at(engine(), inquiry.parse_location(f"{lon},{lat},{precision}"), on)
+    lon = params.bounded("lon", _required("lon", "a longitude in decimal degrees"), -180, 180)
+    lat = params.bounded("lat", _required("lat", "a latitude in decimal degrees"), -90, 90)
+    precision = params.bounded("precision_m", request.args.get("precision_m", "0"), 0, MAX_PRECISION_M, " metres")
+    on = params.instant("date", _required("date", "a date, e.g. 2019-12-27"))
+    relations, nearest = inquiry.zones_at(engine(), Location(lon, lat, precision), on)
     return _respond({"lon": lon, "lat": lat, "date": on, "zones": relations, "nearest_by_group": nearest},
                     f"Zones at {lon}, {lat} on {on}")
 
@@ -71,17 +87,18 @@ def zones_at() -> Response:
 @blueprint.get("/analysis/overlaps")
 def overlaps() -> Response:
     params.check_known(request.args, ("f", "date"))
-    on = params.instant("date", _required("date"))
+    on = params.instant("date", _required("date", "a date, e.g. 2019-12-27"))
     return _respond({"date": on, "overlaps": inquiry.zone_overlaps(engine(), on)}, f"Zone overlaps on {on}")
 
 
 @blueprint.get("/collections/incidents/items/<fid>/context")
 def context(fid: str) -> Response:
     params.check_known(request.args, ("f", "radius", "window"))
-    radii = tuple(params.number("radius", r) for r in request.args["radius"].split(",")) \
-        if "radius" in request.args else DEFAULT_RADII_M
-    windows = tuple(params.integer("window", w, 0, 0, inquiry.MAX_REPORT_WINDOW_DAYS) for w in request.args["window"].split(",")) \
-        if "window" in request.args else DEFAULT_WINDOWS_DAYS
+    # Each value parsed as a lone radius is on the other routes, so it is refused in the same words.
+    radii = tuple(params.bounded("radius", r, 0, inquiry.MAX_REPORT_RADIUS_M, " metres", above=True)
+                  for r in request.args["radius"].split(",")) if "radius" in request.args else DEFAULT_RADII_M
+    windows = tuple(params.integer("window", w, 0, 0, inquiry.MAX_REPORT_WINDOW_DAYS)
+                    for w in request.args["window"].split(",")) if "window" in request.args else DEFAULT_WINDOWS_DAYS
     report = inquiry.context_report(engine(), fid, radii, windows)
     if negotiate() == "html":
         return html("context.html", report=report)

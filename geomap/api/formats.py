@@ -4,7 +4,6 @@ from __future__ import annotations
 import msgspec
 from flask import Response, render_template, request
 
-from geomap.api.documents import MEDIA
 from geomap.errors import BadRequest
 
 ACCEPT = {"application/geo+json": "json", "application/json": "json", "text/html": "html", "text/csv": "csv",
@@ -37,7 +36,3 @@ def html(template: str, **context) -> Response:
 
 def respond(data: dict, fmt: str, template: str, media_type: str = "application/json", **context) -> Response:
     return html(template, data=data, **context) if fmt == "html" else json_response(data, media_type)
-
-
-def media_type(fmt: str) -> str:
-    return MEDIA[fmt]

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request, stream_with_context, url_for
 
 from geomap import maps
-from geomap.api import engine
+from geomap.api import engine, params
 from geomap.api.map_openapi import MEDIA
 from geomap.api.map_pages import FAILED_PAGE_REST, head, page, page_rest
 from geomap.errors import NotFound
@@ -75,6 +75,7 @@ def selection_graphic(fmt: str) -> Response:
 
 @blueprint.get("/maps/assets/<name>")
 def asset(name: str) -> Response:
+    params.check_known(request.args, ())
     item = assets.by_name(name)
     if item is None:
         raise NotFound(f"no map asset named {name!r}")

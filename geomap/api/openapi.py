@@ -4,21 +4,32 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 import geomap
+from geomap import inquiry
 from geomap.api import catalogue, map_openapi, params
+from geomap.api.catalogue import SCHEMA_TYPES
 from geomap.api.documents import DESCRIPTION, TITLE
-from geomap.api.formats import html, json_response
+from geomap.api.formats import html, json_response, negotiate
 from geomap.model.query import COLLECTIONS, Collection
+from geomap.vocabulary import MAX_PRECISION_M
 
 blueprint = Blueprint("openapi", __name__)
 PROBLEM = {"description": "An RFC 9457 problem", "content": {"application/problem+json": {"schema": {
     "$ref": "#/components/schemas/Problem"}}}}
 F_VALUES = ["json", "html"]
+# What is at fault, one entry each: `where` is "query" for a query parameter.
+ERRORS = {"type": "array", "items": {"type": "object", "required": ["where", "field", "reason"], "properties": {
+    k: {"type": "string"} for k in ("where", "field", "reason")}}}
 
 
 def _param(name: str, description: str, schema: dict | None = None, where: str = "query",
            required: bool = False) -> dict:
     return {"name": name, "in": where, "required": required or where == "path", "description": description,
             "schema": schema or {"type": "string"}}
+
+
+def _list(parameter: dict) -> dict:
+    """A parameter of comma-separated values, each of the parameter's schema."""
+    return {**parameter, "schema": {"type": "array", "items": parameter["schema"]}, "style": "form", "explode": False}
 
 
 def _f(values=F_VALUES) -> dict:
@@ -30,6 +41,7 @@ def _get(summary: str, parameters: list[dict], media: str = "application/json") 
         "200": {"description": summary, "content": {media: {}, "text/html": {}}}, "400": PROBLEM, "404": PROBLEM}}}
 
 
+RADIUS = {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}
 ITEMS_DOCS = {
     "bbox": ("minlon,minlat,maxlon,maxlat in WGS84", {"type": "array", "items": {"type": "number"},
                                                        "minItems": 4, "maxItems": 6}),
@@ -42,13 +54,14 @@ ITEMS_DOCS = {
     "filter": ("CQL2 text filter over the queryables", None), "filter-lang": ("Only cql2-text", None),
     "filter-crs": ("CRS of filter geometries (only CRS84)", None),
     "near": ("lon,lat: only features within radius, with distance_m", None),
-    "radius": ("Metres, with near", {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}),
+    "radius": ("Metres, with near", RADIUS),
 }
 
 
 def _items_path(c: Collection) -> dict:
     parameters = [_f(params.FORMATS)] + [_param(n, *ITEMS_DOCS[n]) for n in params.ITEMS_PARAMETERS if n != "f"]
-    parameters += [_param(n, f"Equals (several values separated by commas): {t}") for n, t in c.queryables.items()]
+    parameters += [_list(_param(n, "Equals one of these values (separated by commas)", SCHEMA_TYPES[t]))
+                   for n, t in c.queryables.items()]
     path = _get(f"Features of {catalogue.title(c)}", parameters, "application/geo+json")
     path["post"] = _write("Add a feature", [], "201")
     return path
@@ -78,28 +91,32 @@ def _item_path(c: Collection) -> dict:
 def document(base: str) -> dict:
     paths = {
         "/": _get("Landing page", [_f()]), "/conformance": _get("Conformance classes", [_f()]),
-        "/collections": _get("The collections", [_f()]), "/api": _get("This OpenAPI definition", []),
+        "/collections": _get("The collections", [_f()]), "/api": _get("This OpenAPI definition", [_f(["json"])]),
         "/api.html": _get("The API documentation", []), "/health": _get("Database and versions", []),
         "/analysis/distance": _get("Distance {best, min, max} between two features or points", [
             _param("from", "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]", required=True),
             _param("to", "Same forms as from", required=True), _f()]),
         "/analysis/nearby": _get("Incidents near a feature or point, nearest first", [
             _param("near", "incidents/ID, sites/ID or lon,lat[,precision_m]", required=True),
-            _param("radius", "Metres", {"type": "number"}, required=True), _param("datetime", "Date window"),
+            _param("radius", "Metres", RADIUS, required=True), _param("datetime", "Date window"),
             _param("event_type", "ACLED event types, comma-separated"), _param("group", "Group ids"),
             _param("limit", "At most this many, the nearest (number_matched counts them all)",
                    {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.MAX_LIMIT}),
             _f()]),
         "/analysis/zones-at": _get("Zones in force on a date related to a point", [
-            _param("lon", "Longitude", {"type": "number"}, required=True),
-            _param("lat", "Latitude", {"type": "number"}, required=True),
-            _param("precision_m", "Point precision in metres", {"type": "number"}),
+            _param("lon", "Longitude", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
+            _param("lat", "Latitude", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
+            _param("precision_m", "Point precision in metres",
+                   {"type": "number", "minimum": 0, "maximum": MAX_PRECISION_M, "default": 0}),
             _param("date", "YYYY-MM-DD", required=True), _f()]),
         "/analysis/overlaps": _get("Overlapping zones of different groups on a date", [
             _param("date", "YYYY-MM-DD", required=True), _f()]),
         "/collections/incidents/items/{featureId}/context": _get("The context report of an incident", [
-            _param("featureId", "Incident id", where="path"), _param("radius", "Metres, comma-separated"),
-            _param("window", "Days, comma-separated"), _f()]),
+            _param("featureId", "Incident id", where="path"),
+            _list(_param("radius", "Radii in metres, comma-separated", {
+                "type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": inquiry.MAX_REPORT_RADIUS_M})),
+            _list(_param("window", "Windows in days before the incident, comma-separated", {
+                "type": "integer", "minimum": 0, "maximum": inquiry.MAX_REPORT_WINDOW_DAYS})), _f()]),
     }
     paths |= map_openapi.openapi_paths()
     for c in COLLECTIONS.values():
@@ -114,16 +131,19 @@ def document(base: str) -> dict:
             "servers": [{"url": base}], "paths": paths, "components": {
                 "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                 "schemas": {"Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
-                                        "properties": {k: {"type": "integer" if k == "status" else "string"}
-                                                       for k in ("type", "title", "status", "detail", "instance")}}}}}
+                                        "properties": {**{k: {"type": "integer" if k == "status" else "string"}
+                                                          for k in ("type", "title", "status", "detail", "instance")},
+                                                       "errors": ERRORS}}}}}
 
 
 @blueprint.get("/api")
 def service_desc() -> Response:
     params.check_known(request.args, ("f",))
+    negotiate(("json",))
     return json_response(document(request.url_root.rstrip("/")), "application/vnd.oai.openapi+json;version=3.0")
 
 
 @blueprint.get("/api.html")
 def service_doc() -> Response:
+    params.check_known(request.args, ())
     return html("api.html", doc=document(request.url_root.rstrip("/")))

@@ -6,12 +6,15 @@ too (number, whole number, bbox, datetime, lists, known names) are parsed by `ge
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from geomap.errors import BadRequest
-from geomap.io.params import bbox, check_known, instant, integer, interval, number, values
+from geomap.errors import BadRequest, InvalidInput
+from geomap.io.params import (
+    bbox, check_known, instant, integer, interval, number, parameter_error, parameters_error, values,
+)
 from geomap.model.query import Collection, FeatureQuery, Near, Page, SortKey
 
 if TYPE_CHECKING:
@@ -23,9 +26,44 @@ DEFAULT_LIMIT = 100
 MAX_INTEGER = 2**31 - 1  # PostgreSQL integer
 MAX_OFFSET = 2**53 - 1  # any larger skips everything anyway, and must not overflow PostgreSQL's bigint
 MAX_NEAR_RADIUS_M = 1_000_000
+T = TypeVar("T")
 FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "sortby", "filter",
                     "filter-lang", "filter-crs", "near", "radius")
+
+
+def single(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The query string as one value per name. Every request's query string passes here first
+    (geomap.api.problems): a repeated parameter is refused, because which of its values counts
+    would be a guess (Werkzeug reads the first, other servers the last); PostgreSQL text cannot
+    hold a NUL."""
+    pairs = list(pairs)
+    for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise parameter_error(name.replace("\x00", ""), "contains a NUL character; send text without it")
+    repeated = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
+    if repeated:
+        raise parameters_error(repeated, "given more than once; give each parameter once "
+                                         "(several values go in one, separated by commas)")
+    return dict(pairs)
+
+
+def parsed(name: str, parse: Callable[[str], T], text: str) -> T:
+    """`parse(text)` for a query parameter: a value the analysis refuses (InvalidInput, which is
+    422 for a request body) is a malformed parameter here, 400 naming it."""
+    try:
+        return parse(text)
+    except InvalidInput as exc:
+        raise parameter_error(name, exc.detail.removeprefix(f"{name}: ")) from None
+
+
+def bounded(name: str, text: str, low: float, high: float, unit: str = "", *, above: bool = False) -> float:
+    """A number from `low` (or above it, when `above`) to `high`; the message gives the range."""
+    value = number(name, text)
+    if value < low or (above and value == low) or value > high:
+        span = f"above {low:.15g} and at most {high:.15g}" if above else f"from {low:.15g} to {high:.15g}"
+        raise parameter_error(name, f"must be {span}{unit}; got {value:.15g}")
+    return value
 
 
 def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQuery:
@@ -79,11 +117,8 @@ def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:
 
 def near(args: Mapping[str, str]) -> Near:
     if "near" not in args or "radius" not in args:
-        raise BadRequest("near and radius go together: near=lon,lat&radius=metres")
+        raise BadRequest("near, radius: give both, near=lon,lat&radius=metres")
     parts = [number("near", p) for p in args["near"].split(",")]
     if len(parts) != 2 or not (-180 <= parts[0] <= 180 and -90 <= parts[1] <= 90):
         raise BadRequest("near: give lon,lat in decimal degrees (WGS84)")
-    radius = number("radius", args["radius"])
-    if not 0 <= radius <= MAX_NEAR_RADIUS_M:
-        raise BadRequest(f"radius: must be between 0 and {MAX_NEAR_RADIUS_M} metres; got {radius}")
-    return Near(parts[0], parts[1], radius)
+    return Near(parts[0], parts[1], bounded("radius", args["radius"], 0, MAX_NEAR_RADIUS_M, " metres"))

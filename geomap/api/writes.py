@@ -21,6 +21,7 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
 
 @blueprint.post("/collections/<cid>/items")
 def create(cid: str) -> Response:
+    params.check_known(request.args, ())
     c = collection_or_404(cid)
     holder = auth.require("editor")
     feature = _body(JSON_TYPES)
@@ -32,6 +33,7 @@ def create(cid: str) -> Response:
 
 @blueprint.put("/collections/<cid>/items/<fid>")
 def replace(cid: str, fid: str) -> Response:
+    params.check_known(request.args, ())
     c = collection_or_404(cid)
     holder = auth.require("editor")
     expected = _if_match(fid)
@@ -46,6 +48,7 @@ def replace(cid: str, fid: str) -> Response:
 @blueprint.patch("/collections/<cid>/items/<fid>")
 def update(cid: str, fid: str) -> Response:
     """JSON Merge Patch (RFC 7396) of the stored feature, validated whole before it is written."""
+    params.check_known(request.args, ())
     c = collection_or_404(cid)
     holder = auth.require("editor")
     expected = _if_match(fid)
@@ -60,6 +63,7 @@ def update(cid: str, fid: str) -> Response:
 
 @blueprint.delete("/collections/<cid>/items/<fid>")
 def remove(cid: str, fid: str) -> Response:
+    params.check_known(request.args, ())
     c = collection_or_404(cid)
     holder = auth.require("editor")
     expected = _if_match(fid)

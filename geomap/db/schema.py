@@ -161,5 +161,3 @@ change_stamps = Table(
 )
 
 DERIVED_COLUMNS = ("attributed_groups",)  # kept by the database itself; writers leave them out
-
-FEATURE_TABLES = {"sites": sites, "control_zones": control_zones, "incidents": incidents}

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from geomap.errors import BadRequest
+from geomap.errors import BadRequest, Problem
 
 
 def number(name: str, text: str) -> float:
@@ -79,7 +79,16 @@ def instant(name: str, text: str) -> date:
 def check_known(args: Mapping[str, str], allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(args) - set(allowed))
     if unknown:
-        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        raise parameters_error(unknown, f"unknown parameter; allowed: {', '.join(allowed) or 'none'}")
+
+
+def parameter_error(name: str, reason: str) -> BadRequest:
+    """The 400 for one query parameter: the detail and errors[].field name it."""
+    return parameters_error([name], reason)
+
+
+def parameters_error(names: list[str], reason: str) -> BadRequest:
+    return BadRequest(f"{', '.join(names)}: {reason}", [Problem("query", name, reason) for name in names])
 
 
 def values(name: str, text: str | None) -> tuple[str, ...]:

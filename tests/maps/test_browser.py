@@ -5,6 +5,7 @@ fails if the page tried one, if any request failed, or if the console shows an e
 """
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from builders import SOURCE, group, incident, load_features, site, zone
-from conftest import fresh_database
+from conftest import ROOT, fresh_database
 from geomap import create_app, maps
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -232,4 +233,20 @@ def test_cli_html_opens_offline_from_a_file(watched, seeded_app, tmp_path):
     path.write_text(maps.interactive(scene, embed=True).document(scene.title), encoding="utf-8")
     watched.open(path.as_uri())
     assert watched.incidents_shown() == len(scene.shown_incidents())
+    watched.assert_clean()
+
+
+def test_the_items_page_filter_form_answers_with_empty_fields_left_empty(watched, seeded_url, seeded_app):
+    """A browser submits every field of a form, empty ones too: the page leaves those out, so
+    filling one field filters by it instead of failing on the others (an empty value is a 400)."""
+    page = watched.page
+    page.goto(f"{seeded_url}/collections/incidents/items?f=html")
+    page.fill("input[name=event_type]", "Battles")
+    with page.expect_navigation() as navigation:
+        page.click("form.filters button[type=submit]")
+    assert navigation.value.status == 200, page.content()[:500]
+    assert "event_type=Battles" in page.url and "bbox=" not in page.url
+    seed = json.loads((ROOT / "data" / "incidents.geojson").read_text())["features"]
+    expected = sum(f["properties"]["event_type"] == "Battles" for f in seed)
+    assert watched.count("table.results tr") - 1 == expected > 0
     watched.assert_clean()
