@@ -13,9 +13,10 @@ from conftest import ROOT
 from conftest import snapshot as full_snapshot
 from geomap import create_app
 from geomap.db import tokens
+from geomap.db.cluster import free_port
 
-PARAGRAPH = next(p for p in re.split(r"\n\s*\n", (ROOT / "README.md").read_text())
-                 if p.startswith("Every error is an RFC 9457 problem document"))
+PARAGRAPH = " ".join(next(p for p in re.split(r"\n\s*\n", (ROOT / "README.md").read_text())
+                          if p.startswith("Every error is an RFC 9457 problem document")).split())
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 SITE = site("new-site", 44.0, 35.0, precision=100)
 BIG = {**SITE, "properties": {**SITE["properties"], "notes": "x" * 5000}}
@@ -50,26 +51,32 @@ CLAIMS = [
      SITE, 415, "Content-Type"),
     ("an invalid feature (422", "POST", "/collections/sites/items", "editor", {},
      {**SITE, "properties": {**SITE["properties"], "kind": "castle"}}, 422, "kind"),
-    ("a write\nwithout `If-Match` (428)", "DELETE", K1, "editor", {}, None, 428, "If-Match"),
+    ("a write without `If-Match` (428)", "DELETE", K1, "editor", {}, None, 428, "If-Match"),
+    ("a database that cannot be reached (503, with `Retry-After`", "GET", "/collections/incidents/items", None, {},
+     None, 503, "database"),
 ]
 
 
 def test_the_table_tries_every_claim_of_the_paragraph():
-    assert all(words in PARAGRAPH for words, *_ in CLAIMS), [w for w, *_ in CLAIMS if w not in PARAGRAPH]
+    said = [" ".join(words.split()) for words, *_ in CLAIMS]  # the README's words, however its lines wrap
+    assert all(words in PARAGRAPH for words in said), [w for w in said if w not in PARAGRAPH]
     claimed = {int(code) for code in re.findall(r"\b([45]\d\d)\b", PARAGRAPH)} - {500}  # "never a 500"
     assert claimed == {status for *_, status, _ in CLAIMS}
 
 
 @pytest.fixture(scope="module")
 def apps(seeded_app):
-    """The seeded app, one on the same database with a small body limit, and their tokens."""
+    """The seeded app, one on the same database with a small body limit, one whose database
+    cannot be reached (nothing listens on its port), and their tokens."""
     engine = seeded_app.extensions["geomap.engine"]
     with engine.begin() as conn:
         issued = {role: tokens.create(conn, f"readme-{role}", role) for role in ("viewer", "editor")}
     small = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
                         "GEOMAP_MAX_CONTENT_LENGTH": str(LIMIT)})
-    yield seeded_app, small, issued
+    unreachable = create_app({"DATABASE_URL": engine.url.set(port=free_port()).render_as_string(hide_password=False)})
+    yield {413: small, 503: unreachable}, seeded_app, issued
     small.extensions["geomap.engine"].dispose()
+    unreachable.extensions["geomap.engine"].dispose()
 
 
 def data(engine) -> dict:
@@ -80,8 +87,8 @@ def data(engine) -> dict:
 @pytest.mark.parametrize("words, method, url, token, headers, body, status, named", CLAIMS,
                          ids=[f"{c[6]}-{c[7]}" for c in CLAIMS])
 def test_each_claim_holds(apps, words, method, url, token, headers, body, status, named):
-    seeded, small, issued = apps
-    app = small if status == 413 else seeded
+    special, seeded, issued = apps
+    app = special.get(status, seeded)
     before = data(seeded.extensions["geomap.engine"])
     headers = {"Content-Type": GEOJSON, **headers}
     if token:
@@ -95,4 +102,6 @@ def test_each_claim_holds(apps, words, method, url, token, headers, body, status
     assert named in problem["detail"] or any(named in field for field in fields), problem
     if status == 400:
         assert named in problem["detail"] and named in fields and {e["where"] for e in problem["errors"]} == {"query"}
+    if status == 503:
+        assert response.headers["Retry-After"].isdigit()
     assert data(seeded.extensions["geomap.engine"]) == before
