@@ -51,7 +51,6 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-
 import synth
 
 from geomap.db.cluster import Cluster
@@ -83,7 +82,7 @@ def request_paths(conn: psycopg.Connection, n: int, count: int, seed: int) -> li
     starts = rng.integers(0, last_start + 1, count)
     half = BOX_DEGREES / 2
     paths = []
-    for i, d in zip(ids, starts):
+    for i, d in zip(ids, starts, strict=True):
         lon, lat = where[i]
         first = date(2012, 1, 1) + timedelta(days=int(d))
         last = first + timedelta(days=WINDOW_DAYS - 1)
@@ -323,10 +322,11 @@ def wrk(port: int, script: Path, seconds: float, connections: int, offset: int =
 
 def profile(url: str, bare_url: str, paths: list[str]) -> None:
     """geomap's items request in-process: cProfile, and SQL (execute + fetch) vs Python per request."""
-    from sqlalchemy import event
     from urllib.parse import parse_qs, urlsplit
 
     import bare_items
+    from sqlalchemy import event
+
     from geomap import create_app
 
     app = create_app({"DATABASE_URL": url})
@@ -494,7 +494,7 @@ def report(args, db: str, results: dict[str, list[dict]], load_before, load_afte
               f"p50 {s['p50_ms']:7.1f} ms   p99 {s['p99_ms']:7.1f} ms   {s['kib']:6.1f} KiB/response")
     ratios = {peer: summary["geomap"]["rps"] / summary[peer]["rps"] for peer in TARGETS}
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-minute) on {os.cpu_count()} cores")
-    per_round = {peer: [g / o for g, o in zip(summary["geomap"]["runs"], summary[peer]["runs"])] for peer in TARGETS}
+    per_round = {peer: [g / o for g, o in zip(summary["geomap"]["runs"], summary[peer]["runs"], strict=True)] for peer in TARGETS}
     for peer, ratio in ratios.items():
         target = TARGETS[peer]
         print(f"geomap/{peer:<9} = {ratio:5.2f}   (target >= {target:g}){'' if ratio >= target else '  MISSED'}"

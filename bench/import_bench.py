@@ -36,11 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from geomap.io import synth_files  # noqa: E402
 from geomap.db import migrate  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
 from geomap.ingest import load  # noqa: E402
+from geomap.io import synth_files  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 BENCH_HOME = DATA / "cluster"

@@ -27,7 +27,6 @@ XML) and prints what each made of them.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import subprocess
@@ -118,7 +117,8 @@ def kml_write_simplekml(d: Path, out: Path) -> int:
 def kml_write_fastkml(d: Path, out: Path) -> int:
     from datetime import date
 
-    from fastkml import containers, data, features as kf, kml, times
+    from fastkml import containers, data, kml, times
+    from fastkml import features as kf
     from pygeoif.geometry import Point
 
     placemarks = []
@@ -187,7 +187,7 @@ def kml_read_geomap(d: Path, out: Path) -> int:
 def kml_read_fastkml(d: Path, out: Path) -> int:
     from fastkml import kml
 
-    document = kml.KML.parse(d / "incidents.kml", strict=False)
+    document = kml.KML.parse(d / "incidents.kml", strict=True)
     return sum(1 for p in document.features[0].features if p.extended_data is not None)
 
 
@@ -396,7 +396,7 @@ SAMPLE = SAMPLE.replace("{REQUIRED_DATA}", "".join(
     f'<Data name="{k}"><value>{escape(v)}</value></Data>' for k, v in REQUIRED.items())).replace(
     "{REQUIRED_SIMPLE}", "".join(f'<SimpleData name="{k}">{escape(v)}</SimpleData>' for k, v in REQUIRED.items()))
 BOMB = ('<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "' + "a" * 100 + '">'
-        + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdefg", "bcdefgh"))
+        + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdefg", "bcdefgh", strict=True))
         + ']><kml xmlns="http://www.opengis.net/kml/2.2"><Document><Placemark><name>&h;</name>'
         "<Point><coordinates>44,35</coordinates></Point></Placemark></Document></kml>")
 MALFORMED = SAMPLE.replace("</Folder></Folder>", "</Folder></Fold>")
@@ -438,8 +438,8 @@ def semantic_read(reader: str, path: str) -> None:
         print()
     elif reader == "fastkml":
         from fastkml import kml
-        document = kml.KML.parse(path, strict=False)
-        print(f"({len(kml_text := document.to_string())} characters)", end=" ")
+        document = kml.KML.parse(path, strict=True)
+        print(f"({len(document.to_string())} characters)", end=" ")
 
         def walk(container, depth=0):
             for f in getattr(container, "features", []):
@@ -461,7 +461,7 @@ def semantic_read(reader: str, path: str) -> None:
             layers = pyogrio.list_layers(path)
             for layer, _ in layers:
                 meta, _, geometry, fields = pyogrio.raw.read(path, layer=layer)
-                rows = [dict(zip(meta["fields"], (str(c[i])[:40] for c in fields))) for i in range(len(geometry))]
+                rows = [dict(zip(meta["fields"], (str(c[i])[:40] for c in fields), strict=True)) for i in range(len(geometry))]
                 print(f"layer {layer!r}: {rows}", end=" ")
             print()
         except Exception as exc:  # noqa: BLE001 - what GDAL says is the result

@@ -33,11 +33,10 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import folium
+import synth
 from folium.plugins import MarkerCluster
 from werkzeug.middleware.shared_data import SharedDataMiddleware
 from werkzeug.serving import make_server
-
-import synth
 
 from geomap import create_app, maps
 from geomap.db import map_queries, migrate

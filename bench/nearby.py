@@ -20,10 +20,10 @@ BUFFERS) of both nearby queries goes to bench/data/explain-<database>[-<pg optio
 from __future__ import annotations
 
 import argparse
-import math
-import re
 import cProfile
+import math
 import pstats
+import re
 import statistics
 import sys
 import time
@@ -33,9 +33,8 @@ from urllib.parse import quote
 
 import numpy as np
 import psycopg
-from sqlalchemy import event
-
 import synth
+from sqlalchemy import event
 
 from geomap import inquiry
 from geomap.analysis.geodesy import Location
@@ -133,7 +132,7 @@ def points(conn, n: int, count: int, rng) -> list[tuple[float, float, date]]:
     where = dict(conn.execute("SELECT id, ARRAY[ST_X(geom), ST_Y(geom)] FROM incidents WHERE id = ANY(%s)",
                               (ids,)).fetchall())
     days = rng.integers(0, DAYS, count)
-    return [(*where[i], date(2012, 1, 1) + timedelta(days=int(d))) for i, d in zip(ids, days)]
+    return [(*where[i], date(2012, 1, 1) + timedelta(days=int(d))) for i, d in zip(ids, days, strict=True)]
 
 
 def check_same(point, ours_ids, bare_ids, conn, radius) -> None:

@@ -135,7 +135,7 @@ def summary(outcomes: list[Outcome], load: tuple[str, str]) -> list[str]:
             "-" * 84]
     for outcome in outcomes:
         if not outcome.figures:
-            rows.append(f"{outcome.benchmark:<8} {'(no ratio; ran in %.0f s)' % outcome.seconds:<42} "
+            rows.append(f"{outcome.benchmark:<8} {f'(no ratio; ran in {outcome.seconds:.0f} s)':<42} "
                         f"{'':>10}  {'':<9} {'ok' if outcome.status == 0 else 'FAILED'}")
         for figure in outcome.figures:
             value = "-" if figure["value"] is None else f"{figure['value']:g}"

@@ -29,14 +29,23 @@ if str(ROOT) not in sys.path:
 from geomap.db import migrate  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
+from geomap.synth import (  # noqa: E402  the generator lives in the package (geomap synth)
+    CLAIMANTS,
+    EPOCH,
+    GROUPS,
+    HOTSPOTS,
+    PAIRS,
+    SITES,
+    STATUS_P,
+    SYNTH_VERSION,
+    Data,
+    generate,
+    incident_id,
+)
+from geomap.synth import zones as synth_zones  # noqa: E402
 from geomap.vocabulary import AFFIRMATIVE_STANCES, STANCES  # noqa: E402
 
 BENCH_HOME = Path(__file__).resolve().parent / "data" / "cluster"
-from geomap.synth import (  # noqa: E402  the generator lives in the package (geomap synth)
-    SYNTH_VERSION, EPOCH, STATUS_P, CLAIMANTS, HOTSPOTS, GROUPS,
-    SITES, Data, PAIRS, generate, incident_id, zones as synth_zones,
-)
-
 
 # -- loading -------------------------------------------------------------------------------------
 
@@ -66,7 +75,7 @@ def attributed_groups(data: Data) -> list[str]:
     the incidents, so that the trigger on the claims' COPY finds every row right and rewrites none."""
     affirmative = np.isin(np.asarray(STANCES)[data.claim_stance], AFFIRMATIVE_STANCES)
     named: dict[int, set[str]] = {}
-    for i, g in zip(data.claim_incident[affirmative].tolist(), data.claim_group[affirmative].tolist()):
+    for i, g in zip(data.claim_incident[affirmative].tolist(), data.claim_group[affirmative].tolist(), strict=True):
         named.setdefault(i, set()).add(GROUPS[g][0])
     empty = "{}"
     return [("{" + ",".join(sorted(named[i])) + "}") if i in named else empty for i in range(len(data.lon))]
@@ -81,7 +90,7 @@ def _incident_lines(data: Data, groups: list[str], start: int, stop: int) -> str
             range(start, stop), data.lon[sl].tolist(), data.lat[sl].tolist(), data.hotspot[sl].tolist(),
             data.pair[sl].tolist(), data.precision[sl].tolist(), data.status[sl].tolist(),
             data.fat_low[sl].tolist(), data.fat_best[sl].tolist(), data.fat_high[sl].tolist(),
-            _null(data.injured[sl]), data.target[sl].tolist())):
+            _null(data.injured[sl]), data.target[sl].tolist(), strict=True)):
         ident = incident_id(i)
         name, _, _, country, admin1, _ = HOTSPOTS[h]
         event_type, sub = PAIRS[p]
@@ -94,10 +103,10 @@ def _incident_lines(data: Data, groups: list[str], start: int, stop: int) -> str
 
 def _attribution_lines(data: Data, start: int, stop: int) -> str:
     lines = []
-    for k, (i, pos, g, st, cl) in enumerate(zip(
+    for _k, (i, pos, g, st, cl) in enumerate(zip(
             data.claim_incident[start:stop].tolist(), data.claim_position[start:stop].tolist(),
             data.claim_group[start:stop].tolist(), data.claim_stance[start:stop].tolist(),
-            data.claim_claimant[start:stop].tolist())):
+            data.claim_claimant[start:stop].tolist(), strict=True)):
         ident = incident_id(i)
         lines.append(f"{ident}\t{pos}\t{GROUPS[g][0]}\t{CLAIMANTS[cl]}\t{STANCES[st]}\t"
                      f"{_source('attributions', f'{ident}-{pos}')}\n")

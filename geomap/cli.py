@@ -412,8 +412,8 @@ def synth(count: int, seed: int, output: Path, load_: bool) -> None:
     paths = write_files(output, count, seed)
     click.echo(f"wrote {', '.join(str(p) for p in paths)}")
     if load_:
-        from geomap.io.importer import import_file
         from geomap.ingest import load as load_files
+        from geomap.io.importer import import_file
 
         engine = _engine()
         for line in load_files(engine, paths[:3]).lines():

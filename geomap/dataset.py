@@ -37,12 +37,12 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 import geomap
-from geomap.model.dataversion import DataVersion, canonical
 from geomap.db import dump
 from geomap.errors import InvalidInput, Problem
+from geomap.ingest import load
 from geomap.io import package
 from geomap.io.importer import import_file
-from geomap.ingest import load
+from geomap.model.dataversion import DataVersion, canonical
 
 FEATURES = ("sites", "control_zones", "incidents")
 POINT_WKB = b"\x01\x01\x00\x00\x00"  # little-endian, type 1 (Point), as PostGIS writes it

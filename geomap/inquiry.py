@@ -18,7 +18,13 @@ from geomap.analysis.geodesy import Distance, Location, check_radius, point_dist
 from geomap.analysis.model import ControlZone, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
 from geomap.analysis.report import (
-    DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS, NEARBY_LISTED, PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM, ContextReport, Evidence,
+    DEFAULT_RADII_M,
+    DEFAULT_WINDOWS_DAYS,
+    NEARBY_LISTED,
+    PRIOR_SEARCH_DAYS,
+    PRIOR_SEARCH_KM,
+    ContextReport,
+    Evidence,
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate

@@ -315,7 +315,7 @@ def zone_ring(rng, lon: float, lat: float, radius_km: float) -> list[list[float]
     radii = radius_km * rng.uniform(0.6, 1.0, 16)
     xs = lon + radii * np.cos(angles) / (KM_PER_DEG * math.cos(math.radians(lat)))
     ys = lat + radii * np.sin(angles) / KM_PER_DEG
-    ring = [[round(x, 5), round(y, 5)] for x, y in zip(xs.tolist(), ys.tolist())]
+    ring = [[round(x, 5), round(y, 5)] for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
     return ring + [ring[0]]
 
 

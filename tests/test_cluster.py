@@ -12,8 +12,8 @@ import time
 
 import psycopg
 import pytest
-
 from conftest import make_home
+
 from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir, free_port
 from geomap.errors import DatabaseUnavailable, MissingDependency
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator, Mapping
 
 import click
 import pytest
-
 from conftest import ROOT
+
 from geomap import create_app
 from geomap.cli import main
 from geomap.config import Settings

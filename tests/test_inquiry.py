@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from builders import group, incident, load_features, offset, site, zone
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import text
 
-from builders import group, incident, load_features, offset, site, zone
 from geomap import inquiry
 from geomap.analysis.geodesy import Location
 from geomap.errors import InvalidInput, NotFound

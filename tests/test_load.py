@@ -5,9 +5,9 @@ import copy
 import json
 
 import pytest
+from conftest import snapshot
 from sqlalchemy import text
 
-from conftest import snapshot
 from geomap.errors import InvalidInput
 from geomap.ingest import load
 

@@ -14,8 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, make_home
+
 from geomap.db.cluster import Cluster, free_port
 
 README_RUN = re.compile(r"^\s*(make run)\s*$", re.M)

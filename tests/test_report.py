@@ -8,10 +8,10 @@ import sys
 from datetime import date
 
 import pytest
+from conftest import ROOT
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import text
 
-from conftest import ROOT
 from geomap import inquiry
 from geomap.analysis.markdown import render
 from geomap.analysis.serialise import to_data

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from geographiclib.geodesic import Geodesic
-
 from builders import group, incident, load_features, offset
 from conftest import fresh_database
+from geographiclib.geodesic import Geodesic
+
 from geomap import inquiry
 from geomap.analysis.report import NEARBY_LISTED
 from geomap.db.engine import make_engine
@@ -90,7 +90,7 @@ def test_nearby_total_counts_every_neighbour(report, expected):
 def test_the_list_holds_the_nearest_neighbours_in_order(report, expected):
     nearest = sorted(around(expected).items(), key=lambda kv: (kv[1]["best"], kv[0]))[:NEARBY_LISTED]
     assert [n.incident.id for n in report.nearby_incidents] == [k for k, _ in nearest]
-    for n, (_, f) in zip(report.nearby_incidents, nearest):
+    for n, (_, f) in zip(report.nearby_incidents, nearest, strict=True):
         assert (n.distance.best, n.distance.min, n.distance.max) == pytest.approx(
             (f["best"], f["min"], f["max"]), abs=1e-3)
         assert (n.days_before.min, n.days_before.max) == (f["days_min"], f["days_max"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import ROOT
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import text
 
-from conftest import ROOT
 from geomap.io.load import SEED_FILES, read_all
 
 DATA = ROOT / "data"

@@ -59,7 +59,7 @@ class Neighbours:
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence]) -> Neighbours:
         """From rows of (id, lon, lat, precision_m, date_start, date_end, groups)."""
-        ids, lon, lat, precision, first, last, groups = zip(*rows) if rows else ((),) * 7
+        ids, lon, lat, precision, first, last, groups = zip(*rows, strict=True) if rows else ((),) * 7
         floats = (np.array(c, dtype=float) for c in (lon, lat, precision))
         days = (np.array([d.toordinal() for d in c], dtype=np.int64) for c in (first, last))
         return cls(tuple(ids), *floats, *days, tuple(tuple(g) for g in groups))
@@ -108,7 +108,7 @@ def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: floa
     kept = np.arange(len(candidates)) if radius_m is None else np.flatnonzero(s.low <= radius_m)
     found = []
     for i, best, low, high, azimuth in zip(kept.tolist(), *(a[kept].tolist() for a in (s.best, s.low, s.high,
-                                                                                        s.azimuth))):
+                                                                                        s.azimuth)), strict=True):
         candidate = candidates[i]
         answer = None if radius_m is None else ("yes" if high <= radius_m else "possibly")
         days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None

@@ -57,7 +57,7 @@ def overlaps(zones: Sequence[ControlZone], on: date) -> list[Overlap]:
         return []
     tree = STRtree([z.geometry for z in current])
     found = []
-    for i, j in sorted({tuple(sorted(pair)) for pair in zip(*tree.query([z.geometry for z in current]))}):
+    for i, j in sorted({tuple(sorted(pair)) for pair in zip(*tree.query([z.geometry for z in current]), strict=True)}):
         a, b = current[i], current[j]
         if i != j and a.group != b.group and (area := overlap_area_km2(a.geometry, b.geometry)) > 0:
             found.append(Overlap(a, b, area))

@@ -2,13 +2,12 @@
 Thin views over geomap.inquiry; JSON by default, HTML for people."""
 from __future__ import annotations
 
-
 import msgspec
 from flask import Blueprint, Response, request
 
 from geomap import inquiry
-from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS
 from geomap.analysis.geodesy import Location
+from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS
 from geomap.analysis.serialise import to_data
 from geomap.api import engine, params
 from geomap.api.formats import html, json_response, negotiate
@@ -20,7 +19,7 @@ blueprint = Blueprint("analysis", __name__)
 def _respond(data, title: str) -> Response:
     body = to_data(data)
     if negotiate() == "html":
-        return html("analysis.html", title=title, data=body, 
+        return html("analysis.html", title=title, data=body,
                     text=msgspec.json.format(msgspec.json.encode(body), indent=2).decode())
     return json_response(body)
 

@@ -3,7 +3,7 @@ geomap.api.params (requests into plain queries), geomap.db.features and geomap.d
 queries run) and geomap.api.documents (the wire documents)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 from flask import Blueprint, Response, request
@@ -84,7 +84,7 @@ def items(cid: str) -> Response:
 def _feature_collection(page: features.FeaturePage, query, links: list[dict]) -> str:
     """The FeatureCollection as text: the features pass through as PostgreSQL wrote them."""
     envelope = {"type": "FeatureCollection", "numberReturned": len(page.features),
-                "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
+                "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
     if query.page.offset == 0 and not page.more:
         envelope["numberMatched"] = len(page.features)  # known without a COUNT only when it all fits
     head = msgspec.json.encode(envelope).decode()[:-1]

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 from geomap.errors import BadRequest, InvalidInput
 from geomap.io.params import (
-    bbox, check_known, instant, integer, interval, number, parameter_error, parameters_error, values,
+    bbox,
+    check_known,
+    instant,
+    integer,
+    interval,
+    number,
+    parameter_error,
+    parameters_error,
+    values,
 )
 from geomap.model.query import Collection, FeatureQuery, Near, Page, SortKey
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, Select, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, Select, Text, and_, cast, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType, UserDefinedType
 

@@ -10,15 +10,26 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    Connection, ColumnElement, Double, Integer, and_, case, cast, func, literal_column, or_, select, text,
+    ColumnElement,
+    Connection,
+    Double,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by
 from sqlalchemy.types import NullType
 
 from geomap.db.candidates import incident_filters, incident_select, site_select, zone_row, zone_select
-from geomap.db.schema import change_stamps as change_stamps_table, control_zones, incidents, sites
-
+from geomap.db.schema import change_stamps as change_stamps_table
+from geomap.db.schema import control_zones, incidents, sites
 
 MAP_PERIODS = ("month", "quarter", "year")  # the time bins of server-side aggregation
 CELLS_WORK_MEM = "64MB"  # for the cell counts' hash aggregate (SET LOCAL: until the transaction ends)

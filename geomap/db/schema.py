@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
-    BigInteger, Column, Date, Double, ForeignKey, Index, Integer, MetaData, Table, Text, UniqueConstraint,
-    func, text,
+    BigInteger,
+    Column,
+    Date,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 

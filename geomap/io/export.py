@@ -8,11 +8,10 @@ formats only.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-from collections.abc import Iterable
 
 from geomap.errors import InvalidInput
 from geomap.io import writers

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -177,7 +177,7 @@ def _flush(conn: sqlite3.Connection, table: str, insert: str, rows: list, boxes:
 
 
 def _finish(conn: sqlite3.Connection, table: str, bounds: list[float] | None) -> None:
-    changed = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    changed = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
     conn.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, last_change = ? "
                  "WHERE table_name = ?", (*(bounds or (None,) * 4), changed, table))
     conn.executescript(RTREE_TRIGGERS.format(t=table))

@@ -49,15 +49,15 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
 
-from geomap.model.dataversion import DataVersion, canonical
 from geomap.errors import InvalidInput, Problem
 from geomap.io.streams import text_sequence
+from geomap.model.dataversion import DataVersion, canonical
 
 MANIFEST = "datapackage.json"
 PROFILE = "data-package"
@@ -145,7 +145,7 @@ class PackageWriter:
 
     def manifest(self) -> dict[str, Any]:
         return {"profile": PROFILE, "name": NAME, "title": "A geomap data set",
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
                 "geomap": {"data_version": self.version.short, "content_hash": f"sha256:{self.version.hexdigest}",
                            **self.about},
                 "resources": [w.entry() for w in self.written]}

@@ -57,7 +57,7 @@ def incident_features(data: Data, start: int = 0, stop: int | None = None) -> It
     columns = zip(data.lon[sl].tolist(), data.lat[sl].tolist(), data.hotspot[sl].tolist(), data.pair[sl].tolist(),
                   data.precision[sl].tolist(), data.status[sl].tolist(), data.fat_low[sl].tolist(),
                   data.fat_best[sl].tolist(), data.fat_high[sl].tolist(), data.injured[sl].tolist(),
-                  data.target[sl].tolist())
+                  data.target[sl].tolist(), strict=True)
     for k, (lon, lat, h, p, prec, st, low, best, high, inj, tgt) in enumerate(columns):
         i = start + k
         ident = incident_id(i)

@@ -94,7 +94,7 @@ def _folium_payloads() -> tuple[str, str, str]:
     border = Mark(color=LAND_EDGE, weight=1.0).leaflet()
     admin = Mark(color=ADMIN1, weight=0.8, dash=(3, 2)).leaflet()
     river = Mark(color=RIVER, weight=1.2).leaflet()
-    rivers = list(zip((props["kind"] for props, _ in shapes("rivers")), web_geometries("rivers")))
+    rivers = list(zip((props["kind"] for props, _ in shapes("rivers")), web_geometries("rivers"), strict=True))
     fill = [{"type": "Feature", "geometry": _plain(g), "properties": {"style": land}}
             for g in web_geometries("countries")]
     fill += [{"type": "Feature", "geometry": _plain(g), "properties": {"style": lake}} for kind, g in rivers

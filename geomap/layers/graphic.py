@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from io import BytesIO
 
 import numpy as np
-from shapely.geometry import box
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, PathPatch, Rectangle
+from shapely.geometry import box
 
 from geomap.errors import BadRequest
 from geomap.layers.base import Frame, Layer, mpl_line_style, mpl_patch_style, polygon_path

@@ -16,7 +16,14 @@ from matplotlib.colors import to_rgba
 from geomap.layers.base import Frame, JsCall, Layer, collection, feature, overlay
 from geomap.layers.scene import Cell, MapIncident, Scene
 from geomap.layers.style import (
-    STATUS_MARKS, LegendEntry, Mark, category_color, category_label, cell_mark, incident_category, incident_mark,
+    STATUS_MARKS,
+    LegendEntry,
+    Mark,
+    category_color,
+    category_label,
+    cell_mark,
+    incident_category,
+    incident_mark,
     status_mark,
 )
 from geomap.layers.text import incident_popup, incident_tooltip

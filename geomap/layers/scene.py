@@ -16,8 +16,8 @@ import msgspec
 
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import ControlZone
-from geomap.model.dataversion import data_version
 from geomap.model.attribution import attributed_groups
+from geomap.model.dataversion import data_version
 
 Bbox = tuple[float, float, float, float]  # west, south, east, north in degrees (WGS84)
 CONTESTED = "+"  # category of an incident attributed to two or more groups

@@ -12,8 +12,8 @@ import shapely
 from matplotlib.patches import PathPatch
 from shapely.geometry import mapping
 
-from geomap.layers.base import Frame, JsCall, Layer, collection, halo, mpl_patch_style, overlay, polygon_path
 from geomap.analysis.model import ControlZone
+from geomap.layers.base import Frame, JsCall, Layer, collection, halo, mpl_patch_style, overlay, polygon_path
 from geomap.layers.scene import Scene
 from geomap.layers.style import ZONE_KINDS, LegendEntry, zone_mark
 from geomap.layers.text import mpl_text, zone_popup, zone_tooltip
@@ -38,7 +38,7 @@ class Zones(Layer):
     def to_folium(self, fmap: folium.Map, scene: Scene) -> None:
         group = overlay(fmap, "Control zones (in force on the slider's date)")
         outlines = shapely.set_precision([z.geometry for z in scene.zones], 1e-5)  # one call for all zones
-        features = [zone_feature(scene, zone, outline) for zone, outline in zip(scene.zones, outlines)]
+        features = [zone_feature(scene, zone, outline) for zone, outline in zip(scene.zones, outlines, strict=True)]
         group.add_child(JsCall("shapes", collection(features)))
 
     def to_axes(self, ax, scene: Scene, frame: Frame) -> None:

@@ -6,7 +6,8 @@ from geomap.layers import load
 from geomap.layers.assets import INLINE
 from geomap.layers.graphic import Size, render
 from geomap.layers.scene import Scene
-from geomap.layers.webmap import Rendered, build, render as render_html
+from geomap.layers.webmap import Rendered, build
+from geomap.layers.webmap import render as render_html
 from geomap.maps.collector import settle
 
 

@@ -103,7 +103,7 @@ def test_due_bearings():
 def test_distance_triple(best, radii, expected):
     d = Distance.from_best(best, *radii)
     assert (d.best, d.min, d.max) == expected
-    assert d.to_dict() == dict(zip(("best", "min", "max"), expected))
+    assert d.to_dict() == dict(zip(("best", "min", "max"), expected, strict=True))
 
 
 def test_distance_between_locations_uses_both_precisions():

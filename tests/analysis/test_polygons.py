@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import doctest
 import math
+from itertools import pairwise
 
 import pytest
 import shapely
@@ -117,7 +118,7 @@ def reference_boundary_distance(lon, lat, zone, step=2000.0, keep=6) -> float:
     samples = []  # (distance, line, arc length)
     for ring in rings(zone):
         coords = list(ring.coords)
-        for (lon1, lat1), (lon2, lat2) in zip(coords, coords[1:]):
+        for (lon1, lat1), (lon2, lat2) in pairwise(coords):
             line = WGS84.InverseLine(lat1, lon1, lat2, lon2)
             count = max(2, math.ceil(line.s13 / step) + 1)
             for k in range(count):
@@ -144,7 +145,7 @@ def pinned(zone, step=1000.0):
     PostGIS's great-circle edges follow the WGS84 geodesics."""
     def ring(r):
         coords, out = list(r.coords), []
-        for (lon1, lat1), (lon2, lat2) in zip(coords, coords[1:]):
+        for (lon1, lat1), (lon2, lat2) in pairwise(coords):
             line = WGS84.InverseLine(lat1, lon1, lat2, lon2)
             n = math.ceil(line.s13 / step)
             out += [(p["lon2"], p["lat2"]) for p in (line.Position(line.s13 * k / n) for k in range(n))]
@@ -334,7 +335,7 @@ def test_densify_keeps_vertices_and_spacing():
     assert set(HOLED.exterior.coords) <= set(dense.exterior.coords)
     assert set(HOLED.interiors[0].coords) <= set(dense.interiors[0].coords)
     coords = list(dense.exterior.coords)
-    assert max(geodesic(*p, *q) for p, q in zip(coords, coords[1:])) <= 500.0 + 1e-6
+    assert max(geodesic(*p, *q) for p, q in pairwise(coords)) <= 500.0 + 1e-6
 
 
 def test_non_polygons_are_rejected():

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from itertools import pairwise
 
 import pytest
+from builders import group, load_features, zone
+from conftest import ROOT
 from geographiclib.geodesic import Geodesic
 from shapely.geometry import Point, shape
 
-from builders import group, load_features, zone
-from conftest import ROOT
 from geomap import create_app
 
 SEED = {c: json.loads((ROOT / "data" / f"{c}.geojson").read_text())["features"]
@@ -53,7 +54,7 @@ def to_boundary(point: tuple, geometry: dict) -> float:
     geodesics (as geomap draws them): every edge walked coarsely, the nearest few finely."""
     polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
     edges = [Geodesic.WGS84.InverseLine(y1, x1, y2, x2) for ring in (r for p in polygons for r in p)
-             for (x1, y1), (x2, y2) in zip(ring, ring[1:])]
+             for (x1, y1), (x2, y2) in pairwise(ring)]
 
     def nearest(edge, samples: int) -> float:
         return min(geodesic(point, (at["lon2"], at["lat2"]))[0] for at in
@@ -112,8 +113,8 @@ def test_nearby_agrees_with_a_brute_force_filter(api, radius, start, end, groups
     got = [(n["incident"]["id"], n["distance"]["best"], n["distance"]["min"], n["distance"]["max"], n["within"])
            for n in body["incidents"]]
     assert [g[0] for g in got] == [e[0] for e in expected] and body["number_matched"] == len(expected) > 0
-    for g, e in zip(got, expected):
-        assert all(near(x, y) for x, y in zip(g[1:4], e[1:4])) and g[4] == e[4], (g, e)
+    for g, e in zip(got, expected, strict=True):
+        assert all(near(x, y) for x, y in zip(g[1:4], e[1:4], strict=True)) and g[4] == e[4], (g, e)
 
 
 def test_zones_at_agrees_with_a_sampled_boundary(api):
@@ -133,7 +134,7 @@ def test_zones_at_agrees_with_a_sampled_boundary(api):
     for zid, (best, contains, _) in expected.items():
         assert near(got[zid]["distance"]["best"], best, relative=ZONE_REL) and got[zid]["contains"] == contains, zid
     nearest = {}
-    for zid, (best, _, gid) in sorted(expected.items(), key=lambda item: item[1][0]):
+    for zid, (_best, _, gid) in sorted(expected.items(), key=lambda item: item[1][0]):
         nearest.setdefault(gid, zid)
     assert {g: r["zone"]["id"] for g, r in body["nearest_by_group"].items()} == nearest
 

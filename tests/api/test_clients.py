@@ -6,9 +6,9 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import ROOT
 from owslib.ogcapi.features import Features
 
-from conftest import ROOT
 from geomap.ingest import load
 
 SEED = json.loads((ROOT / "data" / "incidents.geojson").read_text())["features"]

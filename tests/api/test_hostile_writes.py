@@ -33,6 +33,7 @@ def hostile_bodies() -> list[tuple[str, bytes]]:
 
 def test_hostile_write_bodies_are_problems_and_change_nothing(app, client, editor_token):
     from conftest import snapshot
+
     from geomap.ingest import load
 
     engine = app.extensions["geomap.engine"]

@@ -6,10 +6,9 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import ROOT
 from geographiclib.geodesic import Geodesic
 from shapely.geometry import box, shape
-
-from conftest import ROOT
 
 SEED = {c: json.loads((ROOT / "data" / f"{c}.geojson").read_text())["features"]
         for c in ("incidents", "sites", "control_zones")}

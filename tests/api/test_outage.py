@@ -7,8 +7,8 @@ import shutil
 import time
 
 import pytest
-
 from conftest import make_home
+
 from geomap import create_app
 from geomap.db import migrate
 from geomap.db.cluster import Cluster

@@ -7,10 +7,10 @@ import json
 import re
 
 import pytest
-
 from builders import site
 from conftest import ROOT
 from conftest import snapshot as full_snapshot
+
 from geomap import create_app
 from geomap.db import tokens
 from geomap.db.cluster import free_port

@@ -8,9 +8,9 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from builders import SOURCE, incident, site
 from conftest import snapshot as full_snapshot
+
 from geomap import create_app
 from geomap.db import tokens
 from geomap.ingest import load

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import fresh_database
 from pygeofilter.parsers.cql2_text import parse as cql2
 from pyproj import Geod
 from shapely.geometry import box, shape
@@ -19,8 +20,6 @@ from geomap.db import features
 from geomap.db.engine import make_engine
 from geomap.errors import BadRequest
 from geomap.model.query import COLLECTIONS, FeatureQuery, Near, Page, SortKey
-
-from conftest import fresh_database
 
 INCIDENTS, ZONES = COLLECTIONS["incidents"], COLLECTIONS["control_zones"]
 AFFIRMATIVE = ("claimed", "accused", "assessed")  # docs/data-model.md: the stances that attribute

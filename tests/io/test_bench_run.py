@@ -9,7 +9,6 @@ import sys
 from contextlib import redirect_stdout
 
 import pytest
-
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 import random
 
+from builders import offset
+from io_helpers import incident, load_references, write_sequence
 from pyproj import Geod
 
-from builders import offset
 from geomap.db.duplicates import DuplicateRule
 from geomap.io.importer import import_file
-from io_helpers import incident, load_references, write_sequence
 
 LON, LAT = 44.21, 35.48
 

@@ -7,19 +7,27 @@ import csv
 import json
 
 import pytest
+from conftest import snapshot
+from io_helpers import (
+    contents,
+    drop_database,
+    empty_database,
+    history,
+    incident,
+    load_references,
+    site,
+    write_collection,
+    write_sequence,
+    zone,
+)
 from sqlalchemy import text
 
-from conftest import snapshot
 from geomap.db import bulk
 from geomap.errors import InvalidInput
+from geomap.ingest import load
 from geomap.io import chunks
 from geomap.io.importer import import_file
-from geomap.ingest import load
 from geomap.vocabulary import AFFIRMATIVE_STANCES
-from io_helpers import (
-    contents, drop_database, empty_database, history, incident, load_references, site, write_collection,
-    write_sequence, zone,
-)
 
 
 @pytest.fixture

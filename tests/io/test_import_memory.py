@@ -8,8 +8,8 @@ import os
 import subprocess
 import sys
 
-from geomap.io import synth_files
 from geomap.ingest import load
+from geomap.io import synth_files
 
 ROWS = 200_000
 SCRIPT = """

@@ -6,12 +6,11 @@ import copy
 import json
 
 import pytest
+from io_helpers import incident, site
 
-from geomap.db import bulk
-from geomap.db import rows
+from geomap.db import bulk, rows
 from geomap.io.geojson import read_feature
 from geomap.io.json_features import read_point_feature
-from io_helpers import incident, site
 
 MUTATIONS = [
     ("id", "Attack-1"), ("id", "attack-1\n"), ("id", ""), ("id", 7), ("type", "feature"),

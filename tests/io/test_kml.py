@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import snapshot
+from io_helpers import SOURCE, contents, incident, load_references, zone
+
 from geomap.errors import InvalidInput
 from geomap.io.importer import import_file
 from geomap.io.kml import KMLReader, write_kml
-from io_helpers import SOURCE, contents, incident, load_references, zone
 
 SOURCES = json.dumps([SOURCE]).replace('"', "&quot;")
 HAND_WRITTEN = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -142,7 +142,7 @@ def test_written_kml_reads_back_as_the_same_features():
     assert '<Placemark id="attack-1">' in text and "<Placemark>" in text  # "2nd-attack" is not an XML id
     assert "<TimeSpan><begin>2019-12-27</begin><end>2019-12-27</end></TimeSpan>" in text
     items = read(text)
-    for item, feature in zip(items, features):
+    for item, feature in zip(items, features, strict=True):
         assert item.record is not None, item.problems
         dumped = item.record.properties.model_dump(mode="json", exclude_unset=True)
         expected = {k: v for k, v in feature["properties"].items()}

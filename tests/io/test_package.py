@@ -10,20 +10,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
-
 from conftest import fresh_database, snapshot
+from io_helpers import export
+from sqlalchemy import text
+from test_acled import row, write
+
 from geomap import dataset, maps
 from geomap.cli import main
 from geomap.db.engine import make_engine
-from geomap.model.dataversion import DataVersion, canonical
 from geomap.errors import InvalidInput
+from geomap.ingest import load
 from geomap.io import synth_files
 from geomap.io.importer import import_file
-from geomap.ingest import load
 from geomap.io.load import SEED_FILES
-from io_helpers import export
-from test_acled import row, write
+from geomap.model.dataversion import DataVersion, canonical
 
 BOOKKEEPING = ("version", "created_at", "updated_at")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from io_helpers import contents, drop_database, empty_database, history, incident, load_references, write_sequence
 from sqlalchemy import text
 
 from geomap.db.engine import make_engine
@@ -13,7 +14,6 @@ from geomap.errors import InvalidInput
 from geomap.io import importer, parallel
 from geomap.io.importer import import_file
 from geomap.io.streams import is_separated, text_sequence
-from io_helpers import contents, drop_database, empty_database, history, incident, load_references, write_sequence
 
 
 @pytest.mark.parametrize("separator", ["\x1e", ""], ids=["RS", "newline-delimited"])

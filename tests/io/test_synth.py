@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-
-from geomap.io import synth_files
-from geomap.cli import main
 from io_helpers import contents
+
+from geomap.cli import main
+from geomap.io import synth_files
 
 
 def test_the_seed_determines_the_files(tmp_path):

@@ -11,7 +11,14 @@ from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import ControlZone
 from geomap.layers import names
 from geomap.layers.scene import (
-    UP_TO_DATE, Cell, Claim, DistanceLine, Group, MapIncident, MapSite, Scene,
+    UP_TO_DATE,
+    Cell,
+    Claim,
+    DistanceLine,
+    Group,
+    MapIncident,
+    MapSite,
+    Scene,
 )
 
 XSS = '<img src=x onerror="window.__xss=1">'

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from builders import group, incident, load_features
 from click.testing import CliRunner
 
-from builders import group, incident, load_features
 from geomap import maps
 from geomap.cli import main
 

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import text
-
 from builders import SOURCE, incident
 from conftest import ROOT
+from sqlalchemy import text
+
 from geomap.db import bulk
-from geomap.io.importer import import_file
 from geomap.ingest import load
+from geomap.io.importer import import_file
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 GEOJSON = "application/geo+json"

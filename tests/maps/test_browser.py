@@ -14,10 +14,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
-
 from builders import SOURCE, group, incident, load_features, site, zone
 from conftest import ROOT, fresh_database
+from werkzeug.serving import make_server
+
 from geomap import create_app, maps
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from builders import group, incident, load_features, site, zone
 from sqlalchemy import text
 
-from builders import group, incident, load_features, site, zone
 from geomap import maps
 from geomap.db import bulk, map_queries, tokens
 from geomap.io import chunks

@@ -10,8 +10,8 @@ from scenes import XSS_SCRIPT, cells_scene, focus_scene
 from shapely.geometry import shape
 
 from geomap.layers import LAYERS, basemap, load, names, register
-from geomap.layers.base import JsCall, Layer
 from geomap.layers.assets import BASEMAP_JS, asset
+from geomap.layers.base import JsCall, Layer
 from geomap.layers.webmap import build, common_assets, render
 
 ASSETS = "/maps/assets"
@@ -204,7 +204,7 @@ def test_the_web_basemap_is_generalised_to_its_scale_and_keeps_its_coverage():
         web = [shape(g) for g in basemap.web_geometries(name)]
         assert len(web) == len(full) and all(g.is_valid and not g.is_empty for g in web)
         assert shapely.get_num_coordinates(web).sum() < 0.6 * shapely.get_num_coordinates(full).sum()
-        assert max(shapely.hausdorff_distance(a, b) for a, b in zip(full, web)) < 0.02
+        assert max(shapely.hausdorff_distance(a, b) for a, b in zip(full, web, strict=True)) < 0.02
         if name != "rivers":
             union = shapely.union_all(web)
             assert abs(sum(g.area for g in web) - union.area) < 1e-9  # no overlap
