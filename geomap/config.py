@@ -27,6 +27,10 @@ def default_home() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """geomap's settings, checked: the database URL (None: the embedded cluster), the home folder,
+    the largest request body in bytes, and the embedded cluster's port.
+    """
+
     database_url: str | None
     home: Path
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH

@@ -92,6 +92,8 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
 
 @dataclass
 class ExportResult:
+    """What `geomap export --all` wrote: the package's path, its data version and the records of each table."""
+
     path: Path
     data_version: str
     records: dict[str, int] = field(default_factory=dict)
@@ -134,6 +136,8 @@ def _write_rows(writer: package.PackageWriter, name: str, rows: Iterator[dict[st
 
 @dataclass
 class PackageImport:
+    """What `geomap import PACKAGE` did: per table the records created, updated, unchanged; history rows restored."""
+
     path: Path
     data_version: str
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # created, updated, unchanged

@@ -20,6 +20,8 @@ from geomap.io.load import SEED_FILES, read_all
 
 @dataclass
 class LoadReport:
+    """What `geomap load` did: per collection, how many features it created, updated and left unchanged."""
+
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     unchanged: Counter = field(default_factory=Counter)

@@ -63,6 +63,7 @@ def reference_kind(ref: str) -> str:
 
 
 def parse_location(text: str) -> Location:
+    """A location from `lon,lat[,precision_m]` in decimal degrees and metres; InvalidInput otherwise."""
     parts = text.split(",")
     try:
         numbers = [float(p) for p in parts]
@@ -75,11 +76,14 @@ def parse_location(text: str) -> Location:
 
 @dataclass(frozen=True)
 class FeatureDistance:
+    """The distance between two features or points, and the initial bearing in degrees [0, 360) when both are points."""
+
     distance: Distance
     bearing: float | None  # initial bearing from the first to the second, for two points
 
 
 def distance(engine: Engine, ref_a: str, ref_b: str) -> FeatureDistance:
+    """The distance between two references (`incidents/ID`, `sites/ID`, `zones/ID` or a lon,lat point)."""
     with engine.connect() as conn:
         a, b = resolve(conn, ref_a), resolve(conn, ref_b)
     return measure(a, b)
@@ -129,6 +133,7 @@ def zones_at(engine: Engine, location: Location, on: date) -> tuple[list[ZoneRel
 
 
 def zone_overlaps(engine: Engine, on: date) -> list[Overlap]:
+    """The zones of different groups that overlap on the day `on`, with the areas they share."""
     with engine.connect() as conn:
         zones = [ControlZone.from_row(r) for r in candidates.zones_in_force(conn, on)]
     return overlaps(zones, on)
@@ -136,6 +141,7 @@ def zone_overlaps(engine: Engine, on: date) -> list[Overlap]:
 
 def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = DEFAULT_RADII_M,
                    windows_days: Sequence[int] = DEFAULT_WINDOWS_DAYS) -> ContextReport:
+    """The context report of one incident, for the radii in metres and the time windows in days given."""
     _check_report_parameters(radii_m, windows_days)
     with engine.connect() as conn:
         evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))

@@ -21,6 +21,7 @@ class _Server(BaseApplication):
 
 
 def serve(host: str, port: int, workers: int) -> None:
+    """Serve the app on `host`:`port` with `workers` gunicorn workers, logging requests to stdout."""
     options = {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
                "accesslog": "-", "errorlog": "-", "timeout": 120}
     _Server(options).run()

@@ -289,6 +289,7 @@ def generate(n: int, seed: int, n_clusters: int = 200) -> Data:
 
 
 def incident_id(i: int) -> str:
+    """The id of synthetic incident number `i`, zero-padded so that ids sort in the order they were made."""
     return f"syn-{i:07d}"
 
 
@@ -300,6 +301,8 @@ ZONE_KINDS = ("control", "presence", "activity")
 
 @dataclass(frozen=True)
 class Zone:
+    """A synthetic control zone: group, kind, validity (ISO dates; no end: still), outline as a closed lon/lat ring."""
+
     id: str
     name: str
     group: str

@@ -12,6 +12,7 @@ def km(d: Distance) -> str:
 
 
 def days(n: NearbyIncident) -> str:
+    """How many days before the focus incident a neighbour happened, as words ("" if unknown)."""
     d = n.days_before
     if d is None:
         return ""
@@ -19,6 +20,7 @@ def days(n: NearbyIncident) -> str:
 
 
 def render(report: ContextReport) -> str:
+    """The whole context report as one Markdown document."""
     i = report.incident
     dates = str(i.date_start) if i.date_start == i.date_end else f"{i.date_start} to {i.date_end}"
     lines = [f"# Context: {i.title}", "",

@@ -32,6 +32,12 @@ class DayRange:
 
 @dataclass(frozen=True)
 class Incident:
+    """One incident: what happened, where (with its precision radius) and over which days.
+
+    `date_start` to `date_end` is the interval the date is known to within (both inclusive);
+    `groups` are the ids of the groups its affirmative claims name, sorted; `sources` its citations.
+    """
+
     id: str
     title: str
     location: Location
@@ -57,6 +63,8 @@ class Incident:
 
 @dataclass(frozen=True)
 class Site:
+    """A named place incidents may target (`kind` says what it is), with its location and sources."""
+
     id: str
     name: str
     kind: str
@@ -72,6 +80,11 @@ class Site:
 
 @dataclass(frozen=True)
 class ControlZone:
+    """An area of a group's control, presence or activity (`kind`) from `valid_from` to `valid_to` (None: still).
+
+    `precision_m` is how far, in metres, its drawn border may lie from the real one.
+    """
+
     id: str
     name: str
     group: str

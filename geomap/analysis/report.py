@@ -24,6 +24,8 @@ PRIOR_SEARCH_KM, PRIOR_SEARCH_DAYS = 100, 365  # the horizon of each group's nea
 
 @dataclass(frozen=True)
 class SiteDistance:
+    """A site with its distance from the focus incident and the bearing to it in degrees [0, 360)."""
+
     site: Site
     distance: Distance
     bearing: float
@@ -41,6 +43,8 @@ class Count:
 
 @dataclass(frozen=True)
 class GroupContext:
+    """What the report says about one group: its claims, its zones, its nearest prior incident and counts."""
+
     id: str
     name: str
     claims: tuple[str, ...]  # the stances of the focus incident's claims naming this group
@@ -52,6 +56,11 @@ class GroupContext:
 
 @dataclass(frozen=True)
 class ContextReport:
+    """The context of one incident: its claims, target, each group's context and what lies nearby.
+
+    `radii_m` (metres) and `windows_days` are the radii and time windows the counts were made for.
+    """
+
     incident: Incident
     claims: tuple[dict, ...]
     target: SiteDistance | None
@@ -81,6 +90,7 @@ class Evidence:
 
 def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
                  windows_days: Sequence[int] = DEFAULT_WINDOWS_DAYS) -> ContextReport:
+    """Answer the analyst's question for every group from the evidence gathered about one incident."""
     focus = evidence.incident
     on = focus.date_start
     relations = relate(focus.location, evidence.zones, on)

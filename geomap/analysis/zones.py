@@ -24,6 +24,8 @@ class ZoneRelation:
 
 @dataclass(frozen=True)
 class Overlap:
+    """Two zones of different groups that overlap, and the area they share in km²."""
+
     a: ControlZone
     b: ControlZone
     area_km2: float

@@ -4,4 +4,5 @@ from sqlalchemy.engine import Engine
 
 
 def engine() -> Engine:
+    """The application's database engine (made once by create_app)."""
     return current_app.extensions["geomap.engine"]

@@ -46,6 +46,7 @@ def _reference(name: str, allows: str = REFERENCE) -> str:
 
 @blueprint.get("/analysis/distance")
 def distance() -> Response:
+    """GET /analysis/distance: the distance and bearing between two features or points."""
     params.check_known(request.args, ("f", "from", "to"))
     a, b = _reference("from"), _reference("to")
     result = inquiry.distance(engine(), a, b)
@@ -55,6 +56,7 @@ def distance() -> Response:
 
 @blueprint.get("/analysis/nearby")
 def nearby() -> Response:
+    """GET /analysis/nearby: incidents within `radius` metres of a feature or point, nearest first."""
     allowed = ("f", "near", "radius", "datetime", "event_type", "group", "limit")
     params.check_known(request.args, allowed)
     origin = _reference("near", POINT)
@@ -73,6 +75,7 @@ def nearby() -> Response:
 
 @blueprint.get("/analysis/zones-at")
 def zones_at() -> Response:
+    """GET /analysis/zones-at: the zones at a point on a date, and each group's nearest zone."""
     params.check_known(request.args, ("f", "lon", "lat", "precision_m", "date"))
     lon = params.bounded("lon", _required("lon", "a longitude in decimal degrees"), -180, 180)
     lat = params.bounded("lat", _required("lat", "a latitude in decimal degrees"), -90, 90)
@@ -85,6 +88,7 @@ def zones_at() -> Response:
 
 @blueprint.get("/analysis/overlaps")
 def overlaps() -> Response:
+    """GET /analysis/overlaps: the zones of different groups that overlap on a date."""
     params.check_known(request.args, ("f", "date"))
     on = params.instant("date", _required("date", "a date, e.g. 2019-12-27"))
     return _respond({"date": on, "overlaps": inquiry.zone_overlaps(engine(), on)}, f"Zone overlaps on {on}")
@@ -92,6 +96,7 @@ def overlaps() -> Response:
 
 @blueprint.get("/collections/incidents/items/<fid>/context")
 def context(fid: str) -> Response:
+    """GET /collections/incidents/items/{id}/context: the incident's context report, as JSON or HTML."""
     params.check_known(request.args, ("f", "radius", "window"))
     # Each value parsed as a lone radius is on the other routes, so it is refused in the same words.
     radii = tuple(params.bounded("radius", r, 0, inquiry.MAX_REPORT_RADIUS_M, " metres", above=True)

@@ -31,9 +31,11 @@ SCHEMA_TYPES = {"date": {"type": "string", "format": "date"}, "string": {"type":
 
 
 def title(c: Collection) -> str:
+    """The collection's title as the wire documents show it."""
     return DESCRIBED[c.id].title
 
 
 def description(c: Collection) -> str:
+    """The collection's description as the wire documents show it."""
     return DESCRIBED[c.id].description
 

@@ -39,14 +39,17 @@ MEDIA = {
 
 
 def link(href: str, rel: str, media_type: str, title: str) -> dict:
+    """A link object of OGC API - Features (href, rel, type, title)."""
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
 def with_query(url: str, params: dict[str, str]) -> str:
+    """`url` with `params` as its query string (none when `params` is empty)."""
     return f"{url}?{urlencode(params)}" if params else url
 
 
 def landing(base: str) -> dict:
+    """The landing page document: the links to the API, its conformance and the collections."""
     return {"title": TITLE, "description": DESCRIPTION, "links": [
         link(f"{base}/", "self", "application/json", "This document"),
         link(f"{base}/?f=html", "alternate", "text/html", "This document as HTML"),
@@ -58,10 +61,12 @@ def landing(base: str) -> dict:
 
 
 def conformance() -> dict:
+    """The conformance document: the OGC conformance classes this service implements."""
     return {"conformsTo": list(CONFORMANCE)}
 
 
 def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
+    """The document of one collection: its links, and its extent when known."""
     url = f"{base}/collections/{c.id}"
     doc = {"id": c.id, "title": catalogue.title(c), "description": catalogue.description(c), "itemType": "feature",
            "crs": [CRS84], "links": [
@@ -79,6 +84,7 @@ def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
 
 
 def extent_document(extent: Extent) -> dict:
+    """An extent as OGC API - Features writes it: the bbox in CRS84 and the temporal interval."""
     doc = {"spatial": {"bbox": [list(extent.bbox)] if extent.bbox else [], "crs": CRS84}}
     if extent.interval is not None:
         doc["temporal"] = {"interval": [[_instant(day) for day in extent.interval]]}
@@ -90,6 +96,7 @@ def _instant(day) -> str | None:
 
 
 def collections(items: list[dict], base: str) -> dict:
+    """The collections document over the documents of each collection."""
     return {"collections": items, "links": [
         link(f"{base}/collections", "self", "application/json", "The collections"),
         link(f"{base}/collections?f=html", "alternate", "text/html", "The collections as HTML"),
@@ -97,6 +104,7 @@ def collections(items: list[dict], base: str) -> dict:
 
 
 def queryables(c: Collection, base: str) -> dict:
+    """The collection's queryables as a JSON Schema (Part 3), geometry included."""
     properties = {name: {"title": name, **catalogue.SCHEMA_TYPES[kind]} for name, kind in c.queryables.items()}
     geometry_format = "geometry-point" if c.geometry_type == "Point" else "geometry-multipolygon"
     properties["geometry"] = {"title": "geometry", "format": geometry_format}

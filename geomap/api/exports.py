@@ -12,6 +12,7 @@ from geomap.model.query import Collection
 
 
 def response(fmt: str, collection: Collection, features: list[dict]) -> Response:
+    """The features as a download in `fmt` (csv, kml or gpkg), named after the collection."""
     if fmt == "gpkg":
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{collection.id}.gpkg"

@@ -23,16 +23,20 @@ def negotiate(allowed: tuple[str, ...] = ("json", "html")) -> str:
 
 
 def json_response(data: dict, media_type: str = "application/json", status: int = 200) -> Response:
+    """`data` encoded as JSON, with the given media type and status."""
     return Response(msgspec.json.encode(data), status=status, mimetype=media_type)
 
 
 def raw_json(body: str, media_type: str = "application/geo+json") -> Response:
+    """JSON text written elsewhere (e.g. by the database), sent as it is rather than decoded and encoded again."""
     return Response(body, mimetype=media_type)
 
 
 def html(template: str, **context) -> Response:
+    """The template rendered as an HTML response."""
     return Response(render_template(template, **context), mimetype="text/html")
 
 
 def respond(data: dict, fmt: str, template: str, media_type: str = "application/json", **context) -> Response:
+    """`data` as the HTML page of `template` when `fmt` is html, else as JSON."""
     return html(template, data=data, **context) if fmt == "html" else json_response(data, media_type)

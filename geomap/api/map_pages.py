@@ -19,6 +19,7 @@ FAILED_PAGE_REST = ('</head>\n<body>\n<p role="alert">The map could not be drawn
 
 
 def assets_base() -> str:
+    """The URL prefix of the map assets, for pages that link their scripts and styles."""
     return url_for("maps.asset", name="x").rsplit("/", 1)[0]
 
 

@@ -29,6 +29,7 @@ blueprint = Blueprint("maps", __name__)
 
 @blueprint.get("/maps/incidents/<incident_id>")
 def incident_map(incident_id: str) -> Response:
+    """GET /maps/incidents/{id}: the interactive map page focused on one incident."""
     req = maps.map_request(request.args, focus=True, image=False)
     scene = maps.focus_scene(engine(), incident_id, _with_links(req.options, "maps.incident_graphic",
                                                                  "maps.incident_map", incident_id=incident_id))
@@ -37,6 +38,7 @@ def incident_map(incident_id: str) -> Response:
 
 @blueprint.get("/maps/incidents/<incident_id>.<any(png, svg):fmt>")
 def incident_graphic(incident_id: str, fmt: str) -> Response:
+    """GET /maps/incidents/{id}.png|svg: the map of one incident as a still graphic."""
     req = maps.map_request(request.args, focus=True, image=True)
     scene = maps.focus_scene(engine(), incident_id, _with_links(req.options, "maps.incident_graphic",
                                                                  "maps.incident_map", incident_id=incident_id))
@@ -67,6 +69,7 @@ def selection_map() -> Response:
 
 @blueprint.get("/maps.<any(png, svg):fmt>")
 def selection_graphic(fmt: str) -> Response:
+    """GET /maps.png|svg: the map of a selection of incidents as a still graphic."""
     req = maps.map_request(request.args, focus=False, image=True)
     scene = maps.selection_scene(engine(), req.selection, _with_links(req.options, "maps.selection_graphic",
                                                                       "maps.selection_map"))
@@ -75,6 +78,7 @@ def selection_graphic(fmt: str) -> Response:
 
 @blueprint.get("/maps/assets/<name>")
 def asset(name: str) -> Response:
+    """GET /maps/assets/{name}: a script or style the map pages use, cached for a year."""
     params.check_known(request.args, ())
     item = assets.by_name(name)
     if item is None:

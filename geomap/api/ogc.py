@@ -20,10 +20,12 @@ ITEM_FORMATS = ("json", "geojson", "html")
 
 
 def base_url() -> str:
+    """The root URL the client asked under, without its trailing slash."""
     return request.url_root.rstrip("/")
 
 
 def collection_or_404(cid: str) -> Collection:
+    """The collection `cid`; a 404 naming the collections if there is none."""
     if cid not in COLLECTIONS:
         raise NotFound(f"no collection {cid!r}; the collections are {', '.join(COLLECTIONS)}")
     return COLLECTIONS[cid]
@@ -31,6 +33,7 @@ def collection_or_404(cid: str) -> Collection:
 
 @blueprint.get("/")
 def landing() -> Response:
+    """GET /: the landing page, as JSON or HTML."""
     params.check_known(request.args, ("f",))
     return respond(documents.landing(base_url()), negotiate(), "landing.html",
                    collections=[documents.collection(c, base_url()) for c in COLLECTIONS.values()])
@@ -38,12 +41,14 @@ def landing() -> Response:
 
 @blueprint.get("/conformance")
 def conformance() -> Response:
+    """GET /conformance: the conformance classes, as JSON or HTML."""
     params.check_known(request.args, ("f",))
     return respond(documents.conformance(), negotiate(), "conformance.html")
 
 
 @blueprint.get("/collections")
 def collections() -> Response:
+    """GET /collections: every collection with its extent, as JSON or HTML."""
     params.check_known(request.args, ("f",))
     with engine().connect() as conn:
         items = [documents.collection(c, base_url(), extent(conn, c)) for c in COLLECTIONS.values()]
@@ -52,6 +57,7 @@ def collections() -> Response:
 
 @blueprint.get("/collections/<cid>")
 def collection(cid: str) -> Response:
+    """GET /collections/{id}: one collection with its extent, as JSON or HTML."""
     params.check_known(request.args, ("f",))
     c = collection_or_404(cid)
     with engine().connect() as conn:
@@ -61,6 +67,7 @@ def collection(cid: str) -> Response:
 
 @blueprint.get("/collections/<cid>/queryables")
 def queryables(cid: str) -> Response:
+    """GET /collections/{id}/queryables: the queryables as JSON Schema or HTML."""
     params.check_known(request.args, ("f",))
     c = collection_or_404(cid)
     return respond(documents.queryables(c, base_url()), negotiate(), "queryables.html",
@@ -69,6 +76,7 @@ def queryables(cid: str) -> Response:
 
 @blueprint.get("/collections/<cid>/items")
 def items(cid: str) -> Response:
+    """GET /collections/{id}/items: one page of the features that match, as GeoJSON or `f=`'s format."""
     c = collection_or_404(cid)
     fmt = negotiate(params.FORMATS)
     query = params.feature_query(c, request.args.to_dict())
@@ -101,6 +109,7 @@ def _render_items(fmt: str, c: Collection, page: features.FeaturePage, query, li
 
 @blueprint.get("/collections/<cid>/items/<fid>")
 def item(cid: str, fid: str) -> Response:
+    """GET /collections/{id}/items/{fid}: one feature with its ETag, as GeoJSON or HTML."""
     params.check_known(request.args, ("f",))
     c = collection_or_404(cid)
     fmt = negotiate(ITEM_FORMATS)
@@ -123,4 +132,5 @@ def item(cid: str, fid: str) -> Response:
 
 
 def etag(fid: str, version: int) -> str:
+    """The strong ETag of one version of a feature."""
     return f'"{fid}-v{version}"'

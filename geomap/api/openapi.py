@@ -89,6 +89,7 @@ def _item_path(c: Collection) -> dict:
 
 
 def document(base: str) -> dict:
+    """The OpenAPI 3.0 definition of the whole service, its server at `base`."""
     paths = {
         "/": _get("Landing page", [_f()]), "/conformance": _get("Conformance classes", [_f()]),
         "/collections": _get("The collections", [_f()]), "/api": _get("This OpenAPI definition", [_f(["json"])]),
@@ -138,6 +139,7 @@ def document(base: str) -> dict:
 
 @blueprint.get("/api")
 def service_desc() -> Response:
+    """GET /api: the OpenAPI definition as JSON."""
     params.check_known(request.args, ("f",))
     negotiate(("json",))
     return json_response(document(request.url_root.rstrip("/")), "application/vnd.oai.openapi+json;version=3.0")
@@ -145,5 +147,6 @@ def service_desc() -> Response:
 
 @blueprint.get("/api.html")
 def service_doc() -> Response:
+    """GET /api.html: the OpenAPI definition rendered as an HTML page."""
     params.check_known(request.args, ())
     return html("api.html", doc=document(request.url_root.rstrip("/")))

@@ -114,6 +114,7 @@ def _values(name: str, text: str, kind: str) -> tuple[str | float | int | date, 
 
 
 def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:
+    """The sort keys of `sortby` (a comma-separated list, `-` for descending); a 400 for an unsortable name."""
     keys = []
     for item in (i.strip() for i in text.split(",")):
         name = item.lstrip("+-")
@@ -124,6 +125,7 @@ def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:
 
 
 def near(args: Mapping[str, str]) -> Near:
+    """The `near=lon,lat` and `radius` (metres) parameters as one Near; a 400 if either is missing or bad."""
     if "near" not in args or "radius" not in args:
         raise BadRequest("near, radius: give both, near=lon,lat&radius=metres")
     parts = [number("near", p) for p in args["near"].split(",")]

@@ -80,6 +80,7 @@ def _check_url() -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Answer every error of `app` with a problem details body: ours, HTTP ones, outages and the unexpected."""
     app.before_request(_check_url)
     app.register_error_handler(GeomapError, _from_geomap_error)
     app.register_error_handler(OperationalError, _from_outage)

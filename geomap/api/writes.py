@@ -21,6 +21,7 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
 
 @blueprint.post("/collections/<cid>/items")
 def create(cid: str) -> Response:
+    """POST /collections/{id}/items: add a feature (editors only); 201 with its Location and ETag."""
     params.check_known(request.args, ())
     c = collection_or_404(cid)
     holder = auth.require("editor")
@@ -33,6 +34,7 @@ def create(cid: str) -> Response:
 
 @blueprint.put("/collections/<cid>/items/<fid>")
 def replace(cid: str, fid: str) -> Response:
+    """PUT /collections/{id}/items/{fid}: replace a feature whose ETag matches If-Match (editors only)."""
     params.check_known(request.args, ())
     c = collection_or_404(cid)
     holder = auth.require("editor")
@@ -63,6 +65,7 @@ def update(cid: str, fid: str) -> Response:
 
 @blueprint.delete("/collections/<cid>/items/<fid>")
 def remove(cid: str, fid: str) -> Response:
+    """DELETE /collections/{id}/items/{fid}: delete a feature whose ETag matches If-Match (editors only)."""
     params.check_known(request.args, ())
     c = collection_or_404(cid)
     holder = auth.require("editor")
@@ -74,6 +77,7 @@ def remove(cid: str, fid: str) -> Response:
 
 @blueprint.get("/collections/<cid>/items/<fid>/history")
 def history(cid: str, fid: str) -> Response:
+    """GET /collections/{id}/items/{fid}/history: the feature's audited versions, as JSON or HTML."""
     params.check_known(request.args, ("f",))
     c = collection_or_404(cid)
     fmt = negotiate()

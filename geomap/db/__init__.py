@@ -1,0 +1,1 @@
+"""The database: schema, engines, migrations, and the queries and writes over them (PostGIS)."""

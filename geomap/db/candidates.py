@@ -29,6 +29,7 @@ class Geography(UserDefinedType):
 
 
 def point(lon: float, lat: float) -> ColumnElement:
+    """A WGS84 lon/lat point as a geography, for geodesic distances in metres."""
     return cast(func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326), Geography)
 
 
@@ -101,6 +102,7 @@ def attributed_to(group_ids: Iterable[str]) -> ColumnElement:
 
 
 def incident_filters(date_from, date_to, event_types, group_ids, exclude) -> list[ColumnElement]:
+    """The WHERE clauses of the incident filters given: the date window overlaps, event types, groups, ids excluded."""
     clauses = []
     if date_from is not None:
         clauses.append(incidents.c.date_end >= date_from)
@@ -176,41 +178,52 @@ def in_envelope(geom_column, lon: float, lat: float, metres: float) -> ColumnEle
 
 
 def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
+    """One incident as the analysis reads it, or None if there is none with this id."""
     row = conn.execute(incident_select().where(incidents.c.id == incident_id)).mappings().first()
     return dict(row) if row else None
 
 
 def incidents_by_id(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The incidents with these ids as the analysis reads them (ids not found are left out)."""
     return [dict(r) for r in conn.execute(incident_select().where(incidents.c.id.in_(list(ids)))).mappings()]
 
 
 def site_select() -> Select:
+    """The site columns the analysis needs, with the point as lon and lat."""
     return select(sites.c.id, sites.c.name, sites.c.kind, sites.c.precision_m, sites.c.status, sites.c.sources,
                   func.ST_X(sites.c.geom).label("lon"), func.ST_Y(sites.c.geom).label("lat"))
 
 
 def site(conn: Connection, site_id: str) -> dict[str, Any] | None:
+    """One site as the analysis reads it, or None if there is none with this id."""
     row = conn.execute(site_select().where(sites.c.id == site_id)).mappings().first()
     return dict(row) if row else None
 
 
 def sites_near(conn: Connection, lon: float, lat: float, radius_m: float) -> list[dict[str, Any]]:
+    """The sites that may lie within `radius_m` metres of the point, given their precision.
+
+    The search reaches out by the largest site precision too; the analysis measures each exactly.
+    """
     reach = radius_m + conn.execute(select(func.coalesce(func.max(sites.c.precision_m), 0.0))).scalar_one()
     return [dict(r) for r in conn.execute(site_select().where(within(sites.c.geom, lon, lat, reach))).mappings()]
 
 
 def zone_select() -> Select:
+    """The zone columns the analysis needs, with the geometry as WKB."""
     c = control_zones.c
     return select(c.id, c.name, c.group_id, c.kind, c.valid_from, c.valid_to, c.confidence, c.status,
                   c.precision_m, c.sources, func.ST_AsBinary(c.geom).label("wkb"))
 
 
 def in_force(on: date) -> ColumnElement:
+    """Zones valid on the day `on` (from `valid_from` to `valid_to`, both inclusive; no end: still valid)."""
     c = control_zones.c
     return and_(c.valid_from <= on, or_(c.valid_to.is_(None), c.valid_to >= on))
 
 
 def zones_in_force(conn: Connection, on: date, group_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The zones in force on `on`, of the given groups only if any are given, in id order."""
     query = zone_select().where(in_force(on))
     if group_ids := list(group_ids):
         query = query.where(control_zones.c.group_id.in_(group_ids))
@@ -218,14 +231,17 @@ def zones_in_force(conn: Connection, on: date, group_ids: Iterable[str] = ()) ->
 
 
 def zone(conn: Connection, zone_id: str) -> dict[str, Any] | None:
+    """One zone as the analysis reads it, or None if there is none with this id."""
     row = conn.execute(zone_select().where(control_zones.c.id == zone_id)).mappings().first()
     return zone_row(row) if row else None
 
 
 def zone_row(row) -> dict[str, Any]:
+    """A zone row as a plain dict, its WKB as bytes."""
     return {**row, "wkb": bytes(row["wkb"])}
 
 
 def all_groups(conn: Connection) -> list[dict[str, Any]]:
+    """Every group's id, name and map colour, in id order."""
     return [dict(r) for r in conn.execute(select(groups.c.id, groups.c.name, groups.c.color).order_by(groups.c.id))
             .mappings()]

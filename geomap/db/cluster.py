@@ -52,6 +52,8 @@ max_parallel_workers_per_gather = 0
 
 @dataclass(frozen=True)
 class Status:
+    """The embedded cluster as found: whether it runs, its postmaster's pid and port (None if not), its data folder."""
+
     running: bool
     pid: int | None
     port: int | None
@@ -97,6 +99,7 @@ def port_is_free(port: int) -> bool:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that no one listens on right now (the kernel's pick)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]

@@ -32,6 +32,7 @@ def _stream(conn: Connection, query) -> Iterator:
 
 
 def group_rows(conn: Connection) -> Iterator[dict[str, Any]]:
+    """Every group, in id order by bytes, streamed."""
     query = select(*(groups.c[c] for c in GROUP_COLUMNS)).order_by(groups.c.id.collate("C"))
     return (dict(row) for row in _stream(conn, query).mappings())
 
@@ -54,6 +55,7 @@ def bookkeeping_rows(conn: Connection) -> Iterator[dict[str, Any]]:
 
 
 def history_rows(conn: Connection) -> Iterator[dict[str, Any]]:
+    """Every history row, in the order they were written, streamed."""
     query = select(*(history.c[c] for c in HISTORY_COLUMNS)).order_by(history.c.id)
     return (dict(row) for row in _stream(conn, query).mappings())
 
@@ -109,12 +111,14 @@ def _batches(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def schema_revision(conn: Connection) -> str | None:
+    """The Alembic revision the database's schema is at (None before the first migration)."""
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def known_revisions() -> set[str]:
+    """Every schema revision this version of geomap knows, so a package from a newer one is refused."""
     from alembic.script import ScriptDirectory
 
     return {r.revision for r in ScriptDirectory(str(migrate.MIGRATIONS)).walk_revisions()}

@@ -34,5 +34,6 @@ def make_engine(url: str) -> Engine:
     # decoded by msgspec (the same Python values as the json module's, about three times as
     # fast: a tenth of a nearby query with hundreds of rows went to decoding their sources), and
     # encoded by it too (one JSON library throughout).
+    """An engine on `url`, its connections set up the way geomap's queries were measured to need."""
     return create_engine(url, pool_pre_ping=True, json_deserializer=msgspec.json.decode, json_serializer=_json_text,
                          connect_args={"options": SESSION_OPTIONS, "prepare_threshold": None})

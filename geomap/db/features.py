@@ -112,6 +112,7 @@ def _interval(stored: Stored, start: date | None, end: date | None) -> ColumnEle
 
 
 def equals_clause(stored: Stored, name: str, values: tuple) -> ColumnElement:
+    """`name` is one of `values`; for incidents' `group`, any group an affirmative claim names."""
     if stored.collection.id == "incidents" and name == "group":
         return attributed_to(values)
     return stored.column(name).in_(values)

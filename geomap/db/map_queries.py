@@ -127,6 +127,7 @@ def _group_category() -> ColumnElement:
 
 
 def map_sites(conn: Connection, bbox=None) -> list[dict[str, Any]]:
+    """The sites to draw, within `bbox` (west, south, east, north) when given, in id order."""
     query = site_select().order_by(sites.c.id)
     return [dict(r) for r in conn.execute(query.where(_in_bbox(sites.c.geom, bbox)) if bbox else query).mappings()]
 

@@ -20,19 +20,23 @@ def _config(connection=None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the schema up to `revision` (by default the newest), in one transaction."""
     with engine.begin() as connection:
         command.upgrade(_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Migrate the schema down to `revision` (by default `base`: before the first migration), in one transaction."""
     with engine.begin() as connection:
         command.downgrade(_config(connection), revision)
 
 
 def current(engine: Engine) -> str | None:
+    """The revision the database's schema is at, or None if it was never migrated."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head() -> str:
+    """The newest revision this version of geomap has."""
     return ScriptDirectory.from_config(_config()).get_current_head()

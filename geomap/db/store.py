@@ -16,6 +16,7 @@ ATTRIBUTION_FIELDS = ("group_id", "claimant", "stance", "sources", "notes")
 
 
 def table(collection: str) -> Table:
+    """The table that stores the collection's features."""
     return metadata.tables[collection]
 
 
@@ -39,6 +40,7 @@ def current_rows(conn: Connection, collection: str, ids: Iterable[str]) -> dict[
 
 
 def current_attributions(conn: Connection, incident_ids: Iterable[str]) -> dict[str, list[dict]]:
+    """Each incident's attribution claims in their stored order (an empty list for one without)."""
     ids = list(incident_ids)
     claims: dict[str, list[dict]] = {i: [] for i in ids}
     query = (select(attributions.c.incident_id, *(attributions.c[f] for f in ATTRIBUTION_FIELDS))
@@ -49,11 +51,13 @@ def current_attributions(conn: Connection, incident_ids: Iterable[str]) -> dict[
 
 
 def existing_ids(conn: Connection, collection: str) -> set[str]:
+    """The ids of every feature stored in the collection."""
     tbl = table(collection)
     return set(conn.execute(select(tbl.c.id)).scalars())
 
 
 def insert_feature(conn: Connection, collection: str, row: dict[str, Any]) -> None:
+    """Insert one feature row, and an incident's attribution claims with it."""
     conn.execute(insert(table(collection)).values(**_bindable(row)))
     _write_attributions(conn, collection, row)
 
@@ -77,6 +81,7 @@ def delete_feature(conn: Connection, collection: str, feature_id: str, version: 
 
 
 def feature_history(conn: Connection, collection: str, feature_id: str) -> list[dict[str, Any]]:
+    """The audited writes of one feature, oldest first: action, version, actor, time, changes and previous values."""
     h = history.c
     query = (select(h.action, h.version, h.actor, h.at, h.changes, h.previous)
              .where(h.collection == collection, h.feature_id == feature_id).order_by(h.id))
@@ -85,6 +90,7 @@ def feature_history(conn: Connection, collection: str, feature_id: str) -> list[
 
 def append_history(conn: Connection, collection: str, feature_id: str, action: str, version: int,
                    actor: str, changes: list[str], previous: dict | None) -> None:
+    """Record one write of a feature in the history: who did what, which fields changed and what they were."""
     conn.execute(insert(history).values(collection=collection, feature_id=feature_id, action=action,
                                         version=version, actor=actor, changes=changes, previous=previous))
 

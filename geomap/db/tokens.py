@@ -15,6 +15,8 @@ from geomap.vocabulary import ROLES
 
 @dataclass(frozen=True)
 class Holder:
+    """Whoever presented a valid token: the token's name and its role."""
+
     name: str
     role: str
 
@@ -23,6 +25,7 @@ class Holder:
 
 
 def digest(token: str) -> str:
+    """The SHA-256 hex digest under which a token is stored and looked up."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -48,12 +51,14 @@ def holder(conn: Connection, token: str) -> Holder | None:
 
 
 def revoke(conn: Connection, name: str) -> bool:
+    """Revoke the live token named `name`; False if there is none."""
     t = api_tokens.c
     result = conn.execute(update(api_tokens).where(t.name == name, t.revoked_at.is_(None)).values(revoked_at=func.now()))
     return result.rowcount == 1
 
 
 def listing(conn: Connection) -> list[dict]:
+    """Every token's name, role and dates (created, last used, revoked), never its secret."""
     t = api_tokens.c
     query = select(t.name, t.role, t.created_at, t.last_used_at, t.revoked_at).order_by(t.name)
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -53,6 +53,7 @@ def parse_geometry(obj: Any, allowed: tuple[str, ...]) -> BaseGeometry:
 
 
 def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
+    """A polygon as a multipolygon of one part; a multipolygon as it is (zones are stored as multipolygons)."""
     return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
 
 

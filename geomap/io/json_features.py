@@ -33,6 +33,8 @@ class _Strict(Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Source(_Strict, kw_only=True):
+    """A source as the fast path reads it (mirrors `records.Source`)."""
+
     title: Text
     publisher: str | None = None
     url: Url
@@ -40,6 +42,8 @@ class Source(_Strict, kw_only=True):
 
 
 class Attribution(_Strict, kw_only=True):
+    """An attribution claim as the fast path reads it (mirrors `records.Attribution`)."""
+
     group: Slug
     claimant: Text
     stance: Literal[v.STANCES]
@@ -48,6 +52,8 @@ class Attribution(_Strict, kw_only=True):
 
 
 class IncidentProperties(_Strict, kw_only=True):
+    """An incident's properties as the fast path reads them (mirrors `records.IncidentProperties`)."""
+
     title: Text
     description: str | None = None
     date_start: date
@@ -79,6 +85,8 @@ class IncidentProperties(_Strict, kw_only=True):
 
 
 class SiteProperties(_Strict, kw_only=True):
+    """A site's properties as the fast path reads them (mirrors `records.SiteProperties`)."""
+
     name: Text
     kind: Literal[v.SITE_KINDS]
     precision_m: Metres
@@ -94,6 +102,8 @@ class SiteProperties(_Strict, kw_only=True):
 
 
 class Point(Struct, frozen=True):
+    """A GeoJSON Point in WGS84 lon/lat: longitude in [-180, 180], latitude in [-90, 90], an optional finite height."""
+
     type: Literal["Point"]
     coordinates: Annotated[list[float], Meta(min_length=2, max_length=3)]
 
@@ -106,6 +116,8 @@ class Point(Struct, frozen=True):
 
 
 class IncidentFeature(Struct, frozen=True):
+    """A whole incident Feature: id, point geometry and properties."""
+
     type: Literal["Feature"]
     id: Slug
     geometry: Point
@@ -113,6 +125,8 @@ class IncidentFeature(Struct, frozen=True):
 
 
 class SiteFeature(Struct, frozen=True):
+    """A whole site Feature: id, point geometry and properties."""
+
     type: Literal["Feature"]
     id: Slug
     geometry: Point

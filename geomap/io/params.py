@@ -77,6 +77,7 @@ def instant(name: str, text: str) -> date:
 
 
 def check_known(args: Mapping[str, str], allowed: tuple[str, ...]) -> None:
+    """Refuse, with a 400 naming them, any parameters not in `allowed`."""
     unknown = sorted(set(args) - set(allowed))
     if unknown:
         raise parameters_error(unknown, f"unknown parameter; allowed: {', '.join(allowed) or 'none'}")
@@ -88,6 +89,7 @@ def parameter_error(name: str, reason: str) -> BadRequest:
 
 
 def parameters_error(names: list[str], reason: str) -> BadRequest:
+    """A 400 that names each parameter in `names` and says why (`reason`)."""
     return BadRequest(f"{', '.join(names)}: {reason}", [Problem("query", name, reason) for name in names])
 
 
@@ -103,6 +105,7 @@ def values(name: str, text: str | None) -> tuple[str, ...]:
 
 
 def integer(name: str, text: str | None, default: int, low: int, high: int | None) -> int:
+    """The whole number `text` within [low, high] (no upper bound when `high` is None); `default` when absent."""
     if text is None:
         return default
     if not re.fullmatch(r"\d+", text.strip()):

@@ -58,6 +58,7 @@ def collection_from_name(path: Path) -> str | None:
 
 
 def check_collection(path: Path, collection: str | None) -> str:
+    """The collection a file is to be imported into; InvalidInput if it is unknown or cannot be imported."""
     if collection is None:
         raise InvalidInput(f"{path}: cannot tell which collection this file holds; pass --collection "
                            f"(one of {', '.join(IMPORTABLE)}) or name the file after it")

@@ -24,16 +24,19 @@ def dates(days: np.ndarray) -> list[str]:
 
 
 def source(kind: str, ident: str, date: str | None = None) -> dict:
+    """A citation of a made-up report, its URL under example.org so it never points at real news."""
     return {"title": f"Synthetic {kind} report {ident}", "publisher": PUBLISHER,
             "url": f"https://example.org/synth/{kind}/{ident}", "date": date}
 
 
 def group_objects() -> list[dict]:
+    """The synthetic groups as the records of groups.json."""
     return [{"id": gid, "name": name, "aliases": [], "kind": kind, "color": color,
              "notes": "Synthetic group (geomap synth)"} for gid, name, kind, color, *_ in GROUPS]
 
 
 def site_features() -> list[dict]:
+    """The synthetic sites as GeoJSON Features, each located to within 500 m."""
     return [{"type": "Feature", "id": sid, "geometry": {"type": "Point", "coordinates": [lon, lat]},
              "properties": {"name": name, "kind": kind, "precision_m": 500.0, "status": "confirmed",
                             "sources": [source("sites", sid)]}} for sid, name, kind, lon, lat in SITES]

@@ -22,6 +22,7 @@ def register(name: str, target: str) -> None:
 
 
 def names() -> tuple[str, ...]:
+    """The names of every registered layer, in registration order."""
     return tuple(LAYERS)
 
 

@@ -29,6 +29,8 @@ INLINE = "inline"
 
 @dataclass(frozen=True)
 class Asset:
+    """One file a map page needs (script, style sheet or data), served by geomap under a content-addressed name."""
+
     url: str  # the URL folium names it by (or a geomap-static: path)
     name: str  # content-addressed file name, e.g. leaflet.1a2b3c4d5e.js
     media_type: str

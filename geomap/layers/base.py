@@ -93,11 +93,13 @@ def overlay(fmap: folium.Map, title: str, show: bool = True) -> folium.FeatureGr
 
 
 def feature(lon: float, lat: float, **properties) -> dict:
+    """A GeoJSON point Feature for the map's runtime; coordinates rounded to 6 decimals (about 0.1 m)."""
     return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
             "properties": properties}
 
 
 def collection(features: list[dict]) -> dict:
+    """The features as a GeoJSON FeatureCollection."""
     return {"type": "FeatureCollection", "features": features}
 
 

@@ -45,6 +45,7 @@ def layer_data(name: str) -> tuple[dict, ...]:
 
 @cache
 def shapes(name: str) -> tuple[tuple[dict, object], ...]:
+    """The basemap layer's features as (properties, Shapely geometry) pairs, parsed once per process."""
     return tuple((f["properties"], shape(f["geometry"])) for f in layer_data(name))
 
 
@@ -140,6 +141,8 @@ class BasemapCall(JsCall):
 
 
 class Basemap(Layer):
+    """Natural Earth land, boundaries, rivers, lakes and places, drawn from geomap's own files (offline)."""
+
     name = "basemap"
     title = "Basemap"
 

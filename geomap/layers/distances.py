@@ -47,6 +47,8 @@ def _features(scene: Scene, d: DistanceLine) -> list[dict]:
 
 
 class Distances(Layer):
+    """Geodesic lines, labelled in km, from the focus incident to its target, nearest prior incidents, nearby sites."""
+
     name = "distances"
     title = "Distances"
 

@@ -32,6 +32,7 @@ def line(lon1: float, lat1: float, lon2: float, lat2: float, points: int = 32) -
 
 
 def padded(bbox: Bbox, fraction: float = 0.08, minimum_deg: float = 0.05) -> Bbox:
+    """The bbox grown on each side by `fraction` of its size (at least `minimum_deg` degrees), kept within the world."""
     w, s, e, n = bbox
     dx = max((e - w) * fraction, minimum_deg)
     dy = max((n - s) * fraction, minimum_deg)
@@ -39,6 +40,7 @@ def padded(bbox: Bbox, fraction: float = 0.08, minimum_deg: float = 0.05) -> Bbo
 
 
 def union(boxes) -> Bbox | None:
+    """The smallest bbox that holds all the boxes given (None ones skipped); None if there are none."""
     boxes = [b for b in boxes if b is not None]
     if not boxes:
         return None

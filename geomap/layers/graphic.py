@@ -327,6 +327,9 @@ def _inset(figure: Figure, scene: Scene, frame: Frame, layout: Layout) -> None:
 
 
 def credit_text(scene: Scene, limit: int = 14) -> str:
+    """The credit line under a static map: the sources' publishers (at most `limit` named), the basemap's
+    attribution, the data version, and how estimated locations are drawn.
+    """
     names = scene.publishers()
     documents = len(scene.sources())
     shown = "; ".join(names[:limit]) + (f"; and {len(names) - limit} more" if len(names) > limit else "")

@@ -33,6 +33,7 @@ CLUSTER_OPTIONS = {"maxClusterRadius": 30, "showCoverageOnHover": False, "spider
 
 
 def incident_feature(scene: Scene, incident: MapIncident, focus: bool = False) -> dict:
+    """An incident as a point Feature of the interactive map: style, popup, tooltip, and dates for the time slider."""
     style = incident_mark(scene, incident, focus).leaflet()
     style["className"] = f"gm-incident gm-status-{incident.status}" + (" gm-focus-incident" if focus else "")
     return feature(incident.lon, incident.lat, style=style, popup=incident_popup(incident, scene.group_name, focus),
@@ -85,6 +86,8 @@ def totals(cells) -> list[Cell]:
 
 
 class Incidents(Layer):
+    """The incidents, clustered on the interactive map; cells counted on the server when there are too many to send."""
+
     name = "incidents"
     title = "Incidents"
 

@@ -13,10 +13,13 @@ DEFAULT_RINGS_M = (1000.0, 5000.0, 10000.0, 25000.0)
 
 
 def ring_label(metres: float) -> str:
+    """A ring's label in km, e.g. "5 km" or "2.5 km"."""
     return f"{km(metres).removesuffix('.0')} km"
 
 
 class Rings(Layer):
+    """Geodesic circles at fixed distances around the focus incident, each labelled in km."""
+
     name = "rings"
     title = "Distance rings"
 

@@ -28,6 +28,8 @@ UP_TO_DATE = "before"  # incident window: incidents that started on or before th
 
 @dataclass(frozen=True)
 class Group:
+    """An armed group as a map shows it: its name and its colour (#rrggbb)."""
+
     id: str
     name: str
     color: str
@@ -35,6 +37,8 @@ class Group:
 
 @dataclass(frozen=True)
 class Claim:
+    """One attribution claim on a map: the group, who claims it and with what stance, and its sources."""
+
     group: str
     claimant: str
     stance: str
@@ -44,6 +48,10 @@ class Claim:
 
 @dataclass(frozen=True)
 class MapIncident:
+    """An incident as a map draws it: WGS84 lon/lat, the precision radius in metres, the dates it is
+    known to lie within (inclusive), its claims and sources.
+    """
+
     id: str
     title: str
     lon: float
@@ -73,6 +81,8 @@ class MapIncident:
 
 @dataclass(frozen=True)
 class MapSite:
+    """A site as a map draws it: WGS84 lon/lat with its precision radius in metres."""
+
     id: str
     name: str
     kind: str

@@ -14,6 +14,7 @@ TRIANGLE = ('<svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">
 
 
 def site_features(site: MapSite) -> list[dict]:
+    """A site's triangle (with its popup and tooltip) and its name label, as two Features."""
     symbol = feature(site.lon, site.lat, cls="gm-site", html=f"<span>{TRIANGLE}</span>", pane="gmSites",
                      popup=site_popup(site), tooltip=str(Markup("<b>{}</b><br>{}, location {}").format(
                          site.name, site.kind.replace("_", " "), precision_text(site.precision_m))))
@@ -23,6 +24,8 @@ def site_features(site: MapSite) -> list[dict]:
 
 
 class Sites(Layer):
+    """The reference sites, each a triangle with its name."""
+
     name = "sites"
     title = "Sites"
 

@@ -50,6 +50,8 @@ class Mark:
 
 @dataclass(frozen=True)
 class LegendEntry:
+    """One line of the legend: its label, the symbol drawn beside it (kind and mark), and its section."""
+
     label: str
     symbol: str  # "point", "site", "area", "line", "circle"
     mark: Mark
@@ -69,6 +71,7 @@ ZONE_KINDS = {  # control is drawn firmly; presence and activity fainter, dashed
 
 
 def category_color(scene: Scene, category: str) -> str:
+    """The colour of an incident category: an event type's, or a group's (contested and unattributed have their own)."""
     if scene.color_by == "event_type":
         return EVENT_TYPE_COLORS.get(category, OTHER_COLOR)
     if category == CONTESTED:
@@ -79,6 +82,7 @@ def category_color(scene: Scene, category: str) -> str:
 
 
 def category_label(scene: Scene, category: str) -> str:
+    """The legend's words for an incident category."""
     if scene.color_by == "event_type":
         return category
     if category == CONTESTED:
@@ -89,10 +93,12 @@ def category_label(scene: Scene, category: str) -> str:
 
 
 def incident_category(scene: Scene, incident) -> str:
+    """What an incident is coloured by: its event type, or its group (or contested, or unattributed)."""
     return incident.event_type if scene.color_by == "event_type" else incident.group_category
 
 
 def incident_mark(scene: Scene, incident, focus: bool = False) -> Mark:
+    """How an incident's point looks: its category's colour, its status's fill and dash, larger when it is the focus."""
     color = category_color(scene, incident_category(scene, incident))
     status = STATUS_MARKS.get(incident.status, STATUS_MARKS["reported"])
     outline = FOCUS_OUTLINE if focus else status["outline"] or color
@@ -101,17 +107,20 @@ def incident_mark(scene: Scene, incident, focus: bool = False) -> Mark:
 
 
 def status_mark(status: str) -> Mark:
+    """The legend's mark for a status: grey, filled and dashed as incidents of that status are."""
     s = STATUS_MARKS[status]
     return Mark(color=s["outline"] or "#555555", fill="#555555", fill_opacity=s["fill_opacity"], dash=s["dash"],
                 weight=1.8, radius=6.5)
 
 
 def uncertainty_mark(scene: Scene, incident) -> Mark:
+    """How an incident's precision circle looks: a faint, dashed area in its category's colour."""
     color = category_color(scene, incident_category(scene, incident))
     return Mark(color=color, fill=color, fill_opacity=0.06, weight=1.0, dash=(3, 3))
 
 
 def zone_mark(scene: Scene, zone) -> Mark:
+    """How a zone looks: its group's colour, filled, dashed and hatched by its kind."""
     kind = ZONE_KINDS.get(zone.kind, ZONE_KINDS["presence"])
     color = scene.groups[zone.group].color if zone.group in scene.groups else OTHER_COLOR
     return Mark(color=color, fill=color, fill_opacity=kind["fill_opacity"], weight=2.0, dash=kind["dash"],
@@ -119,6 +128,7 @@ def zone_mark(scene: Scene, zone) -> Mark:
 
 
 def cell_mark(scene: Scene, cell) -> Mark:
+    """How a grid cell of incidents looks: its category's colour, its area growing with its count."""
     color = category_color(scene, cell.category)
     # Marker area grows with the count, so that a cell of 400 looks 4x a cell of 100.
     radius = min(24.0, 3.0 + 1.5 * cell.count ** 0.5)  # as geomap.cells in static/maps/geomap.js

@@ -29,6 +29,7 @@ def mpl_text(text: object) -> str:
 
 
 def km(metres: float) -> str:
+    """Metres as kilometres for labels: whole km from 100 km, else one decimal."""
     value = metres / 1000
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
@@ -39,10 +40,12 @@ def distance_text(d: Distance) -> str:
 
 
 def precision_text(metres: float) -> str:
+    """A precision radius in words: "exact", "± 250 m" or "± 2.5 km"."""
     return "exact" if metres == 0 else f"\u00b1 {km(metres)} km" if metres >= 1000 else f"\u00b1 {metres:.0f} m"
 
 
 def date_range(start: date, end: date | None) -> str:
+    """A date interval as text: one date, `start → end`, or `start → open` when it has no end."""
     if end is None:
         return f"{start.isoformat()} \u2192 open"
     return start.isoformat() if start == end else f"{start.isoformat()} \u2192 {end.isoformat()}"
@@ -59,6 +62,7 @@ def link(url: str | None, text: str) -> Markup:
 
 
 def source_item(source: dict) -> Markup:
+    """A source as an HTML list item: its title linked to its URL, with publisher and date."""
     title = source.get("title") or source.get("url") or "source"
     extra = ", ".join(str(v) for v in (source.get("publisher"), source.get("date")) if v)
     muted = f" <span class=gm-muted>({escape(extra)})</span>" if extra else ""
@@ -66,6 +70,7 @@ def source_item(source: dict) -> Markup:
 
 
 def source_list(sources, limit: int = 8) -> Markup:
+    """The sources as an HTML list, at most `limit` shown and the rest counted."""
     items = "".join(source_item(s) for s in sources[:limit])
     more = len(sources) - limit
     tail = f"<li class=gm-muted>and {more:d} more</li>" if more > 0 else ""
@@ -73,6 +78,7 @@ def source_list(sources, limit: int = 8) -> Markup:
 
 
 def row(label: str, value) -> Markup:
+    """A table row of a popup: the label and the value, both escaped."""
     return Markup(f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>")
 
 
@@ -97,23 +103,27 @@ def incident_popup(incident, group_name, focus: bool = False) -> str:
 
 
 def incident_tooltip(incident) -> str:
+    """An incident's tooltip: its title, dates and status."""
     return str(Markup("<b>{}</b><br>{} \u00b7 {}").format(
         incident.title, date_range(incident.date_start, incident.date_end), incident.status))
 
 
 def site_popup(site) -> str:
+    """A site's popup: its name, kind, location precision, status and sources."""
     return str(Markup("<div class=gm-popup><h3>{}</h3><table>{}{}{}</table><h4>Sources</h4>{}</div>").format(
         site.name, row("Kind", site.kind.replace("_", " ")), row("Location", precision_text(site.precision_m)),
         row("Status", site.status), source_list(site.sources)))
 
 
 def zone_tooltip(zone, group_name: str) -> str:
+    """A zone's tooltip: its name, group, kind, validity, confidence and boundary precision."""
     return (f"<b>{escape(zone.name)}</b><br>{escape(group_name)} \u00b7 {escape(zone.kind)}<br>"
             f"valid {escape(date_range(zone.valid_from, zone.valid_to))}<br>confidence {escape(zone.confidence)}"
             f" \u00b7 boundary {escape(precision_text(zone.precision_m))} ({escape(zone.status)})")
 
 
 def zone_popup(zone, group_name: str) -> str:
+    """A zone's popup: its group, kind, validity, confidence, boundary precision, notes and sources."""
     rows = (row("Group", group_name), row("Kind", zone.kind), row("In force", date_range(zone.valid_from, zone.valid_to)),
             row("Confidence", zone.confidence), row("Boundary", f"{precision_text(zone.precision_m)} ({zone.status})"))
     notes = f"<p>{escape(_short(zone.notes))}</p>" if zone.notes else ""

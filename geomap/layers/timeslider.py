@@ -13,6 +13,8 @@ from geomap.layers.scene import Scene
 
 
 class TimeSlider(Layer):
+    """A slider that picks the day the interactive map shows incidents and zones for (nothing on static maps)."""
+
     name = "time"
     title = "Time slider"
 

@@ -17,6 +17,8 @@ from geomap.layers.text import precision_text
 
 
 class Uncertainty(Layer):
+    """Each incident's precision circle: its true location may be anywhere inside."""
+
     name = "uncertainty"
     title = "Location uncertainty"
 

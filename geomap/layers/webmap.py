@@ -96,6 +96,7 @@ def credit(scene: Scene, shown: int = 3) -> Markup:
 
 
 def legend_html(scene: Scene, layers: Sequence[Layer]) -> str:
+    """The legend of the interactive map: each layer's entries by section, then the data version and attribution."""
     entries = [entry for layer in layers for entry in layer.legend(scene)]
     sections: dict[str, list[LegendEntry]] = {}
     for entry in entries:

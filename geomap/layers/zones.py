@@ -29,6 +29,8 @@ def zone_feature(scene: Scene, zone: ControlZone, outline) -> dict:
 
 
 class Zones(Layer):
+    """The control zones in force, in their group's colour, styled by kind."""
+
     name = "zones"
     title = "Control zones"
 

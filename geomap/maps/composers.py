@@ -12,6 +12,7 @@ from geomap.maps.collector import settle
 
 
 def layers_of(scene: Scene) -> list:
+    """The layer objects a scene names, in its drawing order."""
     return [load(name) for name in scene.layers]
 
 

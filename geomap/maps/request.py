@@ -68,6 +68,8 @@ def layer_names(options: MapOptions) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class MapRequest:
+    """A parsed map request: what to show, how it looks, the still graphic's size (None: default), whether embedded."""
+
     selection: Selection
     options: MapOptions
     size: Size | None

@@ -8,6 +8,7 @@ from geomap.layers.scene import Claim, Group, MapIncident, MapSite
 
 
 def groups(conn: Connection) -> dict[str, Group]:
+    """Every group as a map shows it, by id."""
     return {g["id"]: Group(g["id"], g["name"], g["color"]) for g in candidates.all_groups(conn)}
 
 
@@ -25,5 +26,6 @@ def incidents(conn: Connection, clauses) -> list[MapIncident]:
 
 
 def site(row: dict) -> MapSite:
+    """A database row of a site as a MapSite."""
     return MapSite(row["id"], row["name"], row["kind"], row["lon"], row["lat"], row["precision_m"], row["status"],
                    tuple(row["sources"]))

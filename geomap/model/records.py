@@ -43,10 +43,14 @@ Slug = Annotated[str, Field(pattern=v.ID_PATTERN)]
 
 
 class Model(BaseModel):
+    """The base of every record: strict types, no unknown fields, immutable once made."""
+
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
 class Source(Model):
+    """A document a record rests on: its title, publisher, URL (http or https) and date."""
+
     title: Text
     publisher: str | None = None
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
@@ -57,6 +61,8 @@ Sources = Annotated[list[Source], Field(min_length=1)]
 
 
 class Attribution(Model):
+    """A claim about who did an incident: the group, who says so (claimant), their stance, and its sources."""
+
     group: Slug
     claimant: Text
     stance: Literal[v.STANCES]
@@ -65,6 +71,8 @@ class Attribution(Model):
 
 
 class GroupRecord(Model):
+    """An armed group: its id, name and aliases, its kind, and its colour on maps (#rrggbb)."""
+
     id: Slug
     name: Text
     aliases: list[Text] = []
@@ -74,6 +82,8 @@ class GroupRecord(Model):
 
 
 class SiteProperties(Model):
+    """The properties of a site: a named place incidents may target, located to within `precision_m` metres."""
+
     name: Text
     kind: Literal[v.SITE_KINDS]
     precision_m: Metres
@@ -85,6 +95,10 @@ class SiteProperties(Model):
 
 
 class ZoneProperties(Model):
+    """The properties of a control zone: an area of one group from `valid_from` to `valid_to` (None:
+    still), both inclusive, its boundary good to within `precision_m` metres.
+    """
+
     name: Text
     group: Slug
     kind: Literal[v.ZONE_KINDS]
@@ -106,6 +120,10 @@ class ZoneProperties(Model):
 
 
 class IncidentProperties(Model):
+    """The properties of an incident in ACLED's vocabulary: dated within `date_start` to `date_end`
+    (both inclusive), located to within `precision_m` metres, with its attribution claims.
+    """
+
     title: Text
     description: str | None = None
     date_start: IsoDate
