@@ -28,9 +28,12 @@ def _settings():
 
 
 def _engine():
+    """The command's engine, disposed when the command ends (its pooled connections closed)."""
     from geomap.db.engine import database_url, make_engine
 
-    return make_engine(database_url(_settings()))
+    engine = make_engine(database_url(_settings()))
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
 
 
 def _cluster():

@@ -48,7 +48,6 @@ class GeomapError(Exception):
 
 class ConfigError(GeomapError, title="Invalid configuration"):
     """A setting is missing or invalid; geomap refuses to start with it."""
-    pass
 
 
 class MissingDependency(GeomapError, title="Missing dependency"):
@@ -63,44 +62,35 @@ class BadRequest(GeomapError, status=400, title="Bad request"):
 
 class Unauthorized(GeomapError, status=401, title="Unauthorized"):
     """The request needs a bearer token and brought none that is valid."""
-    pass
 
 
 class Forbidden(GeomapError, status=403, title="Forbidden"):
     """The token is valid but its role may not do this."""
-    pass
 
 
 class NotFound(GeomapError, status=404, title="Not found"):
     """No such collection, feature or resource."""
-    pass
 
 
 class Conflict(GeomapError, status=409, title="Conflict"):
     """The request clashes with what is stored, e.g. a name already taken."""
-    pass
 
 
 class PreconditionFailed(GeomapError, status=412, title="Precondition failed"):
     """If-Match names a version that is not the stored one: someone else wrote first."""
-    pass
 
 
 class UnsupportedMediaType(GeomapError, status=415, title="Unsupported media type"):
     """The request body's Content-Type is not one this route reads."""
-    pass
 
 
 class InvalidInput(GeomapError, status=422, title="Invalid input"):
     """Input that is well formed but breaks a rule of the data model; `problems` says where."""
-    pass
 
 
 class PreconditionRequired(GeomapError, status=428, title="Precondition required"):
     """A write that must say, with If-Match, which version it replaces and did not."""
-    pass
 
 
 class DatabaseUnavailable(GeomapError, status=503, title="Database unavailable"):
     """The database cannot be reached; the request may succeed later."""
-    pass

@@ -149,6 +149,7 @@ def test_oversized_body_is_413(database_url, editor_token):
         token = tokens.create(conn, "other", "editor")
     body = {**NEW_SITE, "properties": {**NEW_SITE["properties"], "notes": "x" * 5000}}
     response = post(small.test_client(), token, body)
+    small.extensions["geomap.engine"].dispose()
     assert response.status_code == 413 and response.mimetype == "application/problem+json"
 
 
@@ -170,7 +171,8 @@ def test_concurrent_puts_with_the_same_etag_exactly_one_wins(app, live_server, e
             with urllib.request.urlopen(request) as response:
                 statuses.append(response.status)
         except urllib.error.HTTPError as error:
-            statuses.append(error.code)
+            with error:  # closes its response: an unclosed socket is a ResourceWarning, an error here
+                statuses.append(error.code)
 
     threads = [threading.Thread(target=put, args=(n,)) for n in range(8)]
     for thread in threads:

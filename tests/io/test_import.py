@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
 
 import pytest
@@ -184,13 +185,13 @@ def test_every_problem_goes_to_the_report_and_skip_invalid_keeps_the_valid_featu
     report = tmp_path / "report.csv"
     with pytest.raises(InvalidInput):
         import_file(refs, path, report=report)
-    refused = list(csv.DictReader(report.open()))
+    refused = list(csv.DictReader(io.StringIO(report.read_text())))
     assert [(r["field"]) for r in refused] == ["properties.precision_m", "properties.status", "id"]
 
     result = import_file(refs, path, skip_invalid=True, report=report)
     assert (result.created, result.invalid, result.problem_count) == (2, 2, 3)
     assert set(contents(refs, "incidents")) == {"attack-1", "attack-3"}
-    assert len(list(csv.DictReader(report.open()))) == 3
+    assert len(list(csv.DictReader(io.StringIO(report.read_text())))) == 3
     assert any("skipped 2 invalid feature(s)" in line for line in result.lines())
 
 

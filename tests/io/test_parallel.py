@@ -30,7 +30,8 @@ def test_parts_begin_with_whole_texts_and_know_their_first_line(tmp_path, separa
     cut = list(parallel.parts(path, separated, part_bytes=900))
     assert len(cut) > 5 and [p.index for p in cut] == list(range(len(cut)))
     assert b"".join(data[p.offset:p.offset + p.length] for p in cut) == data
-    whole = [(line, json.loads(t)) for line, t in text_sequence(path.open("rb"))]
+    with path.open("rb") as stream:
+        whole = [(line, json.loads(t)) for line, t in text_sequence(stream)]
     pieces = [(line, json.loads(t)) for p in cut for line, t in text_sequence(_bytes(data, p), separated, p.first_line)]
     assert len(whole) == 40 and pieces == whole  # the same texts on the same lines
 
