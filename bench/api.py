@@ -100,12 +100,14 @@ def free_port() -> int:
 
 
 def ensure_pygeoapi() -> Path:
-    """The pygeoapi venv's gunicorn, installing pygeoapi (and the same gunicorn as .venv) if needed."""
+    """The pygeoapi venv's gunicorn, installing pygeoapi if needed. Its PostgreSQL provider imports
+    GeoAlchemy2, which pygeoapi does not install; it and SQLAlchemy (unpinned by pygeoapi) get the
+    versions of .venv, as gunicorn does, so a fresh venv is the same on every machine."""
     python, gunicorn = PYGEOAPI_VENV / "bin" / "python", PYGEOAPI_VENV / "bin" / "gunicorn"
-    gunicorn_version = importlib.metadata.version("gunicorn")
-    wanted = {"pygeoapi": PYGEOAPI_VERSION, "gunicorn": gunicorn_version}
+    wanted = {"pygeoapi": PYGEOAPI_VERSION} | {
+        name: importlib.metadata.version(name) for name in ("gunicorn", "GeoAlchemy2", "SQLAlchemy")}
     check = ("import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
-             "('pygeoapi', 'gunicorn', 'psycopg2-binary')}))")
+             f"{tuple(wanted) + ('psycopg2-binary',)!r}}}))")
     if python.exists():
         found = subprocess.run([str(python), "-c", check], capture_output=True, text=True)
         if found.returncode == 0 and all(json.loads(found.stdout)[k] == v for k, v in wanted.items()):
@@ -113,8 +115,8 @@ def ensure_pygeoapi() -> Path:
     print(f"installing pygeoapi {PYGEOAPI_VERSION} into {PYGEOAPI_VENV} (its own venv) ...", flush=True)
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", f"pygeoapi=={PYGEOAPI_VERSION}",
-                    f"gunicorn=={gunicorn_version}", "psycopg2-binary"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *(f"{k}=={v}" for k, v in wanted.items()),
+                    "psycopg2-binary"], check=True)
     return gunicorn
 
 
