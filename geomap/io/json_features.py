@@ -7,7 +7,10 @@ structs mirror them field by field and never accept more: patterns are ASCII-onl
 at the true end of the text, numbers must be finite, and the cross-field rules are the same.
 A feature these structs reject is read again by `geojson.read_feature`, which accepts it or
 says why not; so a file is accepted or refused, with the same words, whichever path read it.
-`tests/io/test_json_features.py` holds the two paths to that on valid and broken features.
+`tests/io/test_json_features.py` holds the two paths to that on valid and broken features, and
+`tests/model/test_model_records.py` checks these structs against the records field by field
+(names, order, required, defaults, kinds, allowed values, bounds): the one repeated block of
+declarations in the package, kept because decoding is five times faster this way.
 """
 from __future__ import annotations
 
@@ -52,7 +55,8 @@ class Attribution(_Strict, kw_only=True):
 
 
 class IncidentProperties(_Strict, kw_only=True):
-    """An incident's properties as the fast path reads them (mirrors `records.IncidentProperties`)."""
+    """An incident's properties as the fast path reads them (mirrors `records.IncidentProperties`,
+    checked against it by tests/model)."""
 
     title: Text
     description: str | None = None
