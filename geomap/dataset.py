@@ -42,7 +42,7 @@ from geomap.db import dump
 from geomap.errors import InvalidInput, Problem
 from geomap.io import package
 from geomap.io.importer import import_file
-from geomap.io.load import load
+from geomap.ingest import load
 
 FEATURES = ("sites", "control_zones", "incidents")
 POINT_WKB = b"\x01\x01\x00\x00\x00"  # little-endian, type 1 (Point), as PostGIS writes it

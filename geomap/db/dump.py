@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Text, cast, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from geomap.db import bulk, migrate
-from geomap.db.features import COLLECTIONS, feature_json
+from geomap.db.features import STORED, feature_json
 from geomap.db.schema import groups, history
 
 BATCH = 1000
@@ -38,7 +38,7 @@ def group_rows(conn: Connection) -> Iterator[dict[str, Any]]:
 
 def feature_rows(conn: Connection, collection: str) -> Iterator[tuple[str, bytes]]:
     """(Feature JSON text, geometry WKB) of every feature of `collection`, by id."""
-    c = COLLECTIONS[collection]
+    c = STORED[collection]
     query = (select(cast(feature_json(c), Text), func.ST_AsBinary(c.table.c.geom))
              .order_by(c.table.c.id.collate("C")))
     return ((row[0], bytes(row[1])) for row in _stream(conn, query))
@@ -47,7 +47,7 @@ def feature_rows(conn: Connection, collection: str) -> Iterator[tuple[str, bytes
 def bookkeeping_rows(conn: Connection) -> Iterator[dict[str, Any]]:
     """Each record's version and timestamps, by table and id."""
     for name in TABLES:
-        tbl = COLLECTIONS[name].table if name in COLLECTIONS else groups
+        tbl = STORED[name].table if name in STORED else groups
         query = select(tbl.c.id, *(tbl.c[c] for c in BOOKKEEPING)).order_by(tbl.c.id.collate("C"))
         for row in _stream(conn, query).mappings():
             yield {"collection": name, **row}
@@ -67,7 +67,8 @@ def is_empty(conn: Connection) -> bool:
 def end_import(conn: Connection) -> None:
     """Drop an import's staging tables, which live until commit, so that the next collection's
     import in the same transaction can create its own."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {bulk.STAGING}, {bulk.PLAN}, {bulk.CLAIMS}, {bulk.SEEN}"))
+    staging = bulk.IMPORT
+    conn.execute(text(f"DROP TABLE IF EXISTS {staging.rows}, {staging.plan}, {staging.claims}, {staging.seen}"))
 
 
 def restore_history(conn: Connection, rows: Iterator[dict[str, Any]], bookkeeping: Iterator[dict[str, Any]]) -> int:

@@ -2,7 +2,8 @@
 delete, `geomap load` and `geomap import` all write through `geomap.db.bulk`'s staged upsert
 (COPY into a staging table, a plan of what changes, one upsert; claims and history follow).
 
-Writes of a few records (`write`, `create`, `replace`) stage them here; an import stages its
+Writes of records in hand (`write`, `create`, `replace`) stage them here, in the session's
+staging tables (`bulk.session_staging`, kept from one write to the next); an import stages its
 chunks itself, with the same COPY text (`geomap.db.rows`) and the same `bulk.apply`. Each runs
 in the caller's transaction: a refusal leaves it to be rolled back, so nothing is written.
 
@@ -12,6 +13,7 @@ its version is compared, so of two writes naming the same version exactly one wi
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,7 +27,6 @@ from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, 
 from geomap.model.records import Record, references, unknown_references
 
 COPY_LINES = 2_000  # COPY lines sent at a time
-SMALL = 100  # a write of at most this many records is staged without the import's extras
 
 
 # -- many records (geomap load) ------------------------------------------------------------------
@@ -148,14 +149,20 @@ def _staged(conn: Connection, collection: str, records: Sequence[Record], actor:
 
 def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record], actor: str,
                      every: bool) -> bulk.Applied:
-    copies = bulk.create_staging(conn, collection, large=len(records) > SMALL)
-    line = rows.formatter(bulk.staging_fields(collection))
+    staging = bulk.session_staging(conn, collection)
+    line = _formatter(collection)
     texts = [line(record, record.where, ordinal) for ordinal, record in enumerate(records)]
-    for copy_sql, lines in zip(copies, zip(*texts)):
+    for copy_sql, lines in zip(bulk.staging_copies(collection, staging), zip(*texts)):
         copy(conn, copy_sql, [x for x in lines if x])
-    applied = bulk.apply(conn, collection, actor, every=every)
-    bulk.drop_staging(conn, collection)
+    applied = bulk.apply(conn, collection, actor, every=every, staging=staging)
+    bulk.clear_staging(conn, collection, staging)
     return applied
+
+
+@functools.cache
+def _formatter(collection: str):
+    """The COPY lines of a record in the staging tables (compiled once per collection)."""
+    return rows.formatter(bulk.staging_fields(collection))
 
 
 def copy(conn: Connection, copy_sql: str, lines: list[str]) -> None:

@@ -20,8 +20,10 @@ from geomap.model.dataversion import DataVersion, canonical
 from geomap.errors import InvalidInput
 from geomap.io import synth_files
 from geomap.io.importer import import_file
-from geomap.io.export import export
-from geomap.io.load import SEED_FILES, load
+from geomap.db import features
+from geomap.io.export import query, write as write_features
+from geomap.ingest import load
+from geomap.io.load import SEED_FILES
 from test_acled import row, write
 
 BOOKKEEPING = ("version", "created_at", "updated_at")
@@ -118,7 +120,8 @@ def test_synthetic_data_with_groups_created_from_acled_actors_round_trips(engine
     assert {"gamma-movement", "delta-cells"} <= set(created)
     # The failure: an incidents export alone names groups the empty database lacks.
     incidents = tmp_path / "incidents.geojsonseq"
-    export(engine, "incidents", "geojsonseq", incidents)
+    with engine.connect() as conn:
+        write_features(features.stream(conn, query("incidents")), "incidents", "geojsonseq", incidents)
     with pytest.raises(InvalidInput, match="unknown group"):
         import_file(target, incidents, duplicates=None)
     path = tmp_path / "all.zip"

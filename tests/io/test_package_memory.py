@@ -9,7 +9,7 @@ import sys
 
 from geomap.io import synth_files
 from geomap.io.importer import import_file
-from geomap.io.load import load
+from geomap.ingest import load
 
 ROWS = 60_000
 SCRIPT = """
