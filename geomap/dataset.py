@@ -41,7 +41,7 @@ from geomap.model.dataversion import DataVersion, canonical
 from geomap.db import dump
 from geomap.errors import InvalidInput, Problem
 from geomap.io import package
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from geomap.ingest import load
 
 FEATURES = ("sites", "control_zones", "incidents")

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from conftest import snapshot
 from geomap.errors import InvalidInput
 from geomap.io.acled import ACLED_URL, PALETTE
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from io_helpers import contents, load_references
 
 COLUMNS = ("event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,"

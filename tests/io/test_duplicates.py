@@ -9,7 +9,7 @@ from pyproj import Geod
 
 from builders import offset
 from geomap.db.duplicates import DuplicateRule
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from io_helpers import incident, load_references, write_sequence
 
 LON, LAT = 44.21, 35.48

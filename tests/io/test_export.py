@@ -21,7 +21,7 @@ from geomap.errors import BadRequest, InvalidInput
 from geomap.io import params
 from geomap.io.export import Filters, query, write
 from geomap.io.gpkg import geometry_blob, write_gpkg
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io.load import SEED_DIR
 from geomap.io.writers import write_csv, write_geojson, write_geojsonseq

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from conftest import snapshot
 from geomap.db import bulk
 from geomap.errors import InvalidInput
-from geomap.io import chunks, importer
-from geomap.io.importer import import_file
+from geomap.io import chunks
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 from io_helpers import (

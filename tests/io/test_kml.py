@@ -10,7 +10,7 @@ import pytest
 
 from conftest import snapshot
 from geomap.errors import InvalidInput
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from geomap.io.kml import KMLReader, write_kml
 from io_helpers import SOURCE, contents, incident, load_references, zone
 

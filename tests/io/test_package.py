@@ -19,7 +19,7 @@ from geomap.db.engine import make_engine
 from geomap.model.dataversion import DataVersion, canonical
 from geomap.errors import InvalidInput
 from geomap.io import synth_files
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from geomap.db import features
 from geomap.io.export import query, write as write_features
 from geomap.ingest import load

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from geomap.io import synth_files
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from geomap.ingest import load
 
 ROWS = 60_000

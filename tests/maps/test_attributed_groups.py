@@ -13,7 +13,7 @@ from sqlalchemy import text
 from builders import SOURCE, incident
 from conftest import ROOT
 from geomap.db import bulk
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
