@@ -8,7 +8,8 @@ with thousands of claims, in-process (Flask test client) on a seeded database.
 `--code DIR` puts DIR first on sys.path, so that two versions of geomap (this tree and, say, a
 `git worktree` of the commit before a change) run the same benchmark in one session on the same
 machine: the way to compare a change, since a figure measured another day on a shared machine
-is not comparable. Uses the bench cluster (bench/data/cluster) and a fresh database
+is not comparable (checkouts from before the one write path, 4ac3bba^, run too). Uses the
+bench cluster (bench/data/cluster) and a fresh database
 `writes_bench` (seed data loaded with `geomap load`), dropped at the end.
 
 Each request is timed alone (perf_counter around the test client's call: routing, parsing,
@@ -131,7 +132,10 @@ def main() -> None:
     from geomap.db import migrate, tokens
     from geomap.db.cluster import Cluster
     from geomap.db.engine import make_engine
-    from geomap.ingest import load
+    try:
+        from geomap.ingest import load
+    except ImportError:  # a checkout from before the one write path (geomap.ingest)
+        from geomap.io.load import load
 
     import geomap
     print(f"geomap from {Path(geomap.__file__).parent}; load average {os.getloadavg()}")

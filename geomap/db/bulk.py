@@ -155,7 +155,7 @@ def _session_names(collection: str) -> Staging:
 
 def _staging_tables(collection: str, staging: Staging, on_commit: str) -> list[str]:
     """CREATE statements of the staging tables (rows, claims for incidents, plan)."""
-    # `attributions` (the claims as JSON) is not COPYed: only the plan fills it, from the claims table.
+    # `attributions` (the claims as JSON) is not COPYed: `_staged_claims_json` fills it from the claims table.
     extra = (["NULL::jsonb AS attributions", f"NULL::text[] AS {DERIVED}"] if collection == "incidents" else []) + \
         ["NULL::text AS src", "NULL::bigint AS ord"]
     statements = [f"CREATE TEMP TABLE {staging.rows} {on_commit} AS SELECT "
@@ -231,13 +231,14 @@ def apply(conn: Connection, collection: str, actor: str, every: bool = False, st
     rows, plan = staging.rows, staging.plan
     if collection == "incidents":
         _staged_claims_json(conn, staging)
-    conn.execute(text(f"INSERT INTO {plan} (id, action, version, changes) SELECT s.id, 'create', 1, "
-                      f"CAST(:all_columns AS jsonb) FROM {rows} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t "
-                      "ON true WHERE t.id IS NULL"), {"all_columns": create_changes(collection)})
-    conn.execute(text(_changed_sql(collection, staging, every)))
-    counts = dict(conn.execute(text(f"SELECT action, count(*) FROM {plan} GROUP BY action UNION ALL "
-                                    f"SELECT 'staged', count(*) FROM {rows}")).all())
-    created, updated = counts.get("create", 0), counts.get("update", 0)
+    # The new rows and the changed ones, planned in one statement with the counts (a round trip
+    # is a good part of a one-feature write).
+    created, updated, staged = conn.execute(text(
+        f"WITH created AS (INSERT INTO {plan} (id, action, version, changes) SELECT s.id, 'create', 1, "
+        f"CAST(:all_columns AS jsonb) FROM {rows} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
+        f"WHERE t.id IS NULL RETURNING 1), updated AS ({_changed_sql(collection, staging, every)} RETURNING 1) "
+        f"SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM updated), (SELECT count(*) FROM {rows})"),
+        {"all_columns": create_changes(collection)}).one()
     conn.execute(text(_upsert_sql(collection, staging)))
     if collection == "incidents":
         if updated:
@@ -247,18 +248,18 @@ def apply(conn: Connection, collection: str, actor: str, every: bool = False, st
     conn.execute(text(f"INSERT INTO history (collection, feature_id, action, version, actor, changes, previous) "
                       f"SELECT :collection, id, action, version, :actor, changes, previous FROM {plan}"),
                  {"collection": collection, "actor": actor})
-    return Applied(created, updated, counts["staged"] - created - updated)
+    return Applied(created, updated, staged - created - updated)
 
 
 def _staged_claims_json(conn: Connection, staging: Staging) -> None:
     """Fill the staging table's `attributions` with each row's claims as the JSON array that
-    `_stored_claims_sql` makes of stored ones, for the plan to compare and history to record."""
+    `_stored_claims_sql` makes of stored ones, for the plan to compare (a row without claims
+    keeps NULL, which the plan reads as [])."""
     fields = ", ".join(f"'{f}', c.{f}" for f in CLAIM_FIELDS if f != "group")
     conn.execute(text(
         f"UPDATE {staging.rows} s SET attributions = c.claims FROM (SELECT c.ord, jsonb_agg(jsonb_build_object("
         f"'group', c.group_id, {fields}) ORDER BY c.position) AS claims FROM {staging.claims} c GROUP BY c.ord) c "
         "WHERE c.ord = s.ord"))
-    conn.execute(text(f"UPDATE {staging.rows} SET attributions = '[]' WHERE attributions IS NULL"))
 
 
 def _written_columns(collection: str) -> list[str]:
@@ -281,8 +282,9 @@ def _changed_sql(collection: str, staging: Staging, every: bool = False) -> str:
     """Add to the plan the stored features whose staged version differs."""
     columns = _compared(collection) + (["attributions"] if collection == "incidents" else [])
     stored = {c: f"t.{c}" for c in columns} | {"attributions": "coalesce(c.claims, '[]')"}
-    changed = [f"CASE WHEN s.{c} IS DISTINCT FROM {stored[c]} THEN '{c}' END" for c in sorted(columns)]
-    differs = (f"({', '.join('s.' + c for c in columns)}) IS DISTINCT FROM "
+    staged = {c: f"s.{c}" for c in columns} | {"attributions": "coalesce(s.attributions, '[]')"}
+    changed = [f"CASE WHEN {staged[c]} IS DISTINCT FROM {stored[c]} THEN '{c}' END" for c in sorted(columns)]
+    differs = (f"({', '.join(staged[c] for c in columns)}) IS DISTINCT FROM "
                f"({', '.join(stored[c] for c in columns)})")
     claims = stored_claims_join(collection)
     return (

@@ -131,13 +131,18 @@ def _expect(conn: Connection, collection: str, feature_id: str, expected_version
 
 def _staged(conn: Connection, collection: str, records: Sequence[Record], actor: str, every: bool,
             refused: str) -> bulk.Applied:
-    """Stage and apply the records; when the database refuses them, say which one."""
+    """Stage and apply the records; when the database refuses them, say which one (the
+    caller's transaction is then to be rolled back)."""
+    if len(records) == 1:  # no savepoint: there is no other record to try
+        try:
+            return _stage_and_apply(conn, collection, records, actor, every)
+        except (DBAPIError, psycopg.Error) as exc:
+            raise InvalidInput(refused, [Problem(records[0].where, "feature", _reason(exc))]) from None
     try:
         with conn.begin_nested():
             return _stage_and_apply(conn, collection, records, actor, every)
-    except (DBAPIError, psycopg.Error) as exc:
-        if len(records) == 1:
-            raise InvalidInput(refused, [Problem(records[0].where, "feature", _reason(exc))]) from None
+    except (DBAPIError, psycopg.Error):
+        pass
     for record in records:  # the set was refused: find the first record refused (rolled back later)
         try:
             with conn.begin_nested():
