@@ -135,7 +135,7 @@ def create_staging(conn: Connection, collection: str) -> list[str]:
 
 def session_staging(conn: Connection, collection: str) -> Staging:
     """The session's staging tables of the collection, made on the session's first write to it
-    and kept (emptied at each commit, and by `clear_staging` after each use). Their names carry
+    and kept (emptied at each commit, and by `apply` after each use). Their names carry
     a digest of the staging columns, so that a session that outlives a schema change makes new
     ones rather than COPY into the old."""
     staging = _session_names(collection)
@@ -205,15 +205,18 @@ def repeated_ids(conn: Connection, staged: int) -> list[tuple[str, str]]:
 
 
 def clear_staging(conn: Connection, collection: str, staging: Staging = IMPORT) -> None:
-    """Empty the staging tables (and the plan) for the next use in this transaction. An
-    import's TRUNCATE; the session's few rows are deleted (TRUNCATE would give each table new
-    files), their dead rows gone at commit, which empties the tables in place."""
+    """Empty the staging tables (and the plan) for the next use in this transaction."""
+    conn.execute(text(_clear_sql(collection, staging)))
+
+
+def _clear_sql(collection: str, staging: Staging) -> str:
+    """An import's TRUNCATE; the session's few rows are deleted (TRUNCATE would give each table
+    new files), their dead rows gone at commit, which empties the tables in place."""
     names = [staging.rows, staging.plan] + ([staging.claims] if collection == "incidents" else [])
     if not staging.kept:
-        conn.execute(text(f"TRUNCATE {', '.join(names)}"))
-    else:
-        deletes = [f"d{k} AS (DELETE FROM {name})" for k, name in enumerate(names[1:])]
-        conn.execute(text(f"WITH {', '.join(deletes)} DELETE FROM {names[0]}"))
+        return f"TRUNCATE {', '.join(names)}"
+    deletes = [f"d{k} AS (DELETE FROM {name})" for k, name in enumerate(names[1:])]
+    return f"WITH {', '.join(deletes)} DELETE FROM {names[0]}"
 
 
 @dataclass(frozen=True)
@@ -224,31 +227,36 @@ class Applied:
 
 
 def apply(conn: Connection, collection: str, actor: str, every: bool = False, staging: Staging = IMPORT) -> Applied:
-    """Plan, upsert, attributions, history for the staged rows: set-based, in the caller's
-    transaction. `every`: a stored feature staged again is a new version even when nothing
-    differs (an API replace always makes one; a load or import leaves it alone). The plan is
-    left filled (`clear_staging` empties it with the staging tables)."""
-    rows, plan = staging.rows, staging.plan
+    """Plan, history, upsert, attributions for the staged rows: set-based, in the caller's
+    transaction, in three round trips (a good part of a one-feature write's time is spent
+    waiting on them). `every`: a stored feature staged again is a new version even when nothing
+    differs (an API replace always makes one; a load or import leaves it alone). The staging
+    tables are emptied at the end, for the next chunk or write."""
     if collection == "incidents":
         _staged_claims_json(conn, staging)
-    # The new rows and the changed ones, planned in one statement with the counts (a round trip
-    # is a good part of a one-feature write).
-    created, updated, staged = conn.execute(text(
-        f"WITH created AS (INSERT INTO {plan} (id, action, version, changes) SELECT s.id, 'create', 1, "
-        f"CAST(:all_columns AS jsonb) FROM {rows} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
-        f"WHERE t.id IS NULL RETURNING 1), updated AS ({_changed_sql(collection, staging, every)} RETURNING 1) "
-        f"SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM updated), (SELECT count(*) FROM {rows})"),
-        {"all_columns": create_changes(collection)}).one()
-    conn.execute(text(_upsert_sql(collection, staging)))
+    created, updated, staged = conn.execute(text(_plan_sql(collection, staging, every)),
+                                            {"all_columns": create_changes(collection), "collection": collection,
+                                             "actor": actor}).one()
+    tail = [_upsert_sql(collection, staging)]  # no values to bind: sent as one batch
     if collection == "incidents":
         if updated:
-            conn.execute(text("DELETE FROM attributions WHERE incident_id = "
-                              f"ANY(ARRAY(SELECT id FROM {plan} WHERE action = 'update'))"))
-        conn.execute(text(_claims_sql(staging, f"JOIN {plan} p ON p.id = s.id")))
-    conn.execute(text(f"INSERT INTO history (collection, feature_id, action, version, actor, changes, previous) "
-                      f"SELECT :collection, id, action, version, :actor, changes, previous FROM {plan}"),
-                 {"collection": collection, "actor": actor})
+            tail.append("DELETE FROM attributions WHERE incident_id = "
+                        f"ANY(ARRAY(SELECT id FROM {staging.plan} WHERE action = 'update'))")
+        tail.append(_claims_sql(staging, f"JOIN {staging.plan} p ON p.id = s.id"))
+    conn.execute(text("; ".join(tail + [_clear_sql(collection, staging)])))
     return Applied(created, updated, staged - created - updated)
+
+
+def _plan_sql(collection: str, staging: Staging, every: bool) -> str:
+    """Plan the new rows and the changed ones, write their history, and count them and the staged rows."""
+    history = "SELECT :collection, id, action, version, :actor, changes, previous FROM"
+    return (f"WITH created AS (INSERT INTO {staging.plan} (id, action, version, changes) SELECT s.id, 'create', 1, "
+            f"CAST(:all_columns AS jsonb) FROM {staging.rows} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t "
+            f"ON true WHERE t.id IS NULL RETURNING *), updated AS ({_changed_sql(collection, staging, every)} "
+            "RETURNING *), history AS (INSERT INTO history (collection, feature_id, action, version, actor, changes, "
+            f"previous) {history} created UNION ALL {history} updated) "
+            "SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM updated), "
+            f"(SELECT count(*) FROM {staging.rows})")
 
 
 def _staged_claims_json(conn: Connection, staging: Staging) -> None:

@@ -159,7 +159,6 @@ def _stage_and_apply(conn: Connection, job: Import, chunks: Iterable[Chunk], sin
         applied = bulk.apply(conn, collection, job.actor)
         job.created, job.updated = job.created + applied.created, job.updated + applied.updated
         job.unchanged += applied.unchanged
-        bulk.clear_staging(conn, collection)
     return rebuilt, tables
 
 

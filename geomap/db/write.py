@@ -159,9 +159,7 @@ def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record
     texts = [line(record, record.where, ordinal) for ordinal, record in enumerate(records)]
     for copy_sql, lines in zip(bulk.staging_copies(collection, staging), zip(*texts)):
         copy(conn, copy_sql, [x for x in lines if x])
-    applied = bulk.apply(conn, collection, actor, every=every, staging=staging)
-    bulk.clear_staging(conn, collection, staging)
-    return applied
+    return bulk.apply(conn, collection, actor, every=every, staging=staging)
 
 
 @functools.cache
