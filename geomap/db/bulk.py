@@ -167,12 +167,16 @@ def _staging_tables(collection: str, staging: Staging, on_commit: str) -> list[s
     return statements
 
 
+def staging_targets(collection: str, staging: Staging) -> list[tuple[str, list[str]]]:
+    """The staging tables that COPY fills, with the columns of its lines: the rows', then for
+    incidents the claims'."""
+    return [(staging.rows, staging_columns(collection))] + \
+        ([(staging.claims, list(CLAIM_COLUMNS))] if collection == "incidents" else [])
+
+
 def staging_copies(collection: str, staging: Staging) -> list[str]:
-    """The COPY statements that fill the staging tables: the rows', then for incidents the claims'."""
-    copies = [f"COPY {staging.rows} ({', '.join(staging_columns(collection))}) FROM STDIN"]
-    if collection == "incidents":
-        copies.append(f"COPY {staging.claims} ({', '.join(CLAIM_COLUMNS)}) FROM STDIN")
-    return copies
+    """The COPY statements that fill the staging tables (`staging_targets`)."""
+    return [f"COPY {name} ({', '.join(columns)}) FROM STDIN" for name, columns in staging_targets(collection, staging)]
 
 
 def _local_buffers(conn: Connection) -> None:

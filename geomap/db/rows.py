@@ -126,6 +126,17 @@ def history_line(collection: str, actor: str, changes: str) -> tuple[str, str]:
     return f"{collection}\t", f"\tcreate\t1\t{text(actor)}\t{changes}\n"
 
 
+_UNESCAPED = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def values(line: str) -> list[str | None]:
+    """A COPY text line's fields as the values COPY reads from them (None for a null): what a
+    write of a few records binds instead, so that it stages them in one statement."""
+    return [None if field == NULL else _ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], field) if "\\" in field
+            else field for field in line.removesuffix("\n").split("\t")]
+
+
 def has_nul(line: str) -> bool:
     """PostgreSQL stores no NUL character, in text or in jsonb (where JSON writes it \\u0000)."""
     return "\x00" in line or ("\\u0000" in line and _nul_in_json(line))

@@ -27,6 +27,7 @@ from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, 
 from geomap.model.records import Record, references, unknown_references
 
 COPY_LINES = 2_000  # COPY lines sent at a time
+VALUES_LINES = 100  # a write of at most this many lines (rows and claims) stages them with one INSERT
 
 
 # -- many records (geomap load) ------------------------------------------------------------------
@@ -156,10 +157,32 @@ def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record
                      every: bool) -> bulk.Applied:
     staging = bulk.session_staging(conn, collection)
     line = _formatter(collection)
-    texts = [line(record, record.where, ordinal) for ordinal, record in enumerate(records)]
-    for copy_sql, lines in zip(bulk.staging_copies(collection, staging), zip(*texts)):
-        copy(conn, copy_sql, [x for x in lines if x])
+    texts = [[x for x in table if x] for table in zip(*(line(r, r.where, k) for k, r in enumerate(records)))]
+    lines = [[x for text in table for x in text.split("\n") if x] for table in texts]  # (claims: several a text)
+    if sum(map(len, lines)) <= VALUES_LINES:
+        _stage_values(conn, bulk.staging_targets(collection, staging), lines)
+    else:
+        for copy_sql, table in zip(bulk.staging_copies(collection, staging), texts):
+            copy(conn, copy_sql, table)
     return bulk.apply(conn, collection, actor, every=every, staging=staging)
+
+
+def _stage_values(conn: Connection, targets: list[tuple[str, list[str]]], lines: list[list[str]]) -> None:
+    """Stage a few COPY lines with one INSERT: the values COPY would read from them, bound, and
+    read by the same input functions (a COPY is two round trips, and a one-feature write fills
+    two tables). The other tables' INSERTs run as the first's WITH clauses."""
+    inserts, values = [], {}
+    for k, ((table, columns), table_lines) in enumerate(zip(targets, lines)):
+        tuples = []
+        for i, line in enumerate(table_lines):
+            names = [f"v{k}_{i}_{j}" for j in range(len(columns))]
+            values.update(zip(names, rows.values(line), strict=True))
+            tuples.append(f"({', '.join(':' + name for name in names)})")
+        if tuples:
+            inserts.append(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(tuples)}")
+    if inserts:
+        ahead = [f"t{k} AS ({insert})" for k, insert in enumerate(inserts[1:])]
+        conn.execute(text((f"WITH {', '.join(ahead)} " if ahead else "") + inserts[0]), values)
 
 
 @functools.cache
