@@ -103,3 +103,27 @@ def test_the_names_follow_the_staged_columns(monkeypatch):
     finally:
         bulk._session_names.cache_clear()
     assert after.rows != before.rows and after.plan != before.plan and after.claims != before.claims
+
+
+def test_a_few_records_staged_by_insert_are_stored_as_copy_stores_them(seeded, monkeypatch):
+    """The values bound for a few records (`rows.values` of their COPY lines) against COPY itself."""
+    awkward = "tab\there, line\nbreak, back\\slash \\N, quote \" ' , {brace}, ünï, emoji 🚀"
+
+    def tricky(iid: str):
+        feature = incident(iid, 44.123456789, 35.5, "2020-01-01", claims=((GROUP, "accused"), (GROUP, "claimed")),
+                           source_url="https://example.org/same")
+        feature["properties"].update(title=awkward, description=None, tags=[awkward, "x,y", "NULL"],
+                                     fatalities_best=3)
+        feature["properties"]["attributions"][1]["notes"] = awkward
+        return validate_feature(feature, "incidents", "test")
+
+    with seeded.begin() as conn:
+        write.create(conn, tricky("by-insert"), "test")
+        monkeypatch.setattr(write, "VALUES_LINES", 0)
+        write.create(conn, tricky("by-copy"), "test")
+        stored_rows = [conn.execute(text(
+            "SELECT to_jsonb(i) - 'id' - 'created_at' - 'updated_at', (SELECT jsonb_agg(to_jsonb(a) - 'incident_id' - 'id' "
+            "ORDER BY a.position) FROM attributions a WHERE a.incident_id = i.id) FROM incidents i WHERE i.id = :id"),
+            {"id": iid}).one() for iid in ("by-insert", "by-copy")]
+    assert stored_rows[0] == stored_rows[1]
+    assert stored_rows[0][0]["title"] == awkward and stored_rows[0][1][1]["notes"] == awkward
