@@ -266,9 +266,11 @@ def _consume(done, slow: bool) -> int:
 
 
 def readers_geomap(d: Path, out: Path, slow: bool = False) -> int:
+    from geomap.db.lines import FeatureLines
     from geomap.io import parallel
 
-    readers = parallel.Readers(d / "incidents.geojsonseq", "incidents", "bench", _known(), 2)
+    path = d / "incidents.geojsonseq"
+    readers = parallel.Readers(path, "incidents", FeatureLines(path, "incidents", "bench", True, _known()), 2)
     try:
         return _consume(readers.done(), slow)
     finally:
@@ -279,7 +281,7 @@ _state: dict = {}
 
 
 def _pool_init(path: str, separated: bool) -> None:
-    from geomap.io.lines import FeatureLines
+    from geomap.db.lines import FeatureLines
     from geomap.io.readers import SequenceReader
 
     _state.update(reader=SequenceReader(None, Path(path), "incidents"), separated=separated,

@@ -331,7 +331,7 @@ def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_
             click.echo(line)
         return
     from geomap.db.duplicates import DuplicateRule
-    from geomap.io.importer import import_file
+    from geomap.importer import import_file
 
     bar, update = _progress(file)
     try:
@@ -415,8 +415,8 @@ def synth(count: int, seed: int, output: Path, load_: bool) -> None:
     paths = write_files(output, count, seed)
     click.echo(f"wrote {', '.join(str(p) for p in paths)}")
     if load_:
+        from geomap.importer import import_file
         from geomap.ingest import load as load_files
-        from geomap.io.importer import import_file
 
         engine = _engine()
         for line in load_files(engine, paths[:3]).lines():

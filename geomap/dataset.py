@@ -39,9 +39,9 @@ from sqlalchemy.engine import Engine
 import geomap
 from geomap.db import dump
 from geomap.errors import InvalidInput, Problem
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import package
-from geomap.io.importer import import_file
 from geomap.model.dataversion import DataVersion, canonical
 
 FEATURES = ("sites", "control_zones", "incidents")

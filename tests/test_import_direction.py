@@ -5,7 +5,8 @@
 Every module under geomap/ sits in one tier, found by the longest prefix in TIERS:
 
 - entry: `api/` (Flask blueprints), `cli.py`, and the wiring around them: `geomap/__init__.py`
-  (create_app), `__main__.py` and `server.py` (gunicorn);
+  (create_app), `__main__.py` and `server.py` (gunicorn), and where files meet the database:
+  `ingest.py` (`geomap load`), `importer.py` (`geomap import`), `dataset.py` (data packages);
 - middle: `maps/` (and `maps.py`, until it is split), `layers/`, `analysis/`, `io/`, with
   `inquiry.py` (where db meets analysis: the questions asked of the data, which api, cli and maps
   call) and `synth.py` (seeded synthetic data, which io writes to files);
@@ -22,9 +23,6 @@ The rules, each read from every import statement (module level or inside a funct
 4. only the entry tier's web side (`api/`, `geomap/__init__.py`) imports Flask, Werkzeug or Jinja;
 5. SQL stays in `db/`: outside it, SQLAlchemy is imported only for the `Connection` and `Engine`
    types and its exceptions, and psycopg and GeoAlchemy2 not at all.
-
-KNOWN_VIOLATIONS lists the arrows other parts of issue 11 are removing right now, each with its
-reason. The list can only shrink: an entry that is no longer a violation fails the test too.
 """
 from __future__ import annotations
 
@@ -37,7 +35,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "geomap"
 ENTRY, MIDDLE, DB, MODEL, ERRORS = 4, 3, 2, 1, 0
 TIERS = {
     "geomap": ENTRY, "geomap.__main__": ENTRY, "geomap.server": ENTRY, "geomap.cli": ENTRY, "geomap.api": ENTRY,
-    "geomap.ingest": ENTRY, "geomap.dataset": ENTRY,  # files joined to the database, as the CLI does
+    # where files meet the database, as the CLI does
+    "geomap.ingest": ENTRY, "geomap.importer": ENTRY, "geomap.dataset": ENTRY,
     "geomap.maps": MIDDLE, "geomap.layers": MIDDLE, "geomap.analysis": MIDDLE, "geomap.io": MIDDLE,
     "geomap.inquiry": MIDDLE, "geomap.synth": MIDDLE,
     "geomap.db": DB,
@@ -50,14 +49,6 @@ SQL = ("sqlalchemy", "psycopg", "geoalchemy2")
 # Names, not SQL: what callers of db/ pass around (connections, engines) and catch (exceptions).
 SQL_TYPES = {"sqlalchemy.Connection", "sqlalchemy.Engine", "sqlalchemy.engine.Connection", "sqlalchemy.engine.Engine"}
 SQL_EXCEPTIONS = "sqlalchemy.exc"
-WRITE_PATH = "moving under issue 11: write path (one write path in db/)"
-MAPS_SPLIT = "moving under issue 11: maps split (cli stops importing api/maps.py)"
-# (module, what it imports against the rules) -> why it is still there.
-KNOWN_VIOLATIONS = {
-    ("geomap.io.importer", "geomap.db"): WRITE_PATH,
-    ("geomap.io.importer", "psycopg"): WRITE_PATH,
-    ("geomap.io.lines", "geomap.db"): WRITE_PATH,
-}
 
 
 def modules() -> dict[str, Path]:
@@ -149,15 +140,9 @@ def test_every_module_sits_in_a_tier():
 
 
 def test_no_import_runs_against_the_direction():
-    unexpected = {key: names for key, names in violations().items() if key not in KNOWN_VIOLATIONS}
-    assert not unexpected, "imports against DESIGN.md's direction:\n" + "\n".join(
-        f"  {module} imports {', '.join(names)}" for (module, _), names in sorted(unexpected.items()))
-
-
-def test_known_violations_are_still_real():
-    """The list only shrinks: when an arrow is gone, strike it from KNOWN_VIOLATIONS."""
-    gone = sorted(set(KNOWN_VIOLATIONS) - set(violations()))
-    assert not gone, f"no longer violations, remove from KNOWN_VIOLATIONS: {gone}"
+    found = violations()
+    assert not found, "imports against DESIGN.md's direction:\n" + "\n".join(
+        f"  {module} imports {', '.join(names)}" for (module, _), names in sorted(found.items()))
 
 
 @pytest.mark.parametrize(("module", "name", "broken"), [

@@ -9,9 +9,16 @@ The staging table has the target's column types; `geomap.db.rows` writes the val
 `geomap load` binds them. An incident's claims go to a second staging table in the columns of
 `attributions`, keyed by the row's place in the file, so that PostgreSQL copies them as they are
 instead of parsing and unpacking a JSON array per incident.
+
+Two sets of staging tables (`Staging`): an import's (`create_staging`), made for its
+transaction and dropped at commit, and the session's of each collection (`session_staging`),
+which writes of a few records (the API's, `geomap load`) reuse: creating and dropping four
+temporary tables cost such a write about two thirds of its database time.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -23,10 +30,6 @@ from geomap.db.store import BOOKKEEPING, table
 from geomap.model.records import Attribution
 
 log = logging.getLogger(__name__)
-STAGING = "import_staging"
-PLAN = "import_plan"
-CLAIMS = "import_claims"
-SEEN = "import_ids"
 # An import that writes at least this many rows, and at least as many as the collection
 # holds, rebuilds the collection's secondary indexes and foreign keys once after writing
 # instead of maintaining them row by row (several times faster; readers wait meanwhile).
@@ -38,6 +41,23 @@ DERIVED = "attributed_groups"
 GROUP_TRIGGER = "attributions_sync_attributed_groups"
 # The fields of a claim, as the record definition orders them.
 CLAIM_FIELDS = tuple(Attribution.model_fields)
+
+
+@dataclass(frozen=True)
+class Staging:
+    """The temporary tables of a staged write: the rows (the target's columns, `staging_columns`),
+    an incident's claims (`CLAIM_COLUMNS`), the plan of what changes (`PLAN_COLUMNS`), and for an
+    import the ids seen so far. `kept`: the session's tables, emptied after each use."""
+
+    rows: str
+    claims: str
+    plan: str
+    seen: str = ""
+    kept: bool = False
+
+
+IMPORT = Staging("import_staging", "import_claims", "import_plan", "import_ids")
+PLAN_COLUMNS = "id text, action text, version integer, changes jsonb, previous jsonb"
 
 
 def content_columns(collection: str) -> list[str]:
@@ -99,38 +119,72 @@ def direct_copies(collection: str) -> list[str]:
     return copies + [f"COPY history ({', '.join(HISTORY_COLUMNS)}) FROM STDIN"]
 
 
-def create_staging(conn: Connection, collection: str, large: bool = True) -> list[str]:
-    """The temporary tables of an import, dropped at commit: the staging table (the target's
-    column types, no constraints) and for incidents the claims staging table, refilled for each
-    chunk of the file, and the ids seen so far. Returns the COPY statements that fill the
-    staging tables (the claims' second). A write of a few records (not `large`) needs neither
-    the larger buffers nor the ids seen, which cost it more than the rest of its statements."""
-    if large:
-        _local_buffers(conn)
-    columns = content_columns(collection)
-    conn.execute(text(f"CREATE TEMP TABLE {STAGING} ON COMMIT DROP AS "
-                      f"SELECT {', '.join(columns)} FROM {collection} WITH NO DATA"))
-    # `attributions` (the claims as JSON) is not COPYed: only a re-import's plan fills it, from the claims table.
-    extra = ([f"attributions jsonb, ADD COLUMN {DERIVED} text[]"] if collection == "incidents" else []) + \
-        ["src text", "ord bigint"]
-    conn.execute(text(f"ALTER TABLE {STAGING} " + ", ".join(f"ADD COLUMN {c}" for c in extra)))
+def create_staging(conn: Connection, collection: str) -> list[str]:
+    """An import's temporary tables (`IMPORT`), dropped at commit: the staging table (the
+    target's column types, no constraints) and for incidents the claims staging table, refilled
+    for each chunk of the file, the plan, and the ids seen so far. Returns the COPY statements
+    that fill the staging tables (the claims' second)."""
+    _local_buffers(conn)
+    for statement in _staging_tables(collection, IMPORT, "ON COMMIT DROP"):
+        conn.execute(text(statement))
     # `src` (file, line or feature, id) is unique per row: it tells a first use from a repeat.
-    if large:
-        conn.execute(text(f"CREATE TEMP TABLE {SEEN} (id text, src text) ON COMMIT DROP"))
-        conn.execute(text(f"CREATE UNIQUE INDEX ON {SEEN} (id)"))
-    copies = [f"COPY {STAGING} ({', '.join(staging_columns(collection))}) FROM STDIN"]
+    conn.execute(text(f"CREATE TEMP TABLE {IMPORT.seen} (id text, src text) ON COMMIT DROP"))
+    conn.execute(text(f"CREATE UNIQUE INDEX ON {IMPORT.seen} (id)"))
+    return staging_copies(collection, IMPORT)
+
+
+def session_staging(conn: Connection, collection: str) -> Staging:
+    """The session's staging tables of the collection, made on the session's first write to it
+    and kept (emptied at each commit, and by `apply` after each use). Their names carry
+    a digest of the staging columns, so that a session that outlives a schema change makes new
+    ones rather than COPY into the old."""
+    staging = _session_names(collection)
+    if conn.execute(text("SELECT to_regclass(:name)"), {"name": f"pg_temp.{staging.rows}"}).scalar() is None:
+        _local_buffers(conn)  # as an import in this session would (the session's first temporary table)
+        for statement in _staging_tables(collection, staging, "ON COMMIT DELETE ROWS"):
+            conn.execute(text(statement))
+    return staging
+
+
+@functools.cache
+def _session_names(collection: str) -> Staging:
+    columns = [(c.name, str(c.type)) for c in table(collection).columns] + [(c, "") for c in CLAIM_COLUMNS]
+    digest = hashlib.sha1(repr(columns).encode()).hexdigest()[:10]
+    return Staging(f"write_{collection}_{digest}", f"write_claims_{digest}", f"write_plan_{digest}", kept=True)
+
+
+def _staging_tables(collection: str, staging: Staging, on_commit: str) -> list[str]:
+    """CREATE statements of the staging tables (rows, claims for incidents, plan)."""
+    # `attributions` (the claims as JSON) is not COPYed: `_staged_claims_json` fills it from the claims table.
+    extra = (["NULL::jsonb AS attributions", f"NULL::text[] AS {DERIVED}"] if collection == "incidents" else []) + \
+        ["NULL::text AS src", "NULL::bigint AS ord"]
+    statements = [f"CREATE TEMP TABLE {staging.rows} {on_commit} AS SELECT "
+                  f"{', '.join(content_columns(collection) + extra)} FROM {collection} WITH NO DATA"]
     if collection == "incidents":
-        conn.execute(text(f"CREATE TEMP TABLE {CLAIMS} ON COMMIT DROP AS SELECT 0::bigint AS ord, "
-                          f"{', '.join(CLAIM_COLUMNS[1:])} FROM attributions WITH NO DATA"))
-        copies.append(f"COPY {CLAIMS} ({', '.join(CLAIM_COLUMNS)}) FROM STDIN")
-    return copies
+        statements.append(f"CREATE TEMP TABLE {staging.claims} {on_commit} AS SELECT 0::bigint AS ord, "
+                          f"{', '.join(CLAIM_COLUMNS[1:])} FROM attributions WITH NO DATA")
+    statements.append(f"CREATE TEMP TABLE {staging.plan} ({PLAN_COLUMNS}) {on_commit}")
+    return statements
+
+
+def staging_targets(collection: str, staging: Staging) -> list[tuple[str, list[str]]]:
+    """The staging tables that COPY fills, with the columns of its lines: the rows', then for
+    incidents the claims'."""
+    return [(staging.rows, staging_columns(collection))] + \
+        ([(staging.claims, list(CLAIM_COLUMNS))] if collection == "incidents" else [])
+
+
+def staging_copies(collection: str, staging: Staging) -> list[str]:
+    """The COPY statements that fill the staging tables (`staging_targets`)."""
+    return [f"COPY {name} ({', '.join(columns)}) FROM STDIN" for name, columns in staging_targets(collection, staging)]
 
 
 def _local_buffers(conn: Connection) -> None:
     """Give the session's temporary tables room for a chunk: with the default 8 MB of
     temp_buffers a staged chunk (about 20 MB) is written out to a file and read back by each
     statement. The setting can change only before the session's first use of a temporary
-    table, hence the savepoint: a session that has used one keeps what it has."""
+    table, hence the savepoint: a session that has used one keeps what it has. (Local buffers
+    are taken as used: a session that stages a few records holds a few pages.)"""
     try:
         with conn.begin_nested():
             conn.execute(text(f"SET LOCAL temp_buffers = '{TEMP_BUFFERS}'"))
@@ -142,25 +196,31 @@ def repeated_ids(conn: Connection, staged: int) -> list[tuple[str, str]]:
     """Remember the chunk's ids (the first occurrence of each), and return (where, where of the
     first use) for each staged row whose id came earlier in the file, in this chunk or an
     earlier one; those rows are dropped from the chunk. `staged` is the chunk's row count."""
+    rows, seen = IMPORT.rows, IMPORT.seen
     remembered = conn.execute(text(
-        f"WITH new AS (INSERT INTO {SEEN} (id, src) SELECT id, src FROM {STAGING} ORDER BY ord "
+        f"WITH new AS (INSERT INTO {seen} (id, src) SELECT id, src FROM {rows} ORDER BY ord "
         "ON CONFLICT (id) DO NOTHING RETURNING 1) SELECT count(*) FROM new")).scalar_one()
     if remembered == staged:
         return []
-    found = conn.execute(text(f"SELECT s.src, e.src FROM {STAGING} s JOIN {SEEN} e ON e.id = s.id "
+    found = conn.execute(text(f"SELECT s.src, e.src FROM {rows} s JOIN {seen} e ON e.id = s.id "
                               "WHERE e.src <> s.src ORDER BY s.ord")).all()
-    conn.execute(text(f"DELETE FROM {STAGING} s USING {SEEN} e WHERE e.id = s.id AND e.src <> s.src"))
+    conn.execute(text(f"DELETE FROM {rows} s USING {seen} e WHERE e.id = s.id AND e.src <> s.src"))
     return [(row[0], row[1]) for row in found]
 
 
-def clear_staging(conn: Connection, collection: str) -> None:
-    conn.execute(text(f"TRUNCATE {STAGING}" + (f", {CLAIMS}" if collection == "incidents" else "")))
+def clear_staging(conn: Connection, collection: str, staging: Staging = IMPORT) -> None:
+    """Empty the staging tables (and the plan) for the next use in this transaction."""
+    conn.execute(text(_clear_sql(collection, staging)))
 
 
-def drop_staging(conn: Connection, collection: str) -> None:
-    """Drop the temporary tables before commit, so that the transaction can stage another
-    collection (`geomap load` writes four in one transaction)."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {STAGING}, {SEEN}" + (f", {CLAIMS}" if collection == "incidents" else "")))
+def _clear_sql(collection: str, staging: Staging) -> str:
+    """An import's TRUNCATE; the session's few rows are deleted (TRUNCATE would give each table
+    new files), their dead rows gone at commit, which empties the tables in place."""
+    names = [staging.rows, staging.plan] + ([staging.claims] if collection == "incidents" else [])
+    if not staging.kept:
+        return f"TRUNCATE {', '.join(names)}"
+    deletes = [f"d{k} AS (DELETE FROM {name})" for k, name in enumerate(names[1:])]
+    return f"WITH {', '.join(deletes)} DELETE FROM {names[0]}"
 
 
 @dataclass(frozen=True)
@@ -170,42 +230,48 @@ class Applied:
     unchanged: int
 
 
-def apply(conn: Connection, collection: str, actor: str, every: bool = False) -> Applied:
-    """Plan, upsert, attributions, history for the staged rows: set-based, in the caller's
-    transaction. `every`: a stored feature staged again is a new version even when nothing
-    differs (an API replace always makes one; a load or import leaves it alone)."""
+def apply(conn: Connection, collection: str, actor: str, every: bool = False, staging: Staging = IMPORT) -> Applied:
+    """Plan, history, upsert, attributions for the staged rows: set-based, in the caller's
+    transaction, in three round trips (a good part of a one-feature write's time is spent
+    waiting on them). `every`: a stored feature staged again is a new version even when nothing
+    differs (an API replace always makes one; a load or import leaves it alone). The staging
+    tables are emptied at the end, for the next chunk or write."""
     if collection == "incidents":
-        _staged_claims_json(conn)
-    conn.execute(text(f"CREATE TEMP TABLE {PLAN} ON COMMIT DROP AS SELECT s.id, 'create'::text AS action, "
-                      "1 AS version, CAST(:all_columns AS jsonb) AS changes, NULL::jsonb AS previous "
-                      f"FROM {STAGING} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t ON true "
-                      "WHERE t.id IS NULL"), {"all_columns": create_changes(collection)})
-    conn.execute(text(_changed_sql(collection, every)))
-    counts = dict(conn.execute(text(f"SELECT action, count(*) FROM {PLAN} GROUP BY action")).all())
-    created, updated = counts.get("create", 0), counts.get("update", 0)
-    conn.execute(text(_upsert_sql(collection)))
+        _staged_claims_json(conn, staging)
+    created, updated, staged = conn.execute(text(_plan_sql(collection, staging, every)),
+                                            {"all_columns": create_changes(collection), "collection": collection,
+                                             "actor": actor}).one()
+    tail = [_upsert_sql(collection, staging)]  # no values to bind: sent as one batch
     if collection == "incidents":
         if updated:
-            conn.execute(text("DELETE FROM attributions WHERE incident_id = "
-                              f"ANY(ARRAY(SELECT id FROM {PLAN} WHERE action = 'update'))"))
-        conn.execute(text(_claims_sql(f"JOIN {PLAN} p ON p.id = s.id")))
-    conn.execute(text(f"INSERT INTO history (collection, feature_id, action, version, actor, changes, previous) "
-                      f"SELECT :collection, id, action, version, :actor, changes, previous FROM {PLAN}"),
-                 {"collection": collection, "actor": actor})
-    staged = conn.execute(text(f"SELECT count(*) FROM {STAGING}")).scalar_one()
-    conn.execute(text(f"DROP TABLE {PLAN}"))
+            tail.append("DELETE FROM attributions WHERE incident_id = "
+                        f"ANY(ARRAY(SELECT id FROM {staging.plan} WHERE action = 'update'))")
+        tail.append(_claims_sql(staging, f"JOIN {staging.plan} p ON p.id = s.id"))
+    conn.execute(text("; ".join(tail + [_clear_sql(collection, staging)])))
     return Applied(created, updated, staged - created - updated)
 
 
-def _staged_claims_json(conn: Connection) -> None:
+def _plan_sql(collection: str, staging: Staging, every: bool) -> str:
+    """Plan the new rows and the changed ones, write their history, and count them and the staged rows."""
+    history = "SELECT :collection, id, action, version, :actor, changes, previous FROM"
+    return (f"WITH created AS (INSERT INTO {staging.plan} (id, action, version, changes) SELECT s.id, 'create', 1, "
+            f"CAST(:all_columns AS jsonb) FROM {staging.rows} s LEFT JOIN LATERAL ({_stored(collection, 'id')}) t "
+            f"ON true WHERE t.id IS NULL RETURNING *), updated AS ({_changed_sql(collection, staging, every)} "
+            "RETURNING *), history AS (INSERT INTO history (collection, feature_id, action, version, actor, changes, "
+            f"previous) {history} created UNION ALL {history} updated) "
+            "SELECT (SELECT count(*) FROM created), (SELECT count(*) FROM updated), "
+            f"(SELECT count(*) FROM {staging.rows})")
+
+
+def _staged_claims_json(conn: Connection, staging: Staging) -> None:
     """Fill the staging table's `attributions` with each row's claims as the JSON array that
-    `_stored_claims_sql` makes of stored ones, for the plan to compare and history to record."""
+    `_stored_claims_sql` makes of stored ones, for the plan to compare (a row without claims
+    keeps NULL, which the plan reads as [])."""
     fields = ", ".join(f"'{f}', c.{f}" for f in CLAIM_FIELDS if f != "group")
     conn.execute(text(
-        f"UPDATE {STAGING} s SET attributions = c.claims FROM (SELECT c.ord, jsonb_agg(jsonb_build_object("
-        f"'group', c.group_id, {fields}) ORDER BY c.position) AS claims FROM {CLAIMS} c GROUP BY c.ord) c "
+        f"UPDATE {staging.rows} s SET attributions = c.claims FROM (SELECT c.ord, jsonb_agg(jsonb_build_object("
+        f"'group', c.group_id, {fields}) ORDER BY c.position) AS claims FROM {staging.claims} c GROUP BY c.ord) c "
         "WHERE c.ord = s.ord"))
-    conn.execute(text(f"UPDATE {STAGING} SET attributions = '[]' WHERE attributions IS NULL"))
 
 
 def _written_columns(collection: str) -> list[str]:
@@ -224,19 +290,21 @@ def create_changes(collection: str) -> str:
     return msgspec.json.encode(sorted(map(str, names))).decode()  # (column names are quoted_name)
 
 
-def _changed_sql(collection: str, every: bool = False) -> str:
+def _changed_sql(collection: str, staging: Staging, every: bool = False) -> str:
     """Add to the plan the stored features whose staged version differs."""
     columns = _compared(collection) + (["attributions"] if collection == "incidents" else [])
     stored = {c: f"t.{c}" for c in columns} | {"attributions": "coalesce(c.claims, '[]')"}
-    changed = [f"CASE WHEN s.{c} IS DISTINCT FROM {stored[c]} THEN '{c}' END" for c in sorted(columns)]
-    differs = (f"({', '.join('s.' + c for c in columns)}) IS DISTINCT FROM "
+    staged = {c: f"s.{c}" for c in columns} | {"attributions": "coalesce(s.attributions, '[]')"}
+    changed = [f"CASE WHEN {staged[c]} IS DISTINCT FROM {stored[c]} THEN '{c}' END" for c in sorted(columns)]
+    differs = (f"({', '.join(staged[c] for c in columns)}) IS DISTINCT FROM "
                f"({', '.join(stored[c] for c in columns)})")
     claims = stored_claims_join(collection)
     return (
-        f"INSERT INTO {PLAN} (id, action, version, changes, previous) "
+        f"INSERT INTO {staging.plan} (id, action, version, changes, previous) "
         "SELECT s.id, 'update', t.version + 1, "
         f"to_jsonb(array_remove(ARRAY[{', '.join(changed)}], NULL)), {previous_sql(collection)} "
-        f"FROM {STAGING} s JOIN LATERAL ({_stored(collection, '*')}) t ON true {claims} WHERE {'true' if every else differs}"
+        f"FROM {staging.rows} s JOIN LATERAL ({_stored(collection, '*')}) t ON true {claims} "
+        f"WHERE {'true' if every else differs}"
     )
 
 
@@ -272,23 +340,23 @@ def previous_sql(collection: str) -> str:
             f"'properties', jsonb_build_object({', '.join(props)}))")
 
 
-def _upsert_sql(collection: str) -> str:
+def _upsert_sql(collection: str, staging: Staging) -> str:
     columns = _written_columns(collection)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
     # The plan holds only new and changed rows, so every conflict here is a real change.
     return (f"INSERT INTO {collection} AS t ({', '.join(columns)}, version) "
             f"SELECT {', '.join('s.' + c for c in columns)}, p.version "
-            f"FROM {STAGING} s JOIN {PLAN} p ON p.id = s.id "
+            f"FROM {staging.rows} s JOIN {staging.plan} p ON p.id = s.id "
             f"ON CONFLICT (id) DO UPDATE SET {updates}, version = EXCLUDED.version, updated_at = now()")
 
 
-def _claims_sql(planned: str = "") -> str:
+def _claims_sql(staging: Staging, planned: str = "") -> str:
     """Insert the claims of the staged incidents (those `planned` joins to, or all; not those of
     rows dropped from the staging table as repeats)."""
     columns = ", ".join(CLAIM_COLUMNS[1:])
     return (f"INSERT INTO attributions (incident_id, {columns}) "
             f"SELECT s.id, {', '.join('c.' + c for c in CLAIM_COLUMNS[1:])} "
-            f"FROM {CLAIMS} c JOIN {STAGING} s ON s.ord = c.ord {planned}")
+            f"FROM {staging.claims} c JOIN {staging.rows} s ON s.ord = c.ord {planned}")
 
 
 # -- large imports: rebuild indexes and foreign keys once -----------------------------------------

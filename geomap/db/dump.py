@@ -69,7 +69,8 @@ def is_empty(conn: Connection) -> bool:
 def end_import(conn: Connection) -> None:
     """Drop an import's staging tables, which live until commit, so that the next collection's
     import in the same transaction can create its own."""
-    conn.execute(text(f"DROP TABLE IF EXISTS {bulk.STAGING}, {bulk.PLAN}, {bulk.CLAIMS}, {bulk.SEEN}"))
+    staging = bulk.IMPORT
+    conn.execute(text(f"DROP TABLE IF EXISTS {staging.rows}, {staging.plan}, {staging.claims}, {staging.seen}"))
 
 
 def restore_history(conn: Connection, rows: Iterator[dict[str, Any]], bookkeeping: Iterator[dict[str, Any]]) -> int:

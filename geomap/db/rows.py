@@ -18,8 +18,8 @@ import shapely
 from pydantic import TypeAdapter
 from shapely.geometry import Point
 
-from geomap.model.records import Record, Source
 from geomap.model.attribution import attributed_groups
+from geomap.model.records import Record, Source
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SOURCES = TypeAdapter(list[Source])
@@ -124,6 +124,17 @@ def history_line(collection: str, actor: str, changes: str) -> tuple[str, str]:
     """A `create` history line (`geomap.db.bulk.HISTORY_COLUMNS`) as the COPY text before and
     after the id; `changes` is JSON (no backslash, tab or newline)."""
     return f"{collection}\t", f"\tcreate\t1\t{text(actor)}\t{changes}\n"
+
+
+_UNESCAPED = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def values(line: str) -> list[str | None]:
+    """A COPY text line's fields as the values COPY reads from them (None for a null): what a
+    write of a few records binds instead, so that it stages them in one statement."""
+    return [None if field == NULL else _ESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], field) if "\\" in field
+            else field for field in line.removesuffix("\n").split("\t")]
 
 
 def has_nul(line: str) -> bool:

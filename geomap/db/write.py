@@ -2,7 +2,8 @@
 delete, `geomap load` and `geomap import` all write through `geomap.db.bulk`'s staged upsert
 (COPY into a staging table, a plan of what changes, one upsert; claims and history follow).
 
-Writes of a few records (`write`, `create`, `replace`) stage them here; an import stages its
+Writes of records in hand (`write`, `create`, `replace`) stage them here, in the session's
+staging tables (`bulk.session_staging`, kept from one write to the next); an import stages its
 chunks itself, with the same COPY text (`geomap.db.rows`) and the same `bulk.apply`. Each runs
 in the caller's transaction: a refusal leaves it to be rolled back, so nothing is written.
 
@@ -12,6 +13,7 @@ its version is compared, so of two writes naming the same version exactly one wi
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,7 +27,7 @@ from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, 
 from geomap.model.records import Record, references, unknown_references
 
 COPY_LINES = 2_000  # COPY lines sent at a time
-SMALL = 100  # a write of at most this many records is staged without the import's extras
+VALUES_LINES = 100  # a write of at most this many lines (rows and claims) stages them with one INSERT
 
 
 # -- many records (geomap load) ------------------------------------------------------------------
@@ -130,13 +132,18 @@ def _expect(conn: Connection, collection: str, feature_id: str, expected_version
 
 def _staged(conn: Connection, collection: str, records: Sequence[Record], actor: str, every: bool,
             refused: str) -> bulk.Applied:
-    """Stage and apply the records; when the database refuses them, say which one."""
+    """Stage and apply the records; when the database refuses them, say which one (the
+    caller's transaction is then to be rolled back)."""
+    if len(records) == 1:  # no savepoint: there is no other record to try
+        try:
+            return _stage_and_apply(conn, collection, records, actor, every)
+        except (DBAPIError, psycopg.Error) as exc:
+            raise InvalidInput(refused, [Problem(records[0].where, "feature", _reason(exc))]) from None
     try:
         with conn.begin_nested():
             return _stage_and_apply(conn, collection, records, actor, every)
-    except (DBAPIError, psycopg.Error) as exc:
-        if len(records) == 1:
-            raise InvalidInput(refused, [Problem(records[0].where, "feature", _reason(exc))]) from None
+    except (DBAPIError, psycopg.Error):
+        pass
     for record in records:  # the set was refused: find the first record refused (rolled back later)
         try:
             with conn.begin_nested():
@@ -148,14 +155,40 @@ def _staged(conn: Connection, collection: str, records: Sequence[Record], actor:
 
 def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record], actor: str,
                      every: bool) -> bulk.Applied:
-    copies = bulk.create_staging(conn, collection, large=len(records) > SMALL)
-    line = rows.formatter(bulk.staging_fields(collection))
-    texts = [line(record, record.where, ordinal) for ordinal, record in enumerate(records)]
-    for copy_sql, lines in zip(copies, zip(*texts)):
-        copy(conn, copy_sql, [x for x in lines if x])
-    applied = bulk.apply(conn, collection, actor, every=every)
-    bulk.drop_staging(conn, collection)
-    return applied
+    staging = bulk.session_staging(conn, collection)
+    line = _formatter(collection)
+    texts = [[x for x in table if x] for table in zip(*(line(r, r.where, k) for k, r in enumerate(records)))]
+    lines = [[x for text in table for x in text.split("\n") if x] for table in texts]  # (claims: several a text)
+    if sum(map(len, lines)) <= VALUES_LINES:
+        _stage_values(conn, bulk.staging_targets(collection, staging), lines)
+    else:
+        for copy_sql, table in zip(bulk.staging_copies(collection, staging), texts):
+            copy(conn, copy_sql, table)
+    return bulk.apply(conn, collection, actor, every=every, staging=staging)
+
+
+def _stage_values(conn: Connection, targets: list[tuple[str, list[str]]], lines: list[list[str]]) -> None:
+    """Stage a few COPY lines with one INSERT: the values COPY would read from them, bound, and
+    read by the same input functions (a COPY is two round trips, and a one-feature write fills
+    two tables). The other tables' INSERTs run as the first's WITH clauses."""
+    inserts, values = [], {}
+    for k, ((table, columns), table_lines) in enumerate(zip(targets, lines)):
+        tuples = []
+        for i, line in enumerate(table_lines):
+            names = [f"v{k}_{i}_{j}" for j in range(len(columns))]
+            values.update(zip(names, rows.values(line), strict=True))
+            tuples.append(f"({', '.join(':' + name for name in names)})")
+        if tuples:
+            inserts.append(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(tuples)}")
+    if inserts:
+        ahead = [f"t{k} AS ({insert})" for k, insert in enumerate(inserts[1:])]
+        conn.execute(text((f"WITH {', '.join(ahead)} " if ahead else "") + inserts[0]), values)
+
+
+@functools.cache
+def _formatter(collection: str):
+    """The COPY lines of a record in the staging tables (compiled once per collection)."""
+    return rows.formatter(bulk.staging_fields(collection))
 
 
 def copy(conn: Connection, copy_sql: str, lines: list[str]) -> None:

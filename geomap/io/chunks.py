@@ -20,7 +20,6 @@ from typing import IO, Protocol
 
 from geomap.errors import Problem
 from geomap.io import parallel
-from geomap.io.lines import FeatureLines
 from geomap.io.readers import Item
 
 CHUNK_ROWS = 25_000  # features staged and upserted at a time
@@ -30,6 +29,16 @@ Progress = Callable[[int], None]
 
 class Sink(Protocol):
     def add(self, problems: Iterable[Problem]) -> None: ...
+
+
+class Lines(Protocol):
+    """What turns a feature read into its COPY lines, one text per table (None when it has
+    problems), given its place in the file; `prefix` begins every place. The writing side
+    provides it (`geomap.db.lines.FeatureLines`); reader processes get it pickled."""
+
+    prefix: str
+
+    def __call__(self, item: Item, ordinal: int) -> tuple[tuple[str, ...] | None, list[Problem]]: ...
 
 
 @dataclass
@@ -65,7 +74,7 @@ class ReaderThread(_Clock):
     """Reads, validates and formats features in a thread, handing over chunks of COPY lines
     through a short queue (so memory holds at most a few chunks)."""
 
-    def __init__(self, items: Iterator[Item], lines: FeatureLines, sink: Sink, stream: IO[bytes],
+    def __init__(self, items: Iterator[Item], lines: Lines, sink: Sink, stream: IO[bytes],
                  progress: Progress | None):
         super().__init__()
         self.items, self.lines, self.sink, self.stream, self.progress = items, lines, sink, stream, progress
@@ -130,11 +139,10 @@ class ReaderProcesses(_Clock):
     part of the file each, in the file's order; the problems of each part go to the sink as it
     is taken. (A first import only: it writes directly, so no place is staged.)"""
 
-    def __init__(self, path: Path, collection: str, actor: str, known: dict[str, set[str]], sink: Sink,
-                 progress: Progress | None):
+    def __init__(self, path: Path, collection: str, lines: Lines, sink: Sink, progress: Progress | None):
         super().__init__()
         self.sink, self.progress = sink, progress
-        self.readers = parallel.Readers(path, collection, actor, known, parallel.workers())
+        self.readers = parallel.Readers(path, collection, lines, parallel.workers())
         self.workers = len(self.readers.processes)
 
     def chunks(self) -> Iterator[Chunk]:

@@ -4,11 +4,11 @@ A first import of a large text sequence (`geomap import`, written directly) is b
 decoding, validating and formatting its features: work for Python, one core per process. Here
 the main process cuts the file into parts of about PART_BYTES that end where a text ends
 (`streams.cut`), counting their lines, and hands them in turn to READERS worker processes.
-Each worker reads its parts from the file, turns each feature into its COPY lines
-(`lines.FeatureLines`) and sends back, per part, one COPY text per table and the problems it
-found. The main process takes the parts back in the file's order, so that rows, problems and
-the report come in the same order as from one reader, and memory holds a few parts per worker
-whatever the file's size.
+Each worker reads its parts from the file, turns each feature into its COPY lines (with the
+`lines` it is given, pickled: `geomap.db.lines.FeatureLines`) and sends back, per part, one COPY
+text per table and the problems it found. The main process takes the parts back in the file's
+order, so that rows, problems and the report come in the same order as from one reader, and
+memory holds a few parts per worker whatever the file's size.
 
 Workers are spawned (a fresh interpreter: nothing of the importer's database connection or
 threads is inherited) and ended when the import ends, fails or is stopped.
@@ -30,7 +30,7 @@ import multiprocessing
 import os
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,14 +88,14 @@ def parts(path: Path, separated: bool, part_bytes: int) -> Iterator[Part]:
             carry = data[end:]
 
 
-def _work(path: str, collection: str, actor: str, known: dict[str, set[str]], separated: bool,
-          tasks, results) -> None:
+Lines = Callable  # (item, ordinal) -> (a COPY text per table or None, problems): `chunks.Lines`
+
+
+def _work(path: str, collection: str, lines: Lines, separated: bool, tasks, results) -> None:
     """A worker: read each part it is given until None, and send back what it found."""
-    from geomap.io.lines import FeatureLines
     from geomap.io.readers import SequenceReader
 
     reader = SequenceReader(None, Path(path), collection)
-    lines = FeatureLines(Path(path), collection, actor, True, known)
     with open(path, "rb") as stream:
         while (part := tasks.get()) is not None:
             try:
@@ -126,15 +126,15 @@ def _read(part: Part, stream, reader, lines, separated: bool) -> Done:
 class Readers:
     """The worker processes of one import: `done()` yields each part's Done in the file's order."""
 
-    def __init__(self, path: Path, collection: str, actor: str, known: dict[str, set[str]],
-                 workers: int = READERS, part_bytes: int | None = None):
+    def __init__(self, path: Path, collection: str, lines: Lines, workers: int = READERS,
+                 part_bytes: int | None = None):
         with open(path, "rb") as stream:
             self.separated = bool(is_separated(stream.read(1 << 16)))
         context = multiprocessing.get_context("spawn")
         self.tasks = [context.Queue(QUEUED) for _ in range(workers)]
         self.results = [context.Queue(QUEUED) for _ in range(workers)]
         self.processes = [context.Process(target=_work, daemon=True, name=f"geomap-import-reader-{k}",
-                                          args=(str(path), collection, actor, known, self.separated,
+                                          args=(str(path), collection, lines, self.separated,
                                                 self.tasks[k], self.results[k]))
                           for k in range(workers)]
         for process in self.processes:

@@ -11,8 +11,8 @@ from io_helpers import contents, load_references
 from sqlalchemy import text
 
 from geomap.errors import InvalidInput
+from geomap.importer import import_file
 from geomap.io.acled import ACLED_URL, PALETTE
-from geomap.io.importer import import_file
 
 COLUMNS = ("event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,"
            "assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,"

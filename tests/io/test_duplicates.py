@@ -10,7 +10,7 @@ from io_helpers import incident, load_references, write_sequence
 from pyproj import Geod
 
 from geomap.db.duplicates import DuplicateRule
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 
 LON, LAT = 44.21, 35.48
 

@@ -18,11 +18,11 @@ from io_helpers import contents, drop_database, empty_database, export, incident
 from geomap.cli import main
 from geomap.db.engine import make_engine
 from geomap.errors import BadRequest, InvalidInput
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import params
 from geomap.io.export import Filters
 from geomap.io.gpkg import geometry_blob, write_gpkg
-from geomap.io.importer import import_file
 from geomap.io.load import SEED_DIR
 from geomap.io.writers import write_csv, write_geojson, write_geojsonseq
 

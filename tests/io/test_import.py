@@ -25,9 +25,9 @@ from sqlalchemy import text
 
 from geomap.db import bulk
 from geomap.errors import InvalidInput
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import chunks
-from geomap.io.importer import import_file
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 

@@ -16,7 +16,7 @@ SCRIPT = """
 import json, os, sys
 from pathlib import Path
 from geomap.db.engine import make_engine
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 
 def rss_kb(pid):
     try:

@@ -11,7 +11,7 @@ from conftest import snapshot
 from io_helpers import SOURCE, contents, incident, load_references, zone
 
 from geomap.errors import InvalidInput
-from geomap.io.importer import import_file
+from geomap.importer import import_file
 from geomap.io.kml import KMLReader, write_kml
 
 SOURCES = json.dumps([SOURCE]).replace('"', "&quot;")

@@ -11,17 +11,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import fresh_database, snapshot
-from io_helpers import export
 from sqlalchemy import text
 from test_acled import row, write
 
 from geomap import dataset, maps
 from geomap.cli import main
+from geomap.db import features
 from geomap.db.engine import make_engine
 from geomap.errors import InvalidInput
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import synth_files
-from geomap.io.importer import import_file
+from geomap.io.export import query
+from geomap.io.export import write as write_features
 from geomap.io.load import SEED_FILES
 from geomap.model.dataversion import DataVersion, canonical
 
@@ -119,7 +121,8 @@ def test_synthetic_data_with_groups_created_from_acled_actors_round_trips(engine
     assert {"gamma-movement", "delta-cells"} <= set(created)
     # The failure: an incidents export alone names groups the empty database lacks.
     incidents = tmp_path / "incidents.geojsonseq"
-    export(engine, "incidents", "geojsonseq", incidents)
+    with engine.connect() as conn:
+        write_features(features.stream(conn, query("incidents")), "incidents", "geojsonseq", incidents)
     with pytest.raises(InvalidInput, match="unknown group"):
         import_file(target, incidents, duplicates=None)
     path = tmp_path / "all.zip"

@@ -7,9 +7,9 @@ import json
 import subprocess
 import sys
 
+from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import synth_files
-from geomap.io.importer import import_file
 
 ROWS = 60_000
 SCRIPT = """

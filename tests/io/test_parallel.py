@@ -9,10 +9,11 @@ import pytest
 from io_helpers import contents, drop_database, empty_database, history, incident, load_references, write_sequence
 from sqlalchemy import text
 
+from geomap import importer
 from geomap.db.engine import make_engine
 from geomap.errors import InvalidInput
-from geomap.io import importer, parallel
-from geomap.io.importer import import_file
+from geomap.importer import import_file
+from geomap.io import parallel
 from geomap.io.streams import is_separated, text_sequence
 
 

@@ -13,8 +13,8 @@ from conftest import ROOT
 from sqlalchemy import text
 
 from geomap.db import bulk
+from geomap.importer import import_file
 from geomap.ingest import load
-from geomap.io.importer import import_file
 from geomap.vocabulary import AFFIRMATIVE_STANCES
 
 GEOJSON = "application/geo+json"

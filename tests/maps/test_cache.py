@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from geomap import maps
 from geomap.db import bulk, map_queries, tokens
+from geomap.importer import import_file
 from geomap.io import chunks
-from geomap.io.importer import import_file
 from geomap.maps.selection import READS
 
 SQUARE = [(43.5, 34.5), (44.5, 34.5), (44.5, 35.5), (43.5, 35.5)]
