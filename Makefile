@@ -1,6 +1,6 @@
 # geomap: two commands do all set-up on a fresh Debian machine.
 #   make run    install everything, migrate and seed the embedded PostGIS, serve on :5000
-#   make test   install everything and run the whole test suite
+#   make test   install everything, lint (ruff) and run the whole test suite
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -16,6 +16,7 @@ run: install-run
 	$(GEOMAP) serve --host $(HOST) --port $(PORT)
 
 test: install
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # `make run` needs neither Chromium nor GDAL's tools: those are for the tests only.

@@ -58,6 +58,8 @@ PARALLEL_MIN_BYTES = 32 << 20
 
 @dataclass
 class ImportResult:
+    """What one `geomap import` did: counts, problems, likely duplicates, which path it took and its timings."""
+
     path: Path
     format: str
     collection: str

@@ -225,6 +225,8 @@ def _clear_sql(collection: str, staging: Staging) -> str:
 
 @dataclass(frozen=True)
 class Applied:
+    """How many records a write created, updated and left unchanged."""
+
     created: int
     updated: int
     unchanged: int
@@ -368,6 +370,7 @@ def _fewer_than(conn: Connection, table_name: str, rows: int) -> bool:
 
 
 def is_empty(conn: Connection, collection: str) -> bool:
+    """True when the collection's table holds no row (an import into it may COPY directly)."""
     return _fewer_than(conn, collection, 0)
 
 

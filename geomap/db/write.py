@@ -157,13 +157,14 @@ def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record
                      every: bool) -> bulk.Applied:
     staging = bulk.session_staging(conn, collection)
     line = _formatter(collection)
-    texts = [[x for x in table if x] for table in zip(*(line(r, r.where, k) for k, r in enumerate(records)))]
+    texts = [[x for x in table if x] for table in zip(*(line(r, r.where, k) for k, r in enumerate(records)), strict=True)]
     lines = [[x for text in table for x in text.split("\n") if x] for table in texts]  # (claims: several a text)
     if sum(map(len, lines)) <= VALUES_LINES:
         _stage_values(conn, bulk.staging_targets(collection, staging), lines)
     else:
-        for copy_sql, table in zip(bulk.staging_copies(collection, staging), texts):
-            copy(conn, copy_sql, table)
+        # a site's or zone's lines carry an empty claims part, which no staging table takes
+        for copy_sql, table_texts in zip(bulk.staging_copies(collection, staging), texts, strict=False):
+            copy(conn, copy_sql, table_texts)
     return bulk.apply(conn, collection, actor, every=every, staging=staging)
 
 
@@ -172,14 +173,15 @@ def _stage_values(conn: Connection, targets: list[tuple[str, list[str]]], lines:
     read by the same input functions (a COPY is two round trips, and a one-feature write fills
     two tables). The other tables' INSERTs run as the first's WITH clauses."""
     inserts, values = [], {}
-    for k, ((table, columns), table_lines) in enumerate(zip(targets, lines)):
+    # (strict=False: a site's or zone's lines carry an empty claims part, which no table takes)
+    for k, ((target, columns), table_lines) in enumerate(zip(targets, lines, strict=False)):
         tuples = []
         for i, line in enumerate(table_lines):
             names = [f"v{k}_{i}_{j}" for j in range(len(columns))]
             values.update(zip(names, rows.values(line), strict=True))
             tuples.append(f"({', '.join(':' + name for name in names)})")
         if tuples:
-            inserts.append(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(tuples)}")
+            inserts.append(f"INSERT INTO {target} ({', '.join(columns)}) VALUES {', '.join(tuples)}")
     if inserts:
         ahead = [f"t{k} AS ({insert})" for k, insert in enumerate(inserts[1:])]
         conn.execute(text((f"WITH {', '.join(ahead)} " if ahead else "") + inserts[0]), values)

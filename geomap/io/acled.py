@@ -65,6 +65,7 @@ COLUMNS = {"id": "event_id_cnty", "properties.date_start": "event_date", "proper
 
 
 def normalise(name: str) -> str:
+    """An actor's name as names are matched: case folded, runs of white space as one space."""
     return " ".join(name.casefold().split())
 
 
@@ -74,6 +75,7 @@ def without_qualifier(name: str) -> str:
 
 
 def slugify(name: str) -> str:
+    """A group id made from an actor's name: lower-case ASCII words joined by hyphens."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
     return slug or "group"
 

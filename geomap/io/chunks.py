@@ -28,6 +28,8 @@ Progress = Callable[[int], None]
 
 
 class Sink(Protocol):
+    """Where the problems of invalid features go (the import's problem log)."""
+
     def add(self, problems: Iterable[Problem]) -> None: ...
 
 
@@ -43,6 +45,8 @@ class Lines(Protocol):
 
 @dataclass
 class Chunk:
+    """A batch of valid features formatted as COPY lines, with how far the reading has come."""
+
     lines: tuple[list[str], ...]  # the COPY lines of each table, in the order of the COPY statements
     rows: int  # the valid features in the chunk
     read: int  # features read so far
@@ -118,7 +122,7 @@ class ReaderThread(_Clock):
                 self.sink.add(problems)
                 if texts is not None:
                     tables = tables or tuple([] for _ in texts)
-                    for table, text in zip(tables, texts):
+                    for table, text in zip(tables, texts, strict=False):  # sites, zones: no claims table
                         if text:  # (a feature without claims has no claim lines)
                             table.append(text)
                     valid += 1

@@ -45,6 +45,8 @@ POLL = 0.5  # seconds between checks that the workers are alive while waiting fo
 
 @dataclass(frozen=True)
 class Part:
+    """A byte range of a text sequence that starts with a whole text, and the line it starts on."""
+
     index: int
     offset: int
     length: int
@@ -111,13 +113,13 @@ def _read(part: Part, stream, reader, lines, separated: bool) -> Done:
     tables: list[list[str]] | None = None
     rows = read = 0
     problems: list[list[Problem]] = []
-    for read, item in enumerate(reader.texts_items(texts), start=1):
+    for read, item in enumerate(reader.texts_items(texts), start=1):  # noqa: B007 (read: counted, used after)
         found, wrong = lines(item, 0)  # written directly: claims are keyed by id, not by place
         if wrong:
             problems.append(wrong)
         if found is not None:
             tables = tables or [[] for _ in found]
-            for table, text in zip(tables, found):
+            for table, text in zip(tables, found, strict=False):  # sites, zones: no claims table
                 table.append(text)
             rows += 1
     return Done(tuple("".join(t) for t in tables or ()), rows, read, problems, part.end)
