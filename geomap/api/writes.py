@@ -11,8 +11,10 @@ from geomap.api import auth, engine, params
 from geomap.api.formats import html, json_response, negotiate
 from geomap.api.ogc import base_url, collection_or_404, etag
 from geomap.db import store, write
+from geomap.db.tokens import Holder
 from geomap.errors import BadRequest, NotFound, PreconditionFailed, PreconditionRequired, UnsupportedMediaType
 from geomap.io.geojson import to_feature, validate_feature
+from geomap.model.query import Collection
 
 blueprint = Blueprint("writes", __name__)
 JSON_TYPES = ("application/geo+json", "application/json")
@@ -22,9 +24,7 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
 @blueprint.post("/collections/<cid>/items")
 def create(cid: str) -> Response:
     """POST /collections/{id}/items: add a feature (editors only); 201 with its Location and ETag."""
-    params.check_known(request.args, ())
-    c = collection_or_404(cid)
-    holder = auth.require("editor")
+    c, holder = _editor_write(cid)
     feature = _body(JSON_TYPES)
     record = validate_feature(feature, c.id, "request body")
     with engine().begin() as conn:
@@ -35,9 +35,7 @@ def create(cid: str) -> Response:
 @blueprint.put("/collections/<cid>/items/<fid>")
 def replace(cid: str, fid: str) -> Response:
     """PUT /collections/{id}/items/{fid}: replace a feature whose ETag matches If-Match (editors only)."""
-    params.check_known(request.args, ())
-    c = collection_or_404(cid)
-    holder = auth.require("editor")
+    c, holder = _editor_write(cid)
     expected = _if_match(fid)
     feature = _body(JSON_TYPES)
     _same_id(feature, fid)
@@ -50,9 +48,7 @@ def replace(cid: str, fid: str) -> Response:
 @blueprint.patch("/collections/<cid>/items/<fid>")
 def update(cid: str, fid: str) -> Response:
     """JSON Merge Patch (RFC 7396) of the stored feature, validated whole before it is written."""
-    params.check_known(request.args, ())
-    c = collection_or_404(cid)
-    holder = auth.require("editor")
+    c, holder = _editor_write(cid)
     expected = _if_match(fid)
     patch = _body(MERGE_PATCH_TYPES)
     _same_id(patch, fid)
@@ -66,13 +62,19 @@ def update(cid: str, fid: str) -> Response:
 @blueprint.delete("/collections/<cid>/items/<fid>")
 def remove(cid: str, fid: str) -> Response:
     """DELETE /collections/{id}/items/{fid}: delete a feature whose ETag matches If-Match (editors only)."""
-    params.check_known(request.args, ())
-    c = collection_or_404(cid)
-    holder = auth.require("editor")
+    c, holder = _editor_write(cid)
     expected = _if_match(fid)
     with engine().begin() as conn:
         write.delete(conn, c.id, fid, expected, holder.name)
     return Response(status=204)
+
+
+def _editor_write(cid: str) -> tuple[Collection, Holder]:
+    """What every write checks first, in this order: no query parameters, a known collection,
+    a token of role editor."""
+    params.check_known(request.args, ())
+    c = collection_or_404(cid)
+    return c, auth.require("editor")
 
 
 @blueprint.get("/collections/<cid>/items/<fid>/history")
