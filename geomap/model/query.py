@@ -18,6 +18,8 @@ from datetime import date
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from geomap.model.records import PROPERTIES, kinds
+
 if TYPE_CHECKING:
     from pygeofilter.ast import Node
 
@@ -39,23 +41,26 @@ class Collection:
     temporal: tuple[str, str] | None = None
 
 
-def _collection(cid: str, geometry_type: str, queryables: dict[str, str],
+# The JSON Schema kind of each record field kind (`geomap.model.records.kinds`) a query can filter.
+_QUERYABLE_KIND = {"text": "string", "date": "date", "integer": "integer", "number": "number"}
+
+
+def _collection(cid: str, geometry_type: str, names: tuple[str, ...],
                 temporal: tuple[str, str] | None = None) -> Collection:
-    return Collection(cid, geometry_type, MappingProxyType(queryables), temporal)
+    """The collection whose queryables are the named fields of its record, each of the kind the
+    record gives it; an incident's `group` (the groups it is attributed to) is text, no field."""
+    fields = kinds(PROPERTIES[cid]) | {"group": "text"}
+    return Collection(cid, geometry_type, MappingProxyType({n: _QUERYABLE_KIND[fields[n]] for n in names}), temporal)
 
 
 COLLECTIONS: Mapping[str, Collection] = MappingProxyType({c.id: c for c in (
-    _collection("incidents", "Point", {
-        "title": "string", "event_type": "string", "sub_event_type": "string", "status": "string",
-        "country": "string", "admin1": "string", "admin2": "string", "location_name": "string",
-        "target_site": "string", "group": "string", "precision_m": "number", "fatalities_best": "integer",
-        "date_start": "date", "date_end": "date"}, ("date_start", "date_end")),
-    _collection("sites", "Point", {
-        "name": "string", "kind": "string", "status": "string", "country": "string", "admin1": "string",
-        "precision_m": "number"}),
-    _collection("control_zones", "MultiPolygon", {
-        "name": "string", "group": "string", "kind": "string", "confidence": "string", "status": "string",
-        "precision_m": "number", "valid_from": "date", "valid_to": "date"}, ("valid_from", "valid_to")),
+    _collection("incidents", "Point", (
+        "title", "event_type", "sub_event_type", "status", "country", "admin1", "admin2", "location_name",
+        "target_site", "group", "precision_m", "fatalities_best", "date_start", "date_end"), ("date_start", "date_end")),
+    _collection("sites", "Point", ("name", "kind", "status", "country", "admin1", "precision_m")),
+    _collection("control_zones", "MultiPolygon", (
+        "name", "group", "kind", "confidence", "status", "precision_m", "valid_from", "valid_to"),
+        ("valid_from", "valid_to")),
 )})
 
 
