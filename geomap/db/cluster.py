@@ -20,6 +20,7 @@ import pwd
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -105,6 +106,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def may_search(st: os.stat_result, uid: int, gid: int) -> bool:
+    """Whether a user of `uid` and primary group `gid` (the server runs with no other groups) may enter a directory."""
+    if st.st_uid == uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if st.st_gid == gid:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
 class Cluster:
     """A private PostgreSQL cluster in `home`. Methods are safe to call from many processes."""
 
@@ -183,17 +193,20 @@ class Cluster:
         self._check_reachable()
 
     def _check_reachable(self) -> None:
-        """As root, the postgres user must be able to enter every parent of GEOMAP_HOME."""
+        """As root, the postgres user must be able to enter every parent of GEOMAP_HOME.
+
+        Read from the directories' modes, not by running a probe as that user: a probe found by
+        PATH fails wherever PATH leads through a directory the postgres user cannot search.
+        """
         user = self._server_user()
         if user is None:
             return
-        probe = subprocess.run(["test", "-x", str(self.pgdata)], user=user.pw_uid, group=user.pw_gid,
-                               extra_groups=[], capture_output=True)
-        if probe.returncode != 0:
-            raise DatabaseUnavailable(
-                f"GEOMAP_HOME={self.home} is not reachable by the postgres system user (a parent "
-                f"directory is private); set GEOMAP_HOME to a directory such as /var/lib/geomap"
-            )
+        for parent in reversed(self.pgdata.parents):  # the outermost private one first
+            if not may_search(parent.stat(), user.pw_uid, user.pw_gid):
+                raise DatabaseUnavailable(
+                    f"GEOMAP_HOME={self.home} is not reachable by the postgres system user ({parent} "
+                    f"is private); set GEOMAP_HOME to a directory such as /var/lib/geomap"
+                )
 
     def _secret(self) -> str:
         path = self.home / "secret"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 from conftest import make_home
 
-from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir, free_port
+from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir, free_port, may_search
 from geomap.errors import DatabaseUnavailable, MissingDependency
 
 
@@ -192,3 +193,41 @@ def test_the_password_is_never_readable_by_other_users_during_initdb(own_cluster
     assert all(mode & 0o077 == 0 for mode in seen), f"modes seen: {sorted(map(oct, seen))}"
     assert stat.S_IMODE(os.stat(pwfile.parent).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(own_cluster.home / "secret").st_mode) == 0o600
+
+
+def test_start_does_not_depend_on_a_path_the_postgres_user_cannot_search(own_cluster, monkeypatch, tmp_path):
+    """CI once ran with a PATH whose entries the postgres user could not search, and every start failed."""
+    private = tmp_path / "private-bin"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("PATH", f"{private}:/nonexistent")
+    assert own_cluster.start().running
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the server to the postgres user")
+def test_a_home_below_a_directory_postgres_cannot_enter_is_refused_naming_it():
+    base = make_home("geomap-private-")
+    private = base / "private"
+    private.mkdir(mode=0o700)
+    home = private / "home"
+    with pytest.raises(DatabaseUnavailable) as raised:
+        Cluster(home).start()
+    shutil.rmtree(base)
+    assert f"({private} is private)" in str(raised.value) and "GEOMAP_HOME" in str(raised.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the reference probe runs as another user, which needs root")
+def test_may_search_agrees_with_the_kernel_for_every_owner_and_mode():
+    """Reference: the kernel itself, asked by /usr/bin/test run as the postgres user."""
+    postgres = pwd.getpwnam("postgres")
+    other = pwd.getpwnam("nobody")
+    tmp_path = make_home("geomap-modes-")
+    for owner, group in [(postgres.pw_uid, 0), (0, postgres.pw_gid), (other.pw_uid, other.pw_gid)]:
+        for mode in (0o700, 0o710, 0o701, 0o750, 0o705, 0o770, 0o755, 0o000, 0o111):
+            path = tmp_path / f"d{owner}-{group}-{mode:o}"
+            path.mkdir()
+            os.chown(path, owner, group)
+            path.chmod(mode)
+            kernel = subprocess.run(["/usr/bin/test", "-x", str(path)], user=postgres.pw_uid,
+                                    group=postgres.pw_gid, extra_groups=[]).returncode == 0
+            assert may_search(path.stat(), postgres.pw_uid, postgres.pw_gid) is kernel, (owner, group, oct(mode))
+    shutil.rmtree(tmp_path)
