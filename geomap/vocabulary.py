@@ -31,6 +31,19 @@ SITE_KINDS = ("air_base", "airport", "embassy", "city", "other")
 ZONE_KINDS = ("control", "presence", "activity")
 CONFIDENCES = ("low", "medium", "high")
 ROLES = ("viewer", "editor", "admin")
+# Relations between two features (DESIGN.md decision 10): constraints on where the subject lies
+# relative to the object, provenance of a location, and links between events (story maps).
+LOCATION_RELATIONS = ("within", "beyond", "bearing", "inside")
+EVENT_RELATIONS = ("precedes", "response_to", "part_of")
+RELATION_KINDS = (*LOCATION_RELATIONS, "derived_from", *EVENT_RELATIONS)
+# What each kind may relate: the subject's collections, then the object's.
+RELATION_ENDS = {
+    **{kind: (("incidents", "sites"), ("incidents", "sites")) for kind in ("within", "beyond", "bearing")},
+    "inside": (("incidents", "sites"), ("control_zones",)),
+    "derived_from": (("incidents", "sites"), ("incidents", "sites")),
+    **{kind: (("incidents",), ("incidents",)) for kind in EVENT_RELATIONS},
+}
+MAX_DISTANCE_M = 20_004_000.0  # the longest geodesic on WGS84 (pole to pole, about 20,003.9 km)
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,199}$"  # a lowercase slug of at most 200 characters
 MAX_PRECISION_M = 20_037_508.0  # half the equator: no location can be vaguer than the whole Earth

@@ -30,7 +30,7 @@ def metres(a: dict, b: dict) -> float:
 
 def test_seed_files_validate():
     records = read_all(list(SEED_FILES))
-    assert {r.collection for r in records} == {"groups", "sites", "control_zones", "incidents"}
+    assert {r.collection for r in records} == {"groups", "sites", "control_zones", "incidents", "relations"}
 
 
 def test_seed_loads_every_feature(seeded):

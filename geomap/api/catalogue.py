@@ -25,6 +25,9 @@ DESCRIBED: dict[str, Described] = {
     "sites": Described("Sites", "Reference places that incidents target."),
     "control_zones": Described("Control zones", "Areas of control, presence or activity of armed groups, each "
                                "valid from one date to another."),
+    "relations": Described("Relations", "Sourced relations between two features (subject, object as "
+                           "collection/id): location constraints (within, beyond, bearing, inside), derived "
+                           "locations (derived_from) and links between events (precedes, response_to, part_of)."),
 }
 SCHEMA_TYPES = {"date": {"type": "string", "format": "date"}, "string": {"type": "string"},
                 "number": {"type": "number"}, "integer": {"type": "integer"}}

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
 from geomap.db import cql2
 from geomap.db.candidates import Geography, attributed_to, point, within
-from geomap.db.schema import attributions, control_zones, incidents, sites
+from geomap.db.schema import attributions, control_zones, incidents, relations, sites
 from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near
 from geomap.model.records import PROPERTIES
 
@@ -49,6 +49,7 @@ STORED: dict[str, Stored] = {s.collection.id: s for s in (
     Stored(COLLECTIONS["incidents"], incidents, INCIDENT_PROPERTIES),
     Stored(COLLECTIONS["sites"], sites, _properties("sites")),
     Stored(COLLECTIONS["control_zones"], control_zones, _properties("control_zones")),
+    Stored(COLLECTIONS["relations"], relations, _properties("relations")),
 )}
 
 

@@ -38,7 +38,9 @@ def array(values: list[str]) -> str:
 
 
 def ewkb(geom) -> str:
-    """Hex EWKB with SRID 4326, as COPY reads a geometry."""
+    """Hex EWKB with SRID 4326, as COPY reads a geometry (None: a null, a relation's usual geometry)."""
+    if geom is None:
+        return NULL
     if isinstance(geom, (Point, tuple)):  # a tuple: the fast reader's LonLat
         return _POINT_EWKB + struct.pack("<dd", geom.x, geom.y).hex()
     return shapely.to_wkb(shapely.set_srid(geom, 4326), hex=True, byte_order=1, include_srid=True)

@@ -138,6 +138,26 @@ control_zones = Table(
           postgresql_using="gist"),
 )
 
+# Relations between two features, each named `collection/id` (migration 0008: the triggers that
+# keep both ends existing, and the check constraints).
+relations = Table(
+    "relations", metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("object", Text),
+    Column("distance_min_m", Double),
+    Column("distance_max_m", Double),
+    Column("bearing_from", Double),
+    Column("bearing_to", Double),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)),
+    _sources(),
+    Column("notes", Text),
+    *_bookkeeping(),
+    Index("relations_subject", "subject"),
+    Index("relations_object", "object"),
+)
+
 history = Table(
     "history", metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),

@@ -22,9 +22,10 @@ from sqlalchemy import Connection, Table, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geomap.db import bulk, rows
+from geomap.db.schema import relations
 from geomap.db.store import current_rows, table
 from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
-from geomap.model.records import Record, references, unknown_references
+from geomap.model.records import Record, precedes_cycle, references, unknown_references
 
 COPY_LINES = 2_000  # COPY lines sent at a time
 VALUES_LINES = 100  # a write of at most this many lines (rows and claims) stages them with one INSERT
@@ -42,17 +43,37 @@ def write(conn: Connection, collection: str, records: Sequence[Record], actor: s
 
 
 def check_references(conn: Connection, records: Iterable[Record]) -> None:
-    """Every group and site the records name exists, in the database or among the records."""
+    """Every group, site (and for relations, incident and zone) the records name exists, in the
+    database or among the records; the relations' `precedes` links make no cycle."""
     records = list(records)
     named: dict[str, set[str]] = {"groups": set(), "sites": set()}
     for record in records:
         for _, kind, ref in references(record):
-            named[kind].add(ref)
+            named.setdefault(kind, set()).add(ref)
     known = {kind: existing(conn, kind, ids) | {r.id for r in records if r.collection == kind}
              for kind, ids in named.items()}
     problems = [p for r in records for p in unknown_references(r, known)]
     if problems:
-        raise InvalidInput(f"{len(problems)} reference(s) to unknown groups or sites; nothing was loaded", problems)
+        raise InvalidInput(f"{len(problems)} reference(s) to unknown features; nothing was loaded", problems)
+    check_precedes(conn, [r for r in records if r.collection == "relations"])
+
+
+def check_precedes(conn: Connection, records: Sequence[Record]) -> None:
+    """The `precedes` links, stored and written (a written relation replaces the stored one of
+    its id), make no cycle; InvalidInput naming the relations of the cycle otherwise."""
+    if not any(r.properties.kind == "precedes" for r in records):
+        return
+    written = {r.id: r for r in records}
+    stored = conn.execute(select(relations.c.id, relations.c.subject, relations.c.object)
+                          .where(relations.c.kind == "precedes")).all()
+    edges = [tuple(row) for row in stored if row[0] not in written] + \
+        [(r.id, r.properties.subject, r.properties.object) for r in records if r.properties.kind == "precedes"]
+    cycle = precedes_cycle(edges)
+    if cycle:
+        at = next((written[rid].where for rid in cycle if rid in written), records[0].where)
+        raise InvalidInput("the precedes links would form a cycle; nothing was written",
+                           [Problem(at, "properties.kind", f"'precedes' relations {' -> '.join(cycle)} form a cycle: "
+                                    "an event cannot precede itself")])
 
 
 def existing(conn: Connection, collection: str, ids: Iterable[str]) -> set[str]:
@@ -97,8 +118,8 @@ def delete(conn: Connection, collection: str, feature_id: str, expected_version:
             conn.execute(text(history), values)
             conn.execute(text(f"DELETE FROM {collection} WHERE id = :id"), values)
     except IntegrityError:
-        raise Conflict(f"{collection}/{feature_id} is still referenced (e.g. an incident's target_site); "
-                       "change those first") from None
+        raise Conflict(f"{collection}/{feature_id} is still referenced (e.g. an incident's target_site, or a "
+                       "relation's subject or object); change those first") from None
 
 
 def current_row(conn: Connection, collection: str, feature_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from geomap.io.geometry import GeometryError, as_multipolygon, parse_geometry
 from geomap.model.records import GEOMETRY_TYPES, PROPERTIES, GroupRecord, Record
 from geomap.vocabulary import ID_PATTERN
 
-COLLECTIONS = ("groups", "sites", "control_zones", "incidents")
+COLLECTIONS = ("groups", "sites", "control_zones", "incidents", "relations")  # in the order they are written
 
 
 def read_file(path: Path) -> list[Record]:
@@ -114,9 +114,22 @@ def _read_feature(feature: Any, collection: str, where: str, problems: list[Prob
         problems.append(Problem(where, "properties", "must be an object"))
         return None
     model = _validate(PROPERTIES[collection], properties, where, "properties.", problems)
+    if model is not None and collection == "relations":
+        problems += _relation_geometry(model, geometry, where)
     if len(problems) > before:
         return None
     return Record(collection, feature_id, model, geometry, where)
+
+
+def _relation_geometry(props: Any, geometry: BaseGeometry | None, where: str) -> list[Problem]:
+    """A relation carries a polygon only when it is `inside` one of its own (no object)."""
+    if props.kind == "inside" and props.object is None and geometry is None:
+        return [Problem(where, "geometry", "an 'inside' relation without an object needs the polygon the subject "
+                        "lies in (a Polygon or MultiPolygon), or name a zone in properties.object")]
+    if geometry is not None and (props.kind != "inside" or props.object is not None):
+        return [Problem(where, "geometry", "must be null: only an 'inside' relation without an object carries "
+                        "a polygon")]
+    return []
 
 
 def _check_id(feature_id: Any, where: str, problems: list[Problem]) -> None:
@@ -127,12 +140,14 @@ def _check_id(feature_id: Any, where: str, problems: list[Problem]) -> None:
 
 
 def _geometry(obj: Any, collection: str, where: str, problems: list[Problem]) -> BaseGeometry | None:
+    if obj is None and collection == "relations":
+        return None
     try:
         geom = parse_geometry(obj, GEOMETRY_TYPES[collection])
     except GeometryError as exc:
         problems.append(Problem(where, exc.field, exc.reason))
         return None
-    return as_multipolygon(geom) if collection == "control_zones" else geom
+    return as_multipolygon(geom) if collection in ("control_zones", "relations") else geom
 
 
 def _validate(model: type[BaseModel], data: Any, where: str, prefix: str, problems: list[Problem]):
@@ -141,7 +156,11 @@ def _validate(model: type[BaseModel], data: Any, where: str, prefix: str, proble
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             field = prefix + _dotted(error["loc"]) if error["loc"] else prefix.rstrip(".")
-            problems.append(Problem(where, field, _reason(error)))
+            reason = _reason(error)
+            named, _, rest = reason.partition(": ")  # a check of the whole record names its field first
+            if not error["loc"] and named in model.model_fields:
+                field, reason = prefix + named, rest
+            problems.append(Problem(where, field, reason))
         return None
 
 
@@ -183,6 +202,7 @@ def to_feature(collection: str, row: dict[str, Any]) -> dict[str, Any]:
                                   for c in values["attributions"]]
     if collection == "groups":
         return values
-    geom = shapely.from_wkb(values.pop("geom"))
-    geometry = msgspec.json.decode(msgspec.json.encode(mapping(geom)))  # tuples to lists, as in parsed GeoJSON
+    wkb = values.pop("geom")
+    geometry = None if wkb is None else msgspec.json.decode(msgspec.json.encode(mapping(shapely.from_wkb(wkb))))
+    # (tuples to lists, as in parsed GeoJSON)
     return {"type": "Feature", "id": values.pop("id"), "geometry": geometry, "properties": values}

@@ -9,7 +9,8 @@ from geomap.io.geojson import Record, read_file
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "data"
 SEED_FILES = tuple(SEED_DIR / name for name in
-                   ("groups.json", "sites.geojson", "control_zones.geojson", "incidents.geojson"))
+                   ("groups.json", "sites.geojson", "control_zones.geojson", "incidents.geojson",
+                    "relations.geojson"))
 
 
 def read_all(paths: list[Path]) -> list[Record]:

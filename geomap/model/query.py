@@ -36,7 +36,7 @@ class Collection:
     """
 
     id: str
-    geometry_type: str  # GeoJSON: Point or MultiPolygon
+    geometry_type: str  # GeoJSON: Point or MultiPolygon (relations: mostly null)
     queryables: Mapping[str, str]
     temporal: tuple[str, str] | None = None
 
@@ -61,6 +61,8 @@ COLLECTIONS: Mapping[str, Collection] = MappingProxyType({c.id: c for c in (
     _collection("control_zones", "MultiPolygon", (
         "name", "group", "kind", "confidence", "status", "precision_m", "valid_from", "valid_to"),
         ("valid_from", "valid_to")),
+    # Relations between features: no geometry, but for an `inside` relation's own polygon.
+    _collection("relations", "MultiPolygon", ("kind", "subject", "object", "distance_min_m", "distance_max_m")),
 )})
 
 

@@ -19,7 +19,7 @@ from datetime import date
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from geomap import vocabulary as v
 from geomap.errors import Problem
@@ -172,6 +172,112 @@ class IncidentProperties(Model):
         return high
 
 
+FEATURE_REF = r"^(incidents|sites|control_zones)/[a-z0-9][a-z0-9._-]{0,199}$"
+FeatureRef = Annotated[str, Field(pattern=FEATURE_REF)]
+Distance = Annotated[float, Field(ge=0, le=v.MAX_DISTANCE_M, allow_inf_nan=False)]
+Bearing = Annotated[float, Field(ge=0, lt=360, allow_inf_nan=False)]
+# The fields each kind of relation uses (others must be left out); "within" needs its maximum,
+# "beyond" its minimum, "bearing" its sector (and may bound the distance).
+_RELATION_FIELDS = {"within": ({"distance_max_m"}, set()), "beyond": ({"distance_min_m"}, set()),
+                    "bearing": ({"bearing_from", "bearing_to"}, {"distance_min_m", "distance_max_m"})}
+_MEASURES = ("distance_min_m", "distance_max_m", "bearing_from", "bearing_to")
+
+
+class RelationProperties(Model):
+    """A sourced relation from one feature (`subject`) to another (`object`), each written
+    `collection/id`. Location constraints: `within` (the subject lies at most `distance_max_m`
+    metres from the object), `beyond` (at least `distance_min_m`), `bearing` (the subject lies
+    in the sector of bearings `bearing_from` clockwise to `bearing_to`, in degrees from true
+    north, seen from the object; optionally between `distance_min_m` and `distance_max_m`),
+    `inside` (the subject lies inside the object zone, or inside the relation's own polygon
+    when no object is given). `derived_from`: the subject's point was copied or reasoned from
+    the object's. Event links: `precedes`, `response_to`, `part_of` (incidents only).
+    """
+
+    kind: Literal[v.RELATION_KINDS]
+    subject: FeatureRef
+    object: FeatureRef | None = None
+    distance_min_m: Distance | None = None
+    distance_max_m: Distance | None = None
+    bearing_from: Bearing | None = None
+    bearing_to: Bearing | None = None
+    sources: Sources
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RelationProperties:
+        for name, reason in relation_problems(self):
+            raise ValueError(f"{name}: {reason}")
+        return self
+
+
+def relation_problems(props: RelationProperties) -> list[tuple[str, str]]:
+    """What is wrong with a relation's fields for its kind, as (field, reason): the first
+    problem only matters to pydantic, but all are listed for callers that want them."""
+    problems = []
+    if props.object is None and props.kind != "inside":
+        problems.append(("object", f"missing: a {props.kind!r} relation names the feature it relates to"))
+    if props.object is not None and props.object == props.subject:
+        problems.append(("object", f"a feature cannot be related to itself ({props.subject})"))
+    for end, allowed in zip(("subject", "object"), v.RELATION_ENDS[props.kind], strict=True):
+        ref = getattr(props, end)
+        if ref is not None and ref.partition("/")[0] not in allowed:
+            problems.append((end, f"a {props.kind!r} relation takes {' or '.join(allowed)} here; got {ref!r}"))
+    required, optional = _RELATION_FIELDS.get(props.kind, (set(), set()))
+    for name in _MEASURES:
+        given = getattr(props, name) is not None
+        if name in required and not given:
+            problems.append((name, f"missing: a {props.kind!r} relation needs it"))
+        elif given and name not in required | optional:
+            problems.append((name, f"not used by a {props.kind!r} relation; leave it out"))
+    low, high = props.distance_min_m, props.distance_max_m
+    if low is not None and high is not None and low > high:
+        problems.append(("distance_max_m", f"must not be less than distance_min_m ({low})"))
+    if props.kind == "within" and high == 0:
+        problems.append(("distance_max_m", "must be greater than 0 (a feature at the same point is derived_from it)"))
+    return problems
+
+
+def precedes_cycle(edges: list[tuple[str, str, str]]) -> list[str] | None:
+    """The ids of the relations forming a cycle among `precedes` edges (id, subject, object),
+    in order along it, or None when there is none ("A precedes B" and "B precedes A" cannot both hold).
+
+    >>> precedes_cycle([("r1", "a", "b"), ("r2", "b", "c")]) is None
+    True
+    >>> precedes_cycle([("r1", "a", "b"), ("r2", "b", "c"), ("r3", "c", "a")])
+    ['r1', 'r2', 'r3']
+    """
+    out: dict[str, list[tuple[str, str]]] = {}
+    for rid, subject, obj in sorted(edges):
+        out.setdefault(subject, []).append((rid, obj))
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in sorted(out):
+        if state.get(start):
+            continue
+        path: list[tuple[str, str]] = []  # (relation id, node it enters)
+        stack = [(start, iter(out.get(start, [])))]
+        state[start] = 1
+        while stack:
+            node, edges_left = stack[-1]
+            step = next(edges_left, None)
+            if step is None:
+                state[node] = 2
+                stack.pop()
+                if path:
+                    path.pop()
+                continue
+            rid, target = step
+            if state.get(target) == 1:
+                entered = [n for _, n in path]
+                first = entered.index(target) + 1 if target in entered else 0
+                return [r for r, _ in path[first:]] + [rid]
+            if not state.get(target):
+                state[target] = 1
+                path.append((rid, target))
+                stack.append((target, iter(out.get(target, []))))
+    return None
+
+
 @dataclass(frozen=True)
 class Record:
     """One validated feature (or group) and where it came from. `properties` is a model of this
@@ -191,6 +297,9 @@ def references(record: Record) -> list[tuple[str, str, str]]:
         return [("properties.group", "groups", props.group)]
     if record.collection != "incidents":
         return []
+    if record.collection == "relations":
+        return [(f"properties.{end}", *ref.split("/", 1)) for end in ("subject", "object")
+                if (ref := getattr(props, end)) is not None]
     refs = [(f"properties.attributions[{i}].group", "groups", a.group) for i, a in enumerate(props.attributions)]
     return refs + ([("properties.target_site", "sites", props.target_site)] if props.target_site else [])
 
@@ -198,12 +307,16 @@ def references(record: Record) -> list[tuple[str, str, str]]:
 def unknown_references(record: Record, known: dict[str, set[str]]) -> list[Problem]:
     """The record's references to groups and sites that are not among `known` ids (keyed by
     "groups" and "sites"), one problem each."""
-    return [Problem(record.where, name, f"unknown {kind[:-1]} {ref!r}; define it in {kind} first")
+    return [Problem(record.where, name, f"unknown {_SINGULAR[kind]} {ref!r}; define it in {kind} first")
             for name, kind, ref in references(record) if ref not in known[kind]]
 
 
-PROPERTIES = {"sites": SiteProperties, "control_zones": ZoneProperties, "incidents": IncidentProperties}
-GEOMETRY_TYPES = {"sites": ("Point",), "incidents": ("Point",), "control_zones": ("Polygon", "MultiPolygon")}
+_SINGULAR = {"groups": "group", "sites": "site", "incidents": "incident", "control_zones": "control zone"}
+PROPERTIES = {"sites": SiteProperties, "control_zones": ZoneProperties, "incidents": IncidentProperties,
+              "relations": RelationProperties}
+# A relation's geometry is null, or for `inside` without an object the polygon the subject lies in.
+GEOMETRY_TYPES = {"sites": ("Point",), "incidents": ("Point",), "control_zones": ("Polygon", "MultiPolygon"),
+                  "relations": ("Polygon", "MultiPolygon")}
 
 
 # -- the kinds of value, for the forms derived from the models --------------------------------

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from geomap.db import migrate
 from geomap.db.schema import metadata
 
-TABLES = {"groups", "sites", "incidents", "attributions", "control_zones", "history", "api_tokens", "change_stamps"}
+TABLES = {"groups", "sites", "incidents", "attributions", "control_zones", "relations", "history", "api_tokens",
+          "change_stamps"}
 
 
 def tables(engine):
