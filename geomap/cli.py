@@ -178,11 +178,14 @@ def nearby(origin: str, radius: float, date_from, date_to, event_types, group_id
 @main.command()
 @click.argument("a")
 @click.argument("b")
-def distance(a: str, b: str) -> None:
-    """Geodesic distance {best, min, max} between two features or lon,lat points."""
+@click.option("--within", "within_km", type=click.FloatRange(min=0, max=20_004), default=None,
+              help="Also answer 'within this many km?' (yes / possibly / no) with its probability.")
+def distance(a: str, b: str, within_km: float | None) -> None:
+    """Geodesic distance {best, min, max} between two features or lon,lat points (between their
+    feasible regions when location constraints relate them)."""
     from geomap import inquiry
 
-    _echo_json(inquiry.distance(_engine(), a, b))
+    _echo_json(inquiry.distance(_engine(), a, b, None if within_km is None else within_km * 1000))
 
 
 @main.command("zones-at")

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from geomap.analysis import polygons
-from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance
+from geomap.analysis.chance import Chance, disc_chance, region_distance
+from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
+from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
+from geomap.analysis.relations import Derivation, constraint_from_row, derived_note
 from geomap.analysis.report import (
     DEFAULT_RADII_M,
     DEFAULT_WINDOWS_DAYS,
@@ -29,6 +32,7 @@ from geomap.analysis.report import (
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
 from geomap.db import candidates, store
+from geomap.db import relations as db_relations
 from geomap.errors import InvalidInput, NotFound
 
 Feature = Incident | Site | ControlZone | Location
@@ -76,20 +80,98 @@ def parse_location(text: str) -> Location:
 
 @dataclass(frozen=True)
 class FeatureDistance:
-    """The distance between two features or points, and the initial bearing in degrees [0, 360) when both are points."""
+    """The distance between two features or points, and the initial bearing in degrees [0, 360)
+    between their points when both are points. `basis` says what the distance was read from:
+    "points" (the points widened by their precision) or "feasible regions" (the location
+    constraints, named in `constraints`); `within` answers "within radius_m?" with its
+    probability; `derived` warns where a location used was copied or reasoned from another."""
 
     distance: Distance
     bearing: float | None  # initial bearing from the first to the second, for two points
+    basis: str = "points"
+    constraints: tuple[str, ...] = ()
+    within: Chance | None = None
+    derived: tuple[str, ...] = ()
 
 
-def distance(engine: Engine, ref_a: str, ref_b: str) -> FeatureDistance:
-    """The distance between two references (`incidents/ID`, `sites/ID`, `zones/ID` or a lon,lat point)."""
+def distance(engine: Engine, ref_a: str, ref_b: str, radius_m: float | None = None) -> FeatureDistance:
+    """The distance between two references (`incidents/ID`, `sites/ID`, `zones/ID` or a lon,lat
+    point); with `radius_m`, whether (and how likely) it is within that radius. Features related
+    by location constraints are measured between their feasible regions."""
+    if radius_m is not None:
+        radius_m = check_radius(radius_m, "within")
     with engine.connect() as conn:
         a, b = resolve(conn, ref_a), resolve(conn, ref_b)
-    return measure(a, b)
+        refs = [r for r in (_ref(a), _ref(b)) if r]
+        context = _relations(conn, refs) if refs else None
+    return measure(a, b, radius_m, context)
 
 
-def measure(a: Feature, b: Feature) -> FeatureDistance:
+@dataclass(frozen=True)
+class _Related:
+    """What the relations say about some features: the location constraints bearing on them,
+    the locations those name, and the features' derivations."""
+
+    constraints: list[Constraint]
+    locations: dict[str, Location]
+    derivations: list[Derivation]
+
+
+def _ref(feature: Feature) -> str | None:
+    kind = "incidents" if isinstance(feature, Incident) else "sites" if isinstance(feature, Site) else None
+    return f"{kind}/{feature.id}" if kind else None
+
+
+def _relations(conn: Connection, refs: list[str]) -> _Related:
+    rows = db_relations.constraints_around(conn, refs)
+    zone_ids = {r["object"].partition("/")[2] for r in rows if r["kind"] == "inside" and r["object"]}
+    zones = db_relations.zones(conn, zone_ids)
+    ends = {e for r in rows for e in (r["subject"], r["object"]) if e and not e.startswith("control_zones/")}
+    points = db_relations.locations(conn, ends | set(refs))
+    return _Related([constraint_from_row(r, zones) for r in rows],
+                    {ref: Location(*p) for ref, p in points.items()},
+                    [Derivation.from_row(r) for r in db_relations.derivations(conn, refs)])
+
+
+def measure(a: Feature, b: Feature, radius_m: float | None = None, related: _Related | None = None) -> FeatureDistance:
+    """Distance triple between any two features: point-point, point-zone or zone-zone; between
+    two points related by location constraints, between their feasible regions."""
+    derived = tuple(n for n in (derived_note(r, related.derivations) for r in (_ref(a), _ref(b)) if r) if n) \
+        if related else ()
+    ra, rb = _ref(a), _ref(b)
+    if related and ra and rb and ra != rb and component([ra, rb], related.constraints):
+        found = _constrained(ra, rb, radius_m, related)
+        if found is not None:
+            return replace(found, derived=derived)
+    found = _unconstrained(a, b)
+    if radius_m is not None and found.bearing is not None:
+        la, lb = _location(a), _location(b)
+        chance = disc_chance(found.distance, _points_apart(la, lb), la.precision_m, lb.precision_m, radius_m)
+        found = replace(found, within=chance)
+    elif radius_m is not None:
+        found = replace(found, within=Chance(radius_m, within(found.distance, radius_m), None, "not computed for zones"))
+    return replace(found, derived=derived)
+
+
+def _points_apart(la: Location, lb: Location) -> float:
+    return point_distance(la.lon, la.lat, lb.lon, lb.lat)[0]
+
+
+def _constrained(ra: str, rb: str, radius_m: float | None, related: _Related) -> FeatureDistance | None:
+    """The distance between the feasible regions of two related features; None when the
+    constraints leave both their precision discs whole and none relates the two directly (the
+    points then answer exactly, as for features without constraints)."""
+    used = component([ra, rb], related.constraints)
+    ends = {e for c in used for e in c.ends()} | {ra, rb}
+    frame, regions = feasible_regions({e: related.locations[e] for e in sorted(ends)}, used)
+    between = constraints_between(ra, rb, used)
+    if not between and regions[ra].disc and regions[rb].disc:
+        return None
+    found, chance = region_distance(frame, regions[ra], regions[rb], ra, rb, between, radius_m)
+    return FeatureDistance(found, None, "feasible regions", tuple(c.id for c in used), chance)
+
+
+def _unconstrained(a: Feature, b: Feature) -> FeatureDistance:
     """Distance triple between any two features: point-point, point-zone or zone-zone."""
     if isinstance(a, ControlZone) and isinstance(b, ControlZone):
         return FeatureDistance(polygons.zone_distance(a.geometry, a.precision_m, b.geometry, b.precision_m), None)

@@ -11,7 +11,7 @@ from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS
 from geomap.analysis.serialise import to_data
 from geomap.api import engine, params
 from geomap.api.formats import html, json_response, negotiate
-from geomap.vocabulary import MAX_PRECISION_M
+from geomap.vocabulary import MAX_DISTANCE_M, MAX_PRECISION_M
 
 blueprint = Blueprint("analysis", __name__)
 
@@ -47,11 +47,14 @@ def _reference(name: str, allows: str = REFERENCE) -> str:
 @blueprint.get("/analysis/distance")
 def distance() -> Response:
     """GET /analysis/distance: the distance and bearing between two features or points."""
-    params.check_known(request.args, ("f", "from", "to"))
+    params.check_known(request.args, ("f", "from", "to", "within"))
     a, b = _reference("from"), _reference("to")
-    result = inquiry.distance(engine(), a, b)
-    return _respond({"from": a, "to": b, "distance": result.distance, "bearing": result.bearing},
-                    f"Distance from {a} to {b}")
+    radius = request.args.get("within")
+    radius = None if radius is None else params.bounded("within", radius, 0, MAX_DISTANCE_M, " metres")
+    result = inquiry.distance(engine(), a, b, radius)
+    return _respond({"from": a, "to": b, "distance": result.distance, "bearing": result.bearing,
+                     "basis": result.basis, "constraints": result.constraints, "within": result.within,
+                     "derived": result.derived}, f"Distance from {a} to {b}")
 
 
 @blueprint.get("/analysis/nearby")

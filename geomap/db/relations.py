@@ -1,0 +1,65 @@
+"""Relations for the analysis: the location constraints that bear on some features (followed
+from feature to feature), the locations and zones they name, and where a location was derived
+from. Every value is bound."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+
+from geomap.db.schema import control_zones, incidents, relations, sites
+from geomap.vocabulary import LOCATION_RELATIONS
+
+MAX_FEATURES = 200  # a chain of constraints is followed to at most this many features
+_POINTS = {"incidents": incidents, "sites": sites}
+
+
+def _columns():
+    r = relations.c
+    return (r.id, r.kind, r.subject, r.object, r.distance_min_m, r.distance_max_m, r.bearing_from, r.bearing_to,
+            func.ST_AsBinary(r.geom).label("wkb"), r.notes, r.sources)
+
+
+def constraints_around(conn: Connection, refs: Iterable[str]) -> list[dict[str, Any]]:
+    """The location relations touching the features `refs` (`collection/id`), and those touching
+    the features they lead to, up to MAX_FEATURES features; by id."""
+    reached, frontier, found = set(refs), set(refs), {}
+    while frontier and len(reached) <= MAX_FEATURES:
+        query = select(*_columns()).where(relations.c.kind.in_(LOCATION_RELATIONS),
+                                          or_(relations.c.subject.in_(frontier), relations.c.object.in_(frontier)))
+        rows = [dict(row) for row in conn.execute(query).mappings() if row["id"] not in found]
+        found.update((row["id"], row) for row in rows)
+        ends = {end for row in rows for end in (row["subject"], row["object"]) if end}
+        frontier = {e for e in ends - reached if not e.startswith("control_zones/")}
+        reached |= frontier
+    return [found[k] for k in sorted(found)]
+
+
+def derivations(conn: Connection, refs: Iterable[str]) -> list[dict[str, Any]]:
+    """The `derived_from` relations whose subject is one of `refs`, by id."""
+    query = select(*_columns()).where(relations.c.kind == "derived_from", relations.c.subject.in_(list(refs)))
+    return [dict(row) for row in conn.execute(query.order_by(relations.c.id)).mappings()]
+
+
+def locations(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[float, float, float]]:
+    """(lon, lat, precision_m) of each incident or site among `refs`."""
+    out = {}
+    by_collection: dict[str, list[str]] = {}
+    for ref in refs:
+        collection, _, fid = ref.partition("/")
+        by_collection.setdefault(collection, []).append(fid)
+    for collection, ids in by_collection.items():
+        if collection not in _POINTS:
+            continue
+        t = _POINTS[collection]
+        query = select(t.c.id, func.ST_X(t.c.geom), func.ST_Y(t.c.geom), t.c.precision_m).where(t.c.id.in_(ids))
+        out.update({f"{collection}/{row[0]}": (row[1], row[2], row[3]) for row in conn.execute(query)})
+    return out
+
+
+def zones(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[bytes, float]]:
+    """(WKB, precision_m) of each zone among `ids`."""
+    z = control_zones.c
+    query = select(z.id, func.ST_AsBinary(z.geom), z.precision_m).where(z.id.in_(list(ids)))
+    return {row[0]: (bytes(row[1]), row[2]) for row in conn.execute(query)}
