@@ -10,6 +10,8 @@ transaction through the write paths every other import uses: `geomap load` for t
 collection is empty, its staged upsert otherwise). Any problem rolls the whole transaction
 back: the database is exactly as it was.
 
+- Relations (`relations.geojsonseq`) come last, validated and written as `geomap load` writes
+  them (they are few; the features they name must be written first).
 - Into an empty database, the result is the package's records id for id; the import reads them
   back in the same transaction and compares their data version with the manifest's before it
   commits. With `history`, the package's history rows replace the `create` rows the import
@@ -37,11 +39,12 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 import geomap
-from geomap.db import dump
+from geomap.db import dump, write
 from geomap.errors import InvalidInput, Problem
 from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import package
+from geomap.io.geojson import read_feature
 from geomap.model.dataversion import DataVersion, canonical
 
 FEATURES = ("sites", "control_zones", "incidents")
@@ -54,15 +57,17 @@ _DECODER = msgspec.json.Decoder()
 def records(conn: Connection) -> Iterator[tuple[str, dict[str, Any]]]:
     """(resource, record) of the whole data set, in the data version's order."""
     yield from (("groups", row) for row in dump.group_rows(conn))
-    for collection in FEATURES:
+    for collection in (*FEATURES, "relations"):
         for text, wkb in dump.feature_rows(conn, collection):
             yield collection, _exact(_DECODER.decode(text), wkb)
 
 
-def _exact(feature: dict[str, Any], wkb: bytes) -> dict[str, Any]:
+def _exact(feature: dict[str, Any], wkb: bytes | None) -> dict[str, Any]:
     """The feature with its coordinates from the stored doubles (shortest exact form), not
     rounded as ST_AsGeoJSON writes them."""
-    if len(wkb) == 21 and wkb[:5] == POINT_WKB:  # most records: unpacked directly, 8 s less for 200,000
+    if wkb is None:  # a relation without a polygon
+        feature["geometry"] = None
+    elif len(wkb) == 21 and wkb[:5] == POINT_WKB:  # most records: unpacked directly, 8 s less for 200,000
         feature["geometry"] = {"type": "Point", "coordinates": struct.unpack_from("<dd", wkb, 5)}
     else:
         feature["geometry"] = mapping(shapely.from_wkb(wkb))
@@ -194,12 +199,36 @@ def _write(engine: Engine, pkg: package.Package, files: dict[str, Path], history
                                actor=actor)
             dump.end_import(conn)
             result.counts[collection] = (done.created, done.updated, done.unchanged)
+        if "relations" in files:
+            result.counts["relations"] = _write_relations(conn, files["relations"], actor)
         if empty:
             _check_round_trip(conn, pkg)
         if history:
             result.history = dump.restore_history(conn, package.read_lines(files["history"]),
                                                   package.read_lines(files["bookkeeping"]))
     return result
+
+
+def _write_relations(conn: Connection, path: Path, actor: str) -> tuple[int, int, int]:
+    """Validate the relations resource (every problem of every line) and write it through the
+    one write path, as `geomap load` writes a relations file."""
+    problems: list[Problem] = []
+    records = []
+    for line, text in package.relation_lines(path):
+        where = f"{path}: line {line}"
+        try:
+            feature = _DECODER.decode(text)
+        except msgspec.DecodeError as exc:
+            problems.append(Problem(where, "feature", f"not valid JSON: {exc}"))
+            continue
+        record = read_feature(feature, "relations", where, problems)
+        if record is not None:
+            records.append(record)
+    if problems:
+        raise InvalidInput(f"{path}: {len(problems)} problem(s) in the relations; nothing was imported", problems)
+    write.check_references(conn, records)
+    done = write.write(conn, "relations", records, actor, refused="the database refused a relation; nothing was imported")
+    return done.created, done.updated, done.unchanged
 
 
 def _check_revision(conn: Connection, pkg: package.Package) -> None:

@@ -23,7 +23,7 @@ BATCH = 1000
 GROUP_COLUMNS = ("id", "name", "aliases", "kind", "color", "notes")
 BOOKKEEPING = ("version", "created_at", "updated_at")
 HISTORY_COLUMNS = ("id", "collection", "feature_id", "action", "version", "actor", "at", "changes", "previous")
-TABLES = ("groups", "sites", "control_zones", "incidents")
+TABLES = ("groups", "sites", "control_zones", "incidents", "relations")
 
 
 def _stream(conn: Connection, query) -> Iterator:
@@ -37,12 +37,13 @@ def group_rows(conn: Connection) -> Iterator[dict[str, Any]]:
     return (dict(row) for row in _stream(conn, query).mappings())
 
 
-def feature_rows(conn: Connection, collection: str) -> Iterator[tuple[str, bytes]]:
-    """(Feature JSON text, geometry WKB) of every feature of `collection`, by id."""
+def feature_rows(conn: Connection, collection: str) -> Iterator[tuple[str, bytes | None]]:
+    """(Feature JSON text, geometry WKB, None for a relation without one) of every feature of
+    `collection`, by id."""
     c = STORED[collection]
     query = (select(cast(feature_json(c), Text), func.ST_AsBinary(c.table.c.geom))
              .order_by(c.table.c.id.collate("C")))
-    return ((row[0], bytes(row[1])) for row in _stream(conn, query))
+    return ((row[0], None if row[1] is None else bytes(row[1])) for row in _stream(conn, query))
 
 
 def bookkeeping_rows(conn: Connection) -> Iterator[dict[str, Any]]:
@@ -61,7 +62,7 @@ def history_rows(conn: Connection) -> Iterator[dict[str, Any]]:
 
 
 def is_empty(conn: Connection) -> bool:
-    """No groups, sites, zones, incidents or history: a database a package can be restored into."""
+    """No groups, sites, zones, incidents, relations or history: a database a package can be restored into."""
     return not any(conn.execute(text(f"SELECT EXISTS (SELECT FROM {name})")).scalar()
                    for name in (*TABLES, "history"))
 

@@ -32,11 +32,12 @@ control_zones and incidents, in that order (`VERSIONED`), each ordered by id. Hi
 bookkeeping are not data (two databases with the same records have different histories) and
 are covered by their resource hashes only.
 
-Adding relations: another issue adds relations between features. They become one more resource,
-`relations.geojsonseq` (or `.jsonl`), appended to `VERSIONED` after incidents (a relation names
-two features, which must exist first). A resource without records adds nothing to the version,
-so a data set without relations keeps its version; a geomap that does not know a resource a
-package holds refuses the package (`UNKNOWN_RESOURCE`) rather than drop its records silently.
+Relations: the relations between features (`geomap.model.records.RelationProperties`) are one
+more resource, `relations.geojsonseq`, after incidents in `VERSIONED` (a relation names two
+features, which must exist first). A resource without records adds nothing to the version, so a
+data set without relations keeps its version; a package made before relations existed (no such
+resource) is read as one without relations. A geomap that does not know a resource a package
+holds refuses the package (`UNKNOWN_RESOURCE`) rather than drop its records silently.
 
 Nothing here touches the database: `geomap.dataset` reads and writes the tables.
 """
@@ -62,10 +63,12 @@ from geomap.model.dataversion import DataVersion, canonical
 MANIFEST = "datapackage.json"
 PROFILE = "data-package"
 NAME = "geomap-data-set"
-VERSIONED = ("groups", "sites", "control_zones", "incidents")  # in the data version's order
+VERSIONED = ("groups", "sites", "control_zones", "incidents", "relations")  # in the data version's order
+LATER = ("relations",)  # versioned resources that packages made before them lack
 OPTIONAL = ("history", "bookkeeping")  # --history; not part of the data version
 FILES = {"groups": "groups.json", "sites": "sites.geojsonseq", "control_zones": "control_zones.geojsonseq",
-         "incidents": "incidents.geojsonseq", "history": "history.jsonl", "bookkeeping": "bookkeeping.jsonl"}
+         "incidents": "incidents.geojsonseq", "relations": "relations.geojsonseq", "history": "history.jsonl",
+         "bookkeeping": "bookkeeping.jsonl"}
 FORMATS = {"json": ("json", "application/json"), "geojsonseq": ("geojsonseq", "application/geo+json-seq"),
            "jsonl": ("jsonl", "application/jsonl")}
 ZIP_MAGIC = b"PK\x03\x04"
@@ -225,10 +228,10 @@ class Package:
         for name in resources:
             if name not in FILES:
                 raise InvalidInput(UNKNOWN_RESOURCE.format(path=self.path, name=name))
-        missing = [n for n in VERSIONED if n not in resources]
+        missing = [n for n in VERSIONED if n not in resources and n not in LATER]
         if missing:
             raise self._refuse(f"the manifest lists no {', '.join(missing)} resource (a package holds "
-                               f"{', '.join(VERSIONED)})")
+                               f"{', '.join(n for n in VERSIONED if n not in LATER)})")
         members = set(self.archive.namelist())
         absent = [r["path"] for r in resources.values() if r.get("path") not in members]
         if absent:
@@ -244,7 +247,7 @@ class Package:
         """Write every resource into `directory` (streamed), check its bytes and records against
         the manifest, and the records' data version; InvalidInput names the first mismatch."""
         files, version = {}, DataVersion()
-        for name in (*VERSIONED, *(n for n in OPTIONAL if n in self.resources)):
+        for name in (n for n in (*VERSIONED, *OPTIONAL) if n in self.resources):
             files[name] = self._extract(name, Path(directory))
             if name in VERSIONED:
                 self._add_records(name, files[name], version)
@@ -302,3 +305,8 @@ def read_lines(path: Path) -> Iterator[dict[str, Any]]:
         for line in stream:
             if line.strip():
                 yield _DECODER.decode(line)
+
+
+def relation_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line, JSON text) of each record of an extracted relations resource."""
+    yield from _records("relations", path, str(path))

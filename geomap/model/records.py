@@ -291,15 +291,15 @@ class Record:
 
 
 def references(record: Record) -> list[tuple[str, str, str]]:
-    """The groups and sites a record names, as (field, "groups" or "sites", id)."""
+    """The groups, sites and (for a relation) features a record names, as (field, collection, id)."""
     props = record.properties
     if record.collection == "control_zones":
         return [("properties.group", "groups", props.group)]
-    if record.collection != "incidents":
-        return []
     if record.collection == "relations":
         return [(f"properties.{end}", *ref.split("/", 1)) for end in ("subject", "object")
                 if (ref := getattr(props, end)) is not None]
+    if record.collection != "incidents":
+        return []
     refs = [(f"properties.attributions[{i}].group", "groups", a.group) for i, a in enumerate(props.attributions)]
     return refs + ([("properties.target_site", "sites", props.target_site)] if props.target_site else [])
 

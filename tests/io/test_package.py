@@ -61,12 +61,12 @@ def manifest(path: Path) -> dict:
 def test_seed_data_round_trips_id_for_id_with_the_version_maps_print(seeded, target, tmp_path):
     path = tmp_path / "seed.zip"
     exported = dataset.export_all(seeded, path)
-    assert exported.records == {"groups": 5, "sites": 7, "control_zones": 7, "incidents": 20}
+    assert exported.records == {"groups": 5, "sites": 7, "control_zones": 7, "incidents": 20, "relations": 9}
 
     result = dataset.import_package(target, path)
 
     assert records(target) == records(seeded)
-    assert result.counts["incidents"] == (20, 0, 0)
+    assert result.counts["incidents"] == (20, 0, 0) and result.counts["relations"] == (9, 0, 0)
     version = manifest(path)["geomap"]["data_version"]
     assert dataset.data_version(seeded) == dataset.data_version(target) == version == exported.data_version
     # A map drawn from the imported data prints what the same map of the source prints.
@@ -82,7 +82,8 @@ def test_the_content_hash_is_of_the_records_in_id_order_not_of_the_zip(seeded, t
     sha = hashlib.sha256()
     with zipfile.ZipFile(path) as archive:
         for name, member in (("groups", "groups.json"), ("sites", "sites.geojsonseq"),
-                             ("control_zones", "control_zones.geojsonseq"), ("incidents", "incidents.geojsonseq")):
+                             ("control_zones", "control_zones.geojsonseq"), ("incidents", "incidents.geojsonseq"),
+                             ("relations", "relations.geojsonseq")):
             data = archive.read(member).decode()
             items = json.loads(data)["groups"] if name == "groups" else \
                 [json.loads(t) for t in data.split("\x1e") if t.strip()]
@@ -230,9 +231,21 @@ def invalid_feature(m):
 
 def unknown_resource(m):
     meta = json.loads(m["datapackage.json"])
-    meta["resources"].append({"name": "relations", "path": "relations.jsonl", "hash": "sha256:", "bytes": 0})
-    m["relations.jsonl"] = b""
+    meta["resources"].append({"name": "annotations", "path": "annotations.jsonl", "hash": "sha256:", "bytes": 0})
+    m["annotations.jsonl"] = b""
     m["datapackage.json"] = json.dumps(meta).encode()
+
+
+def relation_to_itself(m):
+    m["relations.geojsonseq"] = m["relations.geojsonseq"].replace(
+        b'"object":"incidents/nabtaz-herders-execution-2019"', b'"object":"incidents/k1-rocket-attack-2019-12-27"', 1)
+    rehash(m)
+
+
+def relation_to_unknown_feature(m):
+    m["relations.geojsonseq"] = m["relations.geojsonseq"].replace(
+        b'"object":"incidents/nabtaz-herders-execution-2019"', b'"object":"incidents/nowhere"', 1)
+    rehash(m)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -241,7 +254,9 @@ def unknown_resource(m):
     (missing_file, r"resource file\(s\) incidents.geojsonseq named in the manifest are missing from the zip"),
     (unlisted, r"the manifest lists no sites resource"),
     (invalid_feature, r"damaged.zip/incidents.geojsonseq: 1 problem\(s\) in 1 feature\(s\); nothing was imported"),
-    (unknown_resource, r"holds a resource 'relations' that this geomap does not know"),
+    (unknown_resource, r"holds a resource 'annotations' that this geomap does not know"),
+    (relation_to_itself, r"relations.geojsonseq: 1 problem\(s\) in the relations; nothing was imported"),
+    (relation_to_unknown_feature, r"1 reference\(s\) to unknown features; nothing was loaded"),
 ])
 def test_a_damaged_package_is_refused_and_the_database_is_unchanged(seeded, target, tmp_path, change, message):
     path = tmp_path / "seed.zip"
@@ -259,6 +274,26 @@ def test_a_damaged_package_is_refused_and_the_database_is_unchanged(seeded, targ
         problem = refused.value.problems[0]
         assert problem.where.startswith("damaged.zip/incidents.geojsonseq: line 1 (id ")
         assert problem.field == "properties.precision_m"
+    if change is relation_to_itself:
+        assert refused.value.problems[0].field == "properties.object"
+        assert "cannot be related to itself" in refused.value.problems[0].reason
+
+
+def test_a_package_made_before_relations_imports_without_them(seeded, target, tmp_path):
+    path = tmp_path / "seed.zip"
+    dataset.export_all(seeded, path)
+
+    def without_relations(m):
+        meta = json.loads(m["datapackage.json"])
+        meta["resources"] = [r for r in meta["resources"] if r["name"] != "relations"]
+        del m["relations.geojsonseq"]
+        m["datapackage.json"] = json.dumps(meta).encode()
+        rehash(m)
+
+    result = dataset.import_package(target, rewrite(path, without_relations))
+    assert "relations" not in result.counts and result.counts["incidents"] == (20, 0, 0)
+    with target.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM relations")).scalar_one() == 0
 
 
 def test_history_needs_an_empty_database_and_a_package_with_history(seeded, target, tmp_path):
