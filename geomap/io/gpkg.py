@@ -119,7 +119,7 @@ def write_gpkg(features: Iterable[dict], path: Path, collection: str, geometry_t
     iterator = iter(features)
     first = next(iterator, None)
     names = list(first["properties"]) if first else []
-    kind = (geometry_type or (first["geometry"]["type"] if first else "Geometry")).upper()
+    kind = (geometry_type or (first["geometry"]["type"] if first and first["geometry"] else "Geometry")).upper()
     conn = sqlite3.connect(path)
     try:
         _create(conn, collection, names, kind)
@@ -157,11 +157,15 @@ def _insert(conn: sqlite3.Connection, table: str, names: list[str], features) ->
     insert = f"INSERT INTO {_quoted(table)} (geom, id{''.join(', ' + _quoted(n) for n in names)}) VALUES ({placeholders})"
     count, bounds, rows, boxes = 0, None, [], []
     for feature in features:
+        count += 1
+        values = (feature["id"], *(_value(feature["properties"].get(n)) for n in names))
+        if feature["geometry"] is None:  # a relation: a row without geometry (allowed by the GeoPackage spec)
+            rows.append((None, *values))
+            continue
         blob, box = geometry_blob(feature["geometry"])
         bounds = list(box) if bounds is None else [min(bounds[0], box[0]), min(bounds[1], box[1]),
                                                    max(bounds[2], box[2]), max(bounds[3], box[3])]
-        count += 1
-        rows.append((blob, feature["id"], *(_value(feature["properties"].get(n)) for n in names)))
+        rows.append((blob, *values))
         boxes.append((count, box[0], box[2], box[1], box[3]))
         if len(rows) >= BATCH:
             _flush(conn, table, insert, rows, boxes)

@@ -255,7 +255,8 @@ def _placemark_xml(feature: dict, collection: str) -> str:
     data = [("id", fid)] + [(k, _kml_text(v)) for k, v in props.items() if v is not None]
     parts.append("<ExtendedData>" + "".join(f"<Data name={quoteattr(k)}><value>{escape(v)}</value></Data>"
                                             for k, v in data) + "</ExtendedData>")
-    parts.append(_geometry_xml(feature["geometry"]))
+    if feature["geometry"] is not None:  # a relation has none (a Placemark's geometry is optional)
+        parts.append(_geometry_xml(feature["geometry"]))
     return "".join(parts) + "</Placemark>\n"
 
 

@@ -65,14 +65,15 @@ def write_csv(features: Iterable[dict], stream: IO[str], collection: str | None 
     first = next(iterator, None)
     if first is None:
         return 0
-    point = first["geometry"]["type"] == "Point"
+    point = first["geometry"] is not None and first["geometry"]["type"] == "Point"
     names = list(first["properties"])
     writer = spreadsheet.Writer(stream)
     writer.writerow(["id", *(["longitude", "latitude"] if point else ["wkt"]), *names])
     count = 0
     for feature in chain([first], iterator):
         geometry = feature["geometry"]
-        where = geometry["coordinates"][:2] if point else [shapely.to_wkt(shape(geometry), rounding_precision=-1)]
+        where = geometry["coordinates"][:2] if point else \
+            [shapely.to_wkt(shape(geometry), rounding_precision=-1) if geometry else ""]
         writer.writerow([feature["id"], *where, *(_cell(feature["properties"].get(n)) for n in names)])
         count += 1
     return count

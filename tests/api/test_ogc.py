@@ -46,7 +46,7 @@ def test_conformance_declares_what_qgis_needs(api):
 
 def test_collections_with_extents(api):
     collections = {c["id"]: c for c in api.get("/collections").get_json()["collections"]}
-    assert set(collections) == {"incidents", "sites", "control_zones"}
+    assert set(collections) == {"incidents", "sites", "control_zones", "relations"}
     lons = [f["geometry"]["coordinates"][0] for f in SEED["incidents"]]
     bbox = collections["incidents"]["extent"]["spatial"]["bbox"][0]
     # The planner's estimate (when the table has statistics) may be a little larger, never smaller.
