@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from shapely import contains_xy
+from shapely import contains_xy, prepare
 from shapely.ops import nearest_points
 
 from geomap.analysis.feasible import Constraint, Frame, Region, infeasible
@@ -43,6 +43,7 @@ class Chance:
 
 def uniform_points(region: Region, n: int, rng: np.random.Generator) -> np.ndarray:
     """`n` points uniform over the region (rejection from its bounding box), as an (n, 2) array."""
+    prepare(region.geometry)  # (once; contains_xy over thousands of points is then several times faster)
     minx, miny, maxx, maxy = region.geometry.bounds
     fill = region.geometry.area / max((maxx - minx) * (maxy - miny), 1e-12)
     found, have = [], 0
@@ -81,32 +82,63 @@ def _holds(c: Constraint, a_ref: str, metres: np.ndarray, frame: Frame, a: np.nd
 
 def sample_pairs(frame: Frame, ra: Region, rb: Region, a_ref: str, between: Sequence[Constraint],
                  n: int = SAMPLES, seed: int = SEED) -> np.ndarray:
-    """`n` geodesic distances of pairs drawn from the model (module docstring). With a `within`
-    between them, B is drawn uniformly in the disc of that radius about each A and kept when it
-    falls in B's region: the pairs are then uniform over the allowed ones, and few are lost."""
+    """`n` geodesic distances of pairs drawn from the model (module docstring): pairs uniform over
+    the regions, kept when they satisfy the constraints `between` them. With a `within` of D,
+    drawing both ends independently may keep few pairs, so one end may instead be drawn
+    uniformly in the disc of radius D about the other (kept when it falls in its region): the
+    kept pairs are uniform over the allowed ones all the same. A pilot draw picks the way that
+    keeps most."""
     rng = np.random.default_rng(seed)
     reach = min((c.distance_max_m for c in between if c.kind == "within"), default=None)
-    kept, have, attempts = [], 0, 0
+    prepare(ra.geometry)
+    prepare(rb.geometry)
+    ways = ("independent",) if reach is None else ("independent", "about a", "about b")
+    pilot = {way: _draw(way, frame, ra, rb, a_ref, between, reach, PILOT, rng) for way in ways}
+    way = max(ways, key=lambda w: len(pilot[w]))
+    kept, have, drawn = [pilot[way]], len(pilot[way]), PILOT
     while have < n:
-        attempts += 1
-        if attempts > 200:
+        if drawn > MAX_DRAWN:
             raise infeasible(a_ref, between)
-        a = uniform_points(ra, n, rng)
-        if reach is None:
-            b = uniform_points(rb, n, rng)
-        else:  # uniform in a disc of radius `reach` about each a (planar; a margin, then checked exactly)
-            r = reach * 1.001 * np.sqrt(rng.uniform(size=n))
-            t = rng.uniform(0.0, 2 * math.pi, size=n)
-            b = a + np.column_stack((r * np.cos(t), r * np.sin(t)))
-            inside = contains_xy(rb.geometry, b[:, 0], b[:, 1])
-            a, b = a[inside], b[inside]
-        metres, _ = geodesic(frame, a, b)
-        ok = np.ones(len(metres), dtype=bool)
-        for c in between:
-            ok &= _holds(c, a_ref, metres, frame, a, b)
-        kept.append(metres[ok])
-        have += int(ok.sum())
+        # as many as the share kept so far says are needed (at most 2,000,000 at a time)
+        size = int(min(2e6, (n - have) * drawn / max(have, 1) * 1.1 + 64))
+        drawn += size
+        kept.append(_draw(way, frame, ra, rb, a_ref, between, reach, size, rng))
+        have += len(kept[-1])
     return np.concatenate(kept)[:n]
+
+
+PILOT = 2000
+MAX_DRAWN = 50_000_000  # pairs drawn before the constraints are judged (almost) never to hold
+
+
+def _draw(way: str, frame: Frame, ra: Region, rb: Region, a_ref: str, between: Sequence[Constraint],
+          reach: float | None, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The distances of the pairs of one draw of `size` that satisfy the constraints."""
+    if way == "independent":
+        a, b = uniform_points(ra, size, rng), uniform_points(rb, size, rng)
+    elif way == "about a":
+        a = uniform_points(ra, size, rng)
+        b = _about(a, reach, rng)
+        inside = contains_xy(rb.geometry, b[:, 0], b[:, 1])
+        a, b = a[inside], b[inside]
+    else:
+        b = uniform_points(rb, size, rng)
+        a = _about(b, reach, rng)
+        inside = contains_xy(ra.geometry, a[:, 0], a[:, 1])
+        a, b = a[inside], b[inside]
+    metres, _ = geodesic(frame, a, b)
+    ok = np.ones(len(metres), dtype=bool)
+    for c in between:
+        ok &= _holds(c, a_ref, metres, frame, a, b)
+    return metres[ok]
+
+
+def _about(points: np.ndarray, reach: float, rng: np.random.Generator) -> np.ndarray:
+    """A point uniform in the (planar) disc of radius `reach` about each point, with a margin
+    for the projection's scale (the constraint is then checked geodesically)."""
+    r = reach * 1.001 * np.sqrt(rng.uniform(size=len(points)))
+    t = rng.uniform(0.0, 2 * math.pi, size=len(points))
+    return points + np.column_stack((r * np.cos(t), r * np.sin(t)))
 
 
 def extreme_distances(frame: Frame, ra: Region, rb: Region) -> tuple[float, float]:

@@ -33,7 +33,7 @@ CIRCLE_POINTS = 128  # vertices of a geodesic circle (chord error: 0.03 % of the
 ARC_STEP_DEG = 2.0  # spacing of the vertices along a sector's arc
 MIN_RADIUS_M = 1.0  # an exact location (precision 0) is a 1 m disc, so that it has an area
 ROUNDS = 6  # propagation rounds at most (each shrinks every region or stops)
-HULL_POINTS = 48  # vertices of a region kept when it is swept along a sector
+HULL_POINTS = 32  # vertices of a region's hull kept when it is swept along a sector or cored
 LOCATION_KINDS = ("within", "beyond", "bearing", "inside")
 
 
@@ -63,9 +63,8 @@ class Frame:
 
     def __init__(self, lon: float, lat: float):
         self.lon, self.lat = lon, lat
-        crs = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m +no_defs")
-        self._forward = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        self._inverse = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        # (a Proj, not a Transformer: made in 0.3 ms instead of 30, the same PROJ operation)
+        self._proj = pyproj.Proj(f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +ellps=WGS84 +units=m +no_defs")
 
     @classmethod
     def around(cls, locations: Iterable[Location]) -> Frame:
@@ -76,48 +75,57 @@ class Frame:
         return cls(math.degrees(math.atan2(y, x)), math.degrees(math.atan2(z, math.hypot(x, y))))
 
     def xy(self, lon, lat):
-        return self._forward.transform(lon, lat)
+        return self._proj(lon, lat)
 
     def lonlat(self, x, y):
-        return self._inverse.transform(x, y)
+        return self._proj(x, y, inverse=True)
 
     def project(self, geom: BaseGeometry) -> BaseGeometry:
         return shapely.transform(geom, lambda c: np.column_stack(self.xy(c[:, 0], c[:, 1])))
 
     def circle(self, lon: float, lat: float, radius_m: float) -> Polygon:
         """The geodesic circle of `radius_m` about (lon, lat), projected."""
-        azimuths = np.linspace(0.0, 360.0, CIRCLE_POINTS, endpoint=False)
-        lons, lats, _ = GEOD.fwd(np.full_like(azimuths, lon), np.full_like(azimuths, lat), azimuths,
-                                 np.full_like(azimuths, max(radius_m, MIN_RADIUS_M)))
-        return Polygon(np.column_stack(self.xy(lons, lats)))
+        return self.circles([lon], [lat], radius_m)[0]
+
+    def circles(self, lons, lats, radius_m: float) -> list[Polygon]:
+        """The geodesic circles of `radius_m` about each point, computed together."""
+        azimuths = np.tile(np.linspace(0.0, 360.0, CIRCLE_POINTS, endpoint=False), len(lons))
+        lon0, lat0 = (np.repeat(np.asarray(v, dtype=float), CIRCLE_POINTS) for v in (lons, lats))
+        ends_lon, ends_lat, _ = GEOD.fwd(lon0, lat0, azimuths, np.full_like(azimuths, max(radius_m, MIN_RADIUS_M)))
+        xy = np.column_stack(self.xy(ends_lon, ends_lat)).reshape(len(lons), CIRCLE_POINTS, 2)
+        return [Polygon(ring) for ring in xy]
 
     def sector(self, lon: float, lat: float, start: float, end: float, near: float, far: float,
                towards: bool = False) -> Polygon:
         """The points p whose bearing from (lon, lat) lies clockwise from `start` to `end` and
         whose distance is between `near` and `far`; with `towards`, those from which (lon, lat)
         lies at such a bearing (the bearing measured at p)."""
+        return self.sectors([lon], [lat], start, end, near, far, towards)[0]
+
+    def sectors(self, lons, lats, start: float, end: float, near: float, far: float,
+                towards: bool = False) -> list[Polygon]:
+        """`sector` about each of the points, computed together (one geodesic call for all)."""
         span = (end - start) % 360.0 or 360.0
         arc = start + np.linspace(0.0, span, max(2, int(math.ceil(span / ARC_STEP_DEG)) + 1))
         edge = np.linspace(near, far, 9)
-        outer = [(a, far) for a in arc]
         inner = [(a, near) for a in arc[::-1]] if near > 0 else [(start, 0.0)]
-        ring = [(start, d) for d in edge[:-1]] + outer + [(end, d) for d in edge[::-1][1:-1]] + inner
-        az, dist = np.array(ring).T
-        points = self._reach(lon, lat, az, dist, towards)
-        polygon = Polygon(points)
-        return polygon if polygon.is_valid else shapely.make_valid(polygon).buffer(0)
+        ring = [(start, d) for d in edge[:-1]] + [(a, far) for a in arc] + [(end, d) for d in edge[::-1][1:-1]] + inner
+        az, dist = (np.tile(column, len(lons)) for column in np.array(ring).T)
+        origins = np.repeat(np.column_stack((lons, lats)), len(ring), axis=0)
+        points = self._reach(origins[:, 0], origins[:, 1], az, dist, towards).reshape(len(lons), len(ring), 2)
+        polygons = [Polygon(p) for p in points]
+        return [p if p.is_valid else shapely.make_valid(p).buffer(0) for p in polygons]
 
-    def _reach(self, lon: float, lat: float, az: np.ndarray, dist: np.ndarray, towards: bool) -> np.ndarray:
+    def _reach(self, lon: np.ndarray, lat: np.ndarray, az: np.ndarray, dist: np.ndarray, towards: bool) -> np.ndarray:
         """Points at `dist` along azimuth `az` from (lon, lat); with `towards`, the azimuth is the
-        one at the far point looking back (solved by two fixed-point steps on the back azimuth)."""
-        lons0, lats0 = np.full_like(az, lon), np.full_like(az, lat)
+        one at the far point looking back (solved by fixed-point steps on the back azimuth)."""
         safe = np.maximum(dist, 1e-3)
         heading = az + 180.0
         if towards:
             for _ in range(3):
-                _, _, back = GEOD.fwd(lons0, lats0, heading, safe)
+                _, _, back = GEOD.fwd(lon, lat, heading, safe)
                 heading = heading + ((az - back + 180.0) % 360.0 - 180.0)
-        lons, lats, _ = GEOD.fwd(lons0, lats0, heading if towards else az, safe)
+        lons, lats, _ = GEOD.fwd(lon, lat, heading if towards else az, safe)
         lons = np.where(dist > 0, lons, lon)
         lats = np.where(dist > 0, lats, lat)
         return np.column_stack(self.xy(lons, lats))
@@ -171,8 +179,8 @@ def _core(frame: Frame, region: Region, distance_m: float) -> BaseGeometry:
     if region.disc is not None:
         lon, lat, radius = region.disc
         return frame.circle(lon, lat, distance_m - radius) if distance_m > radius else Polygon()
-    discs = [frame.circle(lon, lat, distance_m) for lon, lat in region.hull_points(frame)]
-    return shapely.intersection_all(discs)
+    lons, lats = zip(*region.hull_points(frame), strict=True)
+    return shapely.intersection_all(frame.circles(lons, lats, distance_m))
 
 
 def _swept(frame: Frame, region: Region, c: Constraint, towards: bool, reach_m: float) -> BaseGeometry:
@@ -188,9 +196,11 @@ def _swept(frame: Frame, region: Region, c: Constraint, towards: bool, reach_m: 
         inner = region.geometry.representative_point()
         ring = [region.geometry.centroid, inner]
         points += [frame.lonlat(p.x, p.y) for p in ring]
-    sectors = [frame.sector(lon, lat, start, end, near, far, towards) for lon, lat in points]
-    union = shapely.union_all(sectors)
-    return union.convex_hull if convex else union
+    lons, lats = zip(*points, strict=True)
+    sectors = frame.sectors(lons, lats, start, end, near, far, towards)
+    if convex:  # the sum of two convex sets is the hull of their vertices' sums
+        return shapely.multipoints(np.concatenate([shapely.get_coordinates(s) for s in sectors])).convex_hull
+    return shapely.union_all(sectors)
 
 
 def allowed(frame: Frame, c: Constraint, regions: Mapping[str, Region], end: str,
