@@ -19,7 +19,7 @@ from geomap.analysis.feasible import Constraint, component, constraints_between,
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
-from geomap.analysis.relations import Derivation, constraint_from_row, derived_note
+from geomap.analysis.relations import Derivation, constraint_from_row, derived_note, location_facts
 from geomap.analysis.report import (
     DEFAULT_RADII_M,
     DEFAULT_WINDOWS_DAYS,
@@ -122,7 +122,7 @@ def _ref(feature: Feature) -> str | None:
     return f"{kind}/{feature.id}" if kind else None
 
 
-def _relations(conn: Connection, refs: list[str]) -> _Related:
+def _relations(conn: Connection, refs: list[str], either_end: bool = False) -> _Related:
     rows = db_relations.constraints_around(conn, refs)
     zone_ids = {r["object"].partition("/")[2] for r in rows if r["kind"] == "inside" and r["object"]}
     zones = db_relations.zones(conn, zone_ids)
@@ -130,7 +130,7 @@ def _relations(conn: Connection, refs: list[str]) -> _Related:
     points = db_relations.locations(conn, ends | set(refs))
     return _Related([constraint_from_row(r, zones) for r in rows],
                     {ref: Location(*p) for ref, p in points.items()},
-                    [Derivation.from_row(r) for r in db_relations.derivations(conn, refs)])
+                    [Derivation.from_row(r) for r in db_relations.derivations(conn, refs, either_end)])
 
 
 def measure(a: Feature, b: Feature, radius_m: float | None = None, related: _Related | None = None) -> FeatureDistance:
@@ -227,7 +227,10 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
     _check_report_parameters(radii_m, windows_days)
     with engine.connect() as conn:
         evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
-    return build_report(evidence, radii_m, windows_days)
+        ref = f"incidents/{incident_id}"
+        related = _relations(conn, [ref], either_end=True)
+    report = build_report(evidence, radii_m, windows_days)
+    return replace(report, location_facts=tuple(location_facts(ref, related.constraints, related.derivations)))
 
 
 def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: int) -> Evidence:

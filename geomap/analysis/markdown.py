@@ -27,6 +27,7 @@ def render(report: ContextReport) -> str:
              f"- id: `{i.id}`; {i.event_type}" + (f" / {i.sub_event_type}" if i.sub_event_type else ""),
              f"- date: {dates}; status: {i.status}",
              f"- location: {i.location.lat:.5f} N, {i.location.lon:.5f} E, ± {i.location.precision_m / 1000:.1f} km"]
+    lines += [f"  - {fact}" for fact in report.location_facts]
     if report.target:
         t = report.target
         lines.append(f"- target: {t.site.name}, {km(t.distance)} at bearing {t.bearing:.0f}°")

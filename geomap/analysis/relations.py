@@ -84,10 +84,13 @@ def derived_note(ref: str, derivations: Iterable[Derivation]) -> str | None:
 
 
 def location_facts(ref: str, constraints: Sequence[Constraint], derivations: Iterable[Derivation]) -> list[str]:
-    """The sentences about `ref`'s location: each constraint on it (either end) and where it was
-    derived from, with the relations' notes."""
-    derivations = list(derivations)
+    """The sentences about `ref`'s location: each constraint on it (either end), where it was
+    derived from, and which locations were derived from it, with the relations' notes.
+
+    >>> location_facts("incidents/b", [], [Derivation("d", "incidents/b", "incidents/a", "copied")])
+    ['the location of incidents/b is derived from incidents/a (relation d), not observed: copied']
+    """
     facts = [constraint_sentence(c) for c in constraints if ref in c.ends()]
-    facts += [f"{derived_note(ref, [d])}" + (f": {d.notes}" if d.notes else "") for d in derivations
-              if d.subject == ref]
+    facts += [f"{derived_note(d.subject, [d])}" + (f": {d.notes}" if d.notes else "") for d in derivations
+              if ref in (d.subject, d.object)]
     return facts

@@ -36,9 +36,12 @@ def constraints_around(conn: Connection, refs: Iterable[str]) -> list[dict[str, 
     return [found[k] for k in sorted(found)]
 
 
-def derivations(conn: Connection, refs: Iterable[str]) -> list[dict[str, Any]]:
-    """The `derived_from` relations whose subject is one of `refs`, by id."""
-    query = select(*_columns()).where(relations.c.kind == "derived_from", relations.c.subject.in_(list(refs)))
+def derivations(conn: Connection, refs: Iterable[str], either_end: bool = False) -> list[dict[str, Any]]:
+    """The `derived_from` relations whose subject (or, `either_end`, object) is one of `refs`, by id."""
+    refs = list(refs)
+    ends = or_(relations.c.subject.in_(refs), relations.c.object.in_(refs)) if either_end else \
+        relations.c.subject.in_(refs)
+    query = select(*_columns()).where(relations.c.kind == "derived_from", ends)
     return [dict(row) for row in conn.execute(query.order_by(relations.c.id)).mappings()]
 
 
