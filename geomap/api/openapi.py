@@ -10,7 +10,7 @@ from geomap.api.catalogue import SCHEMA_TYPES
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response, negotiate
 from geomap.model.query import COLLECTIONS, Collection
-from geomap.vocabulary import MAX_PRECISION_M
+from geomap.vocabulary import MAX_DISTANCE_M, MAX_PRECISION_M
 
 blueprint = Blueprint("openapi", __name__)
 PROBLEM = {"description": "An RFC 9457 problem", "content": {"application/problem+json": {"schema": {
@@ -96,7 +96,9 @@ def document(base: str) -> dict:
         "/api.html": _get("The API documentation", []), "/health": _get("Database and versions", []),
         "/analysis/distance": _get("Distance {best, min, max} between two features or points", [
             _param("from", "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]", required=True),
-            _param("to", "Same forms as from", required=True), _f()]),
+            _param("to", "Same forms as from", required=True),
+            _param("within", "Metres: also answer 'within this distance?' (yes / possibly / no) with "
+                   "P(distance <= within)", {"type": "number", "minimum": 0, "maximum": MAX_DISTANCE_M}), _f()]),
         "/analysis/nearby": _get("Incidents near a feature or point, nearest first", [
             _param("near", "incidents/ID, sites/ID or lon,lat[,precision_m]", required=True),
             _param("radius", "Metres", RADIUS, required=True), _param("datetime", "Date window"),

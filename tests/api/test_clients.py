@@ -31,7 +31,7 @@ def server(app, requests_seen, live_server):
 
 def test_owslib_reads_collections_and_filtered_items(server):
     api = Features(server)
-    assert {c["id"] for c in api.collections()["collections"]} == {"incidents", "sites", "control_zones"}
+    assert {c["id"] for c in api.collections()["collections"]} == {"incidents", "sites", "control_zones", "relations"}
     assert "properties" in api.collection_queryables("incidents")
     items = api.collection_items("incidents", bbox=[44.0, 35.0, 44.5, 35.6], limit=1000)
     expected = {f["id"] for f in SEED if 44.0 <= f["geometry"]["coordinates"][0] <= 44.5

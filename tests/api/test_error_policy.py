@@ -16,7 +16,10 @@ import pytest
 from geomap.layers.webmap import common_assets
 
 # The seed's ids that fill in path variables; `name` is any offline map asset.
-PATH_IDS = {"incidents": "k1-rocket-attack-2019-12-27", "sites": "k1-air-base", "control_zones": "hawija-pocket"}
+PATH_IDS = {"incidents": "k1-rocket-attack-2019-12-27", "sites": "k1-air-base", "control_zones": "hawija-pocket",
+            "relations": "k1-launch-site-within-305m-of-herders-execution"}
+# Relations have no precision: their sort key and filter name another number.
+RELATION_VALID = {"sortby": "-distance_max_m", "filter": "distance_max_m > 0"}
 ASSET = common_assets()[0][1].name
 # A value each parameter accepts on every route that has it (with NEEDS); the queryables' come
 # from their schemas (see `valid`).
@@ -25,7 +28,7 @@ VALID = {
     "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84", "filter-crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
     "datetime": "2019-12-01/2019-12-31", "limit": "5", "offset": "1", "sortby": "-precision_m",
     "filter": "precision_m > 0", "filter-lang": "cql2-text", "near": "44.21,35.48", "radius": "25000",
-    "from": "incidents/k1-rocket-attack-2019-12-27", "to": "sites/k1-air-base", "event_type": "Battles",
+    "from": "incidents/k1-rocket-attack-2019-12-27", "to": "sites/k1-air-base", "within": "8000", "event_type": "Battles",
     "group": "islamic-state", "lon": "44.21", "lat": "35.48", "precision_m": "8000", "date": "2019-12-27",
     "window": "30", "layers": "incidents,zones", "color_by": "event_type", "title": "A map", "embed": "1",
     "rings": "5,10", "width": "600", "height": "400", "dpi": "72", "preset": "social",
@@ -133,6 +136,8 @@ def schema(route: Route, name: str) -> dict:
 
 def valid(route: Route, name: str) -> str:
     """An accepted value: from VALID, else by the parameter's schema (the queryables)."""
+    if "/collections/relations/" in route.path and name in RELATION_VALID:
+        return RELATION_VALID[name]
     if name in VALID:
         return VALID[name]
     kind = schema(route, name)
