@@ -103,3 +103,16 @@ def test_the_database_itself_refuses_a_relation_to_a_missing_feature(seeded):
                      {"o": K1})
     with pytest.raises(Exception, match="named by a relation"), seeded.begin() as conn:
         conn.execute(text("DELETE FROM incidents WHERE id = 'nabtaz-herders-execution-2019'"))
+
+
+def test_map_popups_say_where_a_location_was_derived_from(seeded):
+    from geomap.layers.text import incident_popup
+    from geomap.maps.focus import focus_scene
+
+    scene = focus_scene(seeded, "k1-rocket-attack-2019-12-27")
+    herders = next(i for i in scene.incidents if i.id == "nabtaz-herders-execution-2019")
+    assert herders.derived_from == (K1,)
+    popup = incident_popup(herders, lambda g: g)
+    assert "Location derived from" in popup and K1 in popup
+    focus = next(i for i in scene.incidents if i.id == "k1-rocket-attack-2019-12-27")
+    assert focus.derived_from == () and "derived" not in incident_popup(focus, lambda g: g)

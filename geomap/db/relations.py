@@ -66,3 +66,16 @@ def zones(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[bytes, float]
     z = control_zones.c
     query = select(z.id, func.ST_AsBinary(z.geom), z.precision_m).where(z.id.in_(list(ids)))
     return {row[0]: (bytes(row[1]), row[2]) for row in conn.execute(query)}
+
+
+def derived_incidents(conn: Connection) -> dict[str, tuple[str, ...]]:
+    """For each incident whose point was derived from another feature's, those features
+    (`collection/id`), by incident id. Relations are few: read whole, not per incident."""
+    r = relations.c
+    query = (select(r.subject, r.object).where(r.kind == "derived_from", r.subject.startswith("incidents/"))
+             .order_by(r.subject, r.object))
+    found: dict[str, tuple[str, ...]] = {}
+    for subject, obj in conn.execute(query):
+        key = subject.partition("/")[2]
+        found[key] = (*found.get(key, ()), obj)
+    return found

@@ -67,6 +67,7 @@ class MapIncident:
     fatalities_best: int | None = None
     claims: tuple[Claim, ...] = ()
     sources: tuple[dict, ...] = ()
+    derived_from: tuple[str, ...] = ()  # the features its point was copied or reasoned from (relations)
 
     @property
     def groups(self) -> tuple[str, ...]:

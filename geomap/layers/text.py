@@ -89,6 +89,8 @@ def incident_popup(incident, group_name, focus: bool = False) -> str:
     rows = [row("Dates", date_range(incident.date_start, incident.date_end)),
             row("Location", Markup("{}{}").format(precision_text(incident.precision_m), place)),
             row("Status", incident.status), row("Type", kind)]
+    if incident.derived_from:
+        rows.append(row("Location derived from", ", ".join(incident.derived_from)))
     if incident.fatalities_best is not None:
         rows.append(row("Fatalities", incident.fatalities_best))
     claims = [Markup("<li><b>{}</b> {} by {}</li>").format(c.stance, group_name(c.group), c.claimant)

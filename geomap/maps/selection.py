@@ -20,7 +20,7 @@ from geomap.maps.request import MapOptions, Selection, layer_names
 BASEMAP_EXTENT: Bbox = (34.0, 28.0, 54.0, 40.0)  # the offline basemap's coverage
 SERVER_AGGREGATION_ABOVE = 1000  # more incidents than this are counted per area on the server
 # The tables a selection scene reads: their change stamps are part of its cache key.
-READS = ("groups", "sites", "incidents", "attributions", "control_zones")
+READS = ("groups", "sites", "incidents", "attributions", "control_zones", "relations")
 
 
 def selection_scene(engine: Engine, selection: Selection, options: MapOptions = MapOptions()) -> Scene:

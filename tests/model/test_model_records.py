@@ -163,7 +163,7 @@ def _row_kind(hint) -> tuple[str, bool]:
 ROWS = [(analysis.Incident, records.IncidentProperties, {"id", "location", "groups"}),
         (analysis.Site, records.SiteProperties, {"id", "location"}),
         (analysis.ControlZone, records.ZoneProperties, {"id", "geometry"}),
-        (scene.MapIncident, records.IncidentProperties, {"id", "lon", "lat", "claims"}),
+        (scene.MapIncident, records.IncidentProperties, {"id", "lon", "lat", "claims", "derived_from"}),
         (scene.MapSite, records.SiteProperties, {"id", "lon", "lat"}),
         (scene.Claim, records.Attribution, set())]
 
