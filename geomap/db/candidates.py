@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, Select, Text, and_, cast, func, or_, select, true, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType, UserDefinedType
 
@@ -148,6 +148,38 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, wit
     return found
 
 
+def base_counts(conn: Connection, lon: float, lat: float, group_ids: Iterable[str], *, local_m: float,
+                region_m: float, window: tuple[date, date], baseline: tuple[date, date],
+                exclude: Iterable[str] = ()) -> dict[str, tuple[int, int]]:
+    """For each of the groups, (observed, baseline): its incidents whose point lies within
+    `local_m` of the point and whose start date is in `window`, and those within `region_m` whose
+    start date is in `baseline` (both date ranges inclusive; `geomap.analysis.baserate`).
+
+    One scan of the (geom, daterange) GiST index over the region and both periods; the exact
+    distance and date tests filter, and each incident counts once for each group it is
+    attributed to.
+    """
+    wanted = list(group_ids)
+    if not wanted:
+        return {}
+    geography = cast(incidents.c.geom, Geography)
+    first, last = min(window[0], baseline[0]), max(window[1], baseline[1])
+    group = func.unnest(incidents.c.attributed_groups).table_valued("g").render_derived()
+    local = and_(incidents.c.date_start.between(*window), func.ST_DWithin(geography, point(lon, lat), float(local_m)))
+    query = (select(group.c.g, func.count().filter(local), func.count().filter(incidents.c.date_start.between(*baseline)))
+             .select_from(incidents).join(group, true())
+             .where(in_envelope(incidents.c.geom, lon, lat, region_m),
+                    func.daterange(incidents.c.date_start, incidents.c.date_end, "[]").op("&&")(
+                        func.daterange(first, last, "[]")),
+                    incidents.c.date_start.between(first, last), attributed_to(wanted),
+                    func.ST_DWithin(geography, point(lon, lat), float(region_m)), group.c.g.in_(wanted),
+                    *incident_filters(None, None, (), (), exclude))
+             .group_by(group.c.g))
+    found = {g: (0, 0) for g in wanted}
+    found.update({g: (observed, base) for g, observed, base in conn.execute(query)})
+    return found
+
+
 # The mean Earth radius; an angle of metres / EARTH_M, widened by ENVELOPE_MARGIN, is more than
 # the angle any geodesic of that length on WGS84 spans (a degree of arc is at least 110.57 km).
 EARTH_M = 6_371_008.8
@@ -183,6 +215,14 @@ def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def incident_facts(conn: Connection, incident_id: str) -> dict[str, Any] | None:
+    """The facts a report prints about its own incident (`geomap.analysis.model.Facts`)."""
+    c = incidents.c
+    row = conn.execute(select(c.description, c.location_name, c.fatalities_low, c.fatalities_best, c.fatalities_high,
+                              c.injured, c.notes, c.reported_events).where(c.id == incident_id)).mappings().first()
+    return dict(row) if row else None
+
+
 def incidents_by_id(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
     """The incidents with these ids as the analysis reads them (ids not found are left out)."""
     return [dict(r) for r in conn.execute(incident_select().where(incidents.c.id.in_(list(ids)))).mappings()]
@@ -213,7 +253,7 @@ def zone_select() -> Select:
     """The zone columns the analysis needs, with the geometry as WKB."""
     c = control_zones.c
     return select(c.id, c.name, c.group_id, c.kind, c.valid_from, c.valid_to, c.confidence, c.status,
-                  c.precision_m, c.sources, func.ST_AsBinary(c.geom).label("wkb"))
+                  c.precision_m, c.sources, c.notes, func.ST_AsBinary(c.geom).label("wkb"))
 
 
 def in_force(on: date) -> ColumnElement:

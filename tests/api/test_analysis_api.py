@@ -187,7 +187,7 @@ def test_context_counts_agree_with_a_brute_force_count(api):
     checked = 0
     for g in body["groups"]:
         for count in g["counts"]:
-            yes = possibly = 0
+            yes = possibly = coarse = 0
             for f in SEED["incidents"]:
                 p = f["properties"]
                 if f["id"] == K1 or not any(c["group"] == g["id"] and c["stance"] in AFFIRMATIVE for c in p["attributions"]):
@@ -198,7 +198,9 @@ def test_context_counts_agree_with_a_brute_force_count(api):
                 last = (day - date.fromisoformat(p["date_start"])).days
                 certain = high <= count["radius_m"] and first >= 0 and last <= count["window_days"]
                 possible = low <= count["radius_m"] and last >= 0 and first <= count["window_days"]
-                yes, possibly = yes + certain, possibly + (possible and not certain)
-            assert (count["yes"], count["possibly"]) == (yes, possibly), (g["id"], count)
-            checked += yes + possibly
+                placeable = p["precision_m"] <= count["radius_m"]  # else too coarse to place inside
+                yes, possibly = yes + certain, possibly + (possible and not certain and placeable)
+                coarse += possible and not placeable
+            assert (count["yes"], count["possibly"], count["coarse"]) == (yes, possibly, coarse), (g["id"], count)
+            checked += yes + possibly + coarse
     assert checked > 0
