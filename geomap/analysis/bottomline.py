@@ -1,4 +1,5 @@
-"""The bottom line of a context report: the groups the claims name, side by side, one row per fact.
+"""The bottom line of a context report: the groups the claims name, and the other groups with
+recorded activity near the incident, side by side, one row per fact; every other group in one line.
 
 No verdict: each cell states a fact with its uncertainty, and `unknowns` says what the data
 cannot tell. The rows are words (`geomap.analysis.wording`), built once here, so the Markdown,
@@ -27,14 +28,18 @@ class Row:
 
 @dataclass(frozen=True)
 class BottomLine:
-    """The groups the incident's claims name (ids and names, in the order of their first claim),
-    the facts side by side, one line on every other group, and what the data cannot tell."""
+    """The groups side by side (ids and names): those the incident's claims name, in the order of
+    their first claim, then those no claim names but with recorded activity near the incident (a
+    zone within the widest radius, a prior incident within the search horizon, or a count); the
+    facts, a row each; one line on every other group; and what the data cannot tell."""
 
     groups: tuple[str, ...]
     names: tuple[str, ...]
     rows: tuple[Row, ...]
     others: tuple[str, ...]
     unknowns: tuple[str, ...]
+    lead: str = ("The groups the claims name, and the others with recorded activity near the incident, side by side: "
+                 "facts and their uncertainty, no verdict.")
 
 
 def bottom_line(report: ContextReport) -> BottomLine:
@@ -42,16 +47,17 @@ def bottom_line(report: ContextReport) -> BottomLine:
     order = list(dict.fromkeys(c["group"] for c in report.claims))
     by_id = {g.id: g for g in report.groups}
     named = [by_id[g] for g in order if g in by_id]
+    named += [g for g in report.groups if g.id not in order and _active(report, g)]
     rows = [_claims_row(report, named), _zones_row(report, named), _prior_row(named),
             *_count_rows(report, named), _base_rate_row(named)]
     return BottomLine(tuple(g.id for g in named), tuple(g.name for g in named), tuple(rows),
-                      _others(report, [g for g in report.groups if g.id not in order]), _unknowns(report, named))
+                      _others(report, [g for g in report.groups if g not in named]), _unknowns(report, named))
 
 
 def _claims_row(report: ContextReport, named: Sequence[GroupContext]) -> Row:
     def cell(group: GroupContext) -> str:
         return "; ".join(f"{c['stance']} by {c['claimant']} (sources: {_publishers(c['sources'])})"
-                         for c in report.claims if c["group"] == group.id)
+                         for c in report.claims if c["group"] == group.id) or "named in no claim"
     return Row("Claims, and who made them", tuple(cell(g) for g in named))
 
 
@@ -118,20 +124,12 @@ def _active(report: ContextReport, group: GroupContext) -> bool:
                 or any(r.distance.min <= max(report.radii_m) for r in group.zones))
 
 
-def _others(report: ContextReport, unnamed: Sequence[GroupContext]) -> tuple[str, ...]:
-    """One line for the quiet groups, and one for each group that no claim names but that is active nearby."""
-    lines = []
-    wide = next(iter(sorted(report.radii_m, reverse=True)))
-    for g in (g for g in unnamed if _active(report, g)):
-        count = next(c for c in g.counts if c.radius_m == wide and c.window_days == max(report.windows_days))
-        prior = f"nearest prior incident {distance(g.nearest_prior.distance)} away, " \
-                f"{days_before(g.nearest_prior.days_before)}" if g.nearest_prior else "no prior incident in range"
-        lines.append(f"{g.name}: named in no claim; {prior}; within {length(wide)} in the "
-                     f"{max(report.windows_days)} days before: {_count_text(count)}.")
-    quiet = [g.name for g in unnamed if not _active(report, g)]
-    if quiet:
-        lines.append(f"Named in no claim, with no zone, prior incident or count near the incident: {', '.join(quiet)}.")
-    return tuple(lines)
+def _others(report: ContextReport, quiet: Sequence[GroupContext]) -> tuple[str, ...]:
+    """One line for the groups that no claim names and that have no recorded activity nearby."""
+    if not quiet:
+        return ()
+    return (f"Named in no claim, with no zone within {length(max(report.radii_m))}, no prior incident within "
+            f"the search horizon and no incident counted: {', '.join(g.name for g in quiet)}.",)
 
 
 def _unknowns(report: ContextReport, named: Sequence[GroupContext]) -> tuple[str, ...]:

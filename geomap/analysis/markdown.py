@@ -23,7 +23,7 @@ def render(report: ContextReport) -> str:
         lines += [f"- {reported_text(r)}" + (f" {r['notes']}" if r.get("notes") else "") for r in reported]
     named = set(report.bottom_line.groups) if report.bottom_line else set()
     for group in report.groups:
-        if group.id in named or _active(group):
+        if group.id in named:
             lines += ["", *_group(group, report)]
     lines += ["", f"## Nearby incidents (within {length(max(report.radii_m))}, "
                   f"{max(report.windows_days)} days either side; the nearest {len(report.nearby_incidents)} "
@@ -79,21 +79,17 @@ def _cell(text: str) -> str:
 
 def _bottom_line(report: ContextReport) -> list[str]:
     b = report.bottom_line
-    lines = ["## Bottom line", "",
-             "The groups the claims name, side by side: facts and their uncertainty, no verdict.", ""]
+    lines = ["## Bottom line", ""]
     if b is None or not b.groups:
-        lines.append("No claim names a group.")
+        lines.append("No claim names a group, and no group has recorded activity near the incident.")
     else:
-        lines += ["| fact | " + " | ".join(_cell(n) for n in b.names) + " |", "|---|" + "---|" * len(b.names)]
+        lines += [b.lead, "", "| fact | " + " | ".join(_cell(n) for n in b.names) + " |",
+                  "|---|" + "---|" * len(b.names)]
         lines += ["| " + " | ".join(_cell(t) for t in (row.label, *row.cells)) + " |" for row in b.rows]
     if b is not None:
         lines += ["", *(f"- {line}" for line in b.others), "", "### What the data cannot tell", ""]
         lines += [f"- {line}" for line in b.unknowns]
     return lines
-
-
-def _active(group: GroupContext) -> bool:
-    return bool(group.zones or group.nearest_prior or any(c.yes + c.possibly + c.coarse for c in group.counts))
 
 
 def _group(group: GroupContext, report: ContextReport) -> list[str]:
