@@ -68,7 +68,7 @@ def _publishers(sources: Sequence[dict]) -> str:
 def _zones_row(report: ContextReport, named: Sequence[GroupContext]) -> Row:
     def cell(group: GroupContext) -> str:
         return "; ".join(f"{r.zone.name} ({r.zone.kind}, {r.zone.confidence} confidence, {r.zone.status}): "
-                         f"inside {r.contains}, {distance(r.distance)}" for r in group.zones) or "none in force"
+                         f"inside: {r.contains}; {distance(r.distance)} away" for r in group.zones) or "none in force"
     return Row(f"The group's zones in force on {report.incident.date_start}", tuple(cell(g) for g in named))
 
 
