@@ -162,10 +162,14 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         conn, loc.lon, loc.lat, radius_m + loc.precision_m, date_from=focus.date_start - window,
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
-    priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in candidates.nearest_prior(
-        conn, loc.lon, loc.lat, before=focus.date_start, within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS).items()}
-    target = candidates.site(conn, focus.target_site) if focus.target_site else None
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
+    counting = candidates.Counting(comparison.local_m, comparison.region_m, (comparison.window_from, comparison.window_to),
+                                   (comparison.baseline_from, comparison.baseline_to))
+    prior_rows, counted = candidates.surroundings(conn, loc.lon, loc.lat, before=focus.date_start,
+                                                  within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS, counting=counting,
+                                                  exclude=[focus.id])
+    priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
+    target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,
         target=Site.from_row(target) if target else None,
@@ -173,7 +177,7 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         neighbours=neighbours, listed=[Incident.from_row(r) for r in listed], prior_candidates=priors,
         sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
         facts=Facts.from_row(candidates.incident_facts(conn, focus.id)), comparison=comparison,
-        base_counts=_base_counts(conn, focus, [g["id"] for g in groups], comparison),
+        base_counts={g["id"]: counted.get(g["id"], (0, 0)) for g in groups},
     )
 
 
