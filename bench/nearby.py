@@ -177,7 +177,7 @@ def run_nearby(engine, conn, pts, radius, days):
     return seconds, returned
 
 
-REPORT_PARTS = ("nearest_prior", "neighbour_columns", "base_counts", "other SQL", "Python")
+REPORT_PARTS = ("nearest_prior + base counts", "neighbour_columns", "base_counts alone", "other SQL", "Python")
 
 
 def _statement_kind(statement: str) -> str:
