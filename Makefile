@@ -19,7 +19,7 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-# `make run` needs neither Chromium nor GDAL's tools: those are for the tests only.
+# `make run` needs Chromium (the context report's PDF) but not GDAL's tools: those are for the tests only.
 install-run:
 	@scripts/install-system-deps.sh run
 	@$(MAKE) --no-print-directory $(VENV)/.installed

@@ -70,7 +70,9 @@ BENCHMARKS = (
     Benchmark("synth", "synth.py", "builds the synthetic benchmark database bench_<N>_<seed>", ()),
     Benchmark("nearby", "nearby.py", "nearby query against bare PostGIS; context report against one nearby", (
         Metric("nearby / bare SQL", rf"ratio X/Y = {NUMBER}", "<=", 1.5),
-        Metric("context report / one nearby", rf"ratio to one nearby = {NUMBER}", "<", 10),
+        Metric("context report / one nearby", rf"ratio to one nearby = {NUMBER}", "<=", 8),
+        Metric("context report p99 (s)", rf"p99 = {NUMBER} s", "<=", 1),
+        Metric("base rate of one group, max (s)", rf"max = {NUMBER} s \(target <= 0.3\)", "<=", 0.3),
     ), quick=("--queries", "10")),
     Benchmark("api", "api.py", "OGC API items under gunicorn: geomap against pygeoapi and a bare reference", (
         Metric("geomap / pygeoapi (req/s)", rf"geomap/pygeoapi\s+=\s+{NUMBER}", ">=", 4),

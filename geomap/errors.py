@@ -94,3 +94,7 @@ class PreconditionRequired(GeomapError, status=428, title="Precondition required
 
 class DatabaseUnavailable(GeomapError, status=503, title="Database unavailable"):
     """The database cannot be reached; the request may succeed later."""
+
+
+class PrintingUnavailable(GeomapError, status=503, title="Printing unavailable"):
+    """A PDF cannot be printed: no headless Chromium here, or it failed; the detail says which."""

@@ -14,13 +14,16 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from geomap.analysis import polygons
+from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.chance import Chance, disc_chance, region_distance
 from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
-from geomap.analysis.model import ControlZone, Incident, Site
+from geomap.analysis.model import ControlZone, Facts, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
 from geomap.analysis.relations import Derivation, constraint_from_row, derived_note, location_facts
 from geomap.analysis.report import (
+    BASELINE_DAYS,
+    BASELINE_REGION_M,
     DEFAULT_RADII_M,
     DEFAULT_WINDOWS_DAYS,
     NEARBY_LISTED,
@@ -244,8 +247,13 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         conn, loc.lon, loc.lat, radius_m + loc.precision_m, date_from=focus.date_start - window,
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
-    priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in candidates.nearest_prior(
-        conn, loc.lon, loc.lat, before=focus.date_start, within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS).items()}
+    comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
+    counting = candidates.Counting(comparison.local_m, comparison.region_m, (comparison.window_from, comparison.window_to),
+                                   (comparison.baseline_from, comparison.baseline_to))
+    prior_rows, counted = candidates.surroundings(conn, loc.lon, loc.lat, before=focus.date_start,
+                                                  within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS, counting=counting,
+                                                  exclude=[focus.id])
+    priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,
@@ -253,7 +261,30 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         zones=[ControlZone.from_row(r) for r in candidates.zones_in_force(conn, focus.date_start)],
         neighbours=neighbours, listed=[Incident.from_row(r) for r in listed], prior_candidates=priors,
         sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
+        facts=Facts.from_row(candidates.incident_facts(conn, focus.id)), comparison=comparison,
+        base_counts={g["id"]: counted.get(g["id"], (0, 0)) for g in groups},
     )
+
+
+def _base_counts(conn: Connection, focus: Incident, group_ids: list[str], c: Comparison) -> dict[str, tuple[int, int]]:
+    """Each group's (observed, baseline) counts for the stated comparison (`geomap.analysis.baserate`)."""
+    return candidates.base_counts(conn, focus.location.lon, focus.location.lat, group_ids, local_m=c.local_m,
+                                  region_m=c.region_m, window=(c.window_from, c.window_to),
+                                  baseline=(c.baseline_from, c.baseline_to), exclude=[focus.id])
+
+
+def group_base_rate(engine: Engine, incident_id: str, group_id: str, local_m: float, window_days: int,
+                    region_m: float = BASELINE_REGION_M, baseline_days: int = BASELINE_DAYS) -> BaseRate:
+    """One group's base rate around an incident (`geomap.analysis.baserate`): what the report's
+    bottom line computes for every group, for a comparison of one's choosing."""
+    with engine.connect() as conn:
+        row = candidates.incident(conn, incident_id)
+        if row is None:
+            raise NotFound(f"no incident with id {incident_id!r}")
+        focus = Incident.from_row(row)
+        comparison = Comparison.before(focus.date_start, local_m, region_m, window_days, baseline_days)
+        counts = _base_counts(conn, focus, [group_id], comparison)
+    return base_rate(group_id, *counts[group_id], comparison)
 
 
 def _claims(conn: Connection, incident_id: str) -> list[dict]:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages geomap needs, only those that are missing, with apt's progress.
 #
-#   scripts/install-system-deps.sh run    what `make run` needs (PostgreSQL, PostGIS, venv, git)
-#   scripts/install-system-deps.sh test   that, and what only the tests need (GDAL's tools,
-#                                         Chromium, and libatomic1 for Playwright's bundled Node)
+#   scripts/install-system-deps.sh run    what `make run` needs (PostgreSQL, PostGIS, venv, git,
+#                                         Chromium and libatomic1 for the context report's PDF)
+#   scripts/install-system-deps.sh test   that, and what only the tests need (GDAL's tools)
 #
 # Idempotent and quiet when everything is already there; uses sudo when not root.
 set -euo pipefail
@@ -24,15 +24,15 @@ have_package postgresql || missing+=(postgresql)
 have_postgis || missing+=(postgresql-postgis)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v git >/dev/null 2>&1 || missing+=(git)
+# Debian's Chromium prints the context report's PDF (f=pdf) and the map tests drive it, both
+# headless through Playwright (no browser download); Playwright's bundled Node links
+# libatomic.so.1, which a minimal Debian lacks.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+have_package libatomic1 || missing+=(libatomic1)
 if [ "$purpose" = test ]; then
     # GDAL's ogr2ogr/ogrinfo: the tests read exported GeoPackages back with them, and the
     # import benchmark loads the same file with ogr2ogr beside geomap's import.
     command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
-    # Debian's Chromium: the map tests drive it headless with Playwright (no browser download).
-    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-    # Playwright's bundled Node links libatomic.so.1, which a minimal Debian lacks (gcc pulls it
-    # in on a developer's machine, so only a fresh root shows it missing).
-    have_package libatomic1 || missing+=(libatomic1)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -15,7 +15,7 @@ from conftest import ROOT
 from geomap import create_app
 from geomap.cli import main
 from geomap.config import Settings
-from geomap.model.records import PROPERTIES, Attribution, GroupRecord, Source
+from geomap.model.records import PROPERTIES, Attribution, GroupRecord, ReportedEvents, Source
 
 README = (ROOT / "README.md").read_text()
 DOCS = {path.name: path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))}
@@ -126,7 +126,7 @@ def test_every_route_is_in_the_readme_or_the_docs(rule):
     assert any(_documented(rule).search(text) for text in (README, *DOCS.values())), rule
 
 
-@pytest.mark.parametrize("model", [*PROPERTIES.values(), Attribution, GroupRecord, Source], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [*PROPERTIES.values(), Attribution, GroupRecord, ReportedEvents, Source], ids=lambda m: m.__name__)
 def test_every_field_is_in_the_data_model_doc(model):
     missing = [f for f in model.model_fields if f"`{f}`" not in DATA_MODEL]
     assert missing == []

@@ -58,7 +58,7 @@ def facts(feature: dict) -> dict:
     best = Geodesic.WGS84.Inverse(FOCUS[1], FOCUS[0], lat, lon)["s12"]
     reach = 500 + p["precision_m"]
     first, last = date.fromisoformat(p["date_start"]), date.fromisoformat(p["date_end"])
-    return {"best": best, "min": max(0.0, best - reach), "max": best + reach,
+    return {"best": best, "min": max(0.0, best - reach), "max": best + reach, "precision": p["precision_m"],
             "days_min": (ON - last).days, "days_max": (ON - first).days, "first": first, "last": last,
             "groups": {a["group"] for a in p["attributions"] if a["stance"] in AFFIRMATIVE_STANCES}}
 
@@ -99,14 +99,18 @@ def test_the_list_holds_the_nearest_neighbours_in_order(report, expected):
 @pytest.mark.parametrize("gid", GROUPS)
 def test_counts_per_radius_and_window(report, expected, gid):
     own = [f for f in around(expected).values() if gid in f["groups"]]
-    counts = {(c.radius_m, c.window_days): (c.yes, c.possibly) for c in next(g for g in report.groups
-                                                                               if g.id == gid).counts}
-    assert sum(yes + possibly for yes, possibly in counts.values()) > 0
+    counts = {(c.radius_m, c.window_days): (c.yes, c.possibly, c.coarse) for c in next(g for g in report.groups
+                                                                                         if g.id == gid).counts}
+    assert sum(sum(c) for c in counts.values()) > 0
+    assert sum(c[2] for c in counts.values()) > 0  # the world has incidents too coarse for the smaller radii
     for radius in RADII:
         for window in WINDOWS:
             certain = [f for f in own if f["max"] <= radius and f["days_min"] >= 0 and f["days_max"] <= window]
-            possible = [f for f in own if f["min"] <= radius and f["days_max"] >= 0 and f["days_min"] <= window]
-            assert counts[radius, window] == (len(certain), len(possible) - len(certain)), (radius, window)
+            possible = [f for f in own if f["min"] <= radius and f["days_max"] >= 0 and f["days_min"] <= window
+                        and f not in certain]
+            placeable = [f for f in possible if f["precision"] <= radius]
+            assert counts[radius, window] == (len(certain), len(placeable), len(possible) - len(placeable)), \
+                (radius, window)
 
 
 @pytest.mark.parametrize("gid", GROUPS)

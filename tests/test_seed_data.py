@@ -55,13 +55,40 @@ def test_k1_attack_is_at_the_launch_site_with_honest_uncertainty():
     assert 7000 < metres(INCIDENTS[K1_ATTACK], SITES["k1-air-base"]) < 8200
 
 
-def test_k1_attack_carries_both_contested_claims_with_sources():
+def test_k1_attack_claims_say_what_their_sources_say():
+    """seed-facts section 5: the US accuses KH; the Iraqi officials dispute KH and point to IS
+    activity, but have no direct evidence: no claim attributes the attack to IS."""
     claims = INCIDENTS[K1_ATTACK]["properties"]["attributions"]
     by_group = {(c["group"], c["stance"]) for c in claims}
-    assert ("kataib-hezbollah", "accused") in by_group
-    assert any(g == "islamic-state" and s in ("assessed", "accused") for g, s in by_group)
+    assert by_group == {("kataib-hezbollah", "accused"), ("kataib-hezbollah", "disputed")}
+    disputed = next(c for c in claims if c["stance"] == "disputed")
+    assert disputed["claimant"].startswith("Iraqi") and "no direct evidence" in disputed["notes"]
     assert {c["claimant"].split()[0] for c in claims} >= {"US", "Iraqi"}
     assert all(c["sources"] and c["sources"][0]["url"].startswith("http") for c in claims)
+
+
+def test_k1_attack_records_the_three_reported_attacks_without_inventing_them():
+    attack = INCIDENTS[K1_ATTACK]["properties"]
+    (reported,) = attack["reported_events"]
+    assert (reported["count"], reported["group"], reported["days_before"]) == (3, "islamic-state", 10)
+    assert reported["identified"] == ["khabbaz-oil-field-attack-2019-12-24"]
+    assert any("bostonglobe.com" in s["url"] for s in reported["sources"])
+    assert "30 107" not in attack["description"] and "more than 30 rockets" in attack["description"]
+
+
+@pytest.mark.parametrize("fid", ["iran-missile-strike-ain-al-asad-2020-01-08", "iran-missile-strike-erbil-2020-01-08",
+                                 "ps752-shootdown-2020-01-08"])
+def test_irans_own_announcements_are_claims(fid):
+    claims = INCIDENTS[fid]["properties"]["attributions"]
+    claimed = [c for c in claims if c["group"] == "iran" and c["stance"] == "claimed"]
+    assert claimed and all(s["date"] in ("2020-01-08", "2020-01-11") for c in claimed for s in c["sources"])
+
+
+def test_zones_end_only_where_a_source_gives_a_date():
+    for zid in ("hawija-pocket", "wadi-al-shay"):  # no source gives an end: left open
+        assert ZONES[zid]["properties"]["valid_to"] is None, zid
+    for zid in ("hamrin", "al-qaim"):  # a start no source gives is marked as an assumption
+        assert "ASSUMPTION" in ZONES[zid]["properties"]["notes"], zid
 
 
 def test_herders_execution_keeps_the_date_conflict_as_an_interval():

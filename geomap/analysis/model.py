@@ -107,3 +107,23 @@ class ControlZone:
         return cls(row["id"], row["name"], row["group_id"], row["kind"], row["valid_from"], row["valid_to"],
                    row["confidence"], row["status"], row["precision_m"], shapely.from_wkb(row["wkb"]),
                    tuple(row["sources"]), row.get("notes") or "")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a report says about its own incident beyond `Incident`: the description, the place's
+    name, fatalities (low / best / high, each None when no source gives it), injured, and notes."""
+
+    description: str | None
+    location_name: str | None
+    fatalities_low: int | None
+    fatalities_best: int | None
+    fatalities_high: int | None
+    injured: int | None
+    notes: str | None
+    reported_events: tuple[dict, ...] = ()  # events a source reports that the data cannot place
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Facts:
+        return cls(*(row[k] for k in ("description", "location_name", "fatalities_low", "fatalities_best",
+                                      "fatalities_high", "injured", "notes")), tuple(row["reported_events"]))

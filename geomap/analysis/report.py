@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from geomap.analysis.baserate import BaseRate, Comparison, base_rate
+from geomap.analysis.bottomline import BottomLine, bottom_line
 from geomap.analysis.geodesy import Distance, point_distance
-from geomap.analysis.model import ControlZone, Incident, Site
+from geomap.analysis.model import ControlZone, Facts, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
 from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
 
@@ -20,6 +22,7 @@ DEFAULT_RADII_M = (5000.0, 10000.0, 25000.0)
 DEFAULT_WINDOWS_DAYS = (10, 30, 90)
 NEARBY_LISTED = 50  # the counts use every neighbour; the list shows the nearest
 PRIOR_SEARCH_KM, PRIOR_SEARCH_DAYS = 100, 365  # the horizon of each group's nearest prior incident
+BASELINE_REGION_M, BASELINE_DAYS = PRIOR_SEARCH_KM * 1000.0, 365  # the base rates' wider region and baseline
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,17 @@ class SiteDistance:
 
 @dataclass(frozen=True)
 class Count:
-    """Incidents of a group within `radius_m` and `window_days` before the focus incident."""
+    """Incidents of a group within `radius_m` and `window_days` before the focus incident, split by
+    location quality. `yes` and `possibly` count the incidents precise enough to be placed inside
+    the radius at all (precision radius <= `radius_m`): certainly, or possibly, within it and the
+    window. `coarse` counts the others (precision wider than the radius) that could fall inside:
+    the data cannot place them, so they are never certain."""
 
     radius_m: float
     window_days: int
     yes: int
     possibly: int
+    coarse: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class GroupContext:
     nearest_zone: ZoneRelation | None
     nearest_prior: NearbyIncident | None
     counts: tuple[Count, ...]
+    base_rate: BaseRate | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,9 @@ class ContextReport:
     # What relations say about the incident's location (`geomap.analysis.relations.location_facts`):
     # the constraints on it and where it, or a location copied from it, was derived from.
     location_facts: tuple[str, ...] = ()
+    facts: Facts | None = None
+    comparison: Comparison | None = None  # the base rates' stated comparison
+    bottom_line: BottomLine | None = None  # the groups the claims name, side by side
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,9 @@ class Evidence:
     listed: Sequence[Incident]  # the NEARBY_LISTED nearest of them, in full: listed
     prior_candidates: dict[str, Sequence[Incident]] = field(default_factory=dict)  # by group
     sites: Sequence[Site] = ()
+    facts: Facts | None = None
+    comparison: Comparison | None = None
+    base_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # (observed, baseline) by group
 
 
 def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
@@ -98,7 +113,8 @@ def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
     on = focus.date_start
     relations = relate(focus.location, evidence.zones, on)
     spread = evidence.neighbours.measure(focus.location)
-    near = _Near(spread.low, spread.high, *evidence.neighbours.days_before(focus.dates))
+    near = _Near(spread.low, spread.high, *evidence.neighbours.days_before(focus.dates),
+                 evidence.neighbours.precision_m)
     members = evidence.neighbours.members()
     nearest_zones = nearest_by_group(relations)
     groups = tuple(_group_context(g, evidence, relations, nearest_zones.get(g["id"]), near.take(members.get(g["id"])),
@@ -108,44 +124,52 @@ def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
     listed = rank_nearby(focus.location, evidence.listed, max(radii_m), focus.dates)[:NEARBY_LISTED]
     report = ContextReport(focus, tuple(evidence.claims), target, groups, tuple(listed),
                            tuple(s for s in sites if s.distance.min <= max(radii_m)), (),
-                           int((spread.low <= max(radii_m)).sum()), tuple(radii_m), tuple(windows_days))
-    return _with_sources(report)
+                           int((spread.low <= max(radii_m)).sum()), tuple(radii_m), tuple(windows_days),
+                           evidence.facts, evidence.comparison)
+    report = _with_sources(report)
+    return ContextReport(**{**report.__dict__, "bottom_line": bottom_line(report)})
 
 
 @dataclass(frozen=True)
 class _Near:
-    """Neighbours' distance ranges (low, high) and days-before ranges (first, last), as arrays."""
+    """Neighbours' distance ranges (low, high), days-before ranges (first, last) and precision radii, as arrays."""
 
     low: np.ndarray
     high: np.ndarray
     first: np.ndarray
     last: np.ndarray
+    precision_m: np.ndarray
 
     def take(self, rows: np.ndarray | None) -> _Near:
         rows = np.array([], dtype=int) if rows is None else rows
-        return _Near(self.low[rows], self.high[rows], self.first[rows], self.last[rows])
+        return _Near(self.low[rows], self.high[rows], self.first[rows], self.last[rows], self.precision_m[rows])
 
 
 def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation], nearest_zone: ZoneRelation | None,
                    own: _Near, radii_m: Sequence[float], windows_days: Sequence[int]) -> GroupContext:
     gid = group["id"]
+    counted = evidence.base_counts.get(gid)
     return GroupContext(
         gid, group["name"], tuple(c["stance"] for c in evidence.claims if c["group"] == gid),
         tuple(r for r in relations if r.zone.group == gid), nearest_zone,
         _nearest_prior(evidence.incident, evidence.prior_candidates.get(gid, ())), _counts(own, radii_m, windows_days),
+        base_rate(gid, *counted, evidence.comparison) if counted and evidence.comparison else None,
     )
 
 
 def _counts(own: _Near, radii_m: Sequence[float], windows_days: Sequence[int]) -> tuple[Count, ...]:
-    """Certain and possible counts per radius and window: `geodesy.within` and the window test,
-    on arrays. Certain: the whole precision circle is within the radius and the whole date
-    interval within the window before the focus; possible: some of each may be."""
+    """Certain, possible and coarse counts per radius and window: `geodesy.within` and the window
+    test, on arrays. Certain: the whole precision circle is within the radius and the whole date
+    interval within the window before the focus; possible: some of each may be; coarse: possible,
+    but the incident's own precision radius is wider than the radius (it cannot be certain)."""
     counts = []
     for radius in radii_m:
+        placeable = own.precision_m <= radius
         for window in windows_days:
             certain = (own.high <= radius) & (own.first >= 0) & (own.last <= window)
-            possible = (own.low <= radius) & (own.last >= 0) & (own.first <= window)
-            counts.append(Count(radius, window, int(certain.sum()), int((possible & ~certain).sum())))
+            possible = (own.low <= radius) & (own.last >= 0) & (own.first <= window) & ~certain
+            counts.append(Count(radius, window, int(certain.sum()), int((possible & placeable).sum()),
+                                int((possible & ~placeable).sum())))
     return tuple(counts)
 
 
@@ -173,6 +197,8 @@ def _with_sources(report: ContextReport) -> ContextReport:
     cite(report.incident.sources, f"incidents/{report.incident.id}")
     for i, claim in enumerate(report.claims):
         cite(claim["sources"], f"incidents/{report.incident.id}#attributions[{i}]")
+    for i, reported in enumerate(report.facts.reported_events if report.facts else ()):
+        cite(reported["sources"], f"incidents/{report.incident.id}#reported_events[{i}]")
     for site in ([report.target] if report.target else []) + list(report.nearby_sites):
         cite(site.site.sources, f"sites/{site.site.id}")
     for group in report.groups:

@@ -2,14 +2,18 @@
 Thin views over geomap.inquiry; JSON by default, HTML for people."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from geomap import inquiry
+from geomap.analysis import markdown, wording
+from geomap.analysis.bottomline import reported_text
 from geomap.analysis.geodesy import Location
 from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS
 from geomap.analysis.serialise import to_data
-from geomap.api import engine, params
+from geomap.api import engine, params, pdf
 from geomap.api.formats import html, json_response, negotiate
 from geomap.vocabulary import MAX_DISTANCE_M, MAX_PRECISION_M
 
@@ -97,16 +101,35 @@ def overlaps() -> Response:
     return _respond({"date": on, "overlaps": inquiry.zone_overlaps(engine(), on)}, f"Zone overlaps on {on}")
 
 
+CONTEXT_FORMATS = ("json", "html", "md", "pdf")
+
+
 @blueprint.get("/collections/incidents/items/<fid>/context")
 def context(fid: str) -> Response:
-    """GET /collections/incidents/items/{id}/context: the incident's context report, as JSON or HTML."""
+    """GET /collections/incidents/items/{id}/context: the incident's context report, as JSON,
+    HTML, Markdown or PDF (the HTML view printed by headless Chromium)."""
     params.check_known(request.args, ("f", "radius", "window"))
+    fmt = negotiate(CONTEXT_FORMATS)
     # Each value parsed as a lone radius is on the other routes, so it is refused in the same words.
     radii = tuple(params.bounded("radius", r, 0, inquiry.MAX_REPORT_RADIUS_M, " metres", above=True)
                   for r in request.args["radius"].split(",")) if "radius" in request.args else DEFAULT_RADII_M
     windows = tuple(params.integer("window", w, 0, 0, inquiry.MAX_REPORT_WINDOW_DAYS)
                     for w in request.args["window"].split(",")) if "window" in request.args else DEFAULT_WINDOWS_DAYS
     report = inquiry.context_report(engine(), fid, radii, windows)
-    if negotiate() == "html":
-        return html("context.html", report=report)
+    if fmt == "md":
+        return Response(markdown.render(report), mimetype="text/markdown")
+    if fmt in ("html", "pdf"):
+        page = render_template("context.html", report=report, printing=fmt == "pdf", w=wording,
+                               casualties=markdown.casualties, reported_text=reported_text,
+                               pdf_link=url_for("analysis.context", fid=fid, **{**request.args, "f": "pdf"}))
+        if fmt == "html":
+            return Response(page, mimetype="text/html")
+        body = pdf.print_pdf(page, Path(current_app.static_folder))
+        return Response(body, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{_filename(fid)}-context.pdf"'})
     return json_response(to_data(report))
+
+
+def _filename(fid: str) -> str:
+    """The incident id as a safe file name (ids are slugs, but a header must never carry a quote)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in fid)

@@ -119,8 +119,12 @@ def document(base: str) -> dict:
             _list(_param("radius", "Radii in metres, comma-separated", {
                 "type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": inquiry.MAX_REPORT_RADIUS_M})),
             _list(_param("window", "Windows in days before the incident, comma-separated", {
-                "type": "integer", "minimum": 0, "maximum": inquiry.MAX_REPORT_WINDOW_DAYS})), _f()]),
+                "type": "integer", "minimum": 0, "maximum": inquiry.MAX_REPORT_WINDOW_DAYS})),
+            _f(("json", "html", "md", "pdf"))]),
     }
+    context = paths["/collections/incidents/items/{featureId}/context"]["get"]["responses"]
+    context["200"]["content"] |= {"text/markdown": {}, "application/pdf": {}}
+    context["503"] = PROBLEM  # f=pdf without headless Chromium
     paths |= map_openapi.openapi_paths()
     for c in COLLECTIONS.values():
         prefix = f"/collections/{c.id}"

@@ -8,10 +8,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    cast,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType, UserDefinedType
 
@@ -121,30 +137,111 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, wit
                   per_group: int = 5) -> dict[str, list[dict[str, Any]]]:
     """For every group, its `per_group` incidents nearest the point that ended before `before`,
     at most `days` earlier and `within_m` metres away, nearest first; the caller re-ranks these
-    few exactly (the horizon is the context report's: `geomap.analysis.report`).
+    few exactly (the horizon is the context report's: `geomap.analysis.report`)."""
+    return surroundings(conn, lon, lat, before=before, within_m=within_m, days=days, per_group=per_group)[0]
+
+
+@dataclass(frozen=True)
+class Counting:
+    """The base rates' two counts (`base_counts`), asked of `surroundings`' scan."""
+
+    local_m: float
+    region_m: float
+    window: tuple[date, date]
+    baseline: tuple[date, date]
+
+
+def surroundings(conn: Connection, lon: float, lat: float, *, before: date, within_m: float, days: int,
+                 per_group: int = 5, counting: Counting | None = None, exclude: Iterable[str] = ()
+                 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]]]:
+    """`nearest_prior`, and with `counting` every group's (observed, baseline) counts as
+    `base_counts` gives them, from one scan of the incidents around the point.
 
     One scan for all groups: the (geom, daterange) GiST index answers space and time together
     (the distance test is a filter, so that the geography index does not add the whole ring for
-    all dates), and each group's incidents are ranked by distance. (An unbounded
-    nearest-neighbour walk per group reads the whole index when a group has few such incidents.)
+    all dates); only incidents attributed to some group are measured, each once; then each
+    group's incidents are ranked by distance and counted. (An unbounded nearest-neighbour walk
+    per group reads the whole index when a group has few such incidents.)
     """
-    window = func.daterange(before - timedelta(days=days), before, "[)")
+    spans = [(before - timedelta(days=days), before)] + ([counting.window, counting.baseline] if counting else [])
+    reach = max(within_m, counting.region_m if counting else 0.0)
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
     distance = func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))
-    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"), distance.label("metres"))
-            .where(in_envelope(incidents.c.geom, lon, lat, within_m), own.op("&&")(window),
-                   incidents.c.date_end < before)
+    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"), incidents.c.date_start,
+                   incidents.c.date_end, distance.label("metres"))
+            .where(in_envelope(incidents.c.geom, lon, lat, reach),
+                   own.op("&&")(func.daterange(min(s[0] for s in spans), max(s[1] for s in spans), "[]")),
+                   func.cardinality(incidents.c.attributed_groups) > 0,
+                   *incident_filters(None, None, (), (), exclude))
             .cte("near").prefix_with("MATERIALIZED"))  # each distance computed once, then filtered
-    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres)
-               .where(near.c.metres <= within_m).subquery("claimed"))
-    rank = func.row_number().over(partition_by=claimed.c.group_id, order_by=(claimed.c.metres, claimed.c.id))
-    ranked = select(claimed.c.group_id, claimed.c.id, claimed.c.metres, rank.label("rank")).subquery("ranked")
-    query = (incident_select().add_columns(ranked.c.group_id.label("prior_of"))
-             .join_from(incidents, ranked, ranked.c.id == incidents.c.id).where(ranked.c.rank <= per_group)
-             .order_by(ranked.c.group_id, ranked.c.rank))
-    found: dict[str, list[dict[str, Any]]] = {}
+    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres, near.c.date_start,
+                      near.c.date_end).where(near.c.metres <= reach).subquery("claimed"))
+    parts = [_ranked(claimed, before, within_m, days, per_group)] + ([_counted(claimed, counting)] if counting else [])
+    both = union_all(*parts).subquery("found")
+    query = (incident_select().add_columns(both.c.group_id.label("prior_of"), both.c.observed, both.c.baseline)
+             .select_from(both.outerjoin(incidents, incidents.c.id == both.c.id))
+             .order_by(both.c.group_id, both.c.rank))
+    priors: dict[str, list[dict[str, Any]]] = {}
+    counts: dict[str, tuple[int, int]] = {}
     for row in conn.execute(query).mappings():
-        found.setdefault(row["prior_of"], []).append(dict(row))
+        if row["id"] is None:
+            counts[row["prior_of"]] = (row["observed"], row["baseline"])
+        else:
+            priors.setdefault(row["prior_of"], []).append(dict(row))
+    return priors, counts
+
+
+def _ranked(claimed, before: date, within_m: float, days: int, per_group: int) -> Select:
+    """Each group's `per_group` nearest incidents that ended in the `days` before `before`."""
+    c = claimed.c
+    rank = func.row_number().over(partition_by=c.group_id, order_by=(c.metres, c.id))
+    prior = (select(c.group_id, c.id, rank.label("rank"))
+             .where(c.date_end < before, c.date_end >= before - timedelta(days=days), c.metres <= within_m)
+             .subquery("ranked"))
+    nothing = null().cast(BigInteger)
+    return select(prior.c.group_id, prior.c.id, prior.c.rank, nothing.label("observed"),
+                  nothing.label("baseline")).where(prior.c.rank <= per_group)
+
+
+def _counted(claimed, counting: Counting) -> Select:
+    """Each group's observed and baseline counts, on a row without an incident."""
+    c = claimed.c
+    local = and_(c.date_start.between(*counting.window), c.metres <= counting.local_m)
+    wider = and_(c.date_start.between(*counting.baseline), c.metres <= counting.region_m)
+    return select(c.group_id, null().cast(Text).label("id"), null().cast(BigInteger).label("rank"),
+                  func.count().filter(local).label("observed"), func.count().filter(wider).label("baseline")
+                  ).group_by(c.group_id)
+
+
+def base_counts(conn: Connection, lon: float, lat: float, group_ids: Iterable[str], *, local_m: float,
+                region_m: float, window: tuple[date, date], baseline: tuple[date, date],
+                exclude: Iterable[str] = ()) -> dict[str, tuple[int, int]]:
+    """For each of the groups, (observed, baseline): its incidents whose point lies within
+    `local_m` of the point and whose start date is in `window`, and those within `region_m` whose
+    start date is in `baseline` (both date ranges inclusive; `geomap.analysis.baserate`).
+
+    One scan of the (geom, daterange) GiST index over the region and both periods; the exact
+    distance and date tests filter, and each incident counts once for each group it is
+    attributed to.
+    """
+    wanted = list(group_ids)
+    if not wanted:
+        return {}
+    geography = cast(incidents.c.geom, Geography)
+    first, last = min(window[0], baseline[0]), max(window[1], baseline[1])
+    group = func.unnest(incidents.c.attributed_groups).table_valued("g").render_derived()
+    local = and_(incidents.c.date_start.between(*window), func.ST_DWithin(geography, point(lon, lat), float(local_m)))
+    query = (select(group.c.g, func.count().filter(local), func.count().filter(incidents.c.date_start.between(*baseline)))
+             .select_from(incidents).join(group, true())
+             .where(in_envelope(incidents.c.geom, lon, lat, region_m),
+                    func.daterange(incidents.c.date_start, incidents.c.date_end, "[]").op("&&")(
+                        func.daterange(first, last, "[]")),
+                    incidents.c.date_start.between(first, last), attributed_to(wanted),
+                    func.ST_DWithin(geography, point(lon, lat), float(region_m)), group.c.g.in_(wanted),
+                    *incident_filters(None, None, (), (), exclude))
+             .group_by(group.c.g))
+    found = {g: (0, 0) for g in wanted}
+    found.update({g: (observed, base) for g, observed, base in conn.execute(query)})
     return found
 
 
@@ -183,6 +280,14 @@ def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def incident_facts(conn: Connection, incident_id: str) -> dict[str, Any] | None:
+    """The facts a report prints about its own incident (`geomap.analysis.model.Facts`)."""
+    c = incidents.c
+    row = conn.execute(select(c.description, c.location_name, c.fatalities_low, c.fatalities_best, c.fatalities_high,
+                              c.injured, c.notes, c.reported_events).where(c.id == incident_id)).mappings().first()
+    return dict(row) if row else None
+
+
 def incidents_by_id(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
     """The incidents with these ids as the analysis reads them (ids not found are left out)."""
     return [dict(r) for r in conn.execute(incident_select().where(incidents.c.id.in_(list(ids)))).mappings()]
@@ -213,7 +318,7 @@ def zone_select() -> Select:
     """The zone columns the analysis needs, with the geometry as WKB."""
     c = control_zones.c
     return select(c.id, c.name, c.group_id, c.kind, c.valid_from, c.valid_to, c.confidence, c.status,
-                  c.precision_m, c.sources, func.ST_AsBinary(c.geom).label("wkb"))
+                  c.precision_m, c.sources, c.notes, func.ST_AsBinary(c.geom).label("wkb"))
 
 
 def in_force(on: date) -> ColumnElement:

@@ -19,10 +19,11 @@ from pydantic import TypeAdapter
 from shapely.geometry import Point
 
 from geomap.model.attribution import attributed_groups
-from geomap.model.records import Record, Source
+from geomap.model.records import Record, ReportedEvents, Source
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _SOURCES = TypeAdapter(list[Source])
+_REPORTED = TypeAdapter(list[ReportedEvents])
 _POINT_EWKB = "0101000020E6100000"  # little-endian, Point, has SRID, SRID 4326
 NULL = r"\N"
 # In a COPY line a JSON escape \u0000 shows as 4k + 2 backslashes before "u0000".
@@ -84,6 +85,8 @@ def _expression(name: str, kind: str) -> str:
         return "ewkb(r.geometry)"
     if name == "sources":
         return "json(p.sources, SOURCES)"
+    if name == "reported_events":
+        return "(json(v, REPORTED) if (v := p.reported_events) else '[]')"
     if name == "attributed_groups":
         return "groups(p.attributions)"
     if name == "src":
@@ -118,7 +121,7 @@ def formatter(columns: list[tuple[str, str]], history: tuple[str, str] | None = 
     texts = [" + '\\t' + ".join(fields) + " + '\\n'", with_claims] + (["BEFORE + text(r.id) + AFTER"] if history else [])
     source = f"lambda r, where, ordinal: (lambda p: ({', '.join(texts)}))(r.properties)"
     scope = {"text": text, "ESCAPES": _ESCAPES, "NULL": NULL, "ewkb": ewkb, "json": _json, "array": array, "groups": groups,
-             "claims": claims, "SOURCES": _SOURCES, "BEFORE": history and history[0], "AFTER": history and history[1]}
+             "claims": claims, "SOURCES": _SOURCES, "REPORTED": _REPORTED, "BEFORE": history and history[0], "AFTER": history and history[1]}
     return eval(source, scope)  # noqa: S307 - the source is built above from column names only
 
 

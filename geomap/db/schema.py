@@ -90,6 +90,7 @@ incidents = Table(
     _sources(),
     Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("notes", Text),
+    Column("reported_events", JSONB, nullable=False, server_default=text("'[]'")),
     # Derived, never written by geomap: the distinct group ids (byte order) of the incident's
     # affirmative claims (vocabulary.AFFIRMATIVE_STANCES), kept by triggers on attributions (0005).
     Column("attributed_groups", ARRAY(Text), nullable=False, server_default=text("'{}'")),

@@ -54,6 +54,18 @@ class Attribution(_Strict, kw_only=True):
     notes: str | None = None
 
 
+class ReportedEvents(_Strict, kw_only=True):
+    """Reported events as the fast path reads them (mirrors `records.ReportedEvents`)."""
+
+    count: Annotated[int, Meta(ge=1)]
+    group: Slug | None = None
+    days_before: Count | None = None
+    description: Text
+    identified: list[Slug] = []
+    sources: Annotated[list[Source], Meta(min_length=1)]
+    notes: str | None = None
+
+
 class IncidentProperties(_Strict, kw_only=True):
     """An incident's properties as the fast path reads them (mirrors `records.IncidentProperties`,
     checked against it by tests/model)."""
@@ -79,6 +91,7 @@ class IncidentProperties(_Strict, kw_only=True):
     sources: Annotated[list[Source], Meta(min_length=1)]
     tags: list[Text] = []
     notes: str | None = None
+    reported_events: list[ReportedEvents] = []
 
     def __post_init__(self):
         fatalities = [x for x in (self.fatalities_low, self.fatalities_best, self.fatalities_high) if x is not None]

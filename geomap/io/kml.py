@@ -46,7 +46,7 @@ TIME_FIELDS = {"incidents": ("date_start", "date_end"), "control_zones": ("valid
 # ExtendedData is text: how each property is read back, from the record definitions.
 INTEGERS = fields_of_kind("integer")
 NUMBERS = fields_of_kind("number")
-JSON_FIELDS = fields_of_kind("sources", "claims", "texts")
+JSON_FIELDS = fields_of_kind("sources", "claims", "texts", "reports")
 NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
 
 

@@ -70,6 +70,22 @@ class Attribution(Model):
     notes: str | None = None
 
 
+class ReportedEvents(Model):
+    """Events a source reports that the data cannot place one by one: how many (`count`), of which
+    group if the source says, within how many days before the incident if it says, what the source
+    says of them (`description`, its own words where possible), which stored incidents may be
+    among them (`identified`, ids), and the sources. Nothing is placed on the map: this records
+    what is reported, not where it happened."""
+
+    count: Annotated[int, Field(ge=1)]
+    group: Slug | None = None
+    days_before: Count | None = None
+    description: Text
+    identified: list[Slug] = []
+    sources: Sources
+    notes: str | None = None
+
+
 class GroupRecord(Model):
     """An armed group: its id, name and aliases, its kind, and its colour on maps (#rrggbb)."""
 
@@ -145,6 +161,7 @@ class IncidentProperties(Model):
     sources: Sources
     tags: list[Text] = []
     notes: str | None = None
+    reported_events: list[ReportedEvents] = []
 
     @field_validator("date_end")
     @classmethod
@@ -301,6 +318,8 @@ def references(record: Record) -> list[tuple[str, str, str]]:
     if record.collection != "incidents":
         return []
     refs = [(f"properties.attributions[{i}].group", "groups", a.group) for i, a in enumerate(props.attributions)]
+    refs += [(f"properties.reported_events[{i}].group", "groups", r.group)
+             for i, r in enumerate(props.reported_events) if r.group]
     return refs + ([("properties.target_site", "sites", props.target_site)] if props.target_site else [])
 
 
@@ -321,9 +340,9 @@ GEOMETRY_TYPES = {"sites": ("Point",), "incidents": ("Point",), "control_zones":
 
 # -- the kinds of value, for the forms derived from the models --------------------------------
 
-KINDS = ("text", "date", "integer", "number", "texts", "sources", "claims")
+KINDS = ("text", "date", "integer", "number", "texts", "sources", "claims", "reports")
 """What a field holds: text (free or from a vocabulary), a date, an integer, a number, a list of
-texts (tags, aliases), a list of sources, a list of claims."""
+texts (tags, aliases), a list of sources, a list of claims, a list of reported events."""
 
 
 def _kind(annotation: object) -> str:
@@ -334,7 +353,7 @@ def _kind(annotation: object) -> str:
         return _kind(args[0])
     if get_origin(annotation) is list:
         item = get_args(annotation)[0]
-        return {Source: "sources", Attribution: "claims"}.get(item, "texts")
+        return {Source: "sources", Attribution: "claims", ReportedEvents: "reports"}.get(item, "texts")
     if get_origin(annotation) is Literal or annotation is str:
         return "text"
     return {date: "date", int: "integer", float: "number"}[annotation]

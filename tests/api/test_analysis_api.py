@@ -4,6 +4,7 @@ densely sampled boundaries, areas by GeographicLib's geodesic polygons, and ever
 groups, radius, certain or possible) applied by hand to the seed files."""
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from itertools import pairwise
@@ -187,7 +188,7 @@ def test_context_counts_agree_with_a_brute_force_count(api):
     checked = 0
     for g in body["groups"]:
         for count in g["counts"]:
-            yes = possibly = 0
+            yes = possibly = coarse = 0
             for f in SEED["incidents"]:
                 p = f["properties"]
                 if f["id"] == K1 or not any(c["group"] == g["id"] and c["stance"] in AFFIRMATIVE for c in p["attributions"]):
@@ -198,7 +199,53 @@ def test_context_counts_agree_with_a_brute_force_count(api):
                 last = (day - date.fromisoformat(p["date_start"])).days
                 certain = high <= count["radius_m"] and first >= 0 and last <= count["window_days"]
                 possible = low <= count["radius_m"] and last >= 0 and first <= count["window_days"]
-                yes, possibly = yes + certain, possibly + (possible and not certain)
-            assert (count["yes"], count["possibly"]) == (yes, possibly), (g["id"], count)
-            checked += yes + possibly
+                placeable = p["precision_m"] <= count["radius_m"]  # else too coarse to place inside
+                yes, possibly = yes + certain, possibly + (possible and not certain and placeable)
+                coarse += possible and not placeable
+            assert (count["yes"], count["possibly"], count["coarse"]) == (yes, possibly, coarse), (g["id"], count)
+            checked += yes + possibly + coarse
     assert checked > 0
+
+
+CONTEXT = f"/collections/incidents/items/{K1}/context"
+
+
+def test_the_context_report_as_markdown_and_html_says_the_same(api):
+    md = api.get(f"{CONTEXT}?f=md")
+    assert md.status_code == 200 and md.mimetype == "text/markdown"
+    page = api.get(f"{CONTEXT}?f=html&radius=304.8,25000")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert 'href="/collections/incidents/items/k1-rocket-attack-2019-12-27/context?f=pdf&amp;radius=304.8' in text
+    assert "Download PDF" in text and "305 m" in text
+    body = md.get_data(as_text=True)
+    for phrase in ("## Bottom line", "named in no claim", "rate ratio", "Reported but not identified"):
+        assert phrase in body and phrase.removeprefix("## ") in text
+
+
+def test_the_context_report_as_pdf_opens_and_carries_the_bottom_line(api):
+    import pypdf
+
+    response = api.get(f"{CONTEXT}?f=pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="k1-rocket-attack-2019-12-27-context.pdf"'
+    reader = pypdf.PdfReader(io.BytesIO(response.data))
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "Bottom line" in text and "Claims, and who made them" in text
+    assert "named in no claim" in text and "rate ratio" in text and "What the data cannot tell" in text
+    assert "3 Islamic State attacks 'relatively close to the base'" in text
+
+
+def test_an_unknown_context_format_is_refused(api):
+    response = api.get(f"{CONTEXT}?f=docx")
+    assert response.status_code == 400 and "f" in response.get_json()["detail"]
+
+
+def test_printing_without_chromium_is_a_503_that_says_how_to_install_it(monkeypatch):
+    from geomap.api import pdf
+    from geomap.errors import PrintingUnavailable
+
+    monkeypatch.setattr(pdf.shutil, "which", lambda name: "/nonexistent/chromium")
+    with pytest.raises(PrintingUnavailable, match="apt-get install chromium") as caught:
+        pdf.chromium()
+    assert caught.value.status == 503

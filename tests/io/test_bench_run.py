@@ -49,8 +49,11 @@ def test_the_import_ratio_is_read_from_what_import_bench_prints():
 @pytest.mark.parametrize("name, output, expected", [
     ("nearby", "nearby (R=25 km, 30 d)  ours median 45.55 ms   bare SQL median 37.42 ms (bare)   "
                "ratio X/Y = 1.22  (target <= 1.5)\ncontext report          median 1344.48 ms   "
-               "ratio to one nearby = 29.5           (target < 10)  MISSED\n",
-     [(1.22, "PASS"), (29.5, "MISS")]),
+               "ratio to one nearby = 29.5           (target <= 8)  MISSED\n"
+               "context report          p50 1344 ms   p90 1500 ms   p99 1700 ms   p99 = 1.70 s (target <= 1)  MISSED\n"
+               "base rate, one group    median 40.10 ms   p90 60.20 ms   max 120.5 ms   (800 incidents counted on "
+               "average, max 9,000)   max = 0.12 s (target <= 0.3)\n",
+     [(1.22, "PASS"), (29.5, "MISS"), (1.7, "MISS"), (0.12, "PASS")]),
     ("api", "geomap/pygeoapi  =  6.20   (target >= 4)\ngeomap/bare      =  0.64   (target >= 0.7)  MISSED\n",
      [(6.2, "PASS"), (0.64, "MISS")]),
     ("maps", "ratio 12.3x with the server counting every time, 40.1x with the scene cached (target >= 10x)\n"

@@ -115,7 +115,7 @@ def test_the_shapes_compared_are_not_empty():
 
 # -- the tables -----------------------------------------------------------------------------------
 
-COLUMN_TYPES = {"text": Text, "date": Date, "integer": Integer, "number": Double, "sources": JSONB,
+COLUMN_TYPES = {"text": Text, "date": Date, "integer": Integer, "number": Double, "sources": JSONB, "reports": JSONB,
                 "texts": ARRAY, "geometry": Geometry}
 
 
@@ -194,7 +194,7 @@ def test_the_kml_and_geopackage_type_tables_come_from_the_records():
     assert kml.NUMBERS == gpkg.REALS - {"distance_m"} == {"precision_m", "distance_min_m", "distance_max_m",
                                                           "bearing_from", "bearing_to"}
     assert gpkg.DATES == {"date_start", "date_end", "valid_from", "valid_to"}
-    assert kml.JSON_FIELDS == {"sources", "attributions", "tags"}
+    assert kml.JSON_FIELDS == {"sources", "attributions", "tags", "reported_events"}
 
 
 # -- the "attributed to" rule -----------------------------------------------------------------------

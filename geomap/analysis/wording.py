@@ -1,0 +1,45 @@
+"""Lengths, distances and day ranges as words, the same in every rendering of a report
+(Markdown, HTML, PDF): a radius of 305 m reads "305 m", never "0 km"."""
+from __future__ import annotations
+
+from geomap.analysis.geodesy import Distance
+from geomap.analysis.model import DayRange
+
+
+def length(metres: float) -> str:
+    """A length with its real unit: metres below 1 km, else km to 0.1 km (whole km without ".0").
+
+    >>> length(304.8), length(5000), length(7635.2), length(0)
+    ('305 m', '5 km', '7.6 km', '0 m')
+    """
+    if metres < 999.5:
+        return f"{metres:.0f} m"
+    km = f"{metres / 1000:.1f}"
+    return (km[:-2] if km.endswith(".0") else km) + " km"
+
+
+def distance(d: Distance) -> str:
+    """'7.6 km (0 m to 23.6 km)': the best estimate, then the range the precision allows.
+
+    >>> distance(Distance(7635.0, 0.0, 23635.0))
+    '7.6 km (0 m to 23.6 km)'
+    """
+    return f"{length(d.best)} ({length(d.min)} to {length(d.max)})"
+
+
+def days_before(d: DayRange | None) -> str:
+    """How many days before the focus incident another happened ("" if unknown).
+
+    >>> days_before(DayRange(3, 3)), days_before(DayRange(80, 117))
+    ('3 days before', '80 to 117 days before')
+    """
+    if d is None:
+        return ""
+    if d.min == d.max:
+        return f"{d.min} day before" if d.min == 1 else f"{d.min} days before"
+    return f"{d.min} to {d.max} days before"
+
+
+def precision(metres: float, status: str) -> str:
+    """A location's quality: '± 45 km, estimate'."""
+    return f"± {length(metres)}, {status}"
