@@ -3,8 +3,8 @@ the data version and the basemap's credit, short enough for one line (social car
 
 A source is original reporting when it is marked `primary` or when another source copies it
 (`copy_of` names the original: a reprint, mirror or paraphrase credits what it copies, never
-itself). Origins are ranked: original reporting first, then by the number of documents, then
-by first use. The address printed is the map's page at the public URL (GEOMAP_PUBLIC_URL); a
+itself). Origins are ranked: original reporting first (on a focus map, that on the focus incident
+before the rest), then by the number of documents, then by first use. The address printed is the map's page at the public URL (GEOMAP_PUBLIC_URL); a
 loopback or private address is never printed, and without a public address the line names no
 address at all.
 """
@@ -30,6 +30,7 @@ class Origin:
     original: bool
     documents: int
     first: int
+    about_focus: int = 0  # documents of the focus incident (or its claims) from this origin
 
 
 def origin_name(source: dict) -> str:
@@ -41,15 +42,20 @@ def origin_name(source: dict) -> str:
 
 
 def origins(scene: Scene) -> list[Origin]:
-    """The origins of a scene's sources, original reporting first, then most documents."""
+    """The origins of a scene's sources: original reporting first (on a focus map, by the number of
+    documents on the focus incident first), then most documents, then first used."""
     found: dict[str, list] = {}
     for index, source in enumerate(scene.sources()):
         name = origin_name(source)
         entry = found.setdefault(name, [False, 0, index])
         entry[0] = entry[0] or bool(source.get("primary") or source.get("copy_of"))
         entry[1] += 1
-    ranked = [Origin(name, original, n, first) for name, (original, n, first) in found.items()]
-    return sorted(ranked, key=lambda o: (not o.original, -o.documents, o.first))
+    focus = scene.focus
+    cited: dict[str, set] = {}
+    for source in (*focus.sources, *(s for c in focus.claims for s in c.sources)) if focus else ():
+        cited.setdefault(origin_name(source), set()).add(source.get("url"))
+    ranked = [Origin(name, original, n, first, len(cited.get(name, ()))) for name, (original, n, first) in found.items()]
+    return sorted(ranked, key=lambda o: (not o.original, -o.about_focus, -o.documents, o.first))
 
 
 def public_page(scene: Scene) -> str | None:
