@@ -41,7 +41,7 @@ def _features(scene: Scene, d: DistanceLine) -> list[dict]:
     if d.distance.best < MIN_LABELLED_M:
         return [shape]
     at = path[int(len(path) * LABEL_AT)]
-    label = feature(at[0], at[1], cls="gm-distance", tooltip=tooltip, pane="gmLabels",
+    label = feature(at[0], at[1], cls="gm-distance", pane="gmLabels",  # no tooltip: a label takes no clicks
                     html=str(Markup("<span>{}</span>").format(distance_text(d.distance))))
     return [shape, label]
 
