@@ -103,3 +103,15 @@ def test_labels_take_no_clicks(small, seeded_url):  # noqa: F811
                                        "els => els.map(e => getComputedStyle(e).pointerEvents)")
     assert events and set(events) == {"none"}
     small.assert_clean()
+
+
+def test_the_landing_page_leads_to_the_maps_and_each_link_answers(small, seeded_url):  # noqa: F811
+    page = small.page
+    page.goto(f"{seeded_url}/?f=html")
+    hrefs = page.eval_on_selector_all(".gm-maps a", "els => els.map(e => e.getAttribute('href'))")
+    assert "/maps" in hrefs and any(h.startswith("/maps.pdf") for h in hrefs)
+    for href in hrefs:
+        assert page.request.get(f"{seeded_url}{href}").status == 200, href
+    page.click("text=Map of every incident")
+    page.wait_for_function("window.geomap && window.geomap.ready === true", timeout=30_000)
+    small.assert_clean()
