@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -249,7 +251,7 @@ def token_revoke(name: str) -> None:
 
 # -- maps -------------------------------------------------------------------------------------
 
-MAP_FORMATS = {".html": "html", ".htm": "html", ".png": "png", ".svg": "svg"}
+MAP_FORMATS = {".html": "html", ".htm": "html", ".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
 @main.command("map")
@@ -269,16 +271,19 @@ MAP_FORMATS = {".html": "html", ".htm": "html", ".png": "png", ".svg": "svg"}
 @click.option("--preset", type=click.Choice(["a4", "a4-portrait", "social", "social-square"]),
               help="Graphics: a page or card size (A4 at the dpi, social cards in pixels).")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="out.html (self-contained, opens offline), out.png or out.svg.")
+              help="out.html (self-contained, opens offline), out.png, out.svg or out.pdf.")
 def map_command(incident_id, datetime_, output: Path, **given) -> None:
     """Write a map of an incident or a selection as HTML, PNG or SVG."""
     from geomap import maps
+    from geomap.config import public_url
 
     fmt = MAP_FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise click.UsageError(f"--output must end in {', '.join(MAP_FORMATS)}")
     args = {k: str(v) for k, v in {**given, "datetime": datetime_}.items() if v is not None}
     req = maps.map_request(args, focus=incident_id is not None, image=fmt != "html")
+    links = maps.public_links(public_url(os.environ.get("GEOMAP_PUBLIC_URL")), incident_id, args)
+    req = replace(req, options=replace(req.options, links=links))
     engine = _engine()
     scene = (maps.focus_scene(engine, incident_id, req.options) if incident_id
              else maps.selection_scene(engine, req.selection, req.options))

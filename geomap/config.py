@@ -1,6 +1,7 @@
 """Settings from the environment or a mapping, validated once at start-up."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,13 +29,15 @@ def default_home() -> Path:
 @dataclass(frozen=True)
 class Settings:
     """geomap's settings, checked: the database URL (None: the embedded cluster), the home folder,
-    the largest request body in bytes, and the embedded cluster's port.
+    the largest request body in bytes, the embedded cluster's port, and the public base URL that
+    links, credits and embed snippets name (DESIGN.md decision 12; None: they name no address).
     """
 
     database_url: str | None
     home: Path
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     db_port: int | None = None  # the embedded cluster's port; None: the last used, else 54329, else free
+    public_url: str | None = None  # e.g. https://geomap.example (no trailing slash); from GEOMAP_PUBLIC_URL
 
     @classmethod
     def load(cls, mapping: Mapping[str, object] | None = None) -> Settings:
@@ -48,6 +51,7 @@ class Settings:
                 source.get("GEOMAP_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
             ),
             db_port=_port("GEOMAP_DB_PORT", source.get("GEOMAP_DB_PORT")),
+            public_url=public_url(source.get("GEOMAP_PUBLIC_URL")),
         )
 
 
@@ -95,3 +99,37 @@ def _port(name: str, value: object) -> int | None:
     if not 1024 <= port <= 65535:
         raise ConfigError(f"{name} must be a TCP port number (1024..65535); got {port}")
     return port
+
+
+def public_url(value: object) -> str | None:
+    """GEOMAP_PUBLIC_URL checked: an http(s) URL with a host and no query or fragment, returned
+    without a trailing slash; empty or unset gives None.
+
+    >>> public_url("https://maps.example.org/geomap/")
+    'https://maps.example.org/geomap'
+    """
+    if value in (None, ""):
+        return None
+    url = str(value).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"GEOMAP_PUBLIC_URL must be an http(s) URL such as https://geomap.example, with no "
+                          f"query or fragment; got {url!r}")
+    return url.rstrip("/")
+
+
+def is_public_address(url: str) -> bool:
+    """Whether a URL's host may be printed for readers: not loopback, private, link-local or
+    unspecified (an IP literal), and not `localhost`.
+
+    >>> is_public_address("http://127.0.0.1:5491/maps"), is_public_address("https://geomap.example/x")
+    (False, True)
+    """
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost") or not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return not (address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified)

@@ -27,6 +27,9 @@ def test_importing_geomap_does_no_work():
     ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_DB_PORT": "5432x"}, "GEOMAP_DB_PORT must be a TCP port number"),
     ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_DB_PORT": "80"}, r"GEOMAP_DB_PORT must be a TCP port number \(1024..65535\); got 80"),
     ({"GEOMAP_HOME": __file__}, "is not a directory"),
+    ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_PUBLIC_URL": "ftp://maps.example"}, "GEOMAP_PUBLIC_URL must be an http"),
+    ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_PUBLIC_URL": "https://"}, "GEOMAP_PUBLIC_URL must be an http"),
+    ({"DATABASE_URL": "postgresql://u@h/db", "GEOMAP_PUBLIC_URL": "https://m.example/?x=1"}, "no query or fragment"),
 ])
 def test_bad_settings_fail_at_start_up_naming_the_setting(config, message):
     with pytest.raises(ConfigError, match=message):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from geomap.maps.request import FOCUS_PARAMETERS, IMAGE_PARAMETERS, LOOK_PARAMETERS, SELECTION_PARAMETERS
 
-MEDIA = {"png": "image/png", "svg": "image/svg+xml"}
+MEDIA = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 PARAMETER_DOCS = {
     "bbox": "minlon,minlat,maxlon,maxlat in WGS84 (as for items)",
     "datetime": "RFC 3339 date or interval (a/b, ../b, a/..), as for items",

@@ -1,7 +1,7 @@
 """Maps over HTTP: interactive pages, embeddable maps, PNG/SVG graphics and offline assets.
 
-    GET /maps/incidents/{id}[.png|.svg]   the focus map of one incident
-    GET /maps[.png|.svg]?bbox=..&datetime=..&group=..&event_type=..&layers=..   any selection
+    GET /maps/incidents/{id}[.png|.svg|.pdf]   the focus map of one incident
+    GET /maps[.png|.svg|.pdf]?bbox=..&datetime=..&group=..&event_type=..&layers=..   any selection
     GET /maps/assets/{name}               Leaflet, plugins and the map runtime (never a CDN)
 
 Thin views: the parameters are parsed by `geomap.maps.map_request` (which `geomap map` uses too;
@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, request, stream_with_context, url_for
+from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
 
 from geomap import maps
 from geomap.api import engine, params
@@ -36,9 +36,9 @@ def incident_map(incident_id: str) -> Response:
     return Response(page(scene, req.embed), mimetype="text/html")
 
 
-@blueprint.get("/maps/incidents/<incident_id>.<any(png, svg):fmt>")
+@blueprint.get("/maps/incidents/<incident_id>.<any(png, svg, pdf):fmt>")
 def incident_graphic(incident_id: str, fmt: str) -> Response:
-    """GET /maps/incidents/{id}.png|svg: the map of one incident as a still graphic."""
+    """GET /maps/incidents/{id}.png|svg|pdf: the map of one incident as a still graphic."""
     req = maps.map_request(request.args, focus=True, image=True)
     scene = maps.focus_scene(engine(), incident_id, _with_links(req.options, "maps.incident_graphic",
                                                                  "maps.incident_map", incident_id=incident_id))
@@ -67,9 +67,9 @@ def selection_map() -> Response:
     return Response(stream_with_context(parts()), mimetype="text/html")
 
 
-@blueprint.get("/maps.<any(png, svg):fmt>")
+@blueprint.get("/maps.<any(png, svg, pdf):fmt>")
 def selection_graphic(fmt: str) -> Response:
-    """GET /maps.png|svg: the map of a selection of incidents as a still graphic."""
+    """GET /maps.png|svg|pdf: the map of a selection of incidents as a still graphic."""
     req = maps.map_request(request.args, focus=False, image=True)
     scene = maps.selection_scene(engine(), req.selection, _with_links(req.options, "maps.selection_graphic",
                                                                       "maps.selection_map"))
@@ -88,13 +88,21 @@ def asset(name: str) -> Response:
     return response
 
 
+def _public(path: str) -> str:
+    """A path of this app at the public URL (GEOMAP_PUBLIC_URL), or the path alone when none is set:
+    never the address the request arrived on (DESIGN.md decision 12)."""
+    base = current_app.extensions["geomap.settings"].public_url
+    return base + path.removeprefix(request.script_root) if base else path
+
+
 def _with_links(options: maps.MapOptions, graphic: str, page: str, **ids: str) -> maps.MapOptions:
     """The options with the map's own links: its page, graphics and (selections) drill-down."""
     shown = {k: v for k, v in request.args.items() if k not in ("embed", *IMAGE_PARAMETERS)}
     drill = {k: v for k, v in shown.items() if k != "bbox"}
-    links = {"page": url_for(page, _external=True, **ids, **shown),
+    links = {"page": _public(url_for(page, **ids, **shown)),
              "png": url_for(graphic, fmt="png", **ids, **shown), "svg": url_for(graphic, fmt="svg", **ids, **shown),
-             "embed": url_for(page, _external=True, **ids, **shown, embed=1)}
+             "pdf": url_for(graphic, fmt="pdf", **ids, **shown),
+             "embed": _public(url_for(page, **ids, **shown, embed=1))}
     if not ids:
         links["drill"] = url_for("maps.selection_map") + "?" + urlencode(drill)
     return maps.MapOptions(**{**vars(options), "links": links})

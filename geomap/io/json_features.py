@@ -42,6 +42,12 @@ class Source(_Strict, kw_only=True):
     publisher: str | None = None
     url: Url
     date: date | None = None
+    primary: bool = False
+    copy_of: Text | None = None
+
+    def __post_init__(self) -> None:
+        if self.copy_of is not None and self.primary:
+            raise ValueError("a copy is not original reporting: give primary or copy_of, not both")
 
 
 class Attribution(_Strict, kw_only=True):

@@ -212,7 +212,7 @@ def _places(ax, frame: Frame, limit: int = 24) -> None:
         if xmin < x[0] < xmax and ymin < y[0] < ymax:
             candidates.append((place_rank(props), -(props.get("pop_max") or 0), props["name"], x[0], y[0]))
     for order, (rank, _, name, x, y) in enumerate(sorted(candidates)[:limit]):
-        frame.label(10 + rank + order / 100, x, y, mpl_text(name), xytext=(3, 2), zorder=2.6, color="#444444",
+        frame.label((2.5 if rank == 1 else 10 + rank) + order / 100, x, y, mpl_text(name), xytext=(3, 2), zorder=2.6, color="#444444",
                     fontsize=frame.font_size * (0.95 if rank == 1 else 0.82),
                     fontweight="bold" if rank == 1 else "normal",
                     dot={"marker": "o", "markersize": 2.6, "color": "#555555", "zorder": 2.6})

@@ -41,7 +41,7 @@ def _features(scene: Scene, d: DistanceLine) -> list[dict]:
     if d.distance.best < MIN_LABELLED_M:
         return [shape]
     at = path[int(len(path) * LABEL_AT)]
-    label = feature(at[0], at[1], cls="gm-distance", tooltip=tooltip, pane="gmLabels",
+    label = feature(at[0], at[1], cls="gm-distance", pane="gmLabels",  # no tooltip: a label takes no clicks
                     html=str(Markup("<span>{}</span>").format(distance_text(d.distance))))
     return [shape, label]
 
@@ -69,7 +69,7 @@ class Distances(Layer):
             ax.plot(x, y, zorder=4, **mpl_line_style(_mark(d.kind)))
             if d.distance.best >= MIN_LABELLED_M:
                 i = int(len(x) * LABEL_AT)
-                frame.label(0, x[i], y[i], mpl_text(distance_text(d.distance)), xytext=(0, 3), ha="center",
+                frame.label(1, x[i], y[i], mpl_text(distance_text(d.distance)), xytext=(0, 3), ha="center",
                             fontsize=frame.font_size * 0.8, color="#111111", zorder=8, fontweight="bold",
                             path_effects=halo(3))
 

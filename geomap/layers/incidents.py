@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date
 
 import folium
+import numpy as np
 from folium.plugins import MarkerCluster
 from markupsafe import escape
 from matplotlib.colors import to_rgba
 
 from geomap.layers.base import Frame, JsCall, Layer, collection, feature, overlay
+from geomap.layers.claims import displaced
 from geomap.layers.scene import Cell, MapIncident, Scene
 from geomap.layers.style import (
     STATUS_MARKS,
@@ -113,11 +115,18 @@ class Incidents(Layer):
     def to_axes(self, ax, scene: Scene, frame: Frame) -> None:
         if scene.aggregated:
             return _cells_to_axes(ax, scene, frame)
-        for incident in scene.incidents:
-            if scene.focus is None or incident.id != scene.focus.id:
-                _marker(ax, scene, frame, incident, focus=False)
+        others = [i for i in scene.incidents if scene.focus is None or i.id != scene.focus.id]
+        if others:
+            x, y = frame.projection.xy([i.lon for i in others], [i.lat for i in others])
+            true = np.column_stack([x, y])
+            shown = _clear_of_focus(scene, frame, true)
+            for incident, (tx, ty), (sx, sy) in zip(others, true, shown, strict=True):
+                if (tx, ty) != (sx, sy):  # moved off the focus: a thin leader to where it happened
+                    ax.plot([tx, sx], [ty, sy], color="#333333", linewidth=0.6, zorder=4.9)
+                _marker(ax, scene, incident, sx, sy, focus=False)
         if scene.focus is not None:
-            _marker(ax, scene, frame, scene.focus, focus=True)
+            x, y = frame.projection.xy([scene.focus.lon], [scene.focus.lat])
+            _marker(ax, scene, scene.focus, x[0], y[0], focus=True)
 
     def legend(self, scene: Scene) -> list[LegendEntry]:
         heading = "Incidents by attributed group" if scene.color_by == "group" else "Incidents by event type"
@@ -141,11 +150,20 @@ def _swatch(color: str, opacity: float = 0.9) -> Mark:
     return Mark(color="#ffffff", fill=color, fill_opacity=opacity, weight=1.2, radius=6.0)
 
 
-def _marker(ax, scene: Scene, frame: Frame, incident: MapIncident, focus: bool) -> None:
+def _clear_of_focus(scene: Scene, frame: Frame, points: np.ndarray) -> np.ndarray:
+    """Markers that would sit on the focus marker, moved beside it (the focus stays on top, visible)."""
+    if scene.focus is None:
+        return points
+    fx, fy = frame.projection.xy([scene.focus.lon], [scene.focus.lat])
+    metres_per_pt = (frame.view[1] - frame.view[0]) / frame.width_px * frame.dpi / 72
+    clearance = (10.0 + 6.5) * 0.75 * 1.25 * metres_per_pt  # the two markers' radii, and a gap
+    return displaced(points, (fx[0], fy[0]), clearance)
+
+
+def _marker(ax, scene: Scene, incident: MapIncident, x: float, y: float, focus: bool) -> None:
     mark = incident_mark(scene, incident, focus)
-    x, y = frame.projection.xy([incident.lon], [incident.lat])
     face = _rgba(mark.fill, mark.fill_opacity)
-    ax.plot(x, y, marker="o", linestyle="none", markersize=mark.radius * 1.5, markerfacecolor=face,
+    ax.plot([x], [y], marker="o", linestyle="none", markersize=mark.radius * 1.5, markerfacecolor=face,
             markeredgecolor=mark.color, markeredgewidth=mark.weight * 0.8, zorder=6 if focus else 5)
 
 

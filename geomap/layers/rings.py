@@ -45,7 +45,7 @@ class Rings(Layer):
             lons, lats = circle(focus.lon, focus.lat, r)
             x, y = frame.projection.xy(lons, lats)
             ax.plot(x, y, zorder=3.5, **mpl_line_style(RING_MARK))
-            frame.label(2, x[0], y[0], ring_label(r), ha="center", va="bottom", fontsize=frame.font_size * 0.75,
+            frame.label(4, x[0], y[0], ring_label(r), ha="center", va="bottom", fontsize=frame.font_size * 0.75,
                         color="#333333", zorder=8, path_effects=halo())
 
     def legend(self, scene: Scene) -> list[LegendEntry]:

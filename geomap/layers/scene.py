@@ -129,6 +129,15 @@ class DistanceLine:
 
 
 @dataclass(frozen=True)
+class ZoneReach:
+    """The nearest zone of a group the focus incident is attributed to, in force on its date, and how far it is."""
+
+    group: str
+    zone: ControlZone
+    distance: Distance
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything one map shows, and its initial time state (the slider's start)."""
 
@@ -148,6 +157,7 @@ class Scene:
     focus: MapIncident | None = None
     distances: tuple[DistanceLine, ...] = ()
     rings_m: tuple[float, ...] = ()
+    claimed_zones: tuple[ZoneReach, ...] = ()  # the nearest zone of each group the focus is attributed to
     subtitle: str = ""
     links: dict[str, str] = field(default_factory=dict)  # page, png, svg, drill (a /maps URL without bbox)
     data_version: str = ""  # `version()` of the selected data, set by whoever builds the scene
@@ -207,6 +217,8 @@ def _records(scene: Scene) -> Iterator[tuple[str, object]]:
     yield from (("sites", _fields(s)) for s in scene.sites)
     yield from (("control_zones", _fields(z) | {"geometry": z.geometry.wkb}) for z in scene.zones)
     yield from (("distances", _fields(d)) for d in scene.distances)
+    yield from (("claimed_zones", {"group": r.group, "zone": r.zone.id, "distance": r.distance})
+                for r in scene.claimed_zones)
     yield from (("groups", _fields(g)) for g in sorted(scene.groups.values(), key=lambda g: g.id))
     yield "scene", {"on": scene.on, "extent": scene.extent}
 

@@ -44,7 +44,7 @@ class Sites(Layer):
                 continue
             ax.plot(x, y, marker="^", linestyle="none", markersize=SITE_MARK.radius * 1.6,
                     markerfacecolor=SITE_MARK.fill, markeredgecolor=SITE_MARK.color, markeredgewidth=1.0, zorder=7)
-            frame.label(1, x[0], y[0], mpl_text(site.name), xytext=(7, 4), zorder=7, fontsize=frame.font_size * 0.9,
+            frame.label(0, x[0], y[0], mpl_text(site.name), xytext=(7, 4), zorder=7, fontsize=frame.font_size * 0.9,
                         fontweight="bold", color="#111111", path_effects=halo())
 
     def legend(self, scene: Scene) -> list[LegendEntry]:

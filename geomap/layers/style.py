@@ -25,6 +25,12 @@ SITE_COLOR = "#1b1b1b"
 DISTANCE_COLOR = "#1b1b1b"
 RING_COLOR = "#555555"
 FOCUS_OUTLINE = "#000000"
+UNCERTAINTY_COLOR = "#6b6b6b"  # neutral: no group's colour
+# The groups' palette: each pair distinct (CAM02-UCS) for normal vision and under full
+# deuteranopia, protanopia and tritanopia, checked by tests/layers/test_palette.py; a group's
+# colour in data/groups.json is one of these. Okabe-Ito's vermillion, bluish green, blue and sky
+# blue, with Paul Tol's purple instead of Okabe-Ito's orange (too close to the vermillion).
+GROUP_PALETTE = ("#d55e00", "#009e73", "#0072b2", "#aa3377", "#66ccee", "#ccbb44")
 
 
 @dataclass(frozen=True)
@@ -114,9 +120,17 @@ def status_mark(status: str) -> Mark:
 
 
 def uncertainty_mark(scene: Scene, incident) -> Mark:
-    """How an incident's precision circle looks: a faint, dashed area in its category's colour."""
-    color = category_color(scene, incident_category(scene, incident))
-    return Mark(color=color, fill=color, fill_opacity=0.06, weight=1.0, dash=(3, 3))
+    """How an incident's precision circle looks: a dashed neutral grey, never a group's (or a zone's)
+    colour, and the fainter the coarser: a 30 km district-level circle must not outweigh the zones
+    and points it surrounds, while a 1 km circle stays visible."""
+    return precision_mark(incident.precision_m)
+
+
+def precision_mark(radius_m: float) -> Mark:
+    """The precision circle of a radius: opacity falls with the radius (about 1/sqrt), within bounds."""
+    scale = min(1.0, (1000.0 / max(radius_m, 1.0)) ** 0.5)
+    return Mark(color=UNCERTAINTY_COLOR, fill=UNCERTAINTY_COLOR, fill_opacity=round(0.02 + 0.10 * scale, 3),
+                weight=round(0.5 + 0.7 * scale, 2), dash=(3, 3))
 
 
 def zone_mark(scene: Scene, zone) -> Mark:

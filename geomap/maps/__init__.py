@@ -11,14 +11,14 @@ One module per concept:
   incidents; `rows` turns database rows into the scene's records;
 - `cache`: selection scenes (and their pages) per process, keyed on per-table change stamps;
 - `composers`: `interactive` renders a scene as an HTML map with offline assets, `graphic` as a
-  PNG or SVG for print; `collector` keeps the garbage collector off what every map keeps alive.
+  PNG, SVG or PDF for print; `collector` keeps the garbage collector off what every map keeps alive.
 
 Nothing here imports Flask; the HTTP views are `geomap.api.maps`.
 """
 from geomap.maps.composers import graphic, interactive
 from geomap.maps.focus import focus_scene
-from geomap.maps.request import MapOptions, MapRequest, Selection, map_request
+from geomap.maps.request import MapOptions, MapRequest, Selection, map_request, public_links
 from geomap.maps.selection import check_selection, selection_scene, selection_title
 
 __all__ = ["MapOptions", "MapRequest", "Selection", "check_selection", "focus_scene",
-           "graphic", "interactive", "map_request", "selection_scene", "selection_title"]
+           "graphic", "interactive", "map_request", "public_links", "selection_scene", "selection_title"]

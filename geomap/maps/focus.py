@@ -12,7 +12,7 @@ from geomap import inquiry
 from geomap.analysis.model import ControlZone
 from geomap.db import map_queries
 from geomap.layers.geo import padded, point_box, union
-from geomap.layers.scene import UP_TO_DATE, Bbox, DistanceLine, Group, MapIncident, Scene
+from geomap.layers.scene import UP_TO_DATE, Bbox, DistanceLine, Group, MapIncident, Scene, ZoneReach
 from geomap.layers.text import date_range, precision_text
 from geomap.maps import rows
 from geomap.maps.request import MapOptions, layer_names
@@ -41,8 +41,16 @@ def focus_scene(engine: Engine, incident_id: str, options: MapOptions = MapOptio
     scene = Scene(title=options.title or focus.title, extent=extent, on=on, window=UP_TO_DATE, time_range=(start, end),
                   color_by=options.color_by, layers=layer_names(options), groups=groups, incidents=tuple(incidents),
                   total_incidents=len(incidents), sites=tuple(sites), zones=tuple(zones), focus=focus,
-                  distances=tuple(distances), rings_m=tuple(options.rings_m), subtitle=subtitle, links=options.links)
+                  distances=tuple(distances), rings_m=tuple(options.rings_m), subtitle=subtitle, links=options.links,
+                  claimed_zones=_claimed_zones(report, focus))
     return replace(scene, data_version=scene.version())
+
+
+def _claimed_zones(report, focus: MapIncident) -> tuple[ZoneReach, ...]:
+    """The nearest zone (in force on the incident's date) of each group the incident is attributed to."""
+    by_group = {g.id: g.nearest_zone for g in report.groups if g.nearest_zone is not None}
+    return tuple(ZoneReach(gid, by_group[gid].zone, by_group[gid].distance) for gid in focus.groups
+                 if gid in by_group)
 
 
 def _distances(report, priors, groups: dict[str, Group]) -> list[DistanceLine]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import quote, urlencode
 
 from geomap.errors import BadRequest
 from geomap.io import params
@@ -119,3 +120,17 @@ def _size(args: Mapping[str, str]) -> Size:
     height = params.integer("height", args.get("height"), 0, 1, None) or None
     dpi = params.integer("dpi", args.get("dpi"), 0, 1, None) or None
     return Size.parse(width, height, dpi, args.get("preset"))
+
+
+def public_links(base: str | None, incident_id: str | None, args: Mapping[str, str]) -> dict[str, str]:
+    """The links a map made outside a request names (`geomap map`): its page at the public URL
+    `base` (GEOMAP_PUBLIC_URL), with the map's own parameters; none without a public URL.
+
+    >>> public_links("https://geomap.example", "k1", {"rings": "5", "dpi": "300"})
+    {'page': 'https://geomap.example/maps/incidents/k1?rings=5'}
+    """
+    if not base:
+        return {}
+    path = f"/maps/incidents/{quote(incident_id, safe='')}" if incident_id else "/maps"
+    query = urlencode({k: v for k, v in args.items() if k not in (*IMAGE_PARAMETERS, "embed")})
+    return {"page": f"{base}{path}" + (f"?{query}" if query else "")}

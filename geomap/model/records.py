@@ -49,12 +49,23 @@ class Model(BaseModel):
 
 
 class Source(Model):
-    """A document a record rests on: its title, publisher, URL (http or https) and date."""
+    """A document a record rests on: its title, publisher, URL (http or https) and date; whether
+    it is original reporting (`primary`), or a reprint, mirror or copy of another publisher's work
+    (`copy_of` names that original, e.g. "The New York Times"). Credits name originals first."""
 
     title: Text
     publisher: str | None = None
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     date: IsoDate | None = None
+    primary: bool = False
+    copy_of: Text | None = None
+
+    @field_validator("copy_of")
+    @classmethod
+    def _copy_is_not_primary(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("primary"):
+            raise ValueError("a copy is not original reporting: give primary or copy_of, not both")
+        return value
 
 
 Sources = Annotated[list[Source], Field(min_length=1)]
@@ -340,9 +351,9 @@ GEOMETRY_TYPES = {"sites": ("Point",), "incidents": ("Point",), "control_zones":
 
 # -- the kinds of value, for the forms derived from the models --------------------------------
 
-KINDS = ("text", "date", "integer", "number", "texts", "sources", "claims", "reports")
-"""What a field holds: text (free or from a vocabulary), a date, an integer, a number, a list of
-texts (tags, aliases), a list of sources, a list of claims, a list of reported events."""
+KINDS = ("text", "date", "integer", "number", "boolean", "texts", "sources", "claims", "reports")
+"""What a field holds: text (free or from a vocabulary), a date, an integer, a number, a yes/no,
+a list of texts (tags, aliases), a list of sources, a list of claims, a list of reported events."""
 
 
 def _kind(annotation: object) -> str:
@@ -356,14 +367,14 @@ def _kind(annotation: object) -> str:
         return {Source: "sources", Attribution: "claims", ReportedEvents: "reports"}.get(item, "texts")
     if get_origin(annotation) is Literal or annotation is str:
         return "text"
-    return {date: "date", int: "integer", float: "number"}[annotation]
+    return {date: "date", int: "integer", float: "number", bool: "boolean"}[annotation]
 
 
 def kinds(model: type[BaseModel]) -> dict[str, str]:
     """Each field of a record model and its kind (`KINDS`), in the model's order.
 
     >>> kinds(Source)
-    {'title': 'text', 'publisher': 'text', 'url': 'text', 'date': 'date'}
+    {'title': 'text', 'publisher': 'text', 'url': 'text', 'date': 'date', 'primary': 'boolean', 'copy_of': 'text'}
     """
     return {name: _kind(info.annotation) for name, info in model.model_fields.items()}
 

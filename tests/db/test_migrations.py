@@ -89,3 +89,18 @@ def test_constraints_accept_a_good_row(engine):
         for statement in _zone_sql().split(";"):
             conn.execute(text(statement))
         assert conn.execute(text("SELECT count(*) FROM control_zones")).scalar_one() == 1
+
+
+def test_0008_gives_every_stored_source_its_roles_and_removes_them_going_down(seeded):
+    def roles():
+        with seeded.connect() as conn:
+            return [set(s) & {"primary", "copy_of"} for table in ("sites", "incidents", "attributions", "control_zones")
+                    for (sources,) in conn.execute(text(f"SELECT sources FROM {table}")) for s in sources]
+    assert roles() and all(found == {"primary", "copy_of"} for found in roles())
+    migrate.downgrade(seeded, "0007")
+    assert all(found == set() for found in roles())
+    migrate.upgrade(seeded)
+    with seeded.connect() as conn:
+        first = conn.execute(text("SELECT sources->0 FROM incidents ORDER BY id LIMIT 1")).scalar()
+    assert all(found == {"primary", "copy_of"} for found in roles())
+    assert first["primary"] is False and first["copy_of"] is None and first["url"].startswith("http")

@@ -10,7 +10,8 @@ from scenes import XSS, cells_scene, focus_scene
 
 from geomap.errors import BadRequest
 from geomap.layers import load, names
-from geomap.layers.graphic import Size, credit_text, render
+from geomap.layers.credit import credit_text
+from geomap.layers.graphic import Size, render
 
 LAYERS = [load(n) for n in names()]
 
@@ -27,7 +28,7 @@ def scene():
 
 @pytest.fixture(scope="module")
 def svg(scene) -> str:
-    return render(scene.at_start(), LAYERS, "svg", Size.parse(1000, 700, 100)).decode()
+    return render(scene.at_start(), LAYERS, "svg", Size.parse(2000, 1400, 100)).decode()
 
 
 @pytest.mark.parametrize("size, pixels", [
@@ -47,7 +48,7 @@ def test_png_is_not_blank(scene):
 
 
 def test_svg_has_the_requested_size_in_pixels(svg):
-    assert 'width="1000px" height="700px"' in svg and 'viewBox="0 0 720 504"' in svg
+    assert 'width="2000px" height="1400px"' in svg and 'viewBox="0 0 1440 1008"' in svg
 
 
 @pytest.mark.parametrize("text", [
@@ -65,7 +66,7 @@ def test_svg_has_title_scale_north_arrow_inset_and_credit(svg, scene):
     assert ">20 km<" in svg or ">10 km<" in svg  # the scale bar's end label
     assert ">N<" in svg  # the north arrow
     assert ">Iraq<" in svg  # the inset locator map names the country
-    assert f"Data version {scene.data_version}" in svg and "Made with Natural Earth" in svg
+    assert f"Data version {scene.data_version}" in svg and "Basemap: Natural Earth" in svg
     assert "Wire &lt;b&gt;service&lt;/b&gt;" in svg  # publishers are credited, as text
 
 
@@ -80,14 +81,15 @@ def test_dollar_signs_are_text_not_math(scene):
 
 
 def test_cells_are_drawn_for_counted_selections():
-    svg = render(cells_scene().at_start(), LAYERS, "svg", Size.parse(600, 400, 100)).decode()
+    svg = render(cells_scene().at_start(), LAYERS, "svg", Size.parse(1600, 1000, 100)).decode()
     assert "Circle area \u221d incidents" in svg and "Aggregated on the server" in svg
 
 
-def test_credit_lists_publishers_most_cited_first(scene):
+def test_credit_names_publishers_the_data_version_and_the_basemap(scene):
     text = credit_text(scene)
-    assert text.startswith("Sources: Nobody; Wire <b>service</b> \u2014 2 documents")
-    assert "Basemap: Made with Natural Earth" in text and scene.data_version in text
+    assert text.startswith("Sources: Wire <b>service</b>, Nobody \u00b7")
+    assert "Basemap: Natural Earth; places \u00a9 GeoNames (CC BY 4.0)" in text and scene.data_version in text
+    assert "localhost" not in text  # the scene's page is a loopback address: no address is printed
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -44,7 +44,8 @@ def scene():
 
 
 def test_registry_lists_every_builtin_layer_in_drawing_order():
-    assert names() == ("basemap", "zones", "uncertainty", "rings", "distances", "incidents", "sites", "time")
+    assert names() == ("basemap", "zones", "uncertainty", "rings", "distances", "incidents", "claims", "sites",
+                       "time")
     assert all(load(n).name == n for n in names())
 
 

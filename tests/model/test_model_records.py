@@ -63,7 +63,7 @@ def _pydantic_shape(annotation, metadata=()) -> dict:
         return shape | {"kind": "list", "item": _pydantic_shape(args[0])}
     if isinstance(annotation, type) and issubclass(annotation, records.Model):
         return shape | {"kind": annotation.__name__}
-    return shape | {"kind": {str: "text", date: "date", int: "integer", float: "number"}[annotation]}
+    return shape | {"kind": {str: "text", date: "date", int: "integer", float: "number", bool: "boolean"}[annotation]}
 
 
 def _msgspec_shape(t) -> dict:
@@ -79,7 +79,8 @@ def _msgspec_shape(t) -> dict:
     if isinstance(t, msgspec.inspect.StructType):
         return shape | {"kind": t.cls.__name__}
     kinds_by_type = {msgspec.inspect.StrType: "text", msgspec.inspect.DateType: "date",
-                     msgspec.inspect.IntType: "integer", msgspec.inspect.FloatType: "number"}
+                     msgspec.inspect.IntType: "integer", msgspec.inspect.FloatType: "number",
+                     msgspec.inspect.BoolType: "boolean"}
     return shape | {"kind": kinds_by_type[type(t)]}
 
 

@@ -322,7 +322,37 @@
     control.addTo(map);
   };
 
-  /* The legend: server-built HTML (escaped), collapsible. */
+  /* Labels that nothing clicks never overlap: after each move or zoom, a label whose box meets
+     one kept before it (in page order: distances, then rings, sites, the callout) is hidden. */
+  G.declutter = function () {
+    if (!G.map) return;
+    var kept = [];
+    var labels = G.map.getContainer().querySelectorAll(".leaflet-gmLabels-pane .gm-label span, " +
+                                                       ".leaflet-gmSites-pane .gm-site-name span");
+    Array.prototype.forEach.call(labels, function (span) {
+      var holder = span.parentNode;
+      holder.classList.remove("gm-hidden-label");
+      var box = span.getBoundingClientRect();
+      if (!box.width) return;
+      var clash = kept.some(function (k) {
+        return box.left < k.right && k.left < box.right && box.top < k.bottom && k.top < box.bottom;
+      });
+      if (clash) holder.classList.add("gm-hidden-label"); else kept.push(box);
+    });
+  };
+
+  /* The legend's height leaves the layer control (top right) and the zoom buttons free. */
+  function fitLegend(map, div) {
+    var body = div.querySelector(".gm-legend-body"), origin = map.getContainer().getBoundingClientRect().top;
+    var layers = map.getContainer().querySelector(".leaflet-top.leaflet-right"), top = 10;
+    if (layers) top = layers.getBoundingClientRect().bottom - origin + 10;
+    var bottom = div.getBoundingClientRect().bottom - origin;
+    var room = bottom - top - div.querySelector(".gm-legend-toggle").offsetHeight - 12;
+    body.style.maxHeight = Math.max(room, 60) + "px";
+    body.style.overflow = "auto";
+  }
+
+  /* The legend: server-built HTML (escaped), collapsible; collapsed at the start on small maps. */
   G.legend = function (map, opts) {
     var control = L.control({position: "bottomright"});
     control.onAdd = function () {
@@ -334,9 +364,13 @@
         var open = div.classList.toggle("gm-collapsed") === false;
         button.setAttribute("aria-expanded", String(open));
       });
-      if (opts.collapsed) { div.classList.add("gm-collapsed"); button.setAttribute("aria-expanded", "false"); }
+      var small = map.getSize().x <= 640 || map.getSize().y <= 480;
+      if (opts.collapsed || small) { div.classList.add("gm-collapsed"); button.setAttribute("aria-expanded", "false"); }
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
+      map.on("resize", function () { fitLegend(map, div); });
+      button.addEventListener("click", function () { fitLegend(map, div); });
+      setTimeout(function () { fitLegend(map, div); }, 0);
       return div;
     };
     control.addTo(map);
@@ -355,5 +389,7 @@
 
   G.prepareBasemap();  // when the basemap's data came first
 
-  G.done = function () { G.drawn = performance.now(); G.ready = true; document.documentElement.setAttribute("data-geomap-ready", "1"); };
+  G.done = function () {
+    if (G.map) { G.map.on("zoomend moveend", G.declutter); G.declutter(); }
+    G.drawn = performance.now(); G.ready = true; document.documentElement.setAttribute("data-geomap-ready", "1"); };
 })();
