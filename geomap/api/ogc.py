@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import msgspec
 from flask import Blueprint, Response, request
 
-from geomap.api import catalogue, documents, engine, exports, params
+from geomap.api import catalogue, cursors, documents, engine, exports, params, schemas
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
-from geomap.db import features
+from geomap.db import counts, features
 from geomap.db.extents import extent
 from geomap.errors import NotFound
 from geomap.model.query import COLLECTIONS, Collection
@@ -74,6 +74,24 @@ def queryables(cid: str) -> Response:
                    "application/schema+json", collection=c)
 
 
+@blueprint.get("/collections/<cid>/sortables")
+def sortables(cid: str) -> Response:
+    """GET /collections/{id}/sortables: the properties `sortby` accepts, as JSON Schema or HTML."""
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    return respond(schemas.sortables_schema(c, base_url()), negotiate(), "queryables.html",
+                   "application/schema+json", collection=c, heading="Sortables")
+
+
+@blueprint.get("/collections/<cid>/schema")
+def schema(cid: str) -> Response:
+    """GET /collections/{id}/schema: the features' schema, every property typed (Part 5)."""
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    return respond(schemas.feature_schema(c, base_url()), negotiate(), "queryables.html",
+                   "application/schema+json", collection=c, heading="Schema of the features")
+
+
 @blueprint.get("/collections/<cid>/items")
 def items(cid: str) -> Response:
     """GET /collections/{id}/items: one page of the features that match, as GeoJSON or `f=`'s format."""
@@ -82,19 +100,27 @@ def items(cid: str) -> Response:
     query = params.feature_query(c, request.args.to_dict())
     with engine().connect() as conn:
         page = features.page(conn, query)
+        count = counts.matched(conn, query, page) if fmt == "json" else None
     links = documents.page_links(f"{base_url()}/collections/{cid}/items", request.args.to_dict(),
-                                 query.page.limit, query.page.offset, len(page.features), page.more)
+                                 query.page.limit, query.page.offset, _next_cursor(query, page))
     if fmt == "json":
-        return raw_json(_feature_collection(page, query, links))
+        return raw_json(_feature_collection(page, count, links))
     return _render_items(fmt, c, page, query, links)
 
 
-def _feature_collection(page: features.FeaturePage, query, links: list[dict]) -> str:
-    """The FeatureCollection as text: the features pass through as PostgreSQL wrote them."""
-    envelope = {"type": "FeatureCollection", "numberReturned": len(page.features),
+def _next_cursor(query, page: features.FeaturePage) -> str | None:
+    """The keyset cursor of the next page, None when there is none."""
+    if not page.more:
+        return None
+    return cursors.encode(query.page.offset + len(page.features), page.last)
+
+
+def _feature_collection(page: features.FeaturePage, count: counts.Count, links: list[dict]) -> str:
+    """The FeatureCollection as text: the features pass through as PostgreSQL wrote them.
+    `numberMatchedExact` is false when `numberMatched` is the planner's estimate (geomap.db.counts)."""
+    envelope = {"type": "FeatureCollection", "numberMatched": count.value, "numberMatchedExact": count.exact,
+                "numberReturned": len(page.features),
                 "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
-    if query.page.offset == 0 and not page.more:
-        envelope["numberMatched"] = len(page.features)  # known without a COUNT only when it all fits
     head = msgspec.json.encode(envelope).decode()[:-1]
     return f'{head}, "features": [{",".join(page.features)}]}}'
 
