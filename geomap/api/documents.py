@@ -82,7 +82,9 @@ def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
                     "application/schema+json", "The sortables"),
                link(f"{url}/schema", "http://www.opengis.net/def/rel/ogc/1.0/schema",
                     "application/schema+json", "The schema of the features"),
-               link(f"{url}/schema", "describedby", "application/schema+json", "The schema of the features"),
+               # RFC 8288 compares relation types case-insensitively; GDAL's OAPIF driver looks for this spelling
+               link(f"{url}/feature-schema", "describedBy", "application/schema+json",
+                    "The schema of a feature as GeoJSON"),
            ]}
     if extent:
         doc["extent"] = extent_document(extent)

@@ -3,6 +3,7 @@ geomap.api.params (requests into plain queries), geomap.db.features and geomap.d
 queries run) and geomap.api.documents (the wire documents)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import msgspec
@@ -92,15 +93,29 @@ def schema(cid: str) -> Response:
                    "application/schema+json", collection=c, heading="Schema of the features")
 
 
+@blueprint.get("/collections/<cid>/feature-schema")
+def feature_schema(cid: str) -> Response:
+    """GET /collections/{id}/feature-schema: a GeoJSON feature's JSON Schema (the describedBy link)."""
+    params.check_known(request.args, ())
+    c = collection_or_404(cid)
+    return json_response(schemas.geojson_feature_schema(c, base_url()), "application/schema+json")
+
+
 @blueprint.get("/collections/<cid>/items")
 def items(cid: str) -> Response:
     """GET /collections/{id}/items: one page of the features that match, as GeoJSON or `f=`'s format."""
     c = collection_or_404(cid)
     fmt = negotiate(params.FORMATS)
     query = params.feature_query(c, request.args.to_dict())
+    hits = params.hits(request.args)
+    if hits:  # the count alone: one key is read, to know whether the count is free
+        query = replace(query, page=replace(query.page, limit=1))
     with engine().connect() as conn:
         page = features.page(conn, query)
-        count = counts.matched(conn, query, page) if fmt == "json" else None
+        count = counts.matched(conn, query, page) if fmt == "json" or hits else None
+    if hits:
+        page = features.FeaturePage([], False)
+        fmt = "json"
     links = documents.page_links(f"{base_url()}/collections/{cid}/items", request.args.to_dict(),
                                  query.page.limit, query.page.offset, _next_cursor(query, page))
     if fmt == "json":

@@ -67,6 +67,8 @@ ITEMS_DOCS = {
     "properties": ("Only these properties of each feature (none when empty)",
                    {"type": "array", "items": {"type": "string"}}),
     "skipGeometry": ("true: features without their geometry", {"type": "boolean", "default": False}),
+    "resultType": ("hits: numberMatched alone, no features", {"type": "string", "enum": ["results", "hits"],
+                                                                "default": "results"}),
 }
 SHARED = ("bbox", "datetime", "limit", "offset", "cursor", "sortby", "properties", "skipGeometry")  # in components
 
@@ -184,6 +186,8 @@ def document(base: str) -> dict:
         for name, what in (("queryables", "Queryables"), ("sortables", "Sortables"), ("schema", "Feature schema")):
             paths[f"{prefix}/{name}"] = _get(f"{what} of {catalogue.title(c)} (JSON Schema)", [_f()],
                                              "application/schema+json", _ref("schemas", "JSONSchema"))
+        paths[f"{prefix}/feature-schema"] = _get(f"A feature of {catalogue.title(c)} as GeoJSON (JSON Schema)", [],
+                                                 "application/schema+json", _ref("schemas", "JSONSchema"))
         paths[f"{prefix}/items"] = _items_path(c)
         paths[f"{prefix}/items/{{featureId}}"] = _item_path(c)
         paths[f"{prefix}/items/{{featureId}}/history"] = _get("Change history", [

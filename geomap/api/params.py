@@ -40,7 +40,7 @@ MAX_NEAR_RADIUS_M = 1_000_000
 T = TypeVar("T")
 FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "cursor", "sortby", "filter",
-                    "filter-lang", "filter-crs", "near", "radius", "properties", "skipGeometry")
+                    "filter-lang", "filter-crs", "near", "radius", "properties", "skipGeometry", "resultType")
 
 
 def single(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -121,6 +121,14 @@ def properties(text: str, collection: Collection) -> tuple[str, ...]:
         raise parameter_error("properties", f"{', '.join(map(repr, unknown))} not a property of {collection.id}; "
                                             f"the properties are {', '.join(known)}")
     return names
+
+
+def hits(args: Mapping[str, str]) -> bool:
+    """Whether `resultType=hits` asks for the count alone (as GDAL does to count a filtered layer)."""
+    value = args.get("resultType", "results")
+    if value not in ("results", "hits"):
+        raise parameter_error("resultType", f"must be results or hits; got {value!r}")
+    return value == "hits"
 
 
 def boolean(name: str, text: str) -> bool:

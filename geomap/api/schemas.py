@@ -107,6 +107,18 @@ def sortables_schema(c: Collection, base: str) -> dict:
     return queryables(c, base, sortables(c), "sortables")
 
 
+def geojson_feature_schema(c: Collection, base: str) -> dict:
+    """The schema of one GeoJSON Feature of the collection, standalone (what the collection's
+    `describedBy` link names): GDAL's OAPIF driver reads its `properties.properties` for the
+    layer's field types. Each property has one `type` (GDAL reads no other form); the ones that may be
+    null say `nullable`, as in OpenAPI 3.0."""
+    feature = openapi_feature(c)
+    link = {"type": "object", "properties": {k: {"type": "string"} for k in ("href", "rel", "type", "title")}}
+    feature["properties"]["links"] = {"type": "array", "items": link}
+    return {"$schema": JSON_SCHEMA, "$id": f"{base}/collections/{c.id}/feature-schema",
+            "title": f"A feature of {catalogue.title(c)} (GeoJSON)", **feature}
+
+
 def openapi_feature(c: Collection) -> dict:
     """The GeoJSON Feature of a collection as an OpenAPI 3.0 schema (typed properties)."""
     model = PROPERTIES[c.id]

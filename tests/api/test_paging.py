@@ -166,7 +166,11 @@ def test_a_fractional_precision_is_a_number_in_every_schema(api):
     assert "group" not in sortables and sortables["date_start"] == {"title": "date_start", "type": "string",
                                                                       "format": "date"}
     links = {link["rel"]: link["href"] for link in api.get("/collections/incidents").get_json()["links"]}
-    assert links["describedby"].endswith("/collections/incidents/schema")
+    assert links["describedBy"].endswith("/collections/incidents/feature-schema")
+    feature = api.get(links["describedBy"].replace("http://localhost", "")).get_json()
+    typed = feature["properties"]["properties"]["properties"]
+    assert typed["precision_m"]["type"] == "number" and typed["fatalities_best"] == {
+        "type": "integer", "minimum": 0, "nullable": True}
 
 
 def test_an_expensive_count_is_an_estimate_flagged_as_one(api, monkeypatch):
