@@ -174,6 +174,7 @@ def test_a_fractional_precision_is_a_number_in_every_schema(api):
 
 
 def test_an_expensive_count_is_an_estimate_flagged_as_one(api, monkeypatch):
+    counts.forget()
     monkeypatch.setattr(counts, "COUNT_CAP", 30)
     body = api.get("/collections/incidents/items?limit=10").get_json()
     assert body["numberMatchedExact"] is False and body["numberMatched"] >= 30
@@ -184,8 +185,35 @@ def test_an_expensive_count_is_an_estimate_flagged_as_one(api, monkeypatch):
 def test_a_count_past_its_time_gives_the_estimate_and_the_page(api, monkeypatch):
     from sqlalchemy import func, select
 
+    counts.forget()
     monkeypatch.setattr(counts, "COUNT_TIMEOUT_MS", 20)
     monkeypatch.setattr(counts, "_matching", lambda q: select(func.pg_sleep(1)))
     response = api.get("/collections/incidents/items?limit=10")
     body = response.get_json()
     assert response.status_code == 200 and body["numberMatchedExact"] is False and body["numberReturned"] == 10
+
+
+def test_a_large_estimate_is_the_answer_without_counting(api, monkeypatch):
+    counts.forget()
+    monkeypatch.setattr(counts, "EXACT_UP_TO", 10)
+    monkeypatch.setattr(counts, "_counted", lambda conn, matching: pytest.fail("counted"))
+    body = api.get("/collections/incidents/items?limit=10").get_json()
+    assert body["numberMatchedExact"] is False and body["numberMatched"] > 10
+
+
+def test_a_remembered_count_is_forgotten_when_the_collection_changes(api):
+    from sqlalchemy import text
+
+    counts.forget()
+    url = "/collections/incidents/items?limit=2&event_type=Riots"
+    riots = sum(f["properties"]["event_type"] == "Riots" for f in FEATURES)
+    assert api.get(url).get_json()["numberMatched"] == riots
+    victim = next(f["id"] for f in FEATURES if f["properties"]["event_type"] == "Battles")
+    engine = api.application.extensions["geomap.engine"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE incidents SET event_type = 'Riots' WHERE id = :id"), {"id": victim})
+    try:
+        assert api.get(url).get_json()["numberMatched"] == riots + 1
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE incidents SET event_type = 'Battles' WHERE id = :id"), {"id": victim})
