@@ -111,8 +111,7 @@ def items(cid: str) -> Response:
     if hits:  # the count alone: one key is read, to know whether the count is free
         query = replace(query, page=replace(query.page, limit=1))
     with engine().connect() as conn:
-        page = features.page(conn, query)
-        count = counts.matched(conn, query, page) if fmt == "json" or hits else None
+        page, count = counts.counted_page(conn, query) if fmt == "json" or hits else (features.page(conn, query), None)
     if hits:
         page = features.FeaturePage([], False)
         fmt = "json"

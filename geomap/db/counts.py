@@ -1,25 +1,28 @@
 """How many features match a query (`numberMatched`), exact where that is cheap and bounded in
 time where it is not.
 
-In order:
+`counted_page` gives a page and its count. In order:
 
-1. Free: a page that ends the result (no next page) counts its position + its features.
-2. Remembered: an exact count made before for the same filters, while the collection's change
+1. Remembered: an exact count made before for the same filters, while the collection's change
    stamp (migration 0007: it moves with every committed write to the table) is the same, so a
    client walking the pages of one filter pays for one count, on its first page.
-3. Estimated: the planner's estimate for the filters (`EXPLAIN`, no rows read, well under a
-   millisecond). Above `EXACT_UP_TO` it is the answer, flagged as not exact.
-4. Counted: otherwise `SELECT count(*)` over at most `COUNT_CAP` matching rows under a
+2. Together: when the page's plan reads and sorts every match anyway (`EXPLAIN` of its keys: a
+   Sort under the Limit, as for a bbox + datetime page ordered by id), the count comes from the
+   same scan (`count(*) OVER ()` beside the keys), nearly free.
+3. Free: a page that ends the result (no next page) counts its position + its features.
+4. Estimated: above `EXACT_UP_TO` rows, the planner's estimate from the same `EXPLAIN` (no rows
+   read), flagged as not exact.
+5. Counted: otherwise `SELECT count(*)` over at most `COUNT_CAP` matching rows under a
    `statement_timeout` of `COUNT_TIMEOUT_MS` (in a savepoint, so a cancelled count leaves the
-   request's transaction usable). Within both it is exact; else the estimate, flagged.
+   request's transaction usable): exact, or past the time the estimate, flagged.
 
-So a count costs at most COUNT_TIMEOUT_MS, whatever the collection's size and filter; on one
-core a count of 100,000 matching rows takes about 10 ms.
+So numberMatched adds at most COUNT_TIMEOUT_MS (plus an EXPLAIN and a stamp lookup, each well
+under a millisecond) to a page, whatever the collection's size and filter.
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import msgspec
 from cachetools import LRUCache
@@ -27,9 +30,10 @@ from psycopg.errors import QueryCanceled
 from sqlalchemy import Connection, Select, func, literal_column, select, text
 from sqlalchemy.exc import OperationalError
 
+from geomap.db import features
 from geomap.db.features import STORED, FeaturePage, where
 from geomap.db.map_queries import change_stamps
-from geomap.model.query import FeatureQuery
+from geomap.model.query import FeatureQuery, Page
 
 EXACT_UP_TO = 200_000  # an estimate above this is the answer; at or below it, the rows are counted
 COUNT_CAP = 1_000_000  # rows counted at most (an estimate far too low still ends here)
@@ -46,28 +50,51 @@ class Count:
     exact: bool
 
 
-def matched(conn: Connection, q: FeatureQuery, page: FeaturePage) -> Count:
-    """The number of features matching `q` (whatever its page), given the page it produced."""
-    if not page.more:
-        return Count(q.page.offset + len(page.features), True)
-    at_least = q.page.offset + len(page.features) + 1
+@dataclass(frozen=True)
+class Shape:
+    """What the planner expects of a page's keys: how many rows match (after the cursor, with
+    one), and whether it reads and sorts them all (a Sort under the Limit) to pick the page."""
+
+    estimate: int
+    sorts_all: bool
+
+
+def counted_page(conn: Connection, q: FeatureQuery) -> tuple[FeaturePage, Count]:
+    """A page of `q` and the number of features matching `q` (whatever its page)."""
     matching = _matching(q)
-    compiled = matching.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    key = (compiled.string, repr(sorted(compiled.params.items())),
-           change_stamps(conn, [STORED[q.collection.id].table.name]))
+    # the filters alone (a frozen dataclass's repr names every value), whatever the page or its form
+    filters = replace(q, page=Page(None), properties=None, skip_geometry=False)
+    key = (repr(filters), change_stamps(conn, [STORED[q.collection.id].table.name]))
     with _lock:
         remembered = _REMEMBERED.get(key)
     if remembered is not None:
-        return Count(remembered, True)
-    estimate = _estimate(conn, compiled)
+        return features.page(conn, q), Count(remembered, True)
+    shape = _shape(conn, q)
+    page = features.page(conn, q, counted=shape.sorts_all)
+    count = _count(conn, q, page, shape, matching)
+    if count.exact:
+        with _lock:
+            _REMEMBERED[key] = count.value
+    return page, count
+
+
+def _count(conn: Connection, q: FeatureQuery, page: FeaturePage, shape: Shape, matching: Select) -> Count:
+    if page.matched is not None:
+        return Count(page.matched, True)
+    if not page.more and (page.features or not q.page.offset):
+        return Count(q.page.offset + len(page.features), True)
+    at_least = q.page.offset + len(page.features) + (1 if page.more else 0)
+    estimate = shape.estimate + (q.page.offset if q.page.after is not None else 0)
     if estimate <= EXACT_UP_TO:
         counted = _counted(conn, matching)
         if counted is not None and counted < COUNT_CAP:
-            with _lock:
-                _REMEMBERED[key] = counted
             return Count(counted, True)
         estimate = max(estimate, counted or 0)
     return Count(max(estimate, at_least), False)
+
+
+def _compiled(conn: Connection, statement: Select):
+    return statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
 
 
 def _matching(q: FeatureQuery) -> Select:
@@ -90,12 +117,16 @@ def _counted(conn: Connection, matching: Select) -> int | None:
         savepoint.rollback()  # also undoes the SET LOCAL
 
 
-def _estimate(conn: Connection, compiled) -> int:
-    """The planner's estimate of the matching rows (EXPLAIN: nothing is read)."""
+def _shape(conn: Connection, q: FeatureQuery) -> Shape:
+    """The planner's view of the page's keys (EXPLAIN: nothing is read)."""
+    compiled = _compiled(conn, features.keys(q))
     plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params).scalar_one()
     if isinstance(plan, str | bytes):
         plan = msgspec.json.decode(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
+    node = plan[0]["Plan"]
+    if node["Node Type"] == "Limit":
+        node = node["Plans"][0]
+    return Shape(int(node["Plan Rows"]), node["Node Type"] == "Sort")
 
 
 def forget() -> None:

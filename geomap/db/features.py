@@ -79,6 +79,7 @@ class FeaturePage:
     features: list[str]  # each a GeoJSON Feature as JSON text
     more: bool  # another page follows
     last: tuple | None = None  # the sort values, then the id, of the last feature
+    matched: int | None = None  # how many features match, when the page was asked to count them
 
 
 # -- the Feature as JSON --------------------------------------------------------------------
@@ -220,12 +221,15 @@ def _later(term: OrderTerm, value) -> ColumnElement | None:
 
 # -- statements -------------------------------------------------------------------------------
 
-def keys(q: FeatureQuery) -> Select:
+def keys(q: FeatureQuery, counted: bool = False) -> Select:
     """The ids of the page's features (one more than its limit, to know whether another
-    follows): filters, order, offset or cursor and limit, with no JSON built."""
+    follows): filters, order, offset or cursor and limit, with no JSON built. With `counted`,
+    each row also carries `matched`: how many features match (after the cursor, with one), counted
+    in the same scan (`count(*) OVER ()`, evaluated before the offset and the limit)."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
-    query = select(stored.table.c.id).where(*where(stored, q)).order_by(*_sql_order(terms))
+    columns = [stored.table.c.id] + ([func.count().over().label("matched")] if counted else [])
+    query = select(*columns).where(*where(stored, q)).order_by(*_sql_order(terms))
     if q.page.after is not None:
         query = query.where(after(terms, q.page.after))
     elif q.page.offset:
@@ -233,16 +237,21 @@ def keys(q: FeatureQuery) -> Select:
     return query.limit(q.page.limit + 1) if q.page.limit is not None else query
 
 
-def statement(q: FeatureQuery) -> Select:
-    """The SQL for a feature query: its features as JSON text, then their order values. A page
-    (a limit) builds JSON for the rows `keys` selects; a whole result (no limit) in one pass.
-    A CQL2 filter that names no queryable is a BadRequest."""
+def statement(q: FeatureQuery, counted: bool = False) -> Select:
+    """The SQL for a feature query: its features as JSON text, then their order values (and, for a
+    page with `counted`, the number matched: see `keys`). A page (a limit) builds JSON for the rows
+    `keys` selects; a whole result (no limit) in one pass. A CQL2 filter that names no queryable is
+    a BadRequest."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
     feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry), Text).label("feature")
     query = select(feature, *(t.expression for t in terms))
     if q.page.limit is None and q.page.after is None:
         query = query.where(*where(stored, q)).offset(q.page.offset or None)
+    elif counted:
+        page_keys = keys(q, counted=True).subquery()
+        query = query.add_columns(page_keys.c.matched).join_from(
+            stored.table, page_keys, stored.table.c.id == page_keys.c.id)
     else:
         query = query.where(stored.table.c.id.in_(keys(q).scalar_subquery()))
     return query.order_by(*_sql_order(terms))
@@ -250,13 +259,16 @@ def statement(q: FeatureQuery) -> Select:
 
 # -- running --------------------------------------------------------------------------------
 
-def page(conn: Connection, q: FeatureQuery) -> FeaturePage:
-    """One page (limit + 1 keys are read to know whether another follows; no COUNT)."""
-    rows = conn.execute(statement(q)).all()
+def page(conn: Connection, q: FeatureQuery, counted: bool = False) -> FeaturePage:
+    """One page (limit + 1 keys are read to know whether another follows); with `counted`, the
+    number of features matched too, from the same scan (`FeaturePage.matched`)."""
+    rows = conn.execute(statement(q, counted)).all()
     limit = q.page.limit
     more = limit is not None and len(rows) > limit
+    matched = rows[0][-1] + (q.page.offset if q.page.after is not None else 0) if counted and rows else None
     rows = rows[:limit] if more else rows
-    return FeaturePage([r[0] for r in rows], more, tuple(rows[-1][1:]) if rows else None)
+    width = len(order_terms(STORED[q.collection.id], q))
+    return FeaturePage([r[0] for r in rows], more, tuple(rows[-1][1:1 + width]) if rows else None, matched)
 
 
 def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str]:

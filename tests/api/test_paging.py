@@ -175,6 +175,7 @@ def test_a_fractional_precision_is_a_number_in_every_schema(api):
 
 def test_an_expensive_count_is_an_estimate_flagged_as_one(api, monkeypatch):
     counts.forget()
+    monkeypatch.setattr(counts, "_shape", lambda conn, q: counts.Shape(N, sorts_all=False))  # count apart
     monkeypatch.setattr(counts, "COUNT_CAP", 30)
     body = api.get("/collections/incidents/items?limit=10").get_json()
     assert body["numberMatchedExact"] is False and body["numberMatched"] >= 30
@@ -186,6 +187,7 @@ def test_a_count_past_its_time_gives_the_estimate_and_the_page(api, monkeypatch)
     from sqlalchemy import func, select
 
     counts.forget()
+    monkeypatch.setattr(counts, "_shape", lambda conn, q: counts.Shape(N, sorts_all=False))
     monkeypatch.setattr(counts, "COUNT_TIMEOUT_MS", 20)
     monkeypatch.setattr(counts, "_matching", lambda q: select(func.pg_sleep(1)))
     response = api.get("/collections/incidents/items?limit=10")
@@ -195,6 +197,7 @@ def test_a_count_past_its_time_gives_the_estimate_and_the_page(api, monkeypatch)
 
 def test_a_large_estimate_is_the_answer_without_counting(api, monkeypatch):
     counts.forget()
+    monkeypatch.setattr(counts, "_shape", lambda conn, q: counts.Shape(N, sorts_all=False))
     monkeypatch.setattr(counts, "EXACT_UP_TO", 10)
     monkeypatch.setattr(counts, "_counted", lambda conn, matching: pytest.fail("counted"))
     body = api.get("/collections/incidents/items?limit=10").get_json()
@@ -217,3 +220,21 @@ def test_a_remembered_count_is_forgotten_when_the_collection_changes(api):
     finally:
         with engine.begin() as conn:
             conn.execute(text("UPDATE incidents SET event_type = 'Battles' WHERE id = :id"), {"id": victim})
+
+
+class Forgetful(dict):
+    def __setitem__(self, key, value):
+        pass
+
+
+@pytest.mark.parametrize("sorts_all", [True, False])
+@pytest.mark.parametrize("query", ["bbox=43,32,46,35&datetime=2019-03-01/2019-10-31", "sortby=-admin2",
+                                   "filter=fatalities_best >= 1"])
+def test_counted_with_the_page_or_apart_the_count_is_the_same(api, monkeypatch, query, sorts_all):
+    """The count from the page's own scan (count(*) OVER ()) and the count apart agree with a walk, on
+    the first page and on a page reached by its cursor."""
+    monkeypatch.setattr(counts, "_REMEMBERED", Forgetful())  # every page counts
+    monkeypatch.setattr(counts, "_shape", lambda conn, q: counts.Shape(10, sorts_all))
+    seen, pages = walk(api, f"/collections/incidents/items?limit=5&{query}")
+    assert {(p["numberMatched"], p["numberMatchedExact"]) for p in pages} == {(len(seen), True)}
+    assert len(pages) > 1
