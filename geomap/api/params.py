@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
-from geomap.api import cursors
+from geomap.api import cursors, schemas
 from geomap.errors import BadRequest, InvalidInput
 from geomap.io.params import (
     bbox,
@@ -90,7 +90,7 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
         collection=collection,
         bbox=bbox(args["bbox"], antimeridian=True) if "bbox" in args else None,
         interval=interval(args["datetime"]) if "datetime" in args else None,
-        equals={k: _values(k, v, collection.queryables[k]) for k, v in args.items() if k in collection.queryables},
+        equals={k: _values(k, v, collection) for k, v in args.items() if k in collection.queryables},
         filter=cql2_text(args["filter"]) if args.get("filter") else None,
         near=near(args) if "near" in args or "radius" in args else None,
         sortby=sortby(args["sortby"], collection) if "sortby" in args else (),
@@ -118,7 +118,7 @@ def properties(text: str, collection: Collection) -> tuple[str, ...]:
     known = tuple(PROPERTIES[collection.id].model_fields) + ("distance_m",)
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise parameter_error("properties", f"{', '.join(map(repr, unknown))} not a property of {collection.id}; "
+        raise parameter_error("properties", f"no property {', '.join(map(repr, unknown))} in {collection.id}; "
                                             f"the properties are {', '.join(known)}")
     return names
 
@@ -148,11 +148,17 @@ def cql2_text(text: str) -> Node:
         raise BadRequest(f"filter: not valid CQL2 text: {str(exc).splitlines()[0]}") from None
 
 
-def _values(name: str, text: str, kind: str) -> tuple[str | float | int | date, ...]:
-    """The values of an equality filter, each parsed as the queryable's type."""
-    parse = {"number": number, "date": instant,
-             "integer": lambda n, t: integer(n, t, 0, 0, MAX_INTEGER)}.get(kind, lambda n, t: t)
-    return tuple(parse(name, v) for v in values(name, text))
+def _values(name: str, text: str, collection: Collection) -> tuple[str | float | int | date, ...]:
+    """The values of an equality filter, each parsed as the queryable's type, and one of its
+    vocabulary when it has one (`/queryables` lists it as the enum)."""
+    parse = {"number": number, "date": instant, "integer": lambda n, t: integer(n, t, 0, 0, MAX_INTEGER)}.get(
+        collection.queryables[name], lambda n, t: t)
+    parsed = tuple(parse(name, v) for v in values(name, text))
+    allowed = schemas.queryable_schema(collection, name).get("enum")
+    unknown = [v for v in parsed if allowed is not None and v not in allowed]
+    if unknown:
+        raise parameter_error(name, f"{', '.join(map(repr, unknown))} not in the vocabulary: {', '.join(allowed)}")
+    return parsed
 
 
 def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:
