@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from geomap.api import catalogue
+from geomap.api import catalogue, schemas
 from geomap.api.params import CRS84
 from geomap.db.extents import Extent
 from geomap.model.query import Collection
@@ -26,6 +26,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
@@ -77,6 +78,13 @@ def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
                link(f"{url}/items?f=kml", "items", "application/vnd.google-earth.kml+xml", "The features as KML"),
                link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                     "application/schema+json", "The queryables"),
+               link(f"{url}/sortables", "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+                    "application/schema+json", "The sortables"),
+               link(f"{url}/schema", "http://www.opengis.net/def/rel/ogc/1.0/schema",
+                    "application/schema+json", "The schema of the features"),
+               # RFC 8288 compares relation types case-insensitively; GDAL's OAPIF driver looks for this spelling
+               link(f"{url}/feature-schema", "describedBy", "application/schema+json",
+                    "The schema of a feature as GeoJSON"),
            ]}
     if extent:
         doc["extent"] = extent_document(extent)
@@ -104,25 +112,23 @@ def collections(items: list[dict], base: str) -> dict:
 
 
 def queryables(c: Collection, base: str) -> dict:
-    """The collection's queryables as a JSON Schema (Part 3), geometry included."""
-    properties = {name: {"title": name, **catalogue.SCHEMA_TYPES[kind]} for name, kind in c.queryables.items()}
-    geometry_format = "geometry-point" if c.geometry_type == "Point" else "geometry-multipolygon"
-    properties["geometry"] = {"title": "geometry", "format": geometry_format}
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"{base}/collections/{c.id}/queryables", "type": "object", "title": catalogue.title(c),
-            "properties": properties, "additionalProperties": False}
+    """The collection's queryables as a JSON Schema (Part 3), geometry included, typed from the model."""
+    return schemas.queryables(c, base)
 
 
-def page_links(url: str, args: dict[str, str], limit: int, offset: int, returned: int, more: bool) -> list[dict]:
-    """self/alternate/next/prev, each keeping every parameter (including f)."""
+def page_links(url: str, args: dict[str, str], limit: int, offset: int, cursor: str | None) -> list[dict]:
+    """self/alternate/next/prev, each keeping every parameter (including f). `next` carries the
+    keyset `cursor` of the next page (when there is one) instead of an offset; `prev` an offset."""
     fmt = args.get("f", "json")
     links = [link(with_query(url, args), "self", MEDIA.get(fmt, "application/geo+json"), "This page")]
     for other in ("json", "html", "csv", "kml"):
         if other != fmt:
             links.append(link(with_query(url, {**args, "f": other}), "alternate", MEDIA[other], f"This page as {other}"))
-    if more:
-        links.append(link(with_query(url, {**args, "offset": str(offset + limit)}), "next", MEDIA.get(fmt, ""), "Next page"))
+    unpaged = {k: v for k, v in args.items() if k not in ("offset", "cursor")}
+    if cursor is not None:
+        links.append(link(with_query(url, {**unpaged, "cursor": cursor}), "next", MEDIA.get(fmt, ""), "Next page"))
     if offset > 0:
-        links.append(link(with_query(url, {**args, "offset": str(max(0, offset - limit))}), "prev",
+        before = max(0, offset - limit)
+        links.append(link(with_query(url, {**unpaged, **({"offset": str(before)} if before else {})}), "prev",
                           MEDIA.get(fmt, ""), "Previous page"))
     return links

@@ -3,14 +3,15 @@ geomap.api.params (requests into plain queries), geomap.db.features and geomap.d
 queries run) and geomap.api.documents (the wire documents)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import msgspec
 from flask import Blueprint, Response, request
 
-from geomap.api import catalogue, documents, engine, exports, params
+from geomap.api import catalogue, cursors, documents, engine, exports, params, schemas
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
-from geomap.db import features
+from geomap.db import counts, features
 from geomap.db.extents import extent
 from geomap.errors import NotFound
 from geomap.model.query import COLLECTIONS, Collection
@@ -74,27 +75,66 @@ def queryables(cid: str) -> Response:
                    "application/schema+json", collection=c)
 
 
+@blueprint.get("/collections/<cid>/sortables")
+def sortables(cid: str) -> Response:
+    """GET /collections/{id}/sortables: the properties `sortby` accepts, as JSON Schema or HTML."""
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    return respond(schemas.sortables_schema(c, base_url()), negotiate(), "queryables.html",
+                   "application/schema+json", collection=c, heading="Sortables")
+
+
+@blueprint.get("/collections/<cid>/schema")
+def schema(cid: str) -> Response:
+    """GET /collections/{id}/schema: the features' schema, every property typed (Part 5)."""
+    params.check_known(request.args, ("f",))
+    c = collection_or_404(cid)
+    return respond(schemas.feature_schema(c, base_url()), negotiate(), "queryables.html",
+                   "application/schema+json", collection=c, heading="Schema of the features")
+
+
+@blueprint.get("/collections/<cid>/feature-schema")
+def feature_schema(cid: str) -> Response:
+    """GET /collections/{id}/feature-schema: a GeoJSON feature's JSON Schema (the describedBy link)."""
+    params.check_known(request.args, ())
+    c = collection_or_404(cid)
+    return json_response(schemas.geojson_feature_schema(c, base_url()), "application/schema+json")
+
+
 @blueprint.get("/collections/<cid>/items")
 def items(cid: str) -> Response:
     """GET /collections/{id}/items: one page of the features that match, as GeoJSON or `f=`'s format."""
     c = collection_or_404(cid)
     fmt = negotiate(params.FORMATS)
     query = params.feature_query(c, request.args.to_dict())
+    hits = params.hits(request.args)
+    if hits:  # the count alone: one key is read, to know whether the count is free
+        query = replace(query, page=replace(query.page, limit=1))
     with engine().connect() as conn:
-        page = features.page(conn, query)
+        page, count = counts.counted_page(conn, query) if fmt == "json" or hits else (features.page(conn, query), None)
+    if hits:
+        page = features.FeaturePage([], False)
+        fmt = "json"
     links = documents.page_links(f"{base_url()}/collections/{cid}/items", request.args.to_dict(),
-                                 query.page.limit, query.page.offset, len(page.features), page.more)
+                                 query.page.limit, query.page.offset, _next_cursor(query, page))
     if fmt == "json":
-        return raw_json(_feature_collection(page, query, links))
+        return raw_json(_feature_collection(page, count, links))
     return _render_items(fmt, c, page, query, links)
 
 
-def _feature_collection(page: features.FeaturePage, query, links: list[dict]) -> str:
-    """The FeatureCollection as text: the features pass through as PostgreSQL wrote them."""
-    envelope = {"type": "FeatureCollection", "numberReturned": len(page.features),
+def _next_cursor(query, page: features.FeaturePage) -> str | None:
+    """The keyset cursor of the next page, None when there is none."""
+    if not page.more:
+        return None
+    return cursors.encode(query.page.offset + len(page.features), page.last)
+
+
+def _feature_collection(page: features.FeaturePage, count: counts.Count, links: list[dict]) -> str:
+    """The FeatureCollection as text: the features pass through as PostgreSQL wrote them.
+    `numberMatchedExact` is false when `numberMatched` is the planner's estimate (geomap.db.counts)."""
+    envelope = {"type": "FeatureCollection", "numberMatched": count.value, "numberMatchedExact": count.exact,
+                "numberReturned": len(page.features),
                 "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
-    if query.page.offset == 0 and not page.more:
-        envelope["numberMatched"] = len(page.features)  # known without a COUNT only when it all fits
     head = msgspec.json.encode(envelope).decode()[:-1]
     return f'{head}, "features": [{",".join(page.features)}]}}'
 

@@ -5,8 +5,7 @@ from flask import Blueprint, Response, request
 
 import geomap
 from geomap import inquiry
-from geomap.api import catalogue, map_openapi, params
-from geomap.api.catalogue import SCHEMA_TYPES
+from geomap.api import catalogue, map_openapi, params, schemas
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response, negotiate
 from geomap.model.query import COLLECTIONS, Collection
@@ -36,35 +35,94 @@ def _f(values=F_VALUES) -> dict:
     return _param("f", "Response format (overrides Accept)", {"type": "string", "enum": list(values)})
 
 
-def _get(summary: str, parameters: list[dict], media: str = "application/json") -> dict:
+def _get(summary: str, parameters: list[dict], media: str = "application/json", schema: dict | None = None) -> dict:
+    body = {"schema": schema} if schema else {}
     return {"get": {"summary": summary, "parameters": parameters, "responses": {
-        "200": {"description": summary, "content": {media: {}, "text/html": {}}}, "400": PROBLEM, "404": PROBLEM}}}
+        "200": {"description": summary, "content": {media: body, "text/html": {}}}, "400": PROBLEM, "404": PROBLEM}}}
 
 
+def _ref(kind: str, name: str) -> dict:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+    **{k: {"type": "integer" if k == "status" else "string"} for k in ("type", "title", "status", "detail", "instance")},
+    "errors": ERRORS}}
 RADIUS = {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}
 ITEMS_DOCS = {
-    "bbox": ("minlon,minlat,maxlon,maxlat in WGS84", {"type": "array", "items": {"type": "number"},
-                                                       "minItems": 4, "maxItems": 6}),
+    "bbox": ("minlon,minlat,maxlon,maxlat in WGS84; minlon > maxlon crosses the antimeridian",
+             {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6}),
     "bbox-crs": ("CRS of bbox (only CRS84)", None), "crs": ("Response CRS (only CRS84)", None),
     "datetime": ("RFC 3339 instant or interval (a/b, ../b, a/..), matched against each feature's dates", None),
-    "limit": ("Features per page", {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT,
-                                    "default": params.DEFAULT_LIMIT}),
-    "offset": ("Features to skip (the next link sets it)", {"type": "integer", "minimum": 0, "default": 0}),
-    "sortby": ("Comma-separated queryables, - for descending", None),
+    "limit": ("Features per page; a larger limit is the maximum", {
+        "type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.DEFAULT_LIMIT}),
+    "offset": ("Features to skip", {"type": "integer", "minimum": 0, "default": 0}),
+    "cursor": ("Where the next page starts (the next link sets it; opaque; not with offset)", None),
+    "sortby": ("Sortables (/collections/{id}/sortables), - before one for descending",
+               {"type": "array", "items": {"type": "string"}}),
     "filter": ("CQL2 text filter over the queryables", None), "filter-lang": ("Only cql2-text", None),
     "filter-crs": ("CRS of filter geometries (only CRS84)", None),
     "near": ("lon,lat: only features within radius, with distance_m", None),
     "radius": ("Metres, with near", RADIUS),
+    "properties": ("Only these properties of each feature (none when empty)",
+                   {"type": "array", "items": {"type": "string"}}),
+    "skipGeometry": ("true: features without their geometry", {"type": "boolean", "default": False}),
+    "resultType": ("hits: numberMatched alone, no features", {"type": "string", "enum": ["results", "hits"],
+                                                                "default": "results"}),
 }
+SHARED = ("bbox", "datetime", "limit", "offset", "cursor", "sortby", "properties", "skipGeometry")  # in components
+
+
+def _item_parameter(name: str) -> dict:
+    parameter = _param(name, *ITEMS_DOCS[name])
+    if parameter["schema"].get("type") == "array":
+        parameter = {**parameter, "style": "form", "explode": False}
+    return parameter
 
 
 def _items_path(c: Collection) -> dict:
-    parameters = [_f(params.FORMATS)] + [_param(n, *ITEMS_DOCS[n]) for n in params.ITEMS_PARAMETERS if n != "f"]
-    parameters += [_list(_param(n, "Equals one of these values (separated by commas)", SCHEMA_TYPES[t]))
-                   for n, t in c.queryables.items()]
-    path = _get(f"Features of {catalogue.title(c)}", parameters, "application/geo+json")
+    parameters = [_f(params.FORMATS)] + [_ref("parameters", n) if n in SHARED else _item_parameter(n)
+                                         for n in params.ITEMS_PARAMETERS if n != "f"]
+    parameters += [_list(_param(n, "Equals one of these values (separated by commas)", schemas.queryable_schema(
+        c, n, openapi=True))) for n in c.queryables]
+    path = _get(f"Features of {catalogue.title(c)}", parameters, "application/geo+json",
+                {"$ref": f"#/components/schemas/{c.id}-collection"})
     path["post"] = _write("Add a feature", [], "201")
     return path
+
+
+def _components() -> dict:
+    """Parameters, schemas and security shared by the paths."""
+    link = {"type": "object", "required": ["href"], "properties": {
+        k: {"type": "string"} for k in ("href", "rel", "type", "title")}}
+    collections = {f"{c.id}-feature": schemas.openapi_feature(c) for c in COLLECTIONS.values()}
+    collections |= {f"{c.id}-collection": _feature_collection(c) for c in COLLECTIONS.values()}
+    return {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "parameters": {n: _item_parameter(n) for n in SHARED},
+            "schemas": {"Problem": PROBLEM_SCHEMA, "Link": link, "JSONSchema": {"type": "object"},
+                        "Links": {"type": "object", "properties": {"links": {
+                            "type": "array", "items": _ref("schemas", "Link")}}},
+                        "Conformance": {"type": "object", "required": ["conformsTo"], "properties": {
+                            "conformsTo": {"type": "array", "items": {"type": "string"}}}},
+                        "Collection": {"type": "object", "required": ["id", "links"], "properties": {
+                            "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+                            "extent": {"type": "object"}, "crs": {"type": "array", "items": {"type": "string"}},
+                            "links": {"type": "array", "items": _ref("schemas", "Link")}}},
+                        "Collections": {"type": "object", "required": ["collections", "links"], "properties": {
+                            "collections": {"type": "array", "items": _ref("schemas", "Collection")},
+                            "links": {"type": "array", "items": _ref("schemas", "Link")}}},
+                        **collections}}
+
+
+def _feature_collection(c: Collection) -> dict:
+    return {"type": "object", "required": ["type", "features"], "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": _ref("schemas", f"{c.id}-feature")},
+        "links": {"type": "array", "items": _ref("schemas", "Link")},
+        "numberMatched": {"type": "integer", "minimum": 0, "description": "Exact, or the planner's estimate "
+                          "when numberMatchedExact is false (see the API docs: how counts are bounded)"},
+        "numberMatchedExact": {"type": "boolean"},
+        "numberReturned": {"type": "integer", "minimum": 0}, "timeStamp": {"type": "string", "format": "date-time"}}}
 
 
 def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
@@ -78,7 +136,8 @@ def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
 def _item_path(c: Collection) -> dict:
     fid = _param("featureId", "Feature id", where="path")
     if_match = _param("If-Match", "The ETag of the version you read", where="header", required=True)
-    path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f()], "application/geo+json")
+    path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f()], "application/geo+json",
+                _ref("schemas", f"{c.id}-feature"))
     path["put"] = _write("Replace the feature", [fid, if_match])
     path["patch"] = {**_write("Update the feature (JSON Merge Patch)", [fid, if_match]),
                      "requestBody": {"required": True, "content": {"application/merge-patch+json": {}}}}
@@ -91,8 +150,9 @@ def _item_path(c: Collection) -> dict:
 def document(base: str) -> dict:
     """The OpenAPI 3.0 definition of the whole service, its server at `base`."""
     paths = {
-        "/": _get("Landing page", [_f()]), "/conformance": _get("Conformance classes", [_f()]),
-        "/collections": _get("The collections", [_f()]), "/api": _get("This OpenAPI definition", [_f(["json"])]),
+        "/": _get("Landing page", [_f()], schema=_ref("schemas", "Links")),
+        "/conformance": _get("Conformance classes", [_f()], schema=_ref("schemas", "Conformance")),
+        "/collections": _get("The collections", [_f()], schema=_ref("schemas", "Collections")), "/api": _get("This OpenAPI definition", [_f(["json"])]),
         "/api.html": _get("The API documentation", []), "/health": _get("Database and versions", []),
         "/analysis/distance": _get("Distance {best, min, max} between two features or points", [
             _param("from", "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]", required=True),
@@ -128,19 +188,18 @@ def document(base: str) -> dict:
     paths |= map_openapi.openapi_paths()
     for c in COLLECTIONS.values():
         prefix = f"/collections/{c.id}"
-        paths[prefix] = _get(catalogue.title(c), [_f()])
-        paths[f"{prefix}/queryables"] = _get(f"Queryables of {catalogue.title(c)}", [_f()], "application/schema+json")
+        paths[prefix] = _get(catalogue.title(c), [_f()], schema=_ref("schemas", "Collection"))
+        for name, what in (("queryables", "Queryables"), ("sortables", "Sortables"), ("schema", "Feature schema")):
+            paths[f"{prefix}/{name}"] = _get(f"{what} of {catalogue.title(c)} (JSON Schema)", [_f()],
+                                             "application/schema+json", _ref("schemas", "JSONSchema"))
+        paths[f"{prefix}/feature-schema"] = _get(f"A feature of {catalogue.title(c)} as GeoJSON (JSON Schema)", [],
+                                                 "application/schema+json", _ref("schemas", "JSONSchema"))
         paths[f"{prefix}/items"] = _items_path(c)
         paths[f"{prefix}/items/{{featureId}}"] = _item_path(c)
         paths[f"{prefix}/items/{{featureId}}/history"] = _get("Change history", [
             _param("featureId", "Feature id", where="path"), _f()])
     return {"openapi": "3.0.3", "info": {"title": TITLE, "description": DESCRIPTION, "version": geomap.__version__},
-            "servers": [{"url": base}], "paths": paths, "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                "schemas": {"Problem": {"type": "object", "required": ["type", "title", "status", "detail"],
-                                        "properties": {**{k: {"type": "integer" if k == "status" else "string"}
-                                                          for k in ("type", "title", "status", "detail", "instance")},
-                                                       "errors": ERRORS}}}}}
+            "servers": [{"url": base}], "paths": paths, "components": _components()}
 
 
 @blueprint.get("/api")

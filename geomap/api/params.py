@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
+from geomap.api import cursors, schemas
 from geomap.errors import BadRequest, InvalidInput
 from geomap.io.params import (
     bbox,
@@ -23,7 +25,8 @@ from geomap.io.params import (
     parameters_error,
     values,
 )
-from geomap.model.query import Collection, FeatureQuery, Near, Page, SortKey
+from geomap.model.query import Collection, FeatureQuery, Near, Page, SortKey, order_kinds, sortables
+from geomap.model.records import PROPERTIES
 
 if TYPE_CHECKING:
     from pygeofilter.ast import Node
@@ -36,8 +39,8 @@ MAX_OFFSET = 2**53 - 1  # any larger skips everything anyway, and must not overf
 MAX_NEAR_RADIUS_M = 1_000_000
 T = TypeVar("T")
 FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
-ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "sortby", "filter",
-                    "filter-lang", "filter-crs", "near", "radius")
+ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "cursor", "sortby", "filter",
+                    "filter-lang", "filter-crs", "near", "radius", "properties", "skipGeometry", "resultType")
 
 
 def single(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -83,17 +86,56 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
             raise BadRequest(f"{name}: only {CRS84} (WGS84 longitude, latitude) is supported")
     if args.get("filter-lang", "cql2-text") != "cql2-text":
         raise BadRequest("filter-lang: only cql2-text is supported")
-    return FeatureQuery(
+    query = FeatureQuery(
         collection=collection,
-        bbox=bbox(args["bbox"]) if "bbox" in args else None,
+        bbox=bbox(args["bbox"], antimeridian=True) if "bbox" in args else None,
         interval=interval(args["datetime"]) if "datetime" in args else None,
-        equals={k: _values(k, v, collection.queryables[k]) for k, v in args.items() if k in collection.queryables},
+        equals={k: _values(k, v, collection) for k, v in args.items() if k in collection.queryables},
         filter=cql2_text(args["filter"]) if args.get("filter") else None,
         near=near(args) if "near" in args or "radius" in args else None,
         sortby=sortby(args["sortby"], collection) if "sortby" in args else (),
-        page=Page(integer("limit", args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT),
-                  integer("offset", args.get("offset"), 0, 0, MAX_OFFSET)),
+        properties=properties(args["properties"], collection) if "properties" in args else None,
+        skip_geometry=boolean("skipGeometry", args.get("skipGeometry", "false")),
     )
+    return replace(query, page=page(args, query))
+
+
+def page(args: Mapping[str, str], query: FeatureQuery) -> Page:
+    """The page: `limit` (above the maximum it is the maximum, as OGC API - Features asks), and
+    `offset` or the keyset `cursor` a next link carries (not both)."""
+    limit = min(integer("limit", args.get("limit"), DEFAULT_LIMIT, 1, None), MAX_LIMIT)
+    if "cursor" not in args:
+        return Page(limit, integer("offset", args.get("offset"), 0, 0, MAX_OFFSET))
+    if "offset" in args:
+        raise parameters_error(["cursor", "offset"], "give one of them, not both")
+    position, last = cursors.decode(args["cursor"], order_kinds(query))
+    return Page(limit, position, last)
+
+
+def properties(text: str, collection: Collection) -> tuple[str, ...]:
+    """The feature properties to return (`properties=a,b`; empty: none); a 400 naming an unknown one."""
+    names = tuple(v.strip() for v in text.split(",") if v.strip())
+    known = tuple(PROPERTIES[collection.id].model_fields) + ("distance_m",)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise parameter_error("properties", f"no property {', '.join(map(repr, unknown))} in {collection.id}; "
+                                            f"the properties are {', '.join(known)}")
+    return names
+
+
+def hits(args: Mapping[str, str]) -> bool:
+    """Whether `resultType=hits` asks for the count alone (as GDAL does to count a filtered layer)."""
+    value = args.get("resultType", "results")
+    if value not in ("results", "hits"):
+        raise parameter_error("resultType", f"must be results or hits; got {value!r}")
+    return value == "hits"
+
+
+def boolean(name: str, text: str) -> bool:
+    """`true` or `false`."""
+    if text.lower() not in ("true", "false"):
+        raise parameter_error(name, f"must be true or false; got {text!r}")
+    return text.lower() == "true"
 
 
 def cql2_text(text: str) -> Node:
@@ -106,11 +148,17 @@ def cql2_text(text: str) -> Node:
         raise BadRequest(f"filter: not valid CQL2 text: {str(exc).splitlines()[0]}") from None
 
 
-def _values(name: str, text: str, kind: str) -> tuple[str | float | int | date, ...]:
-    """The values of an equality filter, each parsed as the queryable's type."""
-    parse = {"number": number, "date": instant,
-             "integer": lambda n, t: integer(n, t, 0, 0, MAX_INTEGER)}.get(kind, lambda n, t: t)
-    return tuple(parse(name, v) for v in values(name, text))
+def _values(name: str, text: str, collection: Collection) -> tuple[str | float | int | date, ...]:
+    """The values of an equality filter, each parsed as the queryable's type, and one of its
+    vocabulary when it has one (`/queryables` lists it as the enum)."""
+    parse = {"number": number, "date": instant, "integer": lambda n, t: integer(n, t, 0, 0, MAX_INTEGER)}.get(
+        collection.queryables[name], lambda n, t: t)
+    parsed = tuple(parse(name, v) for v in values(name, text))
+    allowed = schemas.queryable_schema(collection, name).get("enum")
+    unknown = [v for v in parsed if allowed is not None and v not in allowed]
+    if unknown:
+        raise parameter_error(name, f"{', '.join(map(repr, unknown))} not in the vocabulary: {', '.join(allowed)}")
+    return parsed
 
 
 def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:
@@ -118,8 +166,9 @@ def sortby(text: str, collection: Collection) -> tuple[SortKey, ...]:
     keys = []
     for item in (i.strip() for i in text.split(",")):
         name = item.lstrip("+-")
-        if name not in collection.queryables or name == "group":
-            raise BadRequest(f"sortby: {name!r} is not a sortable queryable of {collection.id}")
+        if name not in sortables(collection):
+            raise BadRequest(f"sortby: {name!r} is not a sortable of {collection.id}; "
+                             f"see /collections/{collection.id}/sortables")
         keys.append(SortKey(name, not item.startswith("-")))
     return tuple(keys)
 

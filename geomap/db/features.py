@@ -4,6 +4,11 @@ builders, every value bound. The HTTP API and `geomap export` run them.
 PostgreSQL builds each Feature's GeoJSON (json_build_object + ST_AsGeoJSON), so a page of
 features crosses into Python as text and leaves as bytes. The properties are exactly the data
 model's (docs/data-model.md), so an exported feature loads back unchanged.
+
+A page selects its keys first (filters, order, offset or keyset cursor, limit: an index-only walk
+where the order allows), then builds the JSON (and the claims subquery) for those rows alone, so
+a deep page costs what its key walk costs, and a page reached by its keyset cursor what the first
+page costs.
 """
 from __future__ import annotations
 
@@ -11,7 +16,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    Text,
+    and_,
+    cast,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
 from geomap.db import cql2
@@ -55,10 +74,13 @@ STORED: dict[str, Stored] = {s.collection.id: s for s in (
 
 @dataclass(frozen=True)
 class FeaturePage:
-    """The features of one page, and whether another follows."""
+    """The features of one page, whether another follows, and the order values of its last feature
+    (a keyset cursor for the next page: `geomap.model.query.Page.after`)."""
 
     features: list[str]  # each a GeoJSON Feature as JSON text
     more: bool  # another page follows
+    last: tuple | None = None  # the sort values, then the id, of the last feature
+    matched: int | None = None  # how many features match, when the page was asked to count them
 
 
 # -- the Feature as JSON --------------------------------------------------------------------
@@ -75,13 +97,16 @@ def _property(stored: Stored, name: str) -> ColumnElement:
     return _attributions_json() if name == "attributions" else stored.column(name)
 
 
-def feature_json(stored: Stored, near: Near | None = None) -> ColumnElement:
-    """The Feature built by PostgreSQL; with `near`, `distance_m` joins its properties."""
+def feature_json(stored: Stored, near: Near | None = None, properties: tuple[str, ...] | None = None,
+                 skip_geometry: bool = False) -> ColumnElement:
+    """The Feature built by PostgreSQL; with `near`, `distance_m` joins its properties. Only the
+    named `properties` when given (in the record's order), and a null geometry with `skip_geometry`."""
     t = stored.table
-    pairs = [part for name in stored.properties for part in (name, _property(stored, name))]
-    if near is not None:
+    names = stored.properties if properties is None else [n for n in stored.properties if n in properties]
+    pairs = [part for name in names for part in (name, _property(stored, name))]
+    if near is not None and (properties is None or "distance_m" in properties):
         pairs += ["distance_m", _distance(t, near)]
-    geometry = cast(func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS), JSON)
+    geometry = null() if skip_geometry else cast(func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS), JSON)
     return func.json_build_object("type", "Feature", "id", t.c.id, "geometry", geometry,
                                   "properties", func.json_build_object(*pairs))
 
@@ -97,6 +122,10 @@ def _distance(table: Table, near: Near) -> ColumnElement:
 # -- clauses --------------------------------------------------------------------------------
 
 def _bbox(stored: Stored, bbox: tuple[float, float, float, float]) -> ColumnElement:
+    """Within the box; a box across the antimeridian (west > east) is its two halves."""
+    west, south, east, north = bbox
+    if west > east:
+        return or_(_bbox(stored, (west, south, 180.0, north)), _bbox(stored, (-180.0, south, east, north)))
     envelope = func.ST_MakeEnvelope(*bbox, 4326)
     return and_(stored.table.c.geom.op("&&")(envelope), func.ST_Intersects(stored.table.c.geom, envelope))
 
@@ -123,7 +152,8 @@ def _near(stored: Stored, near: Near) -> ColumnElement:
     return within(stored.table.c.geom, near.lon, near.lat, near.radius_m)
 
 
-def _clauses(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
+def where(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
+    """The clauses every matching feature meets (all of the query's criteria; not its page)."""
     clauses = [equals_clause(stored, name, values) for name, values in q.equals.items()]
     if q.bbox is not None:
         clauses.append(_bbox(stored, q.bbox))
@@ -136,37 +166,116 @@ def _clauses(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
     return clauses
 
 
-def _order(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
-    order = [stored.column(key.queryable).asc() if key.ascending else stored.column(key.queryable).desc()
-             for key in q.sortby]
+# -- order and keyset -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OrderTerm:
+    """One value features are ordered by: ascending or not, and whether it can be null."""
+
+    expression: ColumnElement
+    ascending: bool = True
+    nullable: bool = False
+
+
+def order_terms(stored: Stored, q: FeatureQuery) -> list[OrderTerm]:
+    """The order of a query's features (`geomap.model.query.order_kinds` gives their kinds): its
+    `sortby`, then (with `near`) the distance, then the id, a total order so that pages never
+    overlap or skip."""
+    terms = [OrderTerm(stored.column(k.queryable), k.ascending, stored.column(k.queryable).nullable)
+             for k in q.sortby]
     if q.near is not None and not q.sortby:
-        order.append(_distance(stored.table, q.near).asc())
-    return order + [stored.table.c.id.asc()]  # a total order, so that pages never overlap or skip
+        terms.append(OrderTerm(_distance(stored.table, q.near)))
+    return [*terms, OrderTerm(stored.table.c.id)]
 
 
-def statement(q: FeatureQuery) -> Select:
-    """The SQL for a feature query; a CQL2 filter that names no queryable is a BadRequest."""
+def _sql_order(terms: list[OrderTerm]) -> list[ColumnElement]:
+    return [t.expression.asc() if t.ascending else t.expression.desc() for t in terms]
+
+
+def after(terms: list[OrderTerm], values: tuple) -> ColumnElement:
+    """The features after the one whose order values are `values`, in PostgreSQL's order (nulls
+    last when ascending, first when descending): one of the terms later, all before it the same.
+    Ordered by id alone this is `id > :last`, a walk of the primary key from where it left off."""
+    alternatives = []
+    for i, (term, value) in enumerate(zip(terms, values, strict=True)):
+        later = _later(term, value)
+        if later is not None:
+            same = [_same(t, v) for t, v in zip(terms[:i], values[:i], strict=True)]
+            alternatives.append(and_(*same, later))
+    return or_(*alternatives) if alternatives else false()
+
+
+def _same(term: OrderTerm, value) -> ColumnElement:
+    return term.expression.is_(None) if value is None else term.expression == value
+
+
+def _later(term: OrderTerm, value) -> ColumnElement | None:
+    e = term.expression
+    if term.ascending:
+        if value is None:
+            return None  # nulls come last: nothing after them but other nulls
+        return or_(e > value, e.is_(None)) if term.nullable else e > value
+    if value is None:
+        return e.is_not(None)  # nulls come first
+    return e < value
+
+
+# -- statements -------------------------------------------------------------------------------
+
+def keys(q: FeatureQuery, counted: bool = False) -> Select:
+    """The ids of the page's features (one more than its limit, to know whether another
+    follows): filters, order, offset or cursor and limit, with no JSON built. With `counted`,
+    each row also carries `matched`: how many features match (after the cursor, with one), counted
+    in the same scan (`count(*) OVER ()`, evaluated before the offset and the limit)."""
     stored = STORED[q.collection.id]
-    query = (select(cast(feature_json(stored, q.near), Text).label("feature"))
-             .where(*_clauses(stored, q)).order_by(*_order(stored, q)))
-    if q.page.limit is not None:
-        query = query.limit(q.page.limit + 1)
-    return query.offset(q.page.offset) if q.page.offset else query
+    terms = order_terms(stored, q)
+    columns = [stored.table.c.id] + ([func.count().over().label("matched")] if counted else [])
+    query = select(*columns).where(*where(stored, q)).order_by(*_sql_order(terms))
+    if q.page.after is not None:
+        query = query.where(after(terms, q.page.after))
+    elif q.page.offset:
+        query = query.offset(q.page.offset)
+    return query.limit(q.page.limit + 1) if q.page.limit is not None else query
+
+
+def statement(q: FeatureQuery, counted: bool = False) -> Select:
+    """The SQL for a feature query: its features as JSON text, then their order values (and, for a
+    page with `counted`, the number matched: see `keys`). A page (a limit) builds JSON for the rows
+    `keys` selects; a whole result (no limit) in one pass. A CQL2 filter that names no queryable is
+    a BadRequest."""
+    stored = STORED[q.collection.id]
+    terms = order_terms(stored, q)
+    feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry), Text).label("feature")
+    query = select(feature, *(t.expression for t in terms))
+    if q.page.limit is None and q.page.after is None:
+        query = query.where(*where(stored, q)).offset(q.page.offset or None)
+    elif counted:
+        page_keys = keys(q, counted=True).subquery()
+        query = query.add_columns(page_keys.c.matched).join_from(
+            stored.table, page_keys, stored.table.c.id == page_keys.c.id)
+    else:
+        query = query.where(stored.table.c.id.in_(keys(q).scalar_subquery()))
+    return query.order_by(*_sql_order(terms))
 
 
 # -- running --------------------------------------------------------------------------------
 
-def page(conn: Connection, q: FeatureQuery) -> FeaturePage:
-    """One page (limit + 1 rows are read to know whether another follows; no COUNT)."""
-    rows = conn.execute(statement(q)).scalars().all()
+def page(conn: Connection, q: FeatureQuery, counted: bool = False) -> FeaturePage:
+    """One page (limit + 1 keys are read to know whether another follows); with `counted`, the
+    number of features matched too, from the same scan (`FeaturePage.matched`)."""
+    rows = conn.execute(statement(q, counted)).all()
     limit = q.page.limit
     more = limit is not None and len(rows) > limit
-    return FeaturePage(rows[:limit] if more else rows, more)
+    matched = rows[0][-1] + (q.page.offset if q.page.after is not None else 0) if counted and rows else None
+    rows = rows[:limit] if more else rows
+    width = len(order_terms(STORED[q.collection.id], q))
+    return FeaturePage([r[0] for r in rows], more, tuple(rows[-1][1:1 + width]) if rows else None, matched)
 
 
 def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str]:
     """Every matching feature as JSON text, in order, fetched in batches (for exports)."""
-    yield from conn.execution_options(stream_results=True, yield_per=batch).execute(statement(q)).scalars()
+    rows = conn.execution_options(stream_results=True, yield_per=batch).execute(statement(q))
+    yield from (row[0] for row in rows)
 
 
 def one(conn: Connection, collection: Collection, feature_id: str) -> tuple[str, int] | None:

@@ -27,11 +27,14 @@ def number(name: str, text: str) -> float:
     return value
 
 
-def bbox(text: str) -> tuple[float, float, float, float]:
-    """`minlon,minlat,maxlon,maxlat` (or the 6-number 3D form, whose heights are ignored).
+def bbox(text: str, antimeridian: bool = False) -> tuple[float, float, float, float]:
+    """`minlon,minlat,maxlon,maxlat` (or the 6-number 3D form, whose heights are ignored); with
+    `antimeridian`, a box whose minlon is greater than its maxlon crosses the antimeridian.
 
     >>> bbox("43,34,46,37")
     (43.0, 34.0, 46.0, 37.0)
+    >>> bbox("170,-20,-170,-10", antimeridian=True)
+    (170.0, -20.0, -170.0, -10.0)
     """
     parts = [number("bbox", p) for p in text.split(",")]
     if len(parts) == 6:
@@ -41,7 +44,7 @@ def bbox(text: str) -> tuple[float, float, float, float]:
     west, south, east, north = parts
     if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
         raise BadRequest("bbox: longitudes must be in -180..180, latitudes in -90..90, and minlat <= maxlat")
-    if west > east:
+    if west > east and not antimeridian:
         raise BadRequest("bbox: boxes crossing the antimeridian (minlon > maxlon) are not supported; split it in two")
     return west, south, east, north
 
@@ -66,10 +69,15 @@ def interval(text: str) -> tuple[date | None, date | None]:
 
 
 def instant(name: str, text: str) -> date:
-    """The day of an RFC 3339 date or date-time."""
+    """The day of an RFC 3339 date or date-time; a date followed by a bare `T` (as GDAL writes a
+    date: `2019-12-01T`) is that date.
+
+    >>> instant("datetime", "2019-12-01T")
+    datetime.date(2019, 12, 1)
+    """
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt]?", text):
+            return date.fromisoformat(text[:10])
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
         raise BadRequest(f"{name}: {text!r} is not an RFC 3339 date or date-time (e.g. 2019-12-27 or "

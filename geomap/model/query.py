@@ -85,10 +85,16 @@ class SortKey:
 
 @dataclass(frozen=True)
 class Page:
-    """Which features of the ordered result: `limit` (None: all) after skipping `offset`."""
+    """Which features of the ordered result: `limit` (None: all) after skipping `offset`.
+
+    With `after` (a keyset cursor: the sort values of the last feature of the previous page, then
+    its id, as `geomap.db.features` orders them), the page starts right after that feature and
+    `offset` only says how many features came before it (for the previous-page link and the count).
+    """
 
     limit: int | None = 100
     offset: int = 0
+    after: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -108,3 +114,19 @@ class FeatureQuery:
     near: Near | None = None
     sortby: tuple[SortKey, ...] = ()
     page: Page = Page()
+    properties: tuple[str, ...] | None = None  # the feature properties to return (None: all)
+    skip_geometry: bool = False  # features without their geometry (null)
+
+
+def order_kinds(q: FeatureQuery) -> tuple[str, ...]:
+    """The kinds of the values features are ordered by (a keyset cursor holds one of each): the
+    `sortby` queryables, then the distance (with `near` and no `sortby`), then the id."""
+    kinds = [q.collection.queryables[key.queryable] for key in q.sortby]
+    if q.near is not None and not q.sortby:
+        kinds.append("number")
+    return (*kinds, "string")
+
+
+def sortables(collection: Collection) -> dict[str, str]:
+    """The queryables `sortby` accepts, with their kinds: all but `group` (a set of groups has no order)."""
+    return {name: kind for name, kind in collection.queryables.items() if name != "group"}

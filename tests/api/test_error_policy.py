@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from geomap.api import cursors
 from geomap.layers.webmap import common_assets
 
 # The seed's ids that fill in path variables; `name` is any offline map asset.
@@ -32,12 +33,15 @@ VALID = {
     "group": "islamic-state", "lon": "44.21", "lat": "35.48", "precision_m": "8000", "date": "2019-12-27",
     "window": "30", "layers": "incidents,zones", "color_by": "event_type", "title": "A map", "embed": "1",
     "rings": "5,10", "width": "600", "height": "400", "dpi": "72", "preset": "social",
+    "cursor": cursors.encode(1, ("a",)), "properties": "precision_m,status", "skipGeometry": "true",
+    "resultType": "hits",
 }
 NEEDS = {"near": "radius", "radius": "near"}  # on the routes that have both, one needs the other
 # A value each parameter refuses, where its schema does not tell one (see `malformed`).
 MALFORMED = {"f": "xml", "filter": "event_type =", "sortby": "notes", "from": "moon/1", "to": "1,2,3,4",
              "near": "44.21", "filter-lang": "cql2-json", "bbox-crs": "EPSG:3857", "crs": "EPSG:3857",
-             "filter-crs": "EPSG:3857", "color_by": "mood", "layers": "weather", "preset": "poster"}
+             "filter-crs": "EPSG:3857", "color_by": "mood", "layers": "weather", "preset": "poster",
+             "properties": "secret", "skipGeometry": "maybe"}
 SLOW = re.compile(r"\.(png|svg)$")  # graphics take a second each: checked with fewer parameters
 
 
@@ -78,11 +82,14 @@ def api(seeded_app):
 @pytest.fixture(scope="module")
 def routes(api) -> list[Route]:
     document = api.get("/api").get_json()
+    shared = document["components"]["parameters"]  # parameters given as {"$ref": "#/components/parameters/x"}
     found = []
     for template, item in document["paths"].items():
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete"):
-                query = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "query"}
+                parameters = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+                              for p in operation.get("parameters", [])]
+                query = {p["name"]: p for p in parameters if p["in"] == "query"}
                 found.append(Route(method.upper(), concrete(template), template, query))
     return found
 
@@ -141,6 +148,8 @@ def valid(route: Route, name: str) -> str:
     if name in VALID:
         return VALID[name]
     kind = schema(route, name)
+    if "enum" in kind:
+        return str(kind["enum"][0])
     return {"number": "1.5", "integer": "1"}.get(kind["type"]) or \
         {"date": "2019-12-27"}.get(kind.get("format"), "x")
 

@@ -32,10 +32,12 @@ def api(seeded_app):
 def get_routes(seeded_app) -> list[tuple[str, list[str]]]:
     document = seeded_app.test_client().get("/api?f=json").get_json()
     routes = []
+    shared = document["components"]["parameters"]
     for path, item in document["paths"].items():
         if "get" in item:
-            names = [p["name"] for p in item["get"].get("parameters", []) + item.get("parameters", [])
-                     if p.get("in", "query") == "query"]
+            parameters = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+                          for p in item["get"].get("parameters", []) + item.get("parameters", [])]
+            names = [p["name"] for p in parameters if p.get("in", "query") == "query"]
             routes.append((path, names))
     return routes
 

@@ -46,5 +46,42 @@ def test_every_route_and_method_is_documented(seeded_app, document):
 
 @pytest.mark.parametrize("collection", list(COLLECTIONS))
 def test_every_items_parameter_is_documented(document, collection):
-    documented = {p["name"] for p in document["paths"][f"/collections/{collection}/items"]["get"]["parameters"]}
+    documented = {resolved(document, p)["name"]
+                  for p in document["paths"][f"/collections/{collection}/items"]["get"]["parameters"]}
     assert documented == set(params.ITEMS_PARAMETERS) | set(COLLECTIONS[collection].queryables)
+
+
+def resolved(document: dict, item: dict) -> dict:
+    """A parameter or schema, its $ref (#/components/...) followed."""
+    while "$ref" in item:
+        node = document
+        for part in item["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        item = node
+    return item
+
+
+def test_limit_is_a_shared_parameter_with_its_maximum(document):
+    """GDAL and QGIS read components.parameters.limit to choose their page size."""
+    limit = document["components"]["parameters"]["limit"]
+    assert limit["name"] == "limit" and limit["schema"]["maximum"] == params.MAX_LIMIT
+    items = document["paths"]["/collections/incidents/items"]["get"]["parameters"]
+    assert {"$ref": "#/components/parameters/limit"} in items
+
+
+def test_every_array_parameter_says_how_it_is_written(document):
+    for path, item in document["paths"].items():
+        for method in item.values():
+            for parameter in (resolved(document, p) for p in method.get("parameters", [])):
+                if parameter["schema"].get("type") == "array":
+                    assert parameter["style"] == "form" and parameter["explode"] is False, (path, parameter["name"])
+
+
+@pytest.mark.parametrize("collection", list(COLLECTIONS))
+def test_responses_have_typed_schemas(document, collection):
+    get = document["paths"][f"/collections/{collection}/items"]["get"]
+    page = resolved(document, get["responses"]["200"]["content"]["application/geo+json"]["schema"])
+    feature = resolved(document, page["properties"]["features"]["items"])
+    assert feature["properties"]["properties"]["properties"]["precision_m"]["type"] == "number"
+    one = document["paths"][f"/collections/{collection}/items/{{featureId}}"]["get"]
+    assert resolved(document, one["responses"]["200"]["content"]["application/geo+json"]["schema"]) == feature
