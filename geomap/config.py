@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from geomap.errors import ConfigError
+from geomap.vocabulary import ROLES
 
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 ROOT_HOME = Path("/var/lib/geomap")
@@ -35,6 +36,9 @@ class Settings:
     home: Path
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     db_port: int | None = None  # the embedded cluster's port; None: the last used, else 54329, else free
+    # Tokens of this role or above may PUT, PATCH and DELETE without If-Match (generic editors
+    # such as QGIS send none); None: every such write needs If-Match.
+    write_without_if_match: str | None = None
 
     @classmethod
     def load(cls, mapping: Mapping[str, object] | None = None) -> Settings:
@@ -48,6 +52,8 @@ class Settings:
                 source.get("GEOMAP_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
             ),
             db_port=_port("GEOMAP_DB_PORT", source.get("GEOMAP_DB_PORT")),
+            write_without_if_match=_writer_role("GEOMAP_WRITE_WITHOUT_IF_MATCH",
+                                                source.get("GEOMAP_WRITE_WITHOUT_IF_MATCH")),
         )
 
 
@@ -95,3 +101,12 @@ def _port(name: str, value: object) -> int | None:
     if not 1024 <= port <= 65535:
         raise ConfigError(f"{name} must be a TCP port number (1024..65535); got {port}")
     return port
+
+
+def _writer_role(name: str, value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    writers = ROLES[ROLES.index("editor"):]
+    if value not in writers:
+        raise ConfigError(f"{name} must be a role that may write ({', '.join(writers)}), or unset; got {value!r}")
+    return str(value)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 from flask import Blueprint, Response, request
 
-from geomap.api import catalogue, documents, engine, exports, params
+from geomap.api import catalogue, documents, engine, etags, exports, params
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
 from geomap.db import features
 from geomap.db.extents import extent
@@ -127,10 +127,5 @@ def item(cid: str, fid: str) -> Response:
                         documents.link(f"{url}/history", "version-history", "application/json", "Change history")]
     response = html("item.html", collection=c, feature=feature) if fmt == "html" else \
         json_response(feature, "application/geo+json")
-    response.headers["ETag"] = etag(fid, version)
+    response.headers["ETag"] = etags.etag(fid, version)
     return response
-
-
-def etag(fid: str, version: int) -> str:
-    """The strong ETag of one version of a feature."""
-    return f'"{fid}-v{version}"'

@@ -77,7 +77,9 @@ def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
 
 def _item_path(c: Collection) -> dict:
     fid = _param("featureId", "Feature id", where="path")
-    if_match = _param("If-Match", "The ETag of the version you read", where="header", required=True)
+    if_match = _param("If-Match", "The ETag of the version you read, several separated by commas, or * for any "
+                      "current version; needed unless GEOMAP_WRITE_WITHOUT_IF_MATCH lets your token's role write "
+                      "without it", where="header")
     path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f()], "application/geo+json")
     path["put"] = _write("Replace the feature", [fid, if_match])
     path["patch"] = {**_write("Update the feature (JSON Merge Patch)", [fid, if_match]),

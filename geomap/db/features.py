@@ -14,8 +14,9 @@ from datetime import date
 from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cast, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from geomap.db import cql2
+from geomap.db import cql2, incarnation
 from geomap.db.candidates import Geography, attributed_to, point, within
+from geomap.db.incarnation import Version
 from geomap.db.schema import attributions, control_zones, incidents, sites
 from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near
 from geomap.model.records import PROPERTIES
@@ -168,9 +169,10 @@ def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str
     yield from conn.execution_options(stream_results=True, yield_per=batch).execute(statement(q)).scalars()
 
 
-def one(conn: Connection, collection: Collection, feature_id: str) -> tuple[str, int] | None:
+def one(conn: Connection, collection: Collection, feature_id: str) -> tuple[str, Version] | None:
     """A feature's JSON text and its version (for the ETag)."""
     stored = STORED[collection.id]
     t = stored.table
-    row = conn.execute(select(cast(feature_json(stored), Text), t.c.version).where(t.c.id == feature_id)).first()
-    return (row[0], row[1]) if row else None
+    row = conn.execute(select(cast(feature_json(stored), Text), t.c.version, incarnation.of(t))
+                       .where(t.c.id == feature_id)).first()
+    return (row[0], Version(row[1], row[2])) if row else None
