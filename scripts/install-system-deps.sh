@@ -3,7 +3,8 @@
 #
 #   scripts/install-system-deps.sh run    what `make run` needs (PostgreSQL, PostGIS, venv, git)
 #   scripts/install-system-deps.sh test   that, and what only the tests need (GDAL's tools,
-#                                         Chromium, and libatomic1 for Playwright's bundled Node)
+#                                         QGIS's Python bindings, Chromium, and libatomic1 for
+#                                         Playwright's bundled Node)
 #
 # Idempotent and quiet when everything is already there; uses sudo when not root.
 set -euo pipefail
@@ -30,6 +31,9 @@ if [ "$purpose" = test ]; then
     command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
     # Debian's Chromium: the map tests drive it headless with Playwright (no browser download).
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    # Debian's QGIS (its Python bindings, run by /usr/bin/python3): tests/api/test_qgis.py loads
+    # geomap's collections as OAPIF layers, as researchers do in QGIS.
+    have_package python3-qgis || missing+=(python3-qgis)
     # Playwright's bundled Node links libatomic.so.1, which a minimal Debian lacks (gcc pulls it
     # in on a developer's machine, so only a fresh root shows it missing).
     have_package libatomic1 || missing+=(libatomic1)

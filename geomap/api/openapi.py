@@ -32,6 +32,15 @@ def _list(parameter: dict) -> dict:
     return {**parameter, "schema": {"type": "array", "items": parameter["schema"]}, "style": "form", "explode": False}
 
 
+def _equals(name: str, kind: str) -> dict:
+    """An equality filter (OGC API Features Part 1, /rec/core/fc-filters): the schema of one value,
+    form style without explode, which is how QGIS's OAPIF provider finds the properties it may
+    filter on at the server (`"event_type" = 'Battles'` becomes `event_type=Battles`); several
+    values separated by commas are read as any of them."""
+    return {**_param(name, "Equals this value, or one of several separated by commas", SCHEMA_TYPES[kind]),
+            "style": "form", "explode": False}
+
+
 def _f(values=F_VALUES) -> dict:
     return _param("f", "Response format (overrides Accept)", {"type": "string", "enum": list(values)})
 
@@ -60,8 +69,7 @@ ITEMS_DOCS = {
 
 def _items_path(c: Collection) -> dict:
     parameters = [_f(params.FORMATS)] + [_param(n, *ITEMS_DOCS[n]) for n in params.ITEMS_PARAMETERS if n != "f"]
-    parameters += [_list(_param(n, "Equals one of these values (separated by commas)", SCHEMA_TYPES[t]))
-                   for n, t in c.queryables.items()]
+    parameters += [_equals(n, t) for n, t in c.queryables.items()]
     path = _get(f"Features of {catalogue.title(c)}", parameters, "application/geo+json")
     path["post"] = _write("Add a feature", [], "201")
     return path
