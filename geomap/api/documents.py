@@ -77,10 +77,23 @@ def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
                link(f"{url}/items?f=kml", "items", "application/vnd.google-earth.kml+xml", "The features as KML"),
                link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                     "application/schema+json", "The queryables"),
+               *download_links(c, url),
            ]}
     if extent:
         doc["extent"] = extent_document(extent)
     return doc
+
+
+DOWNLOADS = {"geojson": ("application/geo+json", "GeoJSON"), "geojsonseq": ("application/geo+json-seq",
+              "GeoJSON text sequence"), "csv": ("text/csv", "CSV"), "gpkg": ("application/geopackage+sqlite3",
+              "GeoPackage"), "fgb": ("application/flatgeobuf", "FlatGeobuf")}
+
+
+def download_links(c: Collection, url: str) -> list[dict]:
+    """The whole collection as a file in each download format (rel `enclosure`, as OGC API -
+    Features Part 1 recommends for bulk downloads; geomap.api.downloads)."""
+    return [link(f"{url}/download?f={fmt}", "enclosure", media, f"All {catalogue.title(c).lower()} as {name}")
+            for fmt, (media, name) in DOWNLOADS.items()]
 
 
 def extent_document(extent: Extent) -> dict:

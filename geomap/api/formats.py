@@ -7,7 +7,8 @@ from flask import Response, render_template, request
 from geomap.errors import BadRequest
 
 ACCEPT = {"application/geo+json": "json", "application/json": "json", "text/html": "html", "text/csv": "csv",
-          "application/vnd.google-earth.kml+xml": "kml", "application/geopackage+sqlite3": "gpkg"}
+          "application/vnd.google-earth.kml+xml": "kml", "application/geopackage+sqlite3": "gpkg",
+          "application/geo+json-seq": "geojsonseq", "application/flatgeobuf": "fgb"}
 
 
 def negotiate(allowed: tuple[str, ...] = ("json", "html")) -> str:

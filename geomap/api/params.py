@@ -35,7 +35,7 @@ MAX_INTEGER = 2**31 - 1  # PostgreSQL integer
 MAX_OFFSET = 2**53 - 1  # any larger skips everything anyway, and must not overflow PostgreSQL's bigint
 MAX_NEAR_RADIUS_M = 1_000_000
 T = TypeVar("T")
-FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
+FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg", "geojsonseq", "fgb")
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "sortby", "filter",
                     "filter-lang", "filter-crs", "near", "radius")
 
