@@ -5,7 +5,7 @@ from flask import Blueprint, Response, request
 
 import geomap
 from geomap import inquiry
-from geomap.api import catalogue, map_openapi, params
+from geomap.api import catalogue, downloads, map_openapi, params
 from geomap.api.catalogue import SCHEMA_TYPES
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response, negotiate
@@ -75,6 +75,17 @@ def _items_path(c: Collection) -> dict:
     return path
 
 
+def _download_path(c: Collection) -> dict:
+    """Every matching feature as one file (geomap.api.downloads): the items' filters, no paging."""
+    filters = [p for p in _items_path(c)["get"]["parameters"] if p["name"] not in ("f", "limit", "offset")]
+    path = _get(f"Every feature of {catalogue.title(c)} that matches, as one file", [
+        _f(downloads.FORMATS), *filters], "application/geo+json")
+    path["get"]["responses"]["200"]["content"] = {media: {} for media in
+                                                  {downloads.writers.MEDIA_TYPES[f] for f in downloads.FORMATS
+                                                   if f != "json"}}
+    return path
+
+
 def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
     return {"summary": summary, "security": [{"bearer": []}], "parameters": parameters,
             "requestBody": {"required": True, "content": {"application/geo+json": {}}},
@@ -135,6 +146,7 @@ def document(base: str) -> dict:
         paths[prefix] = _get(catalogue.title(c), [_f()])
         paths[f"{prefix}/queryables"] = _get(f"Queryables of {catalogue.title(c)}", [_f()], "application/schema+json")
         paths[f"{prefix}/items"] = _items_path(c)
+        paths[f"{prefix}/download"] = _download_path(c)
         paths[f"{prefix}/items/{{featureId}}"] = _item_path(c)
         paths[f"{prefix}/items/{{featureId}}/history"] = _get("Change history", [
             _param("featureId", "Feature id", where="path"), _f()])
