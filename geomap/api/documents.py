@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from geomap.api import catalogue
 from geomap.api.params import CRS84
 from geomap.db.extents import Extent
+from geomap.model import crs
 from geomap.model.query import Collection
 
 TITLE = "geomap"
@@ -20,6 +21,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -69,7 +71,7 @@ def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
     """The document of one collection: its links, and its extent when known."""
     url = f"{base}/collections/{c.id}"
     doc = {"id": c.id, "title": catalogue.title(c), "description": catalogue.description(c), "itemType": "feature",
-           "crs": [CRS84], "links": [
+           "crs": list(crs.URIS), "storageCrs": CRS84, "links": [
                link(url, "self", "application/json", "This collection"),
                link(f"{url}/items", "items", "application/geo+json", "The features"),
                link(f"{url}/items?f=html", "items", "text/html", "The features as HTML"),

@@ -21,7 +21,7 @@ from pathlib import Path
 from flask import Blueprint, Response, request
 from sqlalchemy import Engine
 
-from geomap.api import engine, params
+from geomap.api import crs, engine, params
 from geomap.api.formats import negotiate
 from geomap.api.ogc import collection_or_404
 from geomap.db import features
@@ -42,9 +42,10 @@ def download(cid: str) -> Response:
     fmt = negotiate(FORMATS)
     fmt = "geojson" if fmt == "json" else fmt
     query = download_query(c, request.args.to_dict())
+    crs.check_format(query.crs, fmt)
     features.statement(query)  # a filter the database cannot run is refused now, not mid-stream
     body = pieces(fmt, c, query, engine())
-    reply = Response(chunked(body), mimetype=writers.MEDIA_TYPES[fmt])
+    reply = crs.header(Response(chunked(body), mimetype=writers.MEDIA_TYPES[fmt]), query.crs)
     reply.headers["Content-Disposition"] = f'attachment; filename="{c.id}{writers.EXTENSIONS[fmt]}"'
     return reply
 

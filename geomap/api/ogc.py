@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import msgspec
 from flask import Blueprint, Response, request
 
-from geomap.api import catalogue, documents, engine, etags, exports, params
+from geomap.api import catalogue, crs, documents, engine, etags, exports, params
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
 from geomap.db import features
 from geomap.db.extents import extent
@@ -80,13 +80,14 @@ def items(cid: str) -> Response:
     c = collection_or_404(cid)
     fmt = negotiate(params.FORMATS)
     query = params.feature_query(c, request.args.to_dict())
+    crs.check_format(query.crs, fmt)
     with engine().connect() as conn:
         page = features.page(conn, query)
     links = documents.page_links(f"{base_url()}/collections/{cid}/items", request.args.to_dict(),
                                  query.page.limit, query.page.offset, len(page.features), page.more)
     if fmt == "json":
-        return raw_json(_feature_collection(page, query, links))
-    return _render_items(fmt, c, page, query, links)
+        return crs.header(raw_json(_feature_collection(page, query, links)), query.crs)
+    return crs.header(_render_items(fmt, c, page, query, links), query.crs)
 
 
 def _feature_collection(page: features.FeaturePage, query, links: list[dict]) -> str:
@@ -110,11 +111,13 @@ def _render_items(fmt: str, c: Collection, page: features.FeaturePage, query, li
 @blueprint.get("/collections/<cid>/items/<fid>")
 def item(cid: str, fid: str) -> Response:
     """GET /collections/{id}/items/{fid}: one feature with its ETag, as GeoJSON or HTML."""
-    params.check_known(request.args, ("f",))
+    params.check_known(request.args, ("f", "crs"))
     c = collection_or_404(cid)
     fmt = negotiate(ITEM_FORMATS)
+    chosen = crs.response_crs(request.args)
+    crs.check_format(chosen, fmt)
     with engine().connect() as conn:
-        found = features.one(conn, c, fid)
+        found = features.one(conn, c, fid, chosen)
     if found is None:
         raise NotFound(f"no feature {fid!r} in {cid}")
     text, version = found
@@ -128,4 +131,4 @@ def item(cid: str, fid: str) -> Response:
     response = html("item.html", collection=c, feature=feature) if fmt == "html" else \
         json_response(feature, "application/geo+json")
     response.headers["ETag"] = etags.etag(fid, version)
-    return response
+    return crs.header(response, chosen)

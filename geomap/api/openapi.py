@@ -54,7 +54,10 @@ RADIUS = {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}
 ITEMS_DOCS = {
     "bbox": ("minlon,minlat,maxlon,maxlat in WGS84", {"type": "array", "items": {"type": "number"},
                                                        "minItems": 4, "maxItems": 6}),
-    "bbox-crs": ("CRS of bbox (only CRS84)", None), "crs": ("Response CRS (only CRS84)", None),
+    "bbox-crs": ("CRS of bbox (Part 2): CRS84 (default), EPSG 4326 (lat, lon), 3857 or a WGS 84 UTM zone "
+                 "(32601-32660, 32701-32760), as a URI or EPSG:code", None),
+    "crs": ("CRS of the response's coordinates (Part 2; GeoJSON forms only), as bbox-crs; the Content-Crs "
+            "header names it", None),
     "datetime": ("RFC 3339 instant or interval (a/b, ../b, a/..), matched against each feature's dates", None),
     "limit": ("Features per page", {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT,
                                     "default": params.DEFAULT_LIMIT}),
@@ -99,7 +102,8 @@ def _item_path(c: Collection) -> dict:
     if_match = _param("If-Match", "The ETag of the version you read, several separated by commas, or * for any "
                       "current version; needed unless GEOMAP_WRITE_WITHOUT_IF_MATCH lets your token's role write "
                       "without it", where="header")
-    path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f()], "application/geo+json")
+    path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f(), _param("crs", *ITEMS_DOCS["crs"])],
+                "application/geo+json")
     path["put"] = _write("Replace the feature", [fid, if_match])
     path["patch"] = {**_write("Update the feature (JSON Merge Patch)", [fid, if_match]),
                      "requestBody": {"required": True, "content": {"application/merge-patch+json": {}}}}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
+from geomap.api import crs
 from geomap.errors import BadRequest, InvalidInput
 from geomap.io.params import (
     bbox,
@@ -78,14 +79,16 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
     """The FeatureQuery for an items request (a CQL2 filter is parsed here, and checked against
     the queryables where it is translated)."""
     check_known(args, ITEMS_PARAMETERS + tuple(collection.queryables))
-    for name in ("bbox-crs", "crs", "filter-crs"):
-        if name in args and args[name] != CRS84:
-            raise BadRequest(f"{name}: only {CRS84} (WGS84 longitude, latitude) is supported")
+    if "filter-crs" in args and args["filter-crs"] != CRS84:
+        raise BadRequest(f"filter-crs: only {CRS84} (WGS84 longitude, latitude) is supported")
     if args.get("filter-lang", "cql2-text") != "cql2-text":
         raise BadRequest("filter-lang: only cql2-text is supported")
+    projected = crs.bbox_fields(args)  # a bbox in another CRS (Part 2), else None
     return FeatureQuery(
         collection=collection,
-        bbox=bbox(args["bbox"]) if "bbox" in args else None,
+        bbox=projected["bbox"] if projected else bbox(args["bbox"]) if "bbox" in args else None,
+        bbox_crs=projected["bbox_crs"] if projected else None,
+        crs=crs.response_crs(args),
         interval=interval(args["datetime"]) if "datetime" in args else None,
         equals={k: _values(k, v, collection.queryables[k]) for k, v in args.items() if k in collection.queryables},
         filter=cql2_text(args["filter"]) if args.get("filter") else None,

@@ -15,9 +15,11 @@ from sqlalchemy import ColumnElement, Connection, Select, Table, Text, and_, cas
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
 from geomap.db import cql2, incarnation
+from geomap.db import crs as in_crs
 from geomap.db.candidates import Geography, attributed_to, point, within
 from geomap.db.incarnation import Version
 from geomap.db.schema import attributions, control_zones, incidents, sites
+from geomap.model.crs import Crs
 from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near
 from geomap.model.records import PROPERTIES
 
@@ -75,13 +77,15 @@ def _property(stored: Stored, name: str) -> ColumnElement:
     return _attributions_json() if name == "attributions" else stored.column(name)
 
 
-def feature_json(stored: Stored, near: Near | None = None) -> ColumnElement:
-    """The Feature built by PostgreSQL; with `near`, `distance_m` joins its properties."""
+def feature_json(stored: Stored, near: Near | None = None, crs: Crs | None = None) -> ColumnElement:
+    """The Feature built by PostgreSQL; with `near`, `distance_m` joins its properties; with
+    `crs`, its coordinates are in that CRS (geomap.db.crs)."""
     t = stored.table
     pairs = [part for name in stored.properties for part in (name, _property(stored, name))]
     if near is not None:
         pairs += ["distance_m", _distance(t, near)]
-    geometry = cast(func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS), JSON)
+    geometry = cast(func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS) if crs is None else
+                    func.ST_AsGeoJSON(in_crs.geometry(t.c.geom, crs), in_crs.digits(crs)), JSON)
     return func.json_build_object("type", "Feature", "id", t.c.id, "geometry", geometry,
                                   "properties", func.json_build_object(*pairs))
 
@@ -96,8 +100,8 @@ def _distance(table: Table, near: Near) -> ColumnElement:
 
 # -- clauses --------------------------------------------------------------------------------
 
-def _bbox(stored: Stored, bbox: tuple[float, float, float, float]) -> ColumnElement:
-    envelope = func.ST_MakeEnvelope(*bbox, 4326)
+def _bbox(stored: Stored, bbox: tuple[float, float, float, float], bbox_crs: Crs | None = None) -> ColumnElement:
+    envelope = func.ST_MakeEnvelope(*bbox, 4326) if bbox_crs is None else in_crs.envelope(bbox, bbox_crs)
     return and_(stored.table.c.geom.op("&&")(envelope), func.ST_Intersects(stored.table.c.geom, envelope))
 
 
@@ -126,7 +130,7 @@ def _near(stored: Stored, near: Near) -> ColumnElement:
 def _clauses(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
     clauses = [equals_clause(stored, name, values) for name, values in q.equals.items()]
     if q.bbox is not None:
-        clauses.append(_bbox(stored, q.bbox))
+        clauses.append(_bbox(stored, q.bbox, q.bbox_crs))
     if q.interval is not None and stored.collection.temporal is not None:
         clauses.append(_interval(stored, *q.interval))
     if q.near is not None:
@@ -147,7 +151,7 @@ def _order(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
 def statement(q: FeatureQuery) -> Select:
     """The SQL for a feature query; a CQL2 filter that names no queryable is a BadRequest."""
     stored = STORED[q.collection.id]
-    query = (select(cast(feature_json(stored, q.near), Text).label("feature"))
+    query = (select(cast(feature_json(stored, q.near, q.crs), Text).label("feature"))
              .where(*_clauses(stored, q)).order_by(*_order(stored, q)))
     if q.page.limit is not None:
         query = query.limit(q.page.limit + 1)
@@ -169,10 +173,11 @@ def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str
     yield from conn.execution_options(stream_results=True, yield_per=batch).execute(statement(q)).scalars()
 
 
-def one(conn: Connection, collection: Collection, feature_id: str) -> tuple[str, Version] | None:
-    """A feature's JSON text and its version (for the ETag)."""
+def one(conn: Connection, collection: Collection, feature_id: str,
+        crs: Crs | None = None) -> tuple[str, Version] | None:
+    """A feature's JSON text (in `crs`, else CRS84) and its version (for the ETag)."""
     stored = STORED[collection.id]
     t = stored.table
-    row = conn.execute(select(cast(feature_json(stored), Text), t.c.version, incarnation.of(t))
+    row = conn.execute(select(cast(feature_json(stored, crs=crs), Text), t.c.version, incarnation.of(t))
                        .where(t.c.id == feature_id)).first()
     return (row[0], Version(row[1], row[2])) if row else None

@@ -199,7 +199,7 @@ def test_html_item_page_shows_claims_and_sources(api):
     ("/collections/incidents/items?sortby=notes", 400, "sortby"),
     ("/collections/incidents/items?near=44,35", 400, "radius"),
     ("/collections/incidents/items?near=44,35&radius=-5", 400, "radius"),
-    ("/collections/incidents/items?bbox-crs=EPSG:3857&bbox=1,2,3,4", 400, "bbox-crs"),
+    ("/collections/incidents/items?bbox-crs=EPSG:9999&bbox=1,2,3,4", 400, "bbox-crs"),
     ("/collections/incidents/items?f=xml", 400, "f"),
     ("/collections/nope/items", 404, "nope"),
     ("/collections/incidents/items/nope", 404, "nope"),
