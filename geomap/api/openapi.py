@@ -5,7 +5,7 @@ from flask import Blueprint, Response, request
 
 import geomap
 from geomap import inquiry
-from geomap.api import catalogue, downloads, map_openapi, params
+from geomap.api import analysis_formats, catalogue, downloads, map_openapi, params
 from geomap.api.catalogue import SCHEMA_TYPES
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response, negotiate
@@ -121,22 +121,22 @@ def document(base: str) -> dict:
         "/api.html": _get("The API documentation", []), "/health": _get("Database and versions", []),
         "/analysis/distance": _get("Distance {best, min, max} between two features or points", [
             _param("from", "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]", required=True),
-            _param("to", "Same forms as from", required=True), _f()]),
+            _param("to", "Same forms as from", required=True), _f(analysis_formats.FORMATS)]),
         "/analysis/nearby": _get("Incidents near a feature or point, nearest first", [
             _param("near", "incidents/ID, sites/ID or lon,lat[,precision_m]", required=True),
             _param("radius", "Metres", RADIUS, required=True), _param("datetime", "Date window"),
             _param("event_type", "ACLED event types, comma-separated"), _param("group", "Group ids"),
             _param("limit", "At most this many, the nearest (number_matched counts them all)",
                    {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.MAX_LIMIT}),
-            _f()]),
+            _f(analysis_formats.FORMATS)]),
         "/analysis/zones-at": _get("Zones in force on a date related to a point", [
             _param("lon", "Longitude", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
             _param("lat", "Latitude", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
             _param("precision_m", "Point precision in metres",
                    {"type": "number", "minimum": 0, "maximum": MAX_PRECISION_M, "default": 0}),
-            _param("date", "YYYY-MM-DD", required=True), _f()]),
+            _param("date", "YYYY-MM-DD", required=True), _f(analysis_formats.FORMATS)]),
         "/analysis/overlaps": _get("Overlapping zones of different groups on a date", [
-            _param("date", "YYYY-MM-DD", required=True), _f()]),
+            _param("date", "YYYY-MM-DD", required=True), _f(analysis_formats.FORMATS)]),
         "/collections/incidents/items/{featureId}/context": _get("The context report of an incident", [
             _param("featureId", "Incident id", where="path"),
             _list(_param("radius", "Radii in metres, comma-separated", {
