@@ -17,7 +17,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     validated here, so a bad setting fails at start-up with a message naming it."""
     from flask import Flask
 
-    from geomap.api import analysis, health, maps, ogc, openapi, problems, writes
+    from geomap.api import analysis, downloads, health, maps, ogc, openapi, problems, writes
     from geomap.config import Settings
     from geomap.db.engine import database_url, make_engine
 
@@ -27,6 +27,6 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.extensions["geomap.settings"] = settings
     app.extensions["geomap.engine"] = make_engine(database_url(settings))
     problems.init_app(app)
-    for module in (health, ogc, writes, analysis, openapi, maps):
+    for module in (health, ogc, writes, downloads, analysis, openapi, maps):
         app.register_blueprint(module.blueprint)
     return app

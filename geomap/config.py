@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from geomap.errors import ConfigError
+from geomap.vocabulary import ROLES
 
 DEFAULT_MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 ROOT_HOME = Path("/var/lib/geomap")
@@ -38,6 +39,9 @@ class Settings:
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     db_port: int | None = None  # the embedded cluster's port; None: the last used, else 54329, else free
     public_url: str | None = None  # e.g. https://geomap.example (no trailing slash); from GEOMAP_PUBLIC_URL
+    # Tokens of this role or above may PUT, PATCH and DELETE without If-Match (generic editors
+    # such as QGIS send none); None: every such write needs If-Match.
+    write_without_if_match: str | None = None
 
     @classmethod
     def load(cls, mapping: Mapping[str, object] | None = None) -> Settings:
@@ -52,6 +56,8 @@ class Settings:
             ),
             db_port=_port("GEOMAP_DB_PORT", source.get("GEOMAP_DB_PORT")),
             public_url=public_url(source.get("GEOMAP_PUBLIC_URL")),
+            write_without_if_match=_writer_role("GEOMAP_WRITE_WITHOUT_IF_MATCH",
+                                                source.get("GEOMAP_WRITE_WITHOUT_IF_MATCH")),
         )
 
 
@@ -133,3 +139,12 @@ def is_public_address(url: str) -> bool:
     except ValueError:
         return True
     return not (address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified)
+
+
+def _writer_role(name: str, value: object) -> str | None:
+    if value in (None, ""):
+        return None
+    writers = ROLES[ROLES.index("editor"):]
+    if value not in writers:
+        raise ConfigError(f"{name} must be a role that may write ({', '.join(writers)}), or unset; got {value!r}")
+    return str(value)

@@ -20,8 +20,16 @@ class _Server(BaseApplication):
         return create_app()
 
 
+THREADS = 4  # requests each worker serves at once
+
+
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the app on `host`:`port` with `workers` gunicorn workers, logging requests to stdout."""
-    options = {"bind": f"{host}:{port}", "workers": workers, "preload_app": True,
-               "accesslog": "-", "errorlog": "-", "timeout": 120}
+    """Serve the app on `host`:`port` with `workers` gunicorn workers, logging requests to stdout.
+
+    The workers are threaded (gthread): a worker's main thread keeps telling the master it is
+    alive while its threads serve, so a download of a whole collection, which may stream for
+    many minutes, is not killed at `timeout` as a sync worker's long request would be (the
+    timeout then only catches a worker that hangs)."""
+    options = {"bind": f"{host}:{port}", "workers": workers, "preload_app": True, "worker_class": "gthread",
+               "threads": THREADS, "accesslog": "-", "errorlog": "-", "timeout": 120}
     _Server(options).run()

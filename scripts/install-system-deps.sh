@@ -3,7 +3,8 @@
 #
 #   scripts/install-system-deps.sh run    what `make run` needs (PostgreSQL, PostGIS, venv, git,
 #                                         Chromium and libatomic1 for the context report's PDF)
-#   scripts/install-system-deps.sh test   that, and what only the tests need (GDAL's tools)
+#   scripts/install-system-deps.sh test   that, and what only the tests need (GDAL's tools,
+#                                         QGIS's Python bindings)
 #
 # Idempotent and quiet when everything is already there; uses sudo when not root.
 set -euo pipefail
@@ -33,6 +34,9 @@ if [ "$purpose" = test ]; then
     # GDAL's ogr2ogr/ogrinfo: the tests read exported GeoPackages back with them, and the
     # import benchmark loads the same file with ogr2ogr beside geomap's import.
     command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
+    # Debian's QGIS (its Python bindings, run by /usr/bin/python3): tests/api/test_qgis.py loads
+    # geomap's collections as OAPIF layers, as researchers do in QGIS.
+    have_package python3-qgis || missing+=(python3-qgis)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

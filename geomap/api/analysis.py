@@ -13,16 +13,23 @@ from geomap.analysis.bottomline import reported_text
 from geomap.analysis.geodesy import Location
 from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS
 from geomap.analysis.serialise import to_data
-from geomap.api import engine, params, pdf
+from geomap.api import analysis_formats, engine, params, pdf
 from geomap.api.formats import html, json_response, negotiate
 from geomap.vocabulary import MAX_DISTANCE_M, MAX_PRECISION_M
 
 blueprint = Blueprint("analysis", __name__)
 
 
-def _respond(data, title: str) -> Response:
+def _respond(data, title: str, rows=None, name: str = "analysis") -> Response:
+    """The answer as JSON (default), HTML, or, given its `rows` (a function making them, see
+    geomap.api.analysis_formats), GeoJSON or CSV."""
+    fmt = negotiate(analysis_formats.FORMATS if rows else ("json", "html"))
+    fmt = "geojson" if request.args.get("f") == "geojson" else fmt
+    if fmt in ("geojson", "csv"):
+        query = {k: v for k, v in data.items() if not isinstance(v, (list, dict))}
+        return analysis_formats.respond(fmt, rows(), query, name)
     body = to_data(data)
-    if negotiate() == "html":
+    if fmt == "html":
         return html("analysis.html", title=title, data=body,
                     text=msgspec.json.format(msgspec.json.encode(body), indent=2).decode())
     return json_response(body)
@@ -56,9 +63,11 @@ def distance() -> Response:
     radius = request.args.get("within")
     radius = None if radius is None else params.bounded("within", radius, 0, MAX_DISTANCE_M, " metres")
     result = inquiry.distance(engine(), a, b, radius)
-    return _respond({"from": a, "to": b, "distance": result.distance, "bearing": result.bearing,
-                     "basis": result.basis, "constraints": result.constraints, "within": result.within,
-                     "derived": result.derived}, f"Distance from {a} to {b}")
+    data = {"from": a, "to": b, "distance": result.distance, "bearing": result.bearing,
+            "basis": result.basis, "constraints": result.constraints, "within": result.within,
+            "derived": result.derived}
+    return _respond(data, f"Distance from {a} to {b}",
+                    lambda: [analysis_formats.Row(None, analysis_formats.flat(to_data(data)))], "distance")
 
 
 @blueprint.get("/analysis/nearby")
@@ -77,7 +86,7 @@ def nearby() -> Response:
                            event_types=params.values("event_type", request.args.get("event_type")),
                            group_ids=params.values("group", request.args.get("group")))
     return _respond({"near": origin, "radius_m": radius, "number_matched": len(found), "incidents": found[:limit]},
-                    f"Incidents near {origin}")
+                    f"Incidents near {origin}", lambda: analysis_formats.nearby_rows(found[:limit]), "nearby")
 
 
 @blueprint.get("/analysis/zones-at")
@@ -90,7 +99,7 @@ def zones_at() -> Response:
     on = params.instant("date", _required("date", "a date, e.g. 2019-12-27"))
     relations, nearest = inquiry.zones_at(engine(), Location(lon, lat, precision), on)
     return _respond({"lon": lon, "lat": lat, "date": on, "zones": relations, "nearest_by_group": nearest},
-                    f"Zones at {lon}, {lat} on {on}")
+                    f"Zones at {lon}, {lat} on {on}", lambda: analysis_formats.zone_rows(relations, nearest), "zones-at")
 
 
 @blueprint.get("/analysis/overlaps")
@@ -98,7 +107,9 @@ def overlaps() -> Response:
     """GET /analysis/overlaps: the zones of different groups that overlap on a date."""
     params.check_known(request.args, ("f", "date"))
     on = params.instant("date", _required("date", "a date, e.g. 2019-12-27"))
-    return _respond({"date": on, "overlaps": inquiry.zone_overlaps(engine(), on)}, f"Zone overlaps on {on}")
+    found = inquiry.zone_overlaps(engine(), on)
+    return _respond({"date": on, "overlaps": found}, f"Zone overlaps on {on}",
+                    lambda: analysis_formats.overlap_rows(found), "overlaps")
 
 
 CONTEXT_FORMATS = ("json", "html", "md", "pdf")

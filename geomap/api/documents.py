@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from geomap.api import catalogue, schemas
 from geomap.api.params import CRS84
 from geomap.db.extents import Extent
+from geomap.model import crs
 from geomap.model.query import Collection
 
 TITLE = "geomap"
@@ -20,6 +21,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
@@ -70,7 +72,7 @@ def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
     """The document of one collection: its links, and its extent when known."""
     url = f"{base}/collections/{c.id}"
     doc = {"id": c.id, "title": catalogue.title(c), "description": catalogue.description(c), "itemType": "feature",
-           "crs": [CRS84], "links": [
+           "crs": list(crs.URIS), "storageCrs": CRS84, "links": [
                link(url, "self", "application/json", "This collection"),
                link(f"{url}/items", "items", "application/geo+json", "The features"),
                link(f"{url}/items?f=html", "items", "text/html", "The features as HTML"),
@@ -85,10 +87,23 @@ def collection(c: Collection, base: str, extent: Extent | None = None) -> dict:
                # RFC 8288 compares relation types case-insensitively; GDAL's OAPIF driver looks for this spelling
                link(f"{url}/feature-schema", "describedBy", "application/schema+json",
                     "The schema of a feature as GeoJSON"),
+               *download_links(c, url),
            ]}
     if extent:
         doc["extent"] = extent_document(extent)
     return doc
+
+
+DOWNLOADS = {"geojson": ("application/geo+json", "GeoJSON"), "geojsonseq": ("application/geo+json-seq",
+              "GeoJSON text sequence"), "csv": ("text/csv", "CSV"), "gpkg": ("application/geopackage+sqlite3",
+              "GeoPackage"), "fgb": ("application/flatgeobuf", "FlatGeobuf")}
+
+
+def download_links(c: Collection, url: str) -> list[dict]:
+    """The whole collection as a file in each download format (rel `enclosure`, as OGC API -
+    Features Part 1 recommends for bulk downloads; geomap.api.downloads)."""
+    return [link(f"{url}/download?f={fmt}", "enclosure", media, f"All {catalogue.title(c).lower()} as {name}")
+            for fmt, (media, name) in DOWNLOADS.items()]
 
 
 def extent_document(extent: Extent) -> dict:

@@ -1,4 +1,5 @@
-"""Items as CSV, KML or GeoPackage (`f=csv|kml|gpkg`), written by geomap.io.writers."""
+"""A page of items as CSV, KML, GeoPackage, a GeoJSON text sequence or FlatGeobuf
+(`f=csv|kml|gpkg|geojsonseq|fgb`), written by geomap.io.writers and geomap.io.flatgeobuf."""
 from __future__ import annotations
 
 import io
@@ -7,13 +8,15 @@ from pathlib import Path
 
 from flask import Response
 
-from geomap.io import writers
+from geomap.io import flatgeobuf, writers
 from geomap.model.query import Collection
 
 
 def response(fmt: str, collection: Collection, features: list[dict]) -> Response:
-    """The features as a download in `fmt` (csv, kml or gpkg), named after the collection."""
-    if fmt == "gpkg":
+    """The features as a download in `fmt` (csv, kml, gpkg, geojsonseq or fgb), named after the collection."""
+    if fmt == "fgb":
+        body = b"".join(flatgeobuf.chunks(features, collection.id, collection.geometry_type))
+    elif fmt == "gpkg":
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{collection.id}.gpkg"
             writers.write("gpkg", features, path, collection.id)

@@ -8,7 +8,8 @@ from geomap.errors import BadRequest
 
 ACCEPT = {"application/geo+json": "json", "application/json": "json", "text/html": "html", "text/csv": "csv",
           "application/vnd.google-earth.kml+xml": "kml", "application/geopackage+sqlite3": "gpkg",
-          "text/markdown": "md", "application/pdf": "pdf"}
+          "text/markdown": "md", "application/pdf": "pdf",
+          "application/geo+json-seq": "geojsonseq", "application/flatgeobuf": "fgb"}
 
 
 def negotiate(allowed: tuple[str, ...] = ("json", "html")) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import msgspec
 from flask import Blueprint, Response, request
 
-from geomap.api import catalogue, cursors, documents, engine, exports, params, schemas
+from geomap.api import catalogue, crs, cursors, documents, engine, etags, exports, params, schemas
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
 from geomap.db import counts, features
 from geomap.db.extents import extent
@@ -107,6 +107,7 @@ def items(cid: str) -> Response:
     c = collection_or_404(cid)
     fmt = negotiate(params.FORMATS)
     query = params.feature_query(c, request.args.to_dict())
+    crs.check_format(query.crs, fmt)
     hits = params.hits(request.args)
     if hits:  # the count alone: one key is read, to know whether the count is free
         query = replace(query, page=replace(query.page, limit=1))
@@ -118,8 +119,8 @@ def items(cid: str) -> Response:
     links = documents.page_links(f"{base_url()}/collections/{cid}/items", request.args.to_dict(),
                                  query.page.limit, query.page.offset, _next_cursor(query, page))
     if fmt == "json":
-        return raw_json(_feature_collection(page, count, links))
-    return _render_items(fmt, c, page, query, links)
+        return crs.header(raw_json(_feature_collection(page, count, links)), query.crs)
+    return crs.header(_render_items(fmt, c, page, query, links), query.crs)
 
 
 def _next_cursor(query, page: features.FeaturePage) -> str | None:
@@ -150,11 +151,13 @@ def _render_items(fmt: str, c: Collection, page: features.FeaturePage, query, li
 @blueprint.get("/collections/<cid>/items/<fid>")
 def item(cid: str, fid: str) -> Response:
     """GET /collections/{id}/items/{fid}: one feature with its ETag, as GeoJSON or HTML."""
-    params.check_known(request.args, ("f",))
+    params.check_known(request.args, ("f", "crs"))
     c = collection_or_404(cid)
     fmt = negotiate(ITEM_FORMATS)
+    chosen = crs.response_crs(request.args)
+    crs.check_format(chosen, fmt)
     with engine().connect() as conn:
-        found = features.one(conn, c, fid)
+        found = features.one(conn, c, fid, chosen)
     if found is None:
         raise NotFound(f"no feature {fid!r} in {cid}")
     text, version = found
@@ -167,10 +170,5 @@ def item(cid: str, fid: str) -> Response:
                         documents.link(f"{url}/history", "version-history", "application/json", "Change history")]
     response = html("item.html", collection=c, feature=feature) if fmt == "html" else \
         json_response(feature, "application/geo+json")
-    response.headers["ETag"] = etag(fid, version)
-    return response
-
-
-def etag(fid: str, version: int) -> str:
-    """The strong ETag of one version of a feature."""
-    return f'"{fid}-v{version}"'
+    response.headers["ETag"] = etags.etag(fid, version)
+    return crs.header(response, chosen)

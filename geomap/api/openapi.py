@@ -5,7 +5,7 @@ from flask import Blueprint, Response, request
 
 import geomap
 from geomap import inquiry
-from geomap.api import catalogue, map_openapi, params, schemas
+from geomap.api import analysis_formats, catalogue, downloads, map_openapi, params, schemas
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response, negotiate
 from geomap.model.query import COLLECTIONS, Collection
@@ -31,6 +31,15 @@ def _list(parameter: dict) -> dict:
     return {**parameter, "schema": {"type": "array", "items": parameter["schema"]}, "style": "form", "explode": False}
 
 
+def _equals(name: str, schema: dict) -> dict:
+    """An equality filter (OGC API Features Part 1, /rec/core/fc-filters): the schema of one value,
+    form style without explode, which is how QGIS's OAPIF provider finds the properties it may
+    filter on at the server (`"event_type" = 'Battles'` becomes `event_type=Battles`); several
+    values separated by commas are read as any of them."""
+    return {**_param(name, "Equals this value, or one of several separated by commas", schema),
+            "style": "form", "explode": False}
+
+
 def _f(values=F_VALUES) -> dict:
     return _param("f", "Response format (overrides Accept)", {"type": "string", "enum": list(values)})
 
@@ -50,9 +59,12 @@ PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status", "det
     "errors": ERRORS}}
 RADIUS = {"type": "number", "minimum": 0, "maximum": params.MAX_NEAR_RADIUS_M}
 ITEMS_DOCS = {
-    "bbox": ("minlon,minlat,maxlon,maxlat in WGS84; minlon > maxlon crosses the antimeridian",
+    "bbox": ("minlon,minlat,maxlon,maxlat in WGS84 (or in bbox-crs); minlon > maxlon crosses the antimeridian",
              {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6}),
-    "bbox-crs": ("CRS of bbox (only CRS84)", None), "crs": ("Response CRS (only CRS84)", None),
+    "bbox-crs": ("CRS of bbox (Part 2): CRS84 (default), EPSG 4326 (lat, lon), 3857 or a WGS 84 UTM zone "
+                 "(32601-32660, 32701-32760), as a URI or EPSG:code", None),
+    "crs": ("CRS of the response's coordinates (Part 2; GeoJSON forms only), as bbox-crs; the Content-Crs "
+            "header names it", None),
     "datetime": ("RFC 3339 instant or interval (a/b, ../b, a/..), matched against each feature's dates", None),
     "limit": ("Features per page; a larger limit is the maximum", {
         "type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.DEFAULT_LIMIT}),
@@ -83,8 +95,7 @@ def _item_parameter(name: str) -> dict:
 def _items_path(c: Collection) -> dict:
     parameters = [_f(params.FORMATS)] + [_ref("parameters", n) if n in SHARED else _item_parameter(n)
                                          for n in params.ITEMS_PARAMETERS if n != "f"]
-    parameters += [_list(_param(n, "Equals one of these values (separated by commas)", schemas.queryable_schema(
-        c, n, openapi=True))) for n in c.queryables]
+    parameters += [_equals(n, schemas.queryable_schema(c, n, openapi=True)) for n in c.queryables]
     path = _get(f"Features of {catalogue.title(c)}", parameters, "application/geo+json",
                 {"$ref": f"#/components/schemas/{c.id}-collection"})
     path["post"] = _write("Add a feature", [], "201")
@@ -125,6 +136,18 @@ def _feature_collection(c: Collection) -> dict:
         "numberReturned": {"type": "integer", "minimum": 0}, "timeStamp": {"type": "string", "format": "date-time"}}}
 
 
+def _download_path(c: Collection) -> dict:
+    """Every matching feature as one file (geomap.api.downloads): the items' filters, no paging."""
+    filters = [p for p in _items_path(c)["get"]["parameters"]
+               if p.get("name", p.get("$ref", "").rsplit("/", 1)[-1]) not in ("f", "limit", "offset", "cursor")]
+    path = _get(f"Every feature of {catalogue.title(c)} that matches, as one file", [
+        _f(downloads.FORMATS), *filters], "application/geo+json")
+    path["get"]["responses"]["200"]["content"] = {media: {} for media in
+                                                  {downloads.writers.MEDIA_TYPES[f] for f in downloads.FORMATS
+                                                   if f != "json"}}
+    return path
+
+
 def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
     return {"summary": summary, "security": [{"bearer": []}], "parameters": parameters,
             "requestBody": {"required": True, "content": {"application/geo+json": {}}},
@@ -135,9 +158,11 @@ def _write(summary: str, parameters: list[dict], status: str = "200") -> dict:
 
 def _item_path(c: Collection) -> dict:
     fid = _param("featureId", "Feature id", where="path")
-    if_match = _param("If-Match", "The ETag of the version you read", where="header", required=True)
-    path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f()], "application/geo+json",
-                _ref("schemas", f"{c.id}-feature"))
+    if_match = _param("If-Match", "The ETag of the version you read, several separated by commas, or * for any "
+                      "current version; needed unless GEOMAP_WRITE_WITHOUT_IF_MATCH lets your token's role write "
+                      "without it", where="header")
+    path = _get(f"One feature of {catalogue.title(c)} (ETag header)", [fid, _f(), _param("crs", *ITEMS_DOCS["crs"])],
+                "application/geo+json", _ref("schemas", f"{c.id}-feature"))
     path["put"] = _write("Replace the feature", [fid, if_match])
     path["patch"] = {**_write("Update the feature (JSON Merge Patch)", [fid, if_match]),
                      "requestBody": {"required": True, "content": {"application/merge-patch+json": {}}}}
@@ -158,22 +183,23 @@ def document(base: str) -> dict:
             _param("from", "incidents/ID, sites/ID, zones/ID or lon,lat[,precision_m]", required=True),
             _param("to", "Same forms as from", required=True),
             _param("within", "Metres: also answer 'within this distance?' (yes / possibly / no) with "
-                   "P(distance <= within)", {"type": "number", "minimum": 0, "maximum": MAX_DISTANCE_M}), _f()]),
+                   "P(distance <= within)", {"type": "number", "minimum": 0, "maximum": MAX_DISTANCE_M}),
+            _f(analysis_formats.FORMATS)]),
         "/analysis/nearby": _get("Incidents near a feature or point, nearest first", [
             _param("near", "incidents/ID, sites/ID or lon,lat[,precision_m]", required=True),
             _param("radius", "Metres", RADIUS, required=True), _param("datetime", "Date window"),
             _param("event_type", "ACLED event types, comma-separated"), _param("group", "Group ids"),
             _param("limit", "At most this many, the nearest (number_matched counts them all)",
                    {"type": "integer", "minimum": 1, "maximum": params.MAX_LIMIT, "default": params.MAX_LIMIT}),
-            _f()]),
+            _f(analysis_formats.FORMATS)]),
         "/analysis/zones-at": _get("Zones in force on a date related to a point", [
             _param("lon", "Longitude", {"type": "number", "minimum": -180, "maximum": 180}, required=True),
             _param("lat", "Latitude", {"type": "number", "minimum": -90, "maximum": 90}, required=True),
             _param("precision_m", "Point precision in metres",
                    {"type": "number", "minimum": 0, "maximum": MAX_PRECISION_M, "default": 0}),
-            _param("date", "YYYY-MM-DD", required=True), _f()]),
+            _param("date", "YYYY-MM-DD", required=True), _f(analysis_formats.FORMATS)]),
         "/analysis/overlaps": _get("Overlapping zones of different groups on a date", [
-            _param("date", "YYYY-MM-DD", required=True), _f()]),
+            _param("date", "YYYY-MM-DD", required=True), _f(analysis_formats.FORMATS)]),
         "/collections/incidents/items/{featureId}/context": _get("The context report of an incident", [
             _param("featureId", "Incident id", where="path"),
             _list(_param("radius", "Radii in metres, comma-separated", {
@@ -195,6 +221,7 @@ def document(base: str) -> dict:
         paths[f"{prefix}/feature-schema"] = _get(f"A feature of {catalogue.title(c)} as GeoJSON (JSON Schema)", [],
                                                  "application/schema+json", _ref("schemas", "JSONSchema"))
         paths[f"{prefix}/items"] = _items_path(c)
+        paths[f"{prefix}/download"] = _download_path(c)
         paths[f"{prefix}/items/{{featureId}}"] = _item_path(c)
         paths[f"{prefix}/items/{{featureId}}/history"] = _get("Change history", [
             _param("featureId", "Feature id", where="path"), _f()])

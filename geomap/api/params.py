@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
-from geomap.api import cursors, schemas
+from geomap.api import crs, cursors, schemas
 from geomap.errors import BadRequest, InvalidInput
 from geomap.io.params import (
     bbox,
@@ -38,7 +38,7 @@ MAX_INTEGER = 2**31 - 1  # PostgreSQL integer
 MAX_OFFSET = 2**53 - 1  # any larger skips everything anyway, and must not overflow PostgreSQL's bigint
 MAX_NEAR_RADIUS_M = 1_000_000
 T = TypeVar("T")
-FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg")
+FORMATS = ("json", "geojson", "html", "csv", "kml", "gpkg", "geojsonseq", "fgb")
 ITEMS_PARAMETERS = ("f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "cursor", "sortby", "filter",
                     "filter-lang", "filter-crs", "near", "radius", "properties", "skipGeometry", "resultType")
 
@@ -81,14 +81,16 @@ def feature_query(collection: Collection, args: Mapping[str, str]) -> FeatureQue
     """The FeatureQuery for an items request (a CQL2 filter is parsed here, and checked against
     the queryables where it is translated)."""
     check_known(args, ITEMS_PARAMETERS + tuple(collection.queryables))
-    for name in ("bbox-crs", "crs", "filter-crs"):
-        if name in args and args[name] != CRS84:
-            raise BadRequest(f"{name}: only {CRS84} (WGS84 longitude, latitude) is supported")
+    if "filter-crs" in args and args["filter-crs"] != CRS84:
+        raise BadRequest(f"filter-crs: only {CRS84} (WGS84 longitude, latitude) is supported")
     if args.get("filter-lang", "cql2-text") != "cql2-text":
         raise BadRequest("filter-lang: only cql2-text is supported")
+    projected = crs.bbox_fields(args)  # a bbox in another CRS (Part 2), else None
     query = FeatureQuery(
         collection=collection,
-        bbox=bbox(args["bbox"], antimeridian=True) if "bbox" in args else None,
+        bbox=projected["bbox"] if projected else bbox(args["bbox"], antimeridian=True) if "bbox" in args else None,
+        bbox_crs=projected["bbox_crs"] if projected else None,
+        crs=crs.response_crs(args),
         interval=interval(args["datetime"]) if "datetime" in args else None,
         equals={k: _values(k, v, collection) for k, v in args.items() if k in collection.queryables},
         filter=cql2_text(args["filter"]) if args.get("filter") else None,

@@ -2,18 +2,17 @@
 change history of a feature. Every write needs a bearer token of role editor."""
 from __future__ import annotations
 
-import re
-
 import msgspec
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
-from geomap.api import auth, engine, params
+from geomap.api import auth, engine, etags, params
 from geomap.api.formats import html, json_response, negotiate
-from geomap.api.ogc import base_url, collection_or_404, etag
+from geomap.api.ogc import base_url, collection_or_404
 from geomap.db import store, write
 from geomap.db.tokens import Holder
-from geomap.errors import BadRequest, NotFound, PreconditionFailed, PreconditionRequired, UnsupportedMediaType
+from geomap.errors import BadRequest, NotFound, PreconditionRequired, UnsupportedMediaType
 from geomap.io.geojson import to_feature, validate_feature
+from geomap.model.ids import new_id
 from geomap.model.query import Collection
 
 blueprint = Blueprint("writes", __name__)
@@ -23,9 +22,12 @@ MERGE_PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
 
 @blueprint.post("/collections/<cid>/items")
 def create(cid: str) -> Response:
-    """POST /collections/{id}/items: add a feature (editors only); 201 with its Location and ETag."""
+    """POST /collections/{id}/items: add a feature (editors only); 201 with its Location and ETag.
+    A feature without an id (or with a null one) gets one from the server (geomap.model.ids)."""
     c, holder = _editor_write(cid)
     feature = _body(JSON_TYPES)
+    if feature.get("id") is None:
+        feature = {**feature, "id": new_id(c.id, feature.get("properties"))}
     record = validate_feature(feature, c.id, "request body")
     with engine().begin() as conn:
         version = write.create(conn, record, holder.name)
@@ -36,7 +38,7 @@ def create(cid: str) -> Response:
 def replace(cid: str, fid: str) -> Response:
     """PUT /collections/{id}/items/{fid}: replace a feature whose ETag matches If-Match (editors only)."""
     c, holder = _editor_write(cid)
-    expected = _if_match(fid)
+    expected = _if_match(fid, holder)
     feature = _body(JSON_TYPES)
     _same_id(feature, fid)
     record = validate_feature({**feature, "id": fid}, c.id, "request body")
@@ -49,7 +51,7 @@ def replace(cid: str, fid: str) -> Response:
 def update(cid: str, fid: str) -> Response:
     """JSON Merge Patch (RFC 7396) of the stored feature, validated whole before it is written."""
     c, holder = _editor_write(cid)
-    expected = _if_match(fid)
+    expected = _if_match(fid, holder)
     patch = _body(MERGE_PATCH_TYPES)
     _same_id(patch, fid)
     with engine().begin() as conn:
@@ -63,7 +65,7 @@ def update(cid: str, fid: str) -> Response:
 def remove(cid: str, fid: str) -> Response:
     """DELETE /collections/{id}/items/{fid}: delete a feature whose ETag matches If-Match (editors only)."""
     c, holder = _editor_write(cid)
-    expected = _if_match(fid)
+    expected = _if_match(fid, holder)
     with engine().begin() as conn:
         write.delete(conn, c.id, fid, expected, holder.name)
     return Response(status=204)
@@ -126,22 +128,24 @@ def _same_id(body: dict, fid: str) -> None:
         raise BadRequest(f"the body's id {body['id']!r} differs from the URL's {fid!r}; ids cannot be changed")
 
 
-def _if_match(fid: str) -> int:
-    """The version named by If-Match: "<id>-v<version>" as sent in the ETag."""
+def _if_match(fid: str, holder: Holder) -> write.Expected:
+    """What If-Match expects of the stored feature (geomap.api.etags). Without If-Match, a 428,
+    unless GEOMAP_WRITE_WITHOUT_IF_MATCH lets the token's role write over any current version."""
     header = request.headers.get("If-Match")
-    if not header:
-        raise PreconditionRequired("send If-Match with the ETag from your last GET of this feature, so that "
-                                   "a concurrent change is never overwritten")
-    match = re.fullmatch(rf'(?:W/)?"{re.escape(fid)}-v(\d+)"', header.strip())
-    if match is None:
-        raise PreconditionFailed(f"If-Match {header!r} is not an ETag of {fid!r}")
-    return int(match.group(1))
+    if header:
+        return etags.expected(header, fid)
+    trusted = current_app.extensions["geomap.settings"].write_without_if_match
+    if trusted is not None and holder.may(trusted):
+        return write.ANY
+    raise PreconditionRequired("send If-Match with the ETag from your last GET of this feature (or *), so that "
+                               "a concurrent change is never overwritten")
 
 
-def _written(cid: str, fid: str, version: int, status: int) -> Response:
+def _written(cid: str, fid: str, version: write.Version, status: int) -> Response:
     url = f"{base_url()}/collections/{cid}/items/{fid}"
-    response = json_response({"id": fid, "version": version, "links": [{"href": url, "rel": "self"}]}, status=status)
-    response.headers["ETag"] = etag(fid, version)
+    response = json_response({"id": fid, "version": version.version, "links": [{"href": url, "rel": "self"}]},
+                             status=status)
+    response.headers["ETag"] = etags.etag(fid, version)
     if status == 201:
         response.headers["Location"] = url
     return response

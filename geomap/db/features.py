@@ -33,9 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from geomap.db import cql2
+from geomap.db import cql2, incarnation
+from geomap.db import crs as in_crs
 from geomap.db.candidates import Geography, attributed_to, point, within
+from geomap.db.incarnation import Version
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
+from geomap.model.crs import Crs
 from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near
 from geomap.model.records import PROPERTIES
 
@@ -98,15 +101,18 @@ def _property(stored: Stored, name: str) -> ColumnElement:
 
 
 def feature_json(stored: Stored, near: Near | None = None, properties: tuple[str, ...] | None = None,
-                 skip_geometry: bool = False) -> ColumnElement:
+                 skip_geometry: bool = False, crs: Crs | None = None) -> ColumnElement:
     """The Feature built by PostgreSQL; with `near`, `distance_m` joins its properties. Only the
-    named `properties` when given (in the record's order), and a null geometry with `skip_geometry`."""
+    named `properties` when given (in the record's order), and a null geometry with `skip_geometry`;
+    with `crs`, its coordinates are in that CRS (geomap.db.crs)."""
     t = stored.table
     names = stored.properties if properties is None else [n for n in stored.properties if n in properties]
     pairs = [part for name in names for part in (name, _property(stored, name))]
     if near is not None and (properties is None or "distance_m" in properties):
         pairs += ["distance_m", _distance(t, near)]
-    geometry = null() if skip_geometry else cast(func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS), JSON)
+    geometry = null() if skip_geometry else cast(
+        func.ST_AsGeoJSON(t.c.geom, COORDINATE_DIGITS) if crs is None else
+        func.ST_AsGeoJSON(in_crs.geometry(t.c.geom, crs), in_crs.digits(crs)), JSON)
     return func.json_build_object("type", "Feature", "id", t.c.id, "geometry", geometry,
                                   "properties", func.json_build_object(*pairs))
 
@@ -121,12 +127,12 @@ def _distance(table: Table, near: Near) -> ColumnElement:
 
 # -- clauses --------------------------------------------------------------------------------
 
-def _bbox(stored: Stored, bbox: tuple[float, float, float, float]) -> ColumnElement:
-    """Within the box; a box across the antimeridian (west > east) is its two halves."""
+def _bbox(stored: Stored, bbox: tuple[float, float, float, float], bbox_crs: Crs | None = None) -> ColumnElement:
+    """Within the box; a CRS84 box across the antimeridian (west > east) is its two halves."""
     west, south, east, north = bbox
-    if west > east:
+    if bbox_crs is None and west > east:
         return or_(_bbox(stored, (west, south, 180.0, north)), _bbox(stored, (-180.0, south, east, north)))
-    envelope = func.ST_MakeEnvelope(*bbox, 4326)
+    envelope = func.ST_MakeEnvelope(*bbox, 4326) if bbox_crs is None else in_crs.envelope(bbox, bbox_crs)
     return and_(stored.table.c.geom.op("&&")(envelope), func.ST_Intersects(stored.table.c.geom, envelope))
 
 
@@ -156,7 +162,7 @@ def where(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
     """The clauses every matching feature meets (all of the query's criteria; not its page)."""
     clauses = [equals_clause(stored, name, values) for name, values in q.equals.items()]
     if q.bbox is not None:
-        clauses.append(_bbox(stored, q.bbox))
+        clauses.append(_bbox(stored, q.bbox, q.bbox_crs))
     if q.interval is not None and stored.collection.temporal is not None:
         clauses.append(_interval(stored, *q.interval))
     if q.near is not None:
@@ -245,7 +251,7 @@ def statement(q: FeatureQuery, counted: bool = False) -> Select:
     a BadRequest."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
-    feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry), Text).label("feature")
+    feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry, q.crs), Text).label("feature")
     query = select(feature, *(t.expression for t in terms))
     if q.page.limit is None and q.page.after is None:
         query = query.where(*where(stored, q)).offset(q.page.offset or None)
@@ -278,9 +284,11 @@ def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str
     yield from (row[0] for row in rows)
 
 
-def one(conn: Connection, collection: Collection, feature_id: str) -> tuple[str, int] | None:
-    """A feature's JSON text and its version (for the ETag)."""
+def one(conn: Connection, collection: Collection, feature_id: str,
+        crs: Crs | None = None) -> tuple[str, Version] | None:
+    """A feature's JSON text (in `crs`, else CRS84) and its version (for the ETag)."""
     stored = STORED[collection.id]
     t = stored.table
-    row = conn.execute(select(cast(feature_json(stored), Text), t.c.version).where(t.c.id == feature_id)).first()
-    return (row[0], row[1]) if row else None
+    row = conn.execute(select(cast(feature_json(stored, crs=crs), Text), t.c.version, incarnation.of(t))
+                       .where(t.c.id == feature_id)).first()
+    return (row[0], Version(row[1], row[2])) if row else None

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from geomap.db import bulk, rows
+from geomap.db import bulk, incarnation, rows
+from geomap.db.incarnation import Version
 from geomap.db.schema import relations
 from geomap.db.store import current_rows, table
 from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
@@ -87,28 +89,47 @@ def existing(conn: Connection, collection: str, ids: Iterable[str]) -> set[str]:
 
 # -- one feature (the API) -----------------------------------------------------------------------
 
-def create(conn: Connection, record: Record, actor: str) -> int:
-    """Write a new feature; its version (1). Creates of one id wait for each other (the lock
-    a row would give, before there is a row), so the second finds the first's."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{record.collection}/{record.id}"})
-    if _locked_version(conn, record.collection, record.id) is not None:
+@dataclass(frozen=True)
+class Expected:
+    """Which stored version a replace or delete may overwrite. `tags`: any of these versions
+    (If-Match's ETags); None: whatever version is current, with `star` (If-Match: *, which
+    fails with 412 when there is no current feature, RFC 9110) or without it (a write the
+    deployment lets go without If-Match: 404 when there is none)."""
+
+    tags: frozenset[Version] | None = None
+    star: bool = False
+
+    def admits(self, current: Version) -> bool:
+        """Whether the current version is one this write may overwrite."""
+        return self.tags is None or current in self.tags
+
+
+ANY = Expected()  # an unconditional write
+
+
+def create(conn: Connection, record: Record, actor: str) -> Version:
+    """Write a new feature; its version (1, of a new incarnation). Creates of one id wait for
+    each other (the lock a row would give, before there is a row), so the second finds the first's."""
+    stamp = conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"{record.collection}/{record.id}")),
+                                incarnation.now())).one()[1]
+    if _locked(conn, record.collection, record.id) is not None:
         raise Conflict(f"{record.collection}/{record.id} already exists; PUT or PATCH it instead")
     check_references(conn, [record])
     _staged(conn, record.collection, [record], actor, every=True, refused=_REFUSED)
-    return 1
+    return Version(1, stamp)
 
 
-def replace(conn: Connection, record: Record, expected_version: int, actor: str) -> int:
-    """Write `record` over the stored feature of version `expected_version`; the new version."""
-    _expect(conn, record.collection, record.id, expected_version)
+def replace(conn: Connection, record: Record, expected: Expected, actor: str) -> Version:
+    """Write `record` over the stored feature if `expected` admits its version; the new version."""
+    current = _expect(conn, record.collection, record.id, expected)
     check_references(conn, [record])
     _staged(conn, record.collection, [record], actor, every=True, refused=_REFUSED)
-    return expected_version + 1
+    return Version(current.version + 1, current.incarnation)
 
 
-def delete(conn: Connection, collection: str, feature_id: str, expected_version: int, actor: str) -> None:
-    """Delete the feature of version `expected_version`, keeping it in history."""
-    _expect(conn, collection, feature_id, expected_version)
+def delete(conn: Connection, collection: str, feature_id: str, expected: Expected, actor: str) -> None:
+    """Delete the feature if `expected` admits its version, keeping it in history."""
+    _expect(conn, collection, feature_id, expected)
     history = (f"INSERT INTO history (collection, feature_id, action, version, actor, changes, previous) "
                f"SELECT :collection, t.id, 'delete', t.version + 1, :actor, '[]', {bulk.previous_sql(collection)} "
                f"FROM {collection} t {bulk.stored_claims_join(collection)} WHERE t.id = :id")
@@ -133,20 +154,25 @@ def current_row(conn: Connection, collection: str, feature_id: str) -> dict[str,
 _REFUSED = "the database refused the feature; nothing was written"
 
 
-def _locked_version(conn: Connection, collection: str, feature_id: str) -> int | None:
+def _locked(conn: Connection, collection: str, feature_id: str) -> Version | None:
     """The stored version, the row locked until commit (a concurrent writer waits, then
     reads the version this transaction writes)."""
     t: Table = table(collection)
-    return conn.execute(select(t.c.version).where(t.c.id == feature_id).with_for_update()).scalar()
+    row = conn.execute(select(t.c.version, incarnation.of(t)).where(t.c.id == feature_id).with_for_update()).first()
+    return None if row is None else Version(*row)
 
 
-def _expect(conn: Connection, collection: str, feature_id: str, expected_version: int) -> None:
-    version = _locked_version(conn, collection, feature_id)
-    if version is None:
+def _expect(conn: Connection, collection: str, feature_id: str, expected: Expected) -> Version:
+    current = _locked(conn, collection, feature_id)
+    if current is None and expected.star:
+        raise PreconditionFailed(f"If-Match: * needs a current feature, and there is no {feature_id!r} in "
+                                 f"{collection}; POST creates one")
+    if current is None:
         raise NotFound(f"no feature {feature_id!r} in {collection}")
-    if version != expected_version:
+    if not expected.admits(current):
         raise PreconditionFailed(f"{collection}/{feature_id} changed since you read it (If-Match no longer "
                                  "matches); GET it again, re-apply your change, and retry with the new ETag")
+    return current
 
 
 # -- staging -------------------------------------------------------------------------------------

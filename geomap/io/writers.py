@@ -1,4 +1,4 @@
-"""Writers for exports: GeoJSON, GeoJSON text sequences, CSV, KML and GeoPackage.
+"""Writers for exports: GeoJSON, GeoJSON text sequences, CSV, KML, GeoPackage and FlatGeobuf.
 
 Each takes an iterable of GeoJSON Feature dicts, the shape `geojson.to_feature` and
 `geomap.db.features.stream` produce (properties exactly the data model's), consumes it once
@@ -9,12 +9,17 @@ Each takes an iterable of GeoJSON Feature dicts, the shape `geojson.to_feature` 
     write_csv(features, stream, collection)          text stream (open it with newline="")
     write_kml(features, stream, collection)          text stream
     write_gpkg(features, path, collection)           a file path (GeoPackage is SQLite)
+    flatgeobuf.write_flatgeobuf(...)                 a binary stream
 
+The text formats but KML are also generators of pieces (`TEXTS`: `geojson_texts`,
+`geojsonseq_texts`, `csv_texts`), which an HTTP download sends as they come; GeoJSON and
+text sequences take features as JSON text too, and pass them through undecoded.
 `write(fmt, features, target, collection)` picks one by name; `MEDIA_TYPES` and `EXTENSIONS`
 name what HTTP and file names need.
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
@@ -24,59 +29,92 @@ import msgspec
 import shapely
 from shapely.geometry import shape
 
-from geomap.io import spreadsheet
+from geomap.io import flatgeobuf, spreadsheet
 from geomap.io.gpkg import write_gpkg
 from geomap.io.kml import write_kml
 
-FORMATS = ("geojson", "geojsonseq", "csv", "kml", "gpkg")
+FORMATS = ("geojson", "geojsonseq", "csv", "kml", "gpkg", "fgb")
 MEDIA_TYPES = {"geojson": "application/geo+json", "geojsonseq": "application/geo+json-seq", "csv": "text/csv",
-               "kml": "application/vnd.google-earth.kml+xml", "gpkg": "application/geopackage+sqlite3"}
+               "kml": "application/vnd.google-earth.kml+xml", "gpkg": "application/geopackage+sqlite3",
+               "fgb": flatgeobuf.MEDIA_TYPE}
 _DECODER = msgspec.json.Decoder()
-EXTENSIONS = {"geojson": ".geojson", "geojsonseq": ".geojsonseq", "csv": ".csv", "kml": ".kml", "gpkg": ".gpkg"}
+GEOMETRY_TYPES = {"incidents": "Point", "sites": "Point", "control_zones": "MultiPolygon"}
+EXTENSIONS = {"geojson": ".geojson", "geojsonseq": ".geojsonseq", "csv": ".csv", "kml": ".kml", "gpkg": ".gpkg",
+              "fgb": ".fgb"}
 
 
-def write_geojson(features: Iterable[dict], stream: IO[str], collection: str | None = None) -> int:
-    """A FeatureCollection with a top-level "collection" member (which `geomap import` reads)."""
+def geojson_texts(features: Iterable[dict | str], collection: str | None = None) -> Iterator[str]:
+    """A FeatureCollection with a top-level "collection" member (which `geomap import` reads),
+    piece by piece; a feature given as JSON text passes through as it is."""
     head = {"type": "FeatureCollection"} | ({"collection": collection} if collection else {})
-    stream.write(msgspec.json.encode(head).decode()[:-1] + ', "features": [\n')
-    count = 0
+    yield msgspec.json.encode(head).decode()[:-1] + ', "features": [\n'
+    separator = ""
     for feature in features:
-        stream.write((",\n" if count else "") + msgspec.json.encode(feature).decode())
-        count += 1
-    stream.write("\n]}\n")
-    return count
+        yield separator + _json(feature)
+        separator = ",\n"
+    yield "\n]}\n"
 
 
-def write_geojsonseq(features: Iterable[dict], stream: IO[str], collection: str | None = None) -> int:
+def geojsonseq_texts(features: Iterable[dict | str], collection: str | None = None) -> Iterator[str]:
     """One Feature per text: RS (0x1E), the JSON, LF (RFC 8142)."""
-    count = 0
     for feature in features:
-        stream.write("\x1e" + msgspec.json.encode(feature).decode() + "\n")
-        count += 1
-    return count
+        yield "\x1e" + _json(feature) + "\n"
 
 
-def write_csv(features: Iterable[dict], stream: IO[str], collection: str | None = None) -> int:
+def _json(feature: dict | str) -> str:
+    return feature if isinstance(feature, str) else msgspec.json.encode(feature).decode()
+
+
+def csv_texts(features: Iterable[dict], collection: str | None = None, rows: int = 500) -> Iterator[str]:
     """One row per feature: `id`, then `longitude` and `latitude` for points or `wkt` for other
     geometries, then the properties in order; lists and objects (sources, attributions, tags) as
     JSON, nulls as empty cells; text that a spreadsheet would run as a formula is escaped
-    (`geomap.io.spreadsheet`). The columns come from the first feature."""
+    (`geomap.io.spreadsheet`). The columns come from the first feature. Yields `rows` rows at a time."""
     iterator = iter(features)
     first = next(iterator, None)
     if first is None:
-        return 0
+        return
     point = first["geometry"] is not None and first["geometry"]["type"] == "Point"
     names = list(first["properties"])
-    writer = spreadsheet.Writer(stream)
+    buffer = io.StringIO(newline="")
+    writer = spreadsheet.Writer(buffer)
     writer.writerow(["id", *(["longitude", "latitude"] if point else ["wkt"]), *names])
-    count = 0
-    for feature in chain([first], iterator):
+    for count, feature in enumerate(chain([first], iterator), 1):
         geometry = feature["geometry"]
         where = geometry["coordinates"][:2] if point else \
             [shapely.to_wkt(shape(geometry), rounding_precision=-1) if geometry else ""]
         writer.writerow([feature["id"], *where, *(_cell(feature["properties"].get(n)) for n in names)])
-        count += 1
-    return count
+        if count % rows == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+class Counted:
+    """The items of an iterable, counted as they pass."""
+
+    def __init__(self, items: Iterable):
+        self.count, self._items = 0, items
+
+    def __iter__(self) -> Iterator:
+        for item in self._items:
+            self.count += 1
+            yield item
+
+
+def _writer(texts):
+    def write(features: Iterable[dict], stream: IO[str], collection: str | None = None) -> int:
+        counted = Counted(features)
+        stream.writelines(texts(counted, collection))
+        return counted.count
+    write.__doc__ = f"Write the features to a text stream, as {texts.__name__} gives them; returns their number."
+    return write
+
+
+write_geojson = _writer(geojson_texts)
+write_geojsonseq = _writer(geojsonseq_texts)
+write_csv = _writer(csv_texts)  # (open the stream with newline="")
 
 
 def _cell(value: Any) -> Any:
@@ -88,12 +126,16 @@ def _cell(value: Any) -> Any:
 
 
 TEXT_WRITERS = {"geojson": write_geojson, "geojsonseq": write_geojsonseq, "csv": write_csv, "kml": write_kml}
+TEXTS = {"geojson": geojson_texts, "geojsonseq": geojsonseq_texts, "csv": csv_texts}
 
 
 def write(fmt: str, features: Iterable[dict], target: Path | IO[str], collection: str) -> int:
     """Write `features` in format `fmt` to a path (or, except for gpkg, a text stream)."""
     if fmt == "gpkg":
         return write_gpkg(features, Path(target), collection)
+    if fmt == "fgb":
+        with open(target, "wb") as stream:
+            return flatgeobuf.write_flatgeobuf(features, stream, collection, GEOMETRY_TYPES[collection])
     if fmt not in TEXT_WRITERS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if isinstance(target, (str, Path)):

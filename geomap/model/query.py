@@ -18,6 +18,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from geomap.model.crs import Crs
 from geomap.model.records import PROPERTIES, kinds
 
 if TYPE_CHECKING:
@@ -116,6 +117,8 @@ class FeatureQuery:
     page: Page = Page()
     properties: tuple[str, ...] | None = None  # the feature properties to return (None: all)
     skip_geometry: bool = False  # features without their geometry (null)
+    crs: Crs | None = None  # the response's coordinates (Part 2); None: CRS84, as stored
+    bbox_crs: Crs | None = None  # the CRS `bbox` is in, when not CRS84 (its values then in that CRS's axis order)
 
 
 def order_kinds(q: FeatureQuery) -> tuple[str, ...]:

@@ -115,3 +115,26 @@ def test_owslib_and_geopandas_keep_fractional_precision(app, server):
     assert str(frame["precision_m"].dtype) == "float64"
     assert frame.loc[frame["id"] == last, "precision_m"].item() == 1234.5 if "id" in frame else \
         1234.5 in frame["precision_m"].tolist()
+
+
+def test_gdal_reads_every_feature_page_by_page_as_the_database_holds_it(app, server, requests_seen, tmp_path):
+    """ogr2ogr from OAPIF in pages of 7 (so that `next` links are followed) equals the database,
+    id for id, with each feature's geometry and a number, text and date property."""
+    from sqlalchemy import text
+
+    out = tmp_path / "all.geojson"
+    result = subprocess.run(["ogr2ogr", "-f", "GeoJSON", str(out), f"OAPIF:{server}", "incidents",
+                             "-oo", "PAGE_SIZE=7"], capture_output=True, text=True, timeout=120,
+                            env={"GDAL_HTTP_TIMEOUT": "30", "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    read = {f["properties"]["id"]: f for f in json.loads(out.read_text())["features"]}
+    with app.extensions["geomap.engine"].connect() as conn:
+        stored = {r.id: r for r in conn.execute(text(
+            "SELECT id, ST_X(geom) AS x, ST_Y(geom) AS y, precision_m, title, date_start FROM incidents"))}
+    assert sorted(read) == sorted(stored) and len(stored) == len(SEED)
+    assert sum("/collections/incidents/items" in path for path in requests_seen) >= len(SEED) // 7 + 1, requests_seen
+    for fid, row in stored.items():
+        feature = read[fid]
+        assert feature["geometry"]["coordinates"] == pytest.approx([row.x, row.y], abs=1e-9)
+        assert (feature["properties"]["precision_m"], feature["properties"]["title"]) == (row.precision_m, row.title)
+        assert feature["properties"]["date_start"].startswith(row.date_start.isoformat())

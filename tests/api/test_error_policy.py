@@ -39,7 +39,7 @@ VALID = {
 NEEDS = {"near": "radius", "radius": "near"}  # on the routes that have both, one needs the other
 # A value each parameter refuses, where its schema does not tell one (see `malformed`).
 MALFORMED = {"f": "xml", "filter": "event_type =", "sortby": "notes", "from": "moon/1", "to": "1,2,3,4",
-             "near": "44.21", "filter-lang": "cql2-json", "bbox-crs": "EPSG:3857", "crs": "EPSG:3857",
+             "near": "44.21", "filter-lang": "cql2-json", "bbox-crs": "EPSG:9999", "crs": "EPSG:27700",
              "filter-crs": "EPSG:3857", "color_by": "mood", "layers": "weather", "preset": "poster",
              "properties": "secret", "skipGeometry": "maybe"}
 SLOW = re.compile(r"\.(png|svg)$")  # graphics take a second each: checked with fewer parameters

@@ -3,6 +3,7 @@ Expected results are computed from the seed files, not from geomap's queries."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -158,7 +159,7 @@ def test_a_feature_round_trips_with_an_etag(api):
     response = api.get("/collections/incidents/items/k1-rocket-attack-2019-12-27")
     feature = response.get_json()
     original = next(f for f in SEED["incidents"] if f["id"] == "k1-rocket-attack-2019-12-27")
-    assert response.headers["ETag"] == '"k1-rocket-attack-2019-12-27-v1"'
+    assert re.fullmatch(r'"k1-rocket-attack-2019-12-27-v1\.[0-9a-z]+"', response.headers["ETag"])
     assert feature["properties"] == original["properties"] and feature["geometry"] == original["geometry"]
 
 
@@ -204,7 +205,7 @@ def test_html_item_page_shows_claims_and_sources(api):
     ("/collections/incidents/items?sortby=notes", 400, "sortby"),
     ("/collections/incidents/items?near=44,35", 400, "radius"),
     ("/collections/incidents/items?near=44,35&radius=-5", 400, "radius"),
-    ("/collections/incidents/items?bbox-crs=EPSG:3857&bbox=1,2,3,4", 400, "bbox-crs"),
+    ("/collections/incidents/items?bbox-crs=EPSG:9999&bbox=1,2,3,4", 400, "bbox-crs"),
     ("/collections/incidents/items?f=xml", 400, "f"),
     ("/collections/nope/items", 404, "nope"),
     ("/collections/incidents/items/nope", 404, "nope"),
