@@ -35,6 +35,11 @@ class Settings:
     home: Path
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     db_port: int | None = None  # the embedded cluster's port; None: the last used, else 54329, else free
+    # GEOMAP_PUBLIC_URL: the address users reach the service at (scheme, host, port, path prefix; no
+    # trailing slash). Links, Location headers, embed snippets and credits name it, never the Host
+    # header a request happened to carry. None: `geomap serve` names its bind address, an app
+    # made in-process names http://localhost.
+    public_url: str | None = None
 
     @classmethod
     def load(cls, mapping: Mapping[str, object] | None = None) -> Settings:
@@ -48,6 +53,7 @@ class Settings:
                 source.get("GEOMAP_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
             ),
             db_port=_port("GEOMAP_DB_PORT", source.get("GEOMAP_DB_PORT")),
+            public_url=public_url(source.get("GEOMAP_PUBLIC_URL")),
         )
 
 
@@ -62,6 +68,30 @@ def _database_url(value: object) -> str | None:
             f"got scheme {scheme!r}"
         )
     return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+def public_url(value: object, name: str = "GEOMAP_PUBLIC_URL") -> str | None:
+    """`value` checked as an absolute http(s) URL with a host and no query or fragment, without
+    its trailing slash; None when unset.
+
+    >>> public_url("https://maps.example.org/geomap/")
+    'https://maps.example.org/geomap'
+    """
+    if value in (None, ""):
+        return None
+    url = str(value).strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL ({exc}); got {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an absolute http or https URL such as https://maps.example.org; "
+                          f"got {url!r}")
+    if parts.query or parts.fragment or "@" in parts.netloc or any(c.isspace() for c in url):
+        raise ConfigError(f"{name} must be a scheme, host, optional port and optional path only "
+                          f"(no user, query or fragment); got {url!r}")
+    return url.rstrip("/")
 
 
 def _home(value: object) -> Path:
