@@ -12,30 +12,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
+from serving import free_port, get, wait_for_health
 
 from geomap import server
 
 LORIS = 50
 DRIP_S = 2.0  # a header line on each connection this often
 HOLD_S = 8.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def get(url: str, timeout: float = 5) -> tuple[int, dict, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, dict(error.headers), error.read()
 
 
 @pytest.fixture(scope="module")
@@ -51,24 +36,11 @@ def served(cluster, tmp_path_factory):
                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_for(base, process, log)
+            wait_for_health(base, process, log)
             yield base, log
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
-
-
-def _wait_for(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if get(base + "/health", timeout=2)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("geomap serve did not answer /health within 60 s:\n" + log.read_text())
 
 
 def test_slowloris_does_not_starve_health(served):
