@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -114,7 +115,10 @@ def render(scene: Scene, layers: Sequence[Layer], fmt: str, size: Size) -> bytes
     """The graphic as PNG or SVG bytes, exactly `size.width` x `size.height` pixels."""
     if fmt not in FORMATS:
         raise BadRequest(f"format: must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    with rc_context(RC):
+    with rc_context(RC), warnings.catch_warnings():
+        # A title or label may hold characters no installed font has: they are drawn as boxes,
+        # and matplotlib's warning about each must not fail the request (schemathesis found it).
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
         figure = Figure(figsize=(size.width / size.dpi, size.height / size.dpi), dpi=size.dpi, facecolor="white")
         FigureCanvasAgg(figure)
         drawn = [layer for layer in layers if layer.applies(scene)]
