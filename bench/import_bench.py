@@ -144,7 +144,9 @@ def run_geomap(cluster: Cluster, paths: list[Path], duplicates: bool) -> Run:
     engine = make_engine(url)
     load(engine, paths[:3])
     engine.dispose()
-    command = [sys.executable, "-m", "geomap", "-v", "import", str(paths[3])]
+    # --exclusive: like ogr2ogr, build the indexes once after the rows (readers would wait; none here).
+    # Without it geomap keeps its indexes up as it writes, so that readers go on: bench/import_readers.py.
+    command = [sys.executable, "-m", "geomap", "-v", "import", "--exclusive", str(paths[3])]
     return timed(command + ([] if duplicates else ["--no-duplicates"]), dict(os.environ, DATABASE_URL=url))
 
 

@@ -16,11 +16,21 @@ class GeomapGroup(click.Group):
     """Turns geomap's typed errors into a clear message and exit status 1, never a traceback."""
 
     def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
         try:
             return super().invoke(ctx)
         except GeomapError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except (OperationalError, InterfaceError) as exc:  # the connection died: at COMMIT, or before
+            click.echo(f"error: {LOST_CONNECTION}\n  ({str(exc.orig or exc).strip().splitlines()[0]})", err=True)
+            sys.exit(1)
+
+
+LOST_CONNECTION = ("the connection to the database was lost or refused before the command finished. If it was "
+                   "lost while committing, the database may or may not hold the command's writes: check with "
+                   "`geomap data-version`; an import is all or nothing and can be run again safely.")
 
 
 def _settings():
@@ -327,8 +337,10 @@ def _progress(path: Path):
               help="Write every likely duplicate pair to this CSV file.")
 @click.option("--no-duplicates", is_flag=True, help="Do not look for likely duplicates.")
 @click.option("--history", is_flag=True, help="Data package into an empty database: restore its history too.")
+@click.option("--exclusive", is_flag=True, help="A large import drops and rebuilds the indexes: faster, but readers "
+                                                "wait until it ends (for a first load before serving).")
 def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_distance, duplicate_days,
-                   duplicates_report, no_duplicates, history) -> None:
+                   duplicates_report, no_duplicates, history, exclusive) -> None:
     """Import FILE (GeoJSON, GeoJSON text sequence, ACLED CSV, KML or a data package) in one transaction."""
     from geomap.io.package import is_package
 
@@ -345,7 +357,7 @@ def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_
     try:
         result = import_file(_engine(), file, fmt, collection, skip_invalid=skip_invalid, report=report,
                              duplicates=None if no_duplicates else DuplicateRule(duplicate_distance, duplicate_days),
-                             duplicates_report=duplicates_report, progress=update)
+                             duplicates_report=duplicates_report, progress=update, exclusive=exclusive)
     finally:
         if bar is not None:
             bar.close()
@@ -430,7 +442,7 @@ def synth(count: int, seed: int, output: Path, load_: bool) -> None:
         for line in load_files(engine, paths[:3]).lines():
             click.echo(line)
         bar, update = _progress(paths[3])
-        result = import_file(engine, paths[3], duplicates=None, progress=update)
+        result = import_file(engine, paths[3], duplicates=None, progress=update, exclusive=True)
         if bar is not None:
             bar.close()
         click.echo(result.lines()[0])

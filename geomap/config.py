@@ -38,7 +38,11 @@ class Settings:
     home: Path
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     db_port: int | None = None  # the embedded cluster's port; None: the last used, else 54329, else free
-    public_url: str | None = None  # e.g. https://geomap.example (no trailing slash); from GEOMAP_PUBLIC_URL
+    # GEOMAP_PUBLIC_URL: the address users reach the service at (scheme, host, port, path prefix; no
+    # trailing slash). Links, Location headers, embed snippets and credits name it, never the Host
+    # header a request happened to carry. None: `geomap serve` names its bind address, an app
+    # made in-process names http://localhost.
+    public_url: str | None = None
     # Tokens of this role or above may PUT, PATCH and DELETE without If-Match (generic editors
     # such as QGIS send none); None: every such write needs If-Match.
     write_without_if_match: str | None = None
@@ -74,6 +78,30 @@ def _database_url(value: object) -> str | None:
     return "postgresql+psycopg://" + url.split("://", 1)[1]
 
 
+def public_url(value: object, name: str = "GEOMAP_PUBLIC_URL") -> str | None:
+    """`value` checked as an absolute http(s) URL with a host and no query or fragment, without
+    its trailing slash; None when unset.
+
+    >>> public_url("https://maps.example.org/geomap/")
+    'https://maps.example.org/geomap'
+    """
+    if value in (None, ""):
+        return None
+    url = str(value).strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL ({exc}); got {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an absolute http or https URL such as https://maps.example.org; "
+                          f"got {url!r}")
+    if parts.query or parts.fragment or "@" in parts.netloc or any(c.isspace() for c in url):
+        raise ConfigError(f"{name} must be a scheme, host, optional port and optional path only "
+                          f"(no user, query or fragment); got {url!r}")
+    return url.rstrip("/")
+
+
 def _home(value: object) -> Path:
     if value in (None, ""):
         return default_home()
@@ -105,23 +133,6 @@ def _port(name: str, value: object) -> int | None:
     if not 1024 <= port <= 65535:
         raise ConfigError(f"{name} must be a TCP port number (1024..65535); got {port}")
     return port
-
-
-def public_url(value: object) -> str | None:
-    """GEOMAP_PUBLIC_URL checked: an http(s) URL with a host and no query or fragment, returned
-    without a trailing slash; empty or unset gives None.
-
-    >>> public_url("https://maps.example.org/geomap/")
-    'https://maps.example.org/geomap'
-    """
-    if value in (None, ""):
-        return None
-    url = str(value).strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(f"GEOMAP_PUBLIC_URL must be an http(s) URL such as https://geomap.example, with no "
-                          f"query or fragment; got {url!r}")
-    return url.rstrip("/")
 
 
 def is_public_address(url: str) -> bool:

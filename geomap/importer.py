@@ -23,8 +23,10 @@ file formats (`geomap.io`) meet the writing (`geomap.db.importing`), as `geomap.
    `skip_invalid` the valid features are kept.
 5. Likely duplicates among the imported incidents are reported.
 
-Everything runs in one transaction, which locks the collection against other writers
-(readers go on; during a large first import they wait for the index rebuild).
+Everything runs in one transaction, which locks the collection against other writers; readers
+go on, and see the collection as it was until the commit. With `exclusive`, a large import
+drops the collection's indexes and rebuilds them at the end: faster, but readers of the
+collection wait until the commit (`geomap.db.importing`).
 """
 from __future__ import annotations
 
@@ -103,17 +105,18 @@ def import_file(engine: Engine, path: Path, fmt: str | None = None, collection: 
                 skip_invalid: bool = False, report: Path | None = None,
                 duplicates: DuplicateRule | None = DuplicateRule(),
                 duplicates_report: Path | None = None, actor: str | None = None,
-                progress: Progress | None = None) -> ImportResult:
+                progress: Progress | None = None, exclusive: bool = False) -> ImportResult:
     """Import one file; raise InvalidInput (changing nothing) when any feature is invalid,
     unless `skip_invalid`. `progress` is called now and then with the bytes read so far.
 
     `actor` names the writer in `history` (default "geomap import PATH"); `duplicates` is the
     likely-duplicate rule (None: do not look); `report` and `duplicates_report` are CSV files
-    that receive every problem and every likely duplicate pair.
+    that receive every problem and every likely duplicate pair. `exclusive`: a large import may
+    drop and rebuild the indexes (faster; readers wait until it commits).
     """
     path = Path(path)
     job = _Job(path, fmt or detect_format(path), collection, skip_invalid, report,
-               actor or f"geomap import {path}", progress)
+               actor or f"geomap import {path}", progress, exclusive)
     with ExitStack() as stack:
         stream = _open(path, stack)
         conn = stack.enter_context(engine.begin())
@@ -137,6 +140,7 @@ class _Job:
     report: Path | None
     actor: str
     progress: Progress | None
+    exclusive: bool
 
 
 def _read_and_write(conn: Connection, stream: IO[bytes], job: _Job, direct: bool) -> ImportResult:
@@ -148,7 +152,7 @@ def _read_and_write(conn: Connection, stream: IO[bytes], job: _Job, direct: bool
     first = next(items, None)  # (a reader may learn its collection from the first feature)
     groups = getattr(reader, "groups", None)
     writing = importing.Import(str(job.path), reader.collection, job.actor, refuse=not job.skip_invalid,
-                               new_groups=groups.take_new if groups is not None else None)
+                               exclusive=job.exclusive, new_groups=groups.take_new if groups is not None else None)
     writing.direct = importing.begin(conn, reader.collection, direct)
     size = os.fstat(stream.fileno()).st_size
     with ProblemLog(job.report) as sink:

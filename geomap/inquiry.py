@@ -37,6 +37,7 @@ from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overl
 from geomap.db import candidates, store
 from geomap.db import relations as db_relations
 from geomap.errors import InvalidInput, NotFound
+from geomap.vocabulary import MAX_PRECISION_M
 
 Feature = Incident | Site | ControlZone | Location
 PRIOR_SEARCH_M = PRIOR_SEARCH_KM * 1000.0
@@ -78,6 +79,12 @@ def parse_location(text: str) -> Location:
         numbers = []
     if len(numbers) not in (2, 3) or not all(math.isfinite(n) for n in numbers):
         raise InvalidInput(f"{text!r} is not a feature reference nor lon,lat[,precision_m] in decimal degrees")
+    lon, lat, *precision = numbers
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput(f"{text!r}: longitude must be within -180..180 and latitude within -90..90")
+    if precision and not 0 <= precision[0] <= MAX_PRECISION_M:
+        raise InvalidInput(f"{text!r}: precision_m must be within 0..{MAX_PRECISION_M:.0f} metres "
+                           "(half the equator, the data model's bound)")
     return Location(*numbers)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -101,5 +102,9 @@ def chunked(items: Iterable[str | bytes], size: int = PIECE) -> Iterator[bytes]:
         if length >= size:
             yield b"".join(buffer)
             buffer, length = [], 0
+            # Under `geomap serve`'s gevent workers, a pause: the worker's heartbeat and its other
+            # connections get their turn, so a download streaming for minutes is not taken for a
+            # hung worker at gunicorn's timeout (time.sleep is gevent's there; elsewhere a no-op).
+            time.sleep(0)
     if buffer:
         yield b"".join(buffer)

@@ -11,7 +11,10 @@ order, so that rows, problems and the report come in the same order as from one 
 memory holds a few parts per worker whatever the file's size.
 
 Workers are spawned (a fresh interpreter: nothing of the importer's database connection or
-threads is inherited) and ended when the import ends, fails or is stopped.
+threads is inherited) and ended when the import ends, fails or is stopped; if the importer is
+killed, the kernel kills them too (`die_with_parent`), and the multiprocessing resource tracker
+then ends as its pipe closes. (The Readers must be made by the thread that lives as long as
+the import: the kernel watches the thread that started them.)
 
 Why not `concurrent.futures.ProcessPoolExecutor` (bench/io_libraries.py, 200,000 synthetic
 incidents in 22 parts, 2 workers, 2 shared cores at load 6-7, 2026-12-06, medians of 3): these
@@ -25,11 +28,14 @@ candidate, to be measured with a consumer slower than the readers.
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import multiprocessing
 import os
 import queue
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +99,10 @@ def parts(path: Path, separated: bool, part_bytes: int) -> Iterator[Part]:
 Lines = Callable  # (item, ordinal) -> (a COPY text per table or None, problems): `chunks.Lines`
 
 
-def _work(path: str, collection: str, lines: Lines, separated: bool, tasks, results) -> None:
-    """A worker: read each part it is given until None, and send back what it found."""
+def _work(path: str, collection: str, lines: Lines, separated: bool, tasks, results, parent: int) -> None:
+    """A worker: read each part it is given until None, and send back what it found; it dies
+    with its parent (`parent`: the importer's pid)."""
+    die_with_parent(parent)
     from geomap.io.readers import SequenceReader
 
     reader = SequenceReader(None, Path(path), collection)
@@ -105,6 +113,34 @@ def _work(path: str, collection: str, lines: Lines, separated: bool, tasks, resu
             except BaseException as exc:  # noqa: BLE001 - handed to the main process, which raises it
                 results.put(exc)
                 return
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when `parent` dies, however it dies (kill -9 included).
+
+    Without it, a killed `geomap import` left its readers running under PID 1, and with them
+    the multiprocessing resource tracker, which ends only when every holder of its pipe has
+    (issue 14: 6 of 10 trials). Linux's prctl(PR_SET_PDEATHSIG); elsewhere a thread that
+    watches the parent's pid. A parent already gone before the call is caught by the pid check.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch, args=(parent,), daemon=True, name="geomap-parent-watch").start()
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(POLL)
+    os._exit(1)
 
 
 def _read(part: Part, stream, reader, lines, separated: bool) -> Done:
@@ -137,7 +173,7 @@ class Readers:
         self.results = [context.Queue(QUEUED) for _ in range(workers)]
         self.processes = [context.Process(target=_work, daemon=True, name=f"geomap-import-reader-{k}",
                                           args=(str(path), collection, lines, self.separated,
-                                                self.tasks[k], self.results[k]))
+                                                self.tasks[k], self.results[k], os.getpid()))
                           for k in range(workers)]
         for process in self.processes:
             process.start()

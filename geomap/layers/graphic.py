@@ -11,6 +11,7 @@ part and per map layer; the PDF is vector. No browser and no network are involve
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -149,7 +150,10 @@ def render(scene: Scene, layers: Sequence[Layer], fmt: str, size: Size) -> bytes
     `size.width` x `size.height` pixels (PDF: the same size in points at `size.dpi`)."""
     if fmt not in FORMATS:
         raise BadRequest(f"format: must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    with rc_context(RC):
+    with rc_context(RC), warnings.catch_warnings():
+        # A title or label may hold characters no installed font has: they are drawn as boxes,
+        # and matplotlib's warning about each must not fail the request (schemathesis found it).
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font", category=UserWarning)
         figure = draw(scene, layers, size)
         out = BytesIO()
         figure.savefig(out, format=fmt, dpi=size.dpi, facecolor="white", metadata=METADATA[fmt],

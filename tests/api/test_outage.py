@@ -1,13 +1,26 @@
 """A database outage under a running app: every route that needs the database answers 503 with
 Retry-After as a problem document (never 500), and the app serves again by itself once the
-database is back, on the same port."""
+database is back, on the same port. Then the same under load, against `geomap serve`: reads
+and writes while the database restarts."""
 from __future__ import annotations
 
+import json
+import os
+import random
 import shutil
+import subprocess
+import sys
+import threading
 import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 
 import pytest
+from builders import site
 from conftest import make_home
+from serving import free_port, wait_for_health
+from sqlalchemy import text
 
 from geomap import create_app
 from geomap.db import migrate
@@ -20,7 +33,7 @@ ROUTES = ["/health", "/collections/incidents/items?f=json", "/collections/sites/
           "/collections/incidents/items/k1-rocket-attack-2019-12-27/context?f=json"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def own_cluster():
     home = make_home("geomap-outage-")
     cluster = Cluster(home)
@@ -52,3 +65,89 @@ def test_an_outage_is_503_with_retry_after_and_the_app_recovers(own_cluster):
         time.sleep(0.1)
     assert all(client.get(route).status_code == 200 for route in ROUTES)
     app.extensions["geomap.engine"].dispose()
+
+
+@dataclass(frozen=True)
+class Answer:
+    start: float
+    end: float
+    method: str
+    status: int
+    retry_after: str | None
+    written: str | None  # the id a 2xx write stored
+
+
+READS = ["/collections/incidents/items?f=json&limit=5", "/collections/sites/items/k1-air-base?f=json",
+         "/analysis/distance?from=sites/k1-air-base&to=44.0,35.0", "/health"]
+
+
+def _ask(base: str, token: str, n: int, rng: random.Random) -> Answer:
+    start, written = time.monotonic(), None
+    if rng.random() < 0.2:
+        fid = f"chaos-{n}"
+        request = urllib.request.Request(base + "/collections/sites/items", method="POST",
+                                         data=json.dumps(site(fid, 44.0 + n * 1e-4, 35.0, 10)).encode(),
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/geo+json"})
+    else:
+        fid, request = None, urllib.request.Request(base + rng.choice(READS))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            status, retry = response.status, response.headers.get("Retry-After")
+    except urllib.error.HTTPError as error:
+        with error:
+            status, retry = error.code, error.headers.get("Retry-After")
+    if fid and 200 <= status < 300:
+        written = fid
+    return Answer(start, time.monotonic(), request.get_method(), status, retry, written)
+
+
+def _load(base: str, token: str, stop: threading.Event, out: list[Answer], worker: int) -> None:
+    rng, n = random.Random(worker), worker * 100_000
+    while not stop.is_set():
+        out.append(_ask(base, token, n, rng))
+        n += 1
+
+
+def test_a_database_restart_under_load_answers_503_never_500_and_loses_no_write(own_cluster, tmp_path):
+    from geomap.db import tokens
+
+    engine = make_engine(own_cluster.url())
+    with engine.begin() as conn:
+        token = tokens.create(conn, "chaos", "editor")
+    port, log = free_port(), tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "geomap", "serve", "--port", str(port)], stdout=out,
+                                  stderr=subprocess.STDOUT, env={**os.environ, "DATABASE_URL": own_cluster.url()})
+    base, answers, stop = f"http://127.0.0.1:{port}", [], threading.Event()
+    threads = [threading.Thread(target=_load, args=(base, token, stop, answers, k)) for k in range(4)]
+    try:
+        wait_for_health(base, server, log)
+        for thread in threads:
+            thread.start()
+        time.sleep(2)
+        own_cluster.stop()
+        time.sleep(2)
+        own_cluster.start()
+        back = time.monotonic()
+        time.sleep(6)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        server.terminate()
+        server.wait(timeout=30)
+    statuses = sorted({a.status for a in answers})
+    assert set(statuses) <= {200, 201, 412, 503}, (statuses, log.read_text()[-3000:])
+    assert all(a.retry_after and a.retry_after.isdigit() for a in answers if a.status == 503)
+    assert any(a.status == 503 for a in answers), "the load never met the outage"
+    served = [a.end - back for a in answers if a.start >= back and a.status in (200, 201)]
+    assert served and min(served) < 5, "no 200 within 5 s of the database's return"
+    assert all(a.status in (200, 201) for a in answers if a.start >= back + 5)
+    written = [a.written for a in answers if a.written]
+    assert written, "no write succeeded"
+    with engine.connect() as conn:
+        stored = set(conn.execute(text("SELECT id FROM sites WHERE id LIKE 'chaos-%'")).scalars())
+    engine.dispose()
+    assert set(written) <= stored

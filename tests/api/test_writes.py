@@ -187,3 +187,33 @@ def test_concurrent_puts_with_the_same_etag_exactly_one_wins(app, live_server, e
     with urllib.request.urlopen(f"{url}/history") as response:
         history = json.load(response)["history"]
     assert [h["version"] for h in history] == [1, 2]
+
+
+def test_twenty_concurrent_patches_with_one_etag_exactly_one_wins(app, live_server, editor_token):
+    """Issue 14: 20 PATCHes sent at once with the same If-Match: one 200, nineteen 412."""
+    load(app.extensions["geomap.engine"])
+    url = f"{live_server}/collections/incidents/items/k1-rocket-attack-2019-12-27"
+    with urllib.request.urlopen(url) as response:
+        tag = response.headers["ETag"]
+    barrier, statuses = threading.Barrier(20), []
+
+    def patch(n: int) -> None:
+        request = urllib.request.Request(url, data=json.dumps({"properties": {"title": f"writer {n}"}}).encode(),
+                                         method="PATCH", headers=bearer(editor_token, **{
+                                             "If-Match": tag, "Content-Type": "application/merge-patch+json"}))
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(request) as response:
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            with error:
+                statuses.append(error.code)
+
+    threads = [threading.Thread(target=patch, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [412] * 19
+    with urllib.request.urlopen(f"{url}/history") as response:
+        assert [h["version"] for h in json.load(response)["history"]] == [1, 2]

@@ -22,6 +22,7 @@ from io_helpers import (
     zone,
 )
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from geomap.db import bulk
 from geomap.errors import InvalidInput
@@ -195,6 +196,34 @@ def test_every_problem_goes_to_the_report_and_skip_invalid_keeps_the_valid_featu
     assert any("skipped 2 invalid feature(s)" in line for line in result.lines())
 
 
+@pytest.mark.parametrize("exclusive", [False, True])
+def test_readers_wait_during_a_large_import_only_when_it_is_exclusive(refs, tmp_path, monkeypatch, exclusive):
+    """Issue 14 item 7: between two chunks of a large import, another session reads the
+    collection without waiting, unless the import is exclusive (its DROP INDEX locks readers out)."""
+    from geomap.db import importing
+
+    monkeypatch.setattr(bulk, "BULK_MIN", 3)
+    monkeypatch.setattr(chunks, "CHUNK_ROWS", 2)
+    waited, written = [], importing.copy
+
+    def copy_then_read(conn, sql, lines):
+        written(conn, sql, lines)
+        with refs.connect() as reader:
+            reader.execute(text("SET lock_timeout = '300ms'"))
+            try:
+                reader.execute(text("SELECT count(*) FROM incidents")).scalar_one()
+                waited.append(False)
+            except OperationalError:
+                waited.append(True)
+
+    monkeypatch.setattr(importing, "copy", copy_then_read)
+    result = import_file(refs, write_sequence(tmp_path / "incidents.geojsonseq",
+                                              [incident(f"attack-{i}", lon=44 + i / 100) for i in range(7)]),
+                         exclusive=exclusive)
+    assert result.direct and result.created == 7 and result.rebuilt_indexes == exclusive
+    assert any(waited) == exclusive, waited
+
+
 def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatch):
     """Small chunks (an id repeated across chunks is still caught) and the index rebuild of a
     large import leave the same rows, and the schema as the migrations made it."""
@@ -207,7 +236,7 @@ def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatc
 
     monkeypatch.setattr(bulk, "BULK_MIN", 3)
     schema = _schema(refs)
-    result = import_file(refs, write_sequence(path, features))
+    result = import_file(refs, write_sequence(path, features), exclusive=True)
     assert result.direct and result.rebuilt_indexes and result.created == 7
     assert _schema(refs) == schema  # the triggers that keep attributed_groups enabled again, too
     assert len(contents(refs, "incidents")) == 7

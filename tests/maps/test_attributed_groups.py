@@ -98,7 +98,7 @@ def test_geomap_import_chunked_and_bulk_keeps_it(engine, tmp_path, monkeypatch):
     assert import_file(engine, _sequence(tmp_path / "incidents-a.geojsonseq", _features("accused"))).created == 6
     assert assert_right(engine)["imported-1"] == ["kataib-hezbollah", "united-states"]
     monkeypatch.setattr(bulk, "BULK_MIN", 3)  # the path that rebuilds indexes after writing
-    result = import_file(engine, _sequence(tmp_path / "incidents-b.geojsonseq", _features("denied")))
+    result = import_file(engine, _sequence(tmp_path / "incidents-b.geojsonseq", _features("denied")), exclusive=True)
     assert result.updated == 6 and result.rebuilt_indexes
     assert assert_right(engine)["imported-1"] == ["united-states"]
 

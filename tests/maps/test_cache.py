@@ -116,7 +116,8 @@ def test_bulk_imports_drop_it_on_the_direct_and_the_staged_path(engine, tmp_path
     empty, before = maps.selection_scene(engine, maps.Selection()), stamp(engine, "incidents")
     features = [incident(f"i{n}", 44.0 + n / 100, 35.0, "2019-12-01", claims=(("alpha", "claimed"),))
                 for n in range(5)]
-    first = import_file(engine, write_sequence(tmp_path / "a.geojsonseq", features), collection="incidents")
+    first = import_file(engine, write_sequence(tmp_path / "a.geojsonseq", features), collection="incidents",
+                        exclusive=True)
     assert first.direct and first.rebuilt_indexes and stamp(engine, "incidents") != before  # COPY fired it
     imported = maps.selection_scene(engine, maps.Selection())
     assert imported is not empty and imported.total_incidents == 5

@@ -1,0 +1,83 @@
+"""What every answer of the app shares for safety: its public address, its security headers and
+the longest URL it reads.
+
+- Links, `Location` headers and embed snippets name the configured public URL
+  (GEOMAP_PUBLIC_URL, `geomap.config.Settings.public_url`), never the Host header a request
+  happened to carry: `PublicURL` rewrites each request's scheme, host and path prefix before
+  Flask sees them, so `request.url_root` and `url_for(_external=True)` are right everywhere.
+- Every answer says `X-Content-Type-Options: nosniff`, a Content-Security-Policy that fits the
+  pages (their own scripts and styles, inline ones and Function() included as the maps need
+  them; pictures from the app, data/blob URLs and the two optional online basemaps; nothing
+  else), no referrer beyond the origin, and may be framed only by the service itself, except embeddable
+  maps (`?embed=1`), which any site may frame.
+- A URL over MAX_URL bytes is a 414 problem document (gunicorn refuses longer request lines
+  the same way: `geomap.server`).
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+
+from geomap.errors import GeomapError
+
+MAX_URL = 4096
+ONLINE_TILES = "https://tile.openstreetmap.org https://*.tile.openstreetmap.org https://server.arcgisonline.com"
+# 'unsafe-eval': the measuring tool of the maps (Leaflet.Measure, served offline) compiles its
+# templates with Function(); without it the interactive maps do not start.
+POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+          f"img-src 'self' data: blob: {ONLINE_TILES}; font-src 'self' data:; connect-src 'self'; "
+          "object-src 'none'; base-uri 'self'; form-action 'self'")
+LOCAL_DEFAULT = "http://localhost"  # an app made in-process (tests, scripts) with no public URL
+
+
+class URITooLong(GeomapError, status=414, title="URI too long"):
+    """The request's URL is longer than the service reads."""
+
+
+class PublicURL:
+    """WSGI middleware: each request as if it had been made to `public_url` (its scheme, host and
+    port, and its path as a prefix), whatever Host header or address it came with."""
+
+    def __init__(self, app, public_url: str):
+        parts = urlsplit(public_url)
+        self.app, self.scheme, self.prefix = app, parts.scheme, parts.path.rstrip("/")
+        self.host = parts.netloc
+        self.port = str(parts.port or (443 if parts.scheme == "https" else 80))
+
+    def __call__(self, environ, start_response):
+        """Rewrite the request's public address, then call the app."""
+        environ["wsgi.url_scheme"] = self.scheme
+        environ["HTTP_HOST"] = self.host
+        environ["SERVER_NAME"] = self.host.rsplit(":", 1)[0] if not self.host.endswith("]") else self.host
+        environ["SERVER_PORT"] = self.port
+        environ["SCRIPT_NAME"] = self.prefix
+        for forwarded in ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED"):
+            environ.pop(forwarded, None)
+        return self.app(environ, start_response)
+
+
+def _check_length() -> None:
+    size = len(request.full_path.encode()) if request.query_string else len(request.path.encode())
+    if size > MAX_URL:
+        raise URITooLong(f"the URL is {size} bytes, over the limit of {MAX_URL}; send fewer or shorter "
+                         "parameters (a long filter can be shortened with bbox or ids)")
+
+
+def _headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    embeddable = request.args.get("embed") in ("1", "true") and response.mimetype == "text/html"
+    frames = "*" if embeddable else "'self'"
+    headers.setdefault("Content-Security-Policy", f"{POLICY}; frame-ancestors {frames}")
+    if not embeddable:
+        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    return response
+
+
+def init_app(app: Flask, public_url: str | None) -> None:
+    """Name `public_url` (else LOCAL_DEFAULT) in every link; the URL limit and headers on every answer."""
+    app.wsgi_app = PublicURL(app.wsgi_app, public_url or LOCAL_DEFAULT)
+    app.before_request(_check_length)
+    app.after_request(_headers)
