@@ -29,6 +29,7 @@ from geomap.analysis.report import (
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
 from geomap.db import candidates, store
+from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
 
 Feature = Incident | Site | ControlZone | Location
@@ -112,16 +113,19 @@ def nearby(engine: Engine, origin: str | Location, radius_m: float, *, date_from
            ) -> list[NearbyIncident]:
     """Incidents (possibly) within `radius_m` of a point or feature, nearest first."""
     radius_m = check_radius(radius_m, "radius")
-    with engine.connect() as conn:
+
+    def candidates_of(conn: Connection) -> tuple[Feature, list]:
         focus = resolve(conn, origin) if isinstance(origin, str) else origin
         if isinstance(focus, ControlZone):
             raise InvalidInput("nearby needs a point: an incident, a site or lon,lat")
         location = _location(focus)
-        rows = candidates.incidents_near(conn, location.lon, location.lat, radius_m + location.precision_m,
-                                         date_from=date_from, date_to=date_to, event_types=event_types,
-                                         group_ids=group_ids, exclude=[focus.id] if isinstance(focus, Incident) else [])
+        return focus, candidates.incidents_near(
+            conn, location.lon, location.lat, radius_m + location.precision_m, date_from=date_from, date_to=date_to,
+            event_types=event_types, group_ids=group_ids, exclude=[focus.id] if isinstance(focus, Incident) else [])
+
+    focus, rows = read(engine, candidates_of)
     dates = focus.dates if isinstance(focus, Incident) else None
-    return rank_nearby(location, [Incident.from_row(r) for r in rows], radius_m, dates)
+    return rank_nearby(_location(focus), [Incident.from_row(r) for r in rows], radius_m, dates)
 
 
 def zones_at(engine: Engine, location: Location, on: date) -> tuple[list[ZoneRelation], dict[str, ZoneRelation]]:
@@ -143,8 +147,7 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
                    windows_days: Sequence[int] = DEFAULT_WINDOWS_DAYS) -> ContextReport:
     """The context report of one incident, for the radii in metres and the time windows in days given."""
     _check_report_parameters(radii_m, windows_days)
-    with engine.connect() as conn:
-        evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
+    evidence = read(engine, lambda conn: _evidence(conn, incident_id, max(radii_m), max(windows_days)))
     return build_report(evidence, radii_m, windows_days)
 
 

@@ -2,6 +2,7 @@
 features. Expected values come from GeographicLib and PostGIS geography, not from geomap."""
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -182,3 +183,34 @@ def test_the_search_boxes_hold_every_point_within_the_radius():
                 end = Geodesic.WGS84.Direct(lat, lon, azimuth, metres)
                 x, y = (end["lon2"] + 180.0) % 360.0 - 180.0, end["lat2"]
                 assert any(w <= x <= e and s <= y <= n for w, s, e, n in boxes), (lon, lat, metres, azimuth, boxes)
+
+
+def test_nearby_sees_a_wider_precision_written_after_it_kept_the_widest(world, tmp_path):
+    """The largest precision is kept per connection (no query per call); a write of a wider one,
+    from another connection, is still seen: the statement checks the kept value, and an empty
+    answer is asked again with the one read afresh."""
+    window = {"date_from": date(2019, 11, 27), "date_to": date(2019, 12, 27)}
+    far = Location(*at(135, 60000))  # nothing within 10 km, while the widest precision is 2 km
+    for _ in range(3):  # every pooled connection the calls use has kept the widest by now
+        assert inquiry.nearby(world, far, 10000, **window) == []
+    vague = incident("i-vague", *at(135, 60000 + 30000), "2019-12-26", precision=25000)
+    (tmp_path / "more").mkdir()
+    load_features(world, tmp_path / "more", incidents=[vague])  # 30 km away, precision 25 km: may be within 10
+    assert ids(inquiry.nearby(world, far, 10000, **window)) == ["i-vague"]
+    assert ids(inquiry.nearby(world, Location(*ORIGIN), 25000, **window)) == [
+        "i-4km", "i-9km", "i-24km", "i-26km-vague"]  # a non-empty answer with the widest kept before the write
+
+
+def test_a_pooled_connection_whose_server_process_ended_is_not_used(world):
+    """No pre-ping round trip: a pooled connection the server closed is found by its socket and
+    replaced, so the call after a backend's end succeeds."""
+    pooled = world.connect()
+    pid = pooled.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with world.connect() as other:
+        pooled.close()  # back in the pool, first in line (the pool is first in, first out)
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    time.sleep(0.2)
+    with world.connect() as conn:  # no retry here: the pool handed out a live connection
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+    found = inquiry.nearby(world, Location(*ORIGIN), 25000, date_from=date(2019, 11, 27), date_to=date(2019, 12, 27))
+    assert ids(found) == ["i-4km", "i-9km", "i-24km", "i-26km-vague"]

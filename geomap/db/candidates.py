@@ -6,12 +6,27 @@ on geography; `geomap.analysis` computes the exact answer. Every value is bound.
 """
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Text, and_, cast, func, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Float,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType, UserDefinedType
 
@@ -61,38 +76,109 @@ def max_precision(conn: Connection) -> float:
     return conn.execute(select(func.coalesce(func.max(incidents.c.precision_m), 0.0))).scalar_one()
 
 
+# The largest precision radius is kept per pooled connection rather than read before every
+# query (a round trip each, issue 16). Each query checks it is still the largest in the same
+# statement, at no cost in round trips: `_widest_holds` is a one-time filter on the
+# precision index, so a write of a wider precision (from any process) makes the query return no
+# rows, and an empty answer is re-read with the largest radius read afresh (`_guarded`).
+WIDEST = "geomap.widest_precision_m"
+
+
+def _widest_holds() -> ColumnElement:
+    return select(func.coalesce(func.max(incidents.c.precision_m), 0.0)).scalar_subquery() <= bindparam("widest")
+
+
+def _guarded(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any]) -> list:
+    """The rows of a statement built on `_near_clauses` for its number of boxes, with the kept
+    largest precision, and again with the one read now when it may have grown since (no rows)."""
+    widest = conn.info.get(WIDEST)
+    if widest is not None:
+        rows = _execute(conn, statement, params, widest)
+        if rows:
+            return rows
+    fresh = max_precision(conn)
+    conn.info[WIDEST] = fresh
+    return rows if widest is not None and fresh <= widest else _execute(conn, statement, params, fresh)
+
+
+def _execute(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any], widest: float) -> list:
+    """The statement's rows, with the boxes of the reach (the radius plus the largest precision)."""
+    boxes = envelope(params["lon"], params["lat"], params["radius"] + widest)
+    values = params | {"widest": widest} | {f"{k}{i}": v for i, box in enumerate(boxes)
+                                            for k, v in zip(("west", "south", "east", "north"), box, strict=True)}
+    return conn.execute(statement(len(boxes)), values).all()
+
+
 def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
                    date_from: date | None = None, date_to: date | None = None,
                    event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
                    exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Incidents whose precision circle may reach within `radius_m` of the point."""
-    clauses = _near(conn, lon, lat, radius_m, date_from, date_to)
-    query = incident_select().where(*clauses, *incident_filters(None, None, event_types, group_ids, exclude))
-    return conn.execute(query).mappings().all()
+    params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=list(event_types),
+                          groups=list(group_ids), exclude=list(exclude))
+    shape = _shape(params)
+    return [row._mapping for row in _guarded(conn, lambda boxes: _incidents_near_statement(boxes, *shape), params)]
 
 
 def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float, *, date_from: date,
                       date_to: date, exclude: Iterable[str] = ()) -> list[tuple]:
     """Like `incidents_near`, but only (id, lon, lat, precision_m, date_start, date_end, groups):
     what counting thousands of neighbours needs (`geomap.analysis.proximity.Neighbours`)."""
-    query = select(incidents.c.id, func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom), incidents.c.precision_m,
-                   incidents.c.date_start, incidents.c.date_end, _incident_groups()
-                   ).where(*_near(conn, lon, lat, radius_m, date_from, date_to),
-                           *incident_filters(None, None, (), (), exclude))
-    return conn.execute(query).all()
+    params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=[], groups=[], exclude=list(exclude))
+    shape = _shape(params)
+    return _guarded(conn, lambda boxes: _neighbour_columns_statement(boxes, *shape), params)
 
 
-def _near(conn: Connection, lon: float, lat: float, radius_m: float, date_from: date | None,
-          date_to: date | None) -> list[ColumnElement]:
-    """Rows whose precision circle may reach within `radius_m` of the point. The index condition
-    uses the widest precision in the table; the second keeps only rows whose own precision lets
-    them reach, so that no row is transferred for nothing."""
-    reach = radius_m + max_precision(conn)
-    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat), float(radius_m) + incidents.c.precision_m)
-    clauses = [in_envelope(incidents.c.geom, lon, lat, reach), exact]
-    if date_from is not None or date_to is not None:  # so that the (geom, daterange) index answers both
+def _near_params(lon, lat, radius_m, date_from, date_to, **lists) -> dict[str, Any]:
+    return {"lon": float(lon), "lat": float(lat), "radius": float(radius_m), "date_from": date_from,
+            "date_to": date_to, **lists}
+
+
+def _shape(params: dict[str, Any]) -> tuple:
+    """What decides the statement's text besides its number of boxes: whether there are dates, and which lists are given."""
+    dated = params["date_from"] is not None or params["date_to"] is not None
+    return (dated, *(bool(params[k]) for k in ("event_types", "groups", "exclude")))
+
+
+@functools.cache
+def _incidents_near_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
+    """incidents_near's statement for its shape, built once (its values are bound parameters)."""
+    return incident_select().where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
+
+
+@functools.cache
+def _neighbour_columns_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
+    return select(incidents.c.id, func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom), incidents.c.precision_m,
+                  incidents.c.date_start, incidents.c.date_end, _incident_groups()
+                  ).where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
+
+
+def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
+    """Rows whose precision circle may reach within the radius of the point. The index condition
+    is the boxes of the reach, with the widest precision in the table; the exact test keeps only
+    rows whose own precision lets them reach, so that no row is transferred for nothing."""
+    at = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326)
+    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), cast(at, Geography),
+                            bindparam("radius", type_=Float) + incidents.c.precision_m)
+    box = [incidents.c.geom.op("&&")(func.ST_MakeEnvelope(*(bindparam(f"{k}{i}", type_=Float) for k in
+                                                           ("west", "south", "east", "north")), 4326))
+           for i in range(boxes)]
+    clauses = [_widest_holds(), or_(*box), exact]
+    if dated:  # so that the (geom, daterange) index answers both
         own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-        clauses.insert(1, own.op("&&")(func.daterange(date_from, date_to, "[]")))
+        window = func.daterange(bindparam("date_from", type_=Date), bindparam("date_to", type_=Date), "[]")
+        clauses.insert(2, own.op("&&")(window))
+    return clauses
+
+
+def _list_clauses(event_types: bool, groups: bool, exclude: bool) -> list[ColumnElement]:
+    clauses = []
+    if event_types:
+        clauses.append(incidents.c.event_type.in_(bindparam("event_types", expanding=True)))
+    if groups:
+        clauses.append(incidents.c.attributed_groups.overlap(cast(bindparam("groups"), ARRAY(Text))))
+    if exclude:
+        clauses.append(incidents.c.id.not_in(bindparam("exclude", expanding=True)))
     return clauses
 
 
@@ -128,24 +214,46 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, wit
     all dates), and each group's incidents are ranked by distance. (An unbounded
     nearest-neighbour walk per group reads the whole index when a group has few such incidents.)
     """
-    window = func.daterange(before - timedelta(days=days), before, "[)")
+    ranked = conn.execute(_nearest_prior_statement(), {
+        "lon": float(lon), "lat": float(lat), "within_m": float(within_m), "before": before,
+        "since": before - timedelta(days=days), "per_group": per_group,
+        **dict(zip(("west", "south", "east", "north"), _one_box(lon, lat, within_m), strict=True))}).all()
+    # Then the few ranked incidents by id: joined in the statement, the planner expected tens of
+    # thousands of ranked rows and merge-joined them over the whole primary key (issue 16).
+    rows = {row["id"]: row for row in incidents_by_id(conn, {r.id for r in ranked})}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in ranked:
+        found.setdefault(r.group_id, []).append(rows[r.id] | {"prior_of": r.group_id})
+    return found
+
+
+@functools.cache
+def _nearest_prior_statement() -> Select:
+    """Every group's nearest incidents (group_id, id, rank), ranked by distance: built once."""
+    at = cast(func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326),
+              Geography)
+    window = func.daterange(bindparam("since", type_=Date), bindparam("before", type_=Date), "[)")
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-    distance = func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))
-    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"), distance.label("metres"))
-            .where(in_envelope(incidents.c.geom, lon, lat, within_m), own.op("&&")(window),
-                   incidents.c.date_end < before)
+    box = func.ST_MakeEnvelope(*(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
+    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"),
+                   func.ST_Distance(cast(incidents.c.geom, Geography), at).label("metres"))
+            .where(incidents.c.geom.op("&&")(box), own.op("&&")(window), incidents.c.date_end < bindparam("before", type_=Date))
             .cte("near").prefix_with("MATERIALIZED"))  # each distance computed once, then filtered
     claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres)
-               .where(near.c.metres <= within_m).subquery("claimed"))
+               .where(near.c.metres <= bindparam("within_m", type_=Float)).subquery("claimed"))
     rank = func.row_number().over(partition_by=claimed.c.group_id, order_by=(claimed.c.metres, claimed.c.id))
-    ranked = select(claimed.c.group_id, claimed.c.id, claimed.c.metres, rank.label("rank")).subquery("ranked")
-    query = (incident_select().add_columns(ranked.c.group_id.label("prior_of"))
-             .join_from(incidents, ranked, ranked.c.id == incidents.c.id).where(ranked.c.rank <= per_group)
-             .order_by(ranked.c.group_id, ranked.c.rank))
-    found: dict[str, list[dict[str, Any]]] = {}
-    for row in conn.execute(query).mappings():
-        found.setdefault(row["prior_of"], []).append(dict(row))
-    return found
+    ranked = select(claimed.c.group_id, claimed.c.id, rank.label("rank")).subquery("ranked")
+    return (select(ranked.c.group_id, ranked.c.id).where(ranked.c.rank <= bindparam("per_group"))
+            .order_by(ranked.c.group_id, ranked.c.rank))
+
+
+def _one_box(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
+    """The one box of `envelope` (the prior search's radius, 100 km, wraps only near the
+    antimeridian or a pole: there, the box of every longitude is taken, which still holds it)."""
+    boxes = envelope(lon, lat, metres)
+    if len(boxes) == 1:
+        return boxes[0]
+    return (-180.0, min(b[1] for b in boxes), 180.0, max(b[3] for b in boxes))
 
 
 # The mean Earth radius; an angle of metres / EARTH_M, widened by ENVELOPE_MARGIN, is more than
@@ -179,13 +287,25 @@ def in_envelope(geom_column, lon: float, lat: float, metres: float) -> ColumnEle
 
 def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     """One incident as the analysis reads it, or None if there is none with this id."""
-    row = conn.execute(incident_select().where(incidents.c.id == incident_id)).mappings().first()
+    row = conn.execute(_incident_statement(), {"id": incident_id}).mappings().first()
     return dict(row) if row else None
+
+
+@functools.cache
+def _incident_statement() -> Select:
+    return incident_select().where(incidents.c.id == bindparam("id"))
 
 
 def incidents_by_id(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
     """The incidents with these ids as the analysis reads them (ids not found are left out)."""
-    return [dict(r) for r in conn.execute(incident_select().where(incidents.c.id.in_(list(ids)))).mappings()]
+    if not (ids := list(ids)):
+        return []
+    return [dict(r) for r in conn.execute(_incidents_by_id_statement(), {"ids": ids}).mappings()]
+
+
+@functools.cache
+def _incidents_by_id_statement() -> Select:
+    return incident_select().where(incidents.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def site_select() -> Select:
