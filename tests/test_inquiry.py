@@ -214,3 +214,30 @@ def test_a_pooled_connection_whose_server_process_ended_is_not_used(world):
         assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
     found = inquiry.nearby(world, Location(*ORIGIN), 25000, date_from=date(2019, 11, 27), date_to=date(2019, 12, 27))
     assert ids(found) == ["i-4km", "i-9km", "i-24km", "i-26km-vague"]
+
+
+@pytest.mark.parametrize("centre", [(44.21, 35.48), (179.9, -20.0), (20.0, 69.5), (20.0, 78.0)])
+def test_nearest_prior_is_each_groups_geodesic_nearest(engine, tmp_path, centre):
+    """`candidates.nearest_prior` ranks by a flat distance first and measures only the few near
+    each group's k-th: its answer equals the k nearest by GeographicLib, at mid and high
+    latitudes (past 70 degrees every candidate is measured) and across the antimeridian."""
+    import numpy as np
+
+    from geomap.db import candidates
+
+    rng = np.random.default_rng(int(abs(centre[1])))
+    rows, made = [], []
+    for k in range(240):
+        lon, lat = offset(*centre, float(rng.uniform(0, 360)), float(rng.uniform(0, 110_000)))
+        lon = (lon + 540) % 360 - 180
+        day = f"2019-{int(rng.integers(1, 13)):02d}-01"
+        groups = [g for g in ("alpha", "beta") if rng.random() < 0.5]
+        made.append(incident(f"p-{k}", lon, lat, day, claims=tuple((g, "claimed") for g in groups)))
+        rows.append((f"p-{k}", lon, lat, day, groups))
+    load_features(engine, tmp_path, groups=[group("alpha"), group("beta", "#e69f00")], incidents=made)
+    with engine.connect() as conn:
+        found = candidates.nearest_prior(conn, *centre, before=date(2019, 12, 15), within_m=100_000, days=365)
+    for gid in ("alpha", "beta"):
+        ranked = sorted((reference_metres(*centre, lon, lat), iid) for iid, lon, lat, day, groups in rows
+                        if gid in groups and day < "2019-12-15")
+        assert [r["id"] for r in found[gid]] == [iid for metres, iid in ranked if metres <= 100_000][:5]
