@@ -10,9 +10,11 @@ on a loopback port with the same worker count, worker class and threads, the sam
 version, the same CPython, and no access log:
 
 1. geomap: `gunicorn 'geomap:create_app()'`, DATABASE_URL pointing at the bench database;
-2. pygeoapi (pinned below, in its own venv bench/data/pygeoapi-venv so that its pins never touch
-   .venv) with its PostgreSQL provider on the same table (id_field id, geom_field geom,
-   time_field date_start), config and OpenAPI document generated into bench/data/pygeoapi/;
+2. pygeoapi (every package pinned in bench/pygeoapi-requirements.txt, in its own venv
+   bench/data/pygeoapi-venv so that its pins never touch .venv) with its PostgreSQL provider on
+   the same table (id_field id, geom_field geom, time_field date_start), config and OpenAPI
+   document generated into bench/data/pygeoapi/, and the index its query needs (a btree_gist
+   GiST on (geom, date_start), created for the run and dropped after it);
 3. bench/bare_items.py: PostgreSQL builds the whole FeatureCollection, Python passes the bytes.
 
 The request paths are a fixed, seeded list (boxes ~0.5 degree wide centred on random incidents,
@@ -23,8 +25,12 @@ pygeoapi fills the page when they do (its time_field is date_start alone, so wit
 than the limit its count may differ). Then R rounds, the order of the servers rotating from round
 to round, each turn a warm-up followed by a timed run of the same duration; in a round every
 server's cycle starts at the same path (a different one in each round). Prints requests/s, wrk's
-latency p50/p99, and the ratios geomap/pygeoapi (target >= 4) and geomap/bare (target >= 0.7);
+latency p50/p90/p99, and the ratios geomap/pygeoapi (target >= 4) and geomap/bare (target >= 0.8);
 writes the figures to bench/data/api-<database>-<time>.json.
+
+The comparison is service against service, each answering its own way: pygeoapi matches
+`date_start` alone within the window (geomap and bare: the interval overlaps it), returns no
+attribution claims, and counts every match (numberMatched) on every page.
 
 `--profile K` then profiles geomap's items request in-process (Flask test client, cProfile) over
 K paths, and splits its time into SQL (execute + fetch) and Python.
@@ -60,13 +66,14 @@ ROOT = BENCH.parent
 DATA = BENCH / "data"
 PYGEOAPI_VERSION = "0.21.0"
 PYGEOAPI_VENV = DATA / "pygeoapi-venv"
+PYGEOAPI_REQUIREMENTS = BENCH / "pygeoapi-requirements.txt"
 PYGEOAPI_DIR = DATA / "pygeoapi"
 ITEMS = "/collections/incidents/items"
 BOX_DEGREES = 0.5
 WINDOW_DAYS = 365
 LIMIT = 100
 SANITY_PATHS = 5
-TARGETS = {"pygeoapi": 4.0, "bare": 0.7}
+TARGETS = {"pygeoapi": 4.0, "bare": 0.8}
 SERVERS = ("geomap", "pygeoapi", "bare")
 
 
@@ -99,25 +106,57 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def pinned() -> dict[str, str]:
+    """pygeoapi's environment: every package and its version (bench/pygeoapi-requirements.txt)."""
+    lines = (ln.strip() for ln in PYGEOAPI_REQUIREMENTS.read_text().splitlines())
+    return dict(ln.split("==", 1) for ln in lines if ln and not ln.startswith("#"))
+
+
 def ensure_pygeoapi() -> Path:
-    """The pygeoapi venv's gunicorn, installing pygeoapi if needed. Its PostgreSQL provider imports
-    GeoAlchemy2, which pygeoapi does not install; it and SQLAlchemy (unpinned by pygeoapi) get the
-    versions of .venv, as gunicorn does, so a fresh venv is the same on every machine."""
+    """The pygeoapi venv's gunicorn, installing its pinned environment if any version differs.
+    Its PostgreSQL provider imports GeoAlchemy2, which pygeoapi does not install: it, SQLAlchemy
+    and gunicorn must be the versions of .venv (checked), so both sides run the same server and ORM."""
     python, gunicorn = PYGEOAPI_VENV / "bin" / "python", PYGEOAPI_VENV / "bin" / "gunicorn"
-    wanted = {"pygeoapi": PYGEOAPI_VERSION} | {
-        name: importlib.metadata.version(name) for name in ("gunicorn", "GeoAlchemy2", "SQLAlchemy")}
-    check = ("import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in "
-             f"{tuple(wanted) + ('psycopg2-binary',)!r}}}))")
+    wanted = pinned()
+    same = {name: importlib.metadata.version(name) for name in ("gunicorn", "GeoAlchemy2", "SQLAlchemy")}
+    if any(wanted.get(k) != v for k, v in same.items()):
+        raise SystemExit(f"{PYGEOAPI_REQUIREMENTS.name} pins {[f'{k}=={wanted.get(k)}' for k in same]}, "
+                         f".venv has {same}: make them equal")
+    check = ("import importlib.metadata as m, json, sys; names = json.loads(sys.argv[1]); "
+             "print(json.dumps({p: m.version(p) for p in names}))")
     if python.exists():
-        found = subprocess.run([str(python), "-c", check], capture_output=True, text=True)
-        if found.returncode == 0 and all(json.loads(found.stdout)[k] == v for k, v in wanted.items()):
+        found = subprocess.run([str(python), "-c", check, json.dumps(list(wanted))], capture_output=True, text=True)
+        if found.returncode == 0 and json.loads(found.stdout) == wanted:
             return gunicorn
-    print(f"installing pygeoapi {PYGEOAPI_VERSION} into {PYGEOAPI_VENV} (its own venv) ...", flush=True)
+    print(f"installing pygeoapi {PYGEOAPI_VERSION} into {PYGEOAPI_VENV} (its own venv, "
+          f"{PYGEOAPI_REQUIREMENTS.name}) ...", flush=True)
     base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", str(PYGEOAPI_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *(f"{k}=={v}" for k, v in wanted.items()),
-                    "psycopg2-binary"], check=True)
+    subprocess.run([base, "-m", "venv", "--clear", str(PYGEOAPI_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(PYGEOAPI_REQUIREMENTS)], check=True)
+    found = subprocess.run([str(python), "-c", check, json.dumps(list(wanted))], capture_output=True, text=True,
+                           check=True)
+    if json.loads(found.stdout) != wanted:
+        raise SystemExit(f"pygeoapi's venv does not hold the pinned versions: {found.stdout}")
     return gunicorn
+
+
+# The index pygeoapi's query needs, as its users would create it: its PostgreSQL provider filters
+# `ST_Intersects(geom, box) AND date_start BETWEEN a AND b` (time_field is one column), which the
+# (geom, daterange) GiST geomap's queries use cannot serve. Created before the run, dropped after.
+PYGEOAPI_INDEX = "incidents_pygeoapi_geom_date_start"
+PYGEOAPI_INDEX_SQL = (f"CREATE EXTENSION IF NOT EXISTS btree_gist; "
+                      f"CREATE INDEX IF NOT EXISTS {PYGEOAPI_INDEX} ON incidents USING gist (geom, date_start)")
+
+
+def pygeoapi_index(cluster: Cluster, db: str, create: bool) -> float:
+    clock = time.perf_counter()
+    with psycopg.connect(cluster.url(db, driver="postgresql"), autocommit=True) as conn:
+        if create:
+            conn.execute(PYGEOAPI_INDEX_SQL)
+            conn.execute("ANALYZE incidents")
+        else:
+            conn.execute(f"DROP INDEX IF EXISTS {PYGEOAPI_INDEX}")
+    return time.perf_counter() - clock
 
 
 PYGEOAPI_CONFIG = """\
@@ -434,6 +473,8 @@ def run(cluster: Cluster, args) -> int:
           + (f" (--pg-options {args.pg_options!r})" if args.pg_options else " (server defaults)"))
     load_before = os.getloadavg()
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} on {os.cpu_count()} cores")
+    print(f"pygeoapi's index {PYGEOAPI_INDEX} (btree_gist, (geom, date_start)) ready in "
+          f"{pygeoapi_index(cluster, db, create=True):.1f} s")
     servers = make_servers(cluster, db, args)
     try:
         for server in servers.values():
@@ -449,6 +490,7 @@ def run(cluster: Cluster, args) -> int:
     finally:
         for server in servers.values():
             server.stop()
+        pygeoapi_index(cluster, db, create=False)  # the other benchmarks run without it
     load_after = os.getloadavg()
     report(args, db, results, load_before, load_after, settings)
     if args.profile:
@@ -486,6 +528,7 @@ def report(args, db: str, results: dict[str, list[dict]], load_before, load_afte
         requests = sum(r["requests"] for r in runs)
         seconds = sum(r["duration_us"] for r in runs) / 1e6
         summary[name] = {"rps": requests / seconds, "p50_ms": float(np.mean([r["p50_us"] for r in runs])) / 1000,
+                         "p90_ms": float(np.mean([r["p90_us"] for r in runs])) / 1000,
                          "p99_ms": float(np.mean([r["p99_us"] for r in runs])) / 1000,
                          "kib": sum(r["bytes"] for r in runs) / requests / 1024, "runs": [r["rps"] for r in runs]}
     print(f"\n{db}: items with bbox + datetime + limit={LIMIT}; {args.workers} workers x {args.threads} thread(s), "
@@ -493,7 +536,8 @@ def report(args, db: str, results: dict[str, list[dict]], load_before, load_afte
           f"warm-up each)")
     for name, s in summary.items():
         print(f"  {name:<9} {s['rps']:8.1f} req/s  (runs {', '.join(f'{v:.1f}' for v in s['runs'])})   "
-              f"p50 {s['p50_ms']:7.1f} ms   p99 {s['p99_ms']:7.1f} ms   {s['kib']:6.1f} KiB/response")
+              f"p50 {s['p50_ms']:7.1f} ms   p90 {s['p90_ms']:7.1f} ms   p99 {s['p99_ms']:7.1f} ms   "
+              f"{s['kib']:6.1f} KiB/response")
     ratios = {peer: summary["geomap"]["rps"] / summary[peer]["rps"] for peer in TARGETS}
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1-minute) on {os.cpu_count()} cores")
     per_round = {peer: [g / o for g, o in zip(summary["geomap"]["runs"], summary[peer]["runs"], strict=True)] for peer in TARGETS}

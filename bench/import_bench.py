@@ -3,7 +3,7 @@ same GeoJSON text sequence into the same PostgreSQL server, side by side in one 
 
     .venv/bin/python bench/import_bench.py                      # 1,000,000 incidents, seed 1
     .venv/bin/python bench/import_bench.py --incidents 100000   # a quicker look
-    .venv/bin/python bench/import_bench.py --repeat 2           # best of two runs each
+    .venv/bin/python bench/import_bench.py --repeat 3           # three runs each (default 2)
 
 The file (and groups, sites and zones it refers to) is made by `geomap.io.synth_files` into bench/data/
 once and reused. Each tool loads it into a fresh database of the bench cluster
@@ -14,7 +14,12 @@ their peak resident memory is the larger of the kernel's high-water mark of each
 and the peak of the sum of resident memory over the child and its descendants (geomap's reader
 processes), sampled every 50 ms.
 
-Targets (issue 5): geomap's time at most 1.5x ogr2ogr's; geomap's peak memory under 1 GB.
+The two tools alternate (`--repeat`, 2 by default): ogr2ogr first in the first round, geomap
+first in the next, and so on, since the machine's load moves each run; the ratio is of the two
+medians, printed with every run's time.
+
+Targets (issue 5, issue 16): geomap's time at most 1.5x ogr2ogr's, median of 2 alternating runs
+each; geomap's peak memory under 1 GB.
 """
 from __future__ import annotations
 
@@ -165,6 +170,19 @@ def duplicate_seconds(output: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def median_run(runs: list[Run], seconds) -> Run:
+    """The run of median `seconds(run)` (of an even number, the mean of the two middle ones, with
+    the output and peak memory of the later of them)."""
+    ordered = sorted(runs, key=seconds)
+    middle = ordered[(len(ordered) - 1) // 2: len(ordered) // 2 + 1]
+    mean = sum(seconds(r) for r in middle) / len(middle)
+    return Run(mean + (middle[-1].seconds - seconds(middle[-1])), max(r.peak_mb for r in runs), middle[-1].output)
+
+
+def loading_seconds(run: Run) -> float:
+    return run.seconds - duplicate_seconds(run.output)
+
+
 def report(n: int, ours: Run, theirs: Run) -> bool:
     """Print the figures. The target compares loading with loading: ogr2ogr makes no duplicate
     report, so that part of geomap's time is shown beside the ratio, not in it."""
@@ -184,30 +202,40 @@ def report(n: int, ours: Run, theirs: Run) -> bool:
     return ok
 
 
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--incidents", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-duplicates", action="store_true", help="skip geomap's likely-duplicate report")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="alternate the two tools this many times and compare each one's best run "
-                             "(other work on the machine slows runs unevenly)")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="alternate the two tools this many times (each going first in turn) and compare "
+                             "their medians (other work on the machine slows runs unevenly)")
     parser.add_argument("--stop", action="store_true", help="stop the bench cluster afterwards")
     args = parser.parse_args(argv)
     paths = data_files(args.incidents, args.seed)
     cluster = Cluster(BENCH_HOME)
     cluster.start()
     try:
-        runs = []
-        for _ in range(max(args.repeat, 1)):
-            theirs = run_ogr2ogr(cluster, paths[3])
-            print(f"ogr2ogr: {theirs.seconds:.1f} s", flush=True)
-            ours = run_geomap(cluster, paths, duplicates=not args.no_duplicates)
-            print(f"geomap: {ours.seconds:.1f} s\n{ours.output.strip()}", flush=True)
-            runs.append((ours, theirs))
-        best_ours = min((r[0] for r in runs), key=lambda r: r.seconds - duplicate_seconds(r.output))
-        best_theirs = min((r[1] for r in runs), key=lambda r: r.seconds)
-        return 0 if report(args.incidents, best_ours, best_theirs) else 1
+        ours, theirs = [], []
+        for turn in range(max(args.repeat, 1)):
+            for tool in (("ogr2ogr", "geomap") if turn % 2 == 0 else ("geomap", "ogr2ogr")):
+                print(f"[{_load()}] round {turn + 1}: {tool} ...", flush=True)
+                if tool == "ogr2ogr":
+                    theirs.append(run_ogr2ogr(cluster, paths[3]))
+                    print(f"ogr2ogr: {theirs[-1].seconds:.1f} s", flush=True)
+                else:
+                    ours.append(run_geomap(cluster, paths, duplicates=not args.no_duplicates))
+                    print(f"geomap: {ours[-1].seconds:.1f} s\n{ours[-1].output.strip()}", flush=True)
+        print(f"runs (loading s): geomap {', '.join(f'{loading_seconds(r):.1f}' for r in ours)}; "
+              f"ogr2ogr {', '.join(f'{r.seconds:.1f}' for r in theirs)}; per round ratio "
+              f"{', '.join(f'{loading_seconds(o) / t.seconds:.2f}' for o, t in zip(ours, theirs, strict=True))}; "
+              f"load average now {_load()}")
+        return 0 if report(args.incidents, median_run(ours, loading_seconds),
+                           median_run(theirs, lambda r: r.seconds)) else 1
     finally:
         drop_databases(cluster)  # the next benchmark starts on a quiet server too
         if args.stop:

@@ -44,6 +44,7 @@ from geomap.synth import DAYS
 
 DATA = Path(__file__).resolve().parent / "data"
 WARMUP = 20
+NEARBY_TARGET, REPORT_TARGET, REPORT_P99_MS = 1.3, 8, 1000  # issue 16
 
 # The honest equivalent of geomap.db.candidates.incidents_near with a date window, in plain SQL:
 # the index condition is a lon/lat box around the radius widened by the largest precision in the
@@ -110,11 +111,17 @@ def box(lon: float, lat: float, reach: float) -> tuple[float, float, float, floa
     return lon - dx, lat - dy, lon + dx, lat + dy
 
 
+WIDEST: dict[int, float] = {}  # per connection: the largest precision, read once
+
+
 def reach_params(conn, point, radius, days) -> dict:
     """bare's (and STATS_SQL's) parameters: the reach (the radius plus the largest precision in
-    the table), and the lon/lat box that holds it."""
+    the table, read once per connection, as geomap keeps it: the data do not change during the
+    run), and the lon/lat box that holds it."""
     lon, lat, day = point
-    reach = radius + conn.execute(MAX_PRECISION_SQL).fetchone()[0]
+    if id(conn) not in WIDEST:
+        WIDEST[id(conn)] = conn.execute(MAX_PRECISION_SQL).fetchone()[0]
+    reach = radius + WIDEST[id(conn)]
     west, south, east, north = box(lon, lat, reach)
     return bare_params(lon, lat, radius, day - timedelta(days=days), day) | dict(
         reach=reach, west=west, south=south, east=east, north=north)
@@ -149,11 +156,13 @@ def check_same(point, ours_ids, bare_ids, conn, radius) -> None:
 
 def summary(seconds: list[float]) -> dict[str, float]:
     ms = np.asarray(seconds) * 1000
-    return {"median": float(np.median(ms)), "p90": float(np.percentile(ms, 90)), "mean": float(ms.mean())}
+    return {"median": float(np.median(ms)), "p90": float(np.percentile(ms, 90)), "p99": float(np.percentile(ms, 99)),
+            "mean": float(ms.mean())}
 
 
 def line(name: str, s: dict[str, float]) -> str:
-    return f"  {name:<16} median {s['median']:8.2f} ms   p90 {s['p90']:8.2f} ms   mean {s['mean']:8.2f} ms"
+    return (f"  {name:<16} median {s['median']:8.2f} ms   p90 {s['p90']:8.2f} ms   p99 {s['p99']:8.2f} ms   "
+            f"mean {s['mean']:8.2f} ms")
 
 
 # -- the runs ------------------------------------------------------------------------------------
@@ -323,7 +332,10 @@ def run(cluster: Cluster, args) -> None:
     tag = "-" + "".join(c if c.isalnum() else "_" for c in args.pg_options) if args.pg_options else ""
     engine = make_engine(cluster.url(name) + query)
     rng = np.random.default_rng(args.seed + 1000)
-    with psycopg.connect(cluster.url(name, driver="postgresql") + query, autocommit=True) as conn:
+    # prepare_threshold=None, as geomap's engine (geomap.db.engine.make_engine): no server-side
+    # prepared statements on either side, so both parse and plan every statement.
+    with psycopg.connect(cluster.url(name, driver="postgresql") + query, autocommit=True,
+                         prepare_threshold=None) as conn:
         print(f"database {name}: {dataset(conn)}; built in {record['seconds']['total']:.0f} s")
         print("server settings: " + ", ".join(f"{k}={conn.execute(f'SHOW {k}').fetchone()[0]}" for k in
                                               ("jit", "max_parallel_workers_per_gather", "shared_buffers", "work_mem"))
@@ -365,18 +377,20 @@ def report(args, seconds, returned, reports, stats, uses, name) -> None:
           + f" (plans in {DATA / f'explain-{name}.txt'})")
     ratio, report_ratio = o["median"] / b["median"], r["median"] / o["median"]
     print(f"\nnearby (R={km:g} km, {args.days} d)  ours median {o['median']:.2f} ms   bare SQL median "
-          f"{b['median']:.2f} ms (bare)   ratio X/Y = {ratio:.2f}  (target <= 1.5){'' if ratio <= 1.5 else '  MISSED'}")
-    p99 = float(np.percentile(np.asarray(t_reports) * 1000, 99))
+          f"{b['median']:.2f} ms (bare)   ratio X/Y = {ratio:.2f}  (target <= {NEARBY_TARGET}){_missed(ratio <= NEARBY_TARGET)}")
     print(f"context report          median {r['median']:.2f} ms   ratio to one nearby = {report_ratio:.1f}"
-          f"           (target <= 8){'' if report_ratio <= 8 else '  MISSED'}")
-    print(f"context report          p50 {r['median']:.0f} ms   p90 {r['p90']:.0f} ms   p99 {p99:.0f} ms"
-          f"   p99 = {p99 / 1000:.2f} s (target <= 1){'' if p99 <= 1000 else '  MISSED'}")
+          f"           (target <= {REPORT_TARGET}){_missed(report_ratio <= REPORT_TARGET)}")
+    print(f"context report          p50 {r['median']:.0f} ms   p90 {r['p90']:.0f} ms   report p99 = {r['p99']:.0f} ms"
+          f"   (target <= {REPORT_P99_MS} ms){_missed(r['p99'] <= REPORT_P99_MS)}")
     rates = summary(t_rates)
     worst = float(np.max(t_rates)) * 1000
     print(f"base rate, one group    median {rates['median']:.2f} ms   p90 {rates['p90']:.2f} ms   max {worst:.1f} ms   "
           f"({statistics.mean(counted):,.0f} incidents counted on average, max {max(counted):,})   "
-          f"max = {worst / 1000:.2f} s (target <= 0.3){'' if worst <= 300 else '  MISSED'}")
+          f"max = {worst / 1000:.2f} s (target <= 0.3){_missed(worst <= 300)}")
 
+
+def _missed(ok: bool) -> str:
+    return "" if ok else "  MISSED"
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -69,23 +69,24 @@ NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
 BENCHMARKS = (
     Benchmark("synth", "synth.py", "builds the synthetic benchmark database bench_<N>_<seed>", ()),
     Benchmark("nearby", "nearby.py", "nearby query against bare PostGIS; context report against one nearby", (
-        Metric("nearby / bare SQL", rf"ratio X/Y = {NUMBER}", "<=", 1.5),
+        Metric("nearby / bare SQL", rf"ratio X/Y = {NUMBER}", "<=", 1.3),
         Metric("context report / one nearby", rf"ratio to one nearby = {NUMBER}", "<=", 8),
-        Metric("context report p99 (s)", rf"p99 = {NUMBER} s", "<=", 1),
+        Metric("context report p99 (ms)", rf"report p99 = {NUMBER} ms", "<=", 1000),
         Metric("base rate of one group, max (s)", rf"max = {NUMBER} s \(target <= 0.3\)", "<=", 0.3),
     ), quick=("--queries", "10")),
     Benchmark("api", "api.py", "OGC API items under gunicorn: geomap against pygeoapi and a bare reference", (
         Metric("geomap / pygeoapi (req/s)", rf"geomap/pygeoapi\s+=\s+{NUMBER}", ">=", 4),
-        Metric("geomap / bare (req/s)", rf"geomap/bare\s+=\s+{NUMBER}", ">=", 0.7),
+        Metric("geomap / bare (req/s)", rf"geomap/bare\s+=\s+{NUMBER}", ">=", 0.8),
     ), quick=("--duration", "2", "--warmup", "1", "--rounds", "1", "--paths", "5")),
-    Benchmark("maps", "maps_bench.py", "selection map in a browser: geomap against a naive Folium map", (
+    Benchmark("maps", "maps_bench.py", "selection map in a browser: geomap against Folium maps (naive, FastMarkerCluster)", (
         Metric("naive map / geomap (time to interactive)", rf"ratio {NUMBER}x with the server counting", ">=", 10),
+        Metric("FastMarkerCluster / geomap (interactive)", rf"against FastMarkerCluster {NUMBER}x cold", ">=", 3),
         Metric("geomap HTML (MB)", rf"HTML: ours {NUMBER} MB", "<", 5),  # maps_bench.LIMIT_MB
     ), incidents=100_000, quick=("--runs", "1")),
     Benchmark("import", "import_bench.py", "geomap import against ogr2ogr (COPY) of the same GeoJSON sequence", (
         Metric("geomap import / ogr2ogr", rf"ratio {NUMBER} \(target", "<=", 1.5),
         Metric("geomap import peak RSS (MB)", rf"geomap peak {NUMBER} MB", "<", 1024),
-    )),
+    ), quick=("--repeat", "1")),
 )
 NAMES = tuple(b.name for b in BENCHMARKS)
 
@@ -158,6 +159,30 @@ def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def start_cluster(port: int | None):
+    """The bench cluster (bench/data/cluster), started here unless it runs already (then it is
+    left running at the end: someone else may be using it). Its port is `--port`, else the one in
+    bench/data/cluster/port; a taken port is an error, not a silent move to another. With
+    neither, a free port is chosen, said, and written to that file for the next run."""
+    sys.path.insert(0, str(BENCH.parent))
+    from geomap.db.cluster import Cluster, free_port
+
+    home = DATA / "cluster"
+    saved = home / "port"
+    if port is None and saved.exists():
+        port = int(saved.read_text())
+    cluster = Cluster(home, port=port)
+    if cluster.status().running:
+        print(f"bench cluster: already running on port {cluster.status().port}; left running at the end")
+        return cluster, False
+    if port is None:
+        cluster.port = free_port()
+        print(f"bench cluster: no --port and no {saved}; using port {cluster.port}, free now (written there)")
+    cluster.start()
+    print(f"bench cluster: started on port {cluster.status().port} ({home}); stopped at the end")
+    return cluster, True
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -166,6 +191,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--incidents", type=int, help="size of the 1,000,000-incident benchmarks (all, if --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--list", action="store_true", help="print the benchmarks and their commands, run nothing")
+    parser.add_argument("--port", type=int, help="the bench cluster's port (default: bench/data/cluster/port, "
+                        "else a free one, said and written there)")
+    parser.add_argument("--keep-running", action="store_true", help="leave the bench cluster running at the end")
     args = parser.parse_args(argv)
     args.only = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(args.only) - set(NAMES))
@@ -184,9 +212,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     directory = DATA / time.strftime("run-%Y%m%d-%H%M%S")
     directory.mkdir(parents=True, exist_ok=True)
+    cluster, started = start_cluster(args.port)
     before = _load()
-    outcomes = [run(b, commands[b.name], directory / f"{b.name}.log") for b in chosen]
-    rows = summary(outcomes, (before, _load()))
+    try:
+        outcomes = [run(b, commands[b.name], directory / f"{b.name}.log") for b in chosen]
+    finally:
+        after = _load()
+        if started and not args.keep_running:
+            cluster.stop()
+            print(f"stopped the bench cluster ({cluster.home})")
+    rows = summary(outcomes, (before, after))
     print("\n" + "\n".join(rows))
     (directory / "summary.json").write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     print(f"logs and summary.json in {directory}")

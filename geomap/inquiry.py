@@ -36,6 +36,7 @@ from geomap.analysis.report import (
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
 from geomap.db import candidates, store
 from geomap.db import relations as db_relations
+from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
 from geomap.vocabulary import MAX_PRECISION_M
 
@@ -204,16 +205,19 @@ def nearby(engine: Engine, origin: str | Location, radius_m: float, *, date_from
            ) -> list[NearbyIncident]:
     """Incidents (possibly) within `radius_m` of a point or feature, nearest first."""
     radius_m = check_radius(radius_m, "radius")
-    with engine.connect() as conn:
+
+    def candidates_of(conn: Connection) -> tuple[Feature, list]:
         focus = resolve(conn, origin) if isinstance(origin, str) else origin
         if isinstance(focus, ControlZone):
             raise InvalidInput("nearby needs a point: an incident, a site or lon,lat")
         location = _location(focus)
-        rows = candidates.incidents_near(conn, location.lon, location.lat, radius_m + location.precision_m,
-                                         date_from=date_from, date_to=date_to, event_types=event_types,
-                                         group_ids=group_ids, exclude=[focus.id] if isinstance(focus, Incident) else [])
+        return focus, candidates.incidents_near(
+            conn, location.lon, location.lat, radius_m + location.precision_m, date_from=date_from, date_to=date_to,
+            event_types=event_types, group_ids=group_ids, exclude=[focus.id] if isinstance(focus, Incident) else [])
+
+    focus, rows = read(engine, candidates_of)
     dates = focus.dates if isinstance(focus, Incident) else None
-    return rank_nearby(location, [Incident.from_row(r) for r in rows], radius_m, dates)
+    return rank_nearby(_location(focus), [Incident.from_row(r) for r in rows], radius_m, dates)
 
 
 def zones_at(engine: Engine, location: Location, on: date) -> tuple[list[ZoneRelation], dict[str, ZoneRelation]]:
@@ -235,10 +239,12 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
                    windows_days: Sequence[int] = DEFAULT_WINDOWS_DAYS) -> ContextReport:
     """The context report of one incident, for the radii in metres and the time windows in days given."""
     _check_report_parameters(radii_m, windows_days)
-    with engine.connect() as conn:
-        evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
-        ref = f"incidents/{incident_id}"
-        related = _relations(conn, [ref], either_end=True)
+    ref = f"incidents/{incident_id}"
+
+    def gather(conn: Connection):
+        return _evidence(conn, incident_id, max(radii_m), max(windows_days)), _relations(conn, [ref], either_end=True)
+
+    evidence, related = read(engine, gather)
     report = build_report(evidence, radii_m, windows_days)
     return replace(report, location_facts=tuple(location_facts(ref, related.constraints, related.derivations)))
 
@@ -255,11 +261,9 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
-    counting = candidates.Counting(comparison.local_m, comparison.region_m, (comparison.window_from, comparison.window_to),
-                                   (comparison.baseline_from, comparison.baseline_to))
-    prior_rows, counted = candidates.surroundings(conn, loc.lon, loc.lat, before=focus.date_start,
-                                                  within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS, counting=counting,
-                                                  exclude=[focus.id])
+    prior_rows = candidates.nearest_prior(conn, loc.lon, loc.lat, before=focus.date_start,
+                                          within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS)
+    counted = _base_counts(conn, focus, [g["id"] for g in groups], comparison)
     priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(

@@ -2,6 +2,7 @@
 features. Expected values come from GeographicLib and PostGIS geography, not from geomap."""
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -182,3 +183,61 @@ def test_the_search_boxes_hold_every_point_within_the_radius():
                 end = Geodesic.WGS84.Direct(lat, lon, azimuth, metres)
                 x, y = (end["lon2"] + 180.0) % 360.0 - 180.0, end["lat2"]
                 assert any(w <= x <= e and s <= y <= n for w, s, e, n in boxes), (lon, lat, metres, azimuth, boxes)
+
+
+def test_nearby_sees_a_wider_precision_written_after_it_kept_the_widest(world, tmp_path):
+    """The largest precision is kept per connection (no query per call); a write of a wider one,
+    from another connection, is still seen: the statement checks the kept value, and an empty
+    answer is asked again with the one read afresh."""
+    window = {"date_from": date(2019, 11, 27), "date_to": date(2019, 12, 27)}
+    far = Location(*at(135, 60000))  # nothing within 10 km, while the widest precision is 2 km
+    for _ in range(3):  # every pooled connection the calls use has kept the widest by now
+        assert inquiry.nearby(world, far, 10000, **window) == []
+    vague = incident("i-vague", *at(135, 60000 + 30000), "2019-12-26", precision=25000)
+    (tmp_path / "more").mkdir()
+    load_features(world, tmp_path / "more", incidents=[vague])  # 30 km away, precision 25 km: may be within 10
+    assert ids(inquiry.nearby(world, far, 10000, **window)) == ["i-vague"]
+    assert ids(inquiry.nearby(world, Location(*ORIGIN), 25000, **window)) == [
+        "i-4km", "i-9km", "i-24km", "i-26km-vague"]  # a non-empty answer with the widest kept before the write
+
+
+def test_a_pooled_connection_whose_server_process_ended_is_not_used(world):
+    """No pre-ping round trip: a pooled connection the server closed is found by its socket and
+    replaced, so the call after a backend's end succeeds."""
+    pooled = world.connect()
+    pid = pooled.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with world.connect() as other:
+        pooled.close()  # back in the pool, first in line (the pool is first in, first out)
+        other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    time.sleep(0.2)
+    with world.connect() as conn:  # no retry here: the pool handed out a live connection
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+    found = inquiry.nearby(world, Location(*ORIGIN), 25000, date_from=date(2019, 11, 27), date_to=date(2019, 12, 27))
+    assert ids(found) == ["i-4km", "i-9km", "i-24km", "i-26km-vague"]
+
+
+@pytest.mark.parametrize("centre", [(44.21, 35.48), (179.9, -20.0), (20.0, 69.5), (20.0, 78.0)])
+def test_nearest_prior_is_each_groups_geodesic_nearest(engine, tmp_path, centre):
+    """`candidates.nearest_prior` ranks by a flat distance first and measures only the few near
+    each group's k-th: its answer equals the k nearest by GeographicLib, at mid and high
+    latitudes (past 70 degrees every candidate is measured) and across the antimeridian."""
+    import numpy as np
+
+    from geomap.db import candidates
+
+    rng = np.random.default_rng(int(abs(centre[1])))
+    rows, made = [], []
+    for k in range(240):
+        lon, lat = offset(*centre, float(rng.uniform(0, 360)), float(rng.uniform(0, 110_000)))
+        lon = (lon + 540) % 360 - 180
+        day = f"2019-{int(rng.integers(1, 13)):02d}-01"
+        groups = [g for g in ("alpha", "beta") if rng.random() < 0.5]
+        made.append(incident(f"p-{k}", lon, lat, day, claims=tuple((g, "claimed") for g in groups)))
+        rows.append((f"p-{k}", lon, lat, day, groups))
+    load_features(engine, tmp_path, groups=[group("alpha"), group("beta", "#e69f00")], incidents=made)
+    with engine.connect() as conn:
+        found = candidates.nearest_prior(conn, *centre, before=date(2019, 12, 15), within_m=100_000, days=365)
+    for gid in ("alpha", "beta"):
+        ranked = sorted((reference_metres(*centre, lon, lat), iid) for iid, lon, lat, day, groups in rows
+                        if gid in groups and day < "2019-12-15")
+        assert [r["id"] for r in found[gid]] == [iid for metres, iid in ranked if metres <= 100_000][:5]

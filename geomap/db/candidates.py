@@ -6,27 +6,28 @@ on geography; `geomap.analysis` computes the exact answer. Every value is bound.
 """
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
+    Date,
+    Float,
+    Integer,
     Select,
     Text,
     and_,
+    bindparam,
     cast,
     func,
-    null,
     or_,
     select,
     true,
     type_coerce,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import NullType, UserDefinedType
@@ -77,38 +78,109 @@ def max_precision(conn: Connection) -> float:
     return conn.execute(select(func.coalesce(func.max(incidents.c.precision_m), 0.0))).scalar_one()
 
 
+# The largest precision radius is kept per pooled connection rather than read before every
+# query (a round trip each, issue 16). Each query checks it is still the largest in the same
+# statement, at no cost in round trips: `_widest_holds` is a one-time filter on the
+# precision index, so a write of a wider precision (from any process) makes the query return no
+# rows, and an empty answer is re-read with the largest radius read afresh (`_guarded`).
+WIDEST = "geomap.widest_precision_m"
+
+
+def _widest_holds() -> ColumnElement:
+    return select(func.coalesce(func.max(incidents.c.precision_m), 0.0)).scalar_subquery() <= bindparam("widest")
+
+
+def _guarded(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any]) -> list:
+    """The rows of a statement built on `_near_clauses` for its number of boxes, with the kept
+    largest precision, and again with the one read now when it may have grown since (no rows)."""
+    widest = conn.info.get(WIDEST)
+    if widest is not None:
+        rows = _execute(conn, statement, params, widest)
+        if rows:
+            return rows
+    fresh = max_precision(conn)
+    conn.info[WIDEST] = fresh
+    return rows if widest is not None and fresh <= widest else _execute(conn, statement, params, fresh)
+
+
+def _execute(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any], widest: float) -> list:
+    """The statement's rows, with the boxes of the reach (the radius plus the largest precision)."""
+    boxes = envelope(params["lon"], params["lat"], params["radius"] + widest)
+    values = params | {"widest": widest} | {f"{k}{i}": v for i, box in enumerate(boxes)
+                                            for k, v in zip(("west", "south", "east", "north"), box, strict=True)}
+    return conn.execute(statement(len(boxes)), values).all()
+
+
 def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
                    date_from: date | None = None, date_to: date | None = None,
                    event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
                    exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Incidents whose precision circle may reach within `radius_m` of the point."""
-    clauses = _near(conn, lon, lat, radius_m, date_from, date_to)
-    query = incident_select().where(*clauses, *incident_filters(None, None, event_types, group_ids, exclude))
-    return conn.execute(query).mappings().all()
+    params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=list(event_types),
+                          groups=list(group_ids), exclude=list(exclude))
+    shape = _shape(params)
+    return [row._mapping for row in _guarded(conn, lambda boxes: _incidents_near_statement(boxes, *shape), params)]
 
 
 def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float, *, date_from: date,
                       date_to: date, exclude: Iterable[str] = ()) -> list[tuple]:
     """Like `incidents_near`, but only (id, lon, lat, precision_m, date_start, date_end, groups):
     what counting thousands of neighbours needs (`geomap.analysis.proximity.Neighbours`)."""
-    query = select(incidents.c.id, func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom), incidents.c.precision_m,
-                   incidents.c.date_start, incidents.c.date_end, _incident_groups()
-                   ).where(*_near(conn, lon, lat, radius_m, date_from, date_to),
-                           *incident_filters(None, None, (), (), exclude))
-    return conn.execute(query).all()
+    params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=[], groups=[], exclude=list(exclude))
+    shape = _shape(params)
+    return _guarded(conn, lambda boxes: _neighbour_columns_statement(boxes, *shape), params)
 
 
-def _near(conn: Connection, lon: float, lat: float, radius_m: float, date_from: date | None,
-          date_to: date | None) -> list[ColumnElement]:
-    """Rows whose precision circle may reach within `radius_m` of the point. The index condition
-    uses the widest precision in the table; the second keeps only rows whose own precision lets
-    them reach, so that no row is transferred for nothing."""
-    reach = radius_m + max_precision(conn)
-    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), point(lon, lat), float(radius_m) + incidents.c.precision_m)
-    clauses = [in_envelope(incidents.c.geom, lon, lat, reach), exact]
-    if date_from is not None or date_to is not None:  # so that the (geom, daterange) index answers both
+def _near_params(lon, lat, radius_m, date_from, date_to, **lists) -> dict[str, Any]:
+    return {"lon": float(lon), "lat": float(lat), "radius": float(radius_m), "date_from": date_from,
+            "date_to": date_to, **lists}
+
+
+def _shape(params: dict[str, Any]) -> tuple:
+    """What decides the statement's text besides its number of boxes: whether there are dates, and which lists are given."""
+    dated = params["date_from"] is not None or params["date_to"] is not None
+    return (dated, *(bool(params[k]) for k in ("event_types", "groups", "exclude")))
+
+
+@functools.cache
+def _incidents_near_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
+    """incidents_near's statement for its shape, built once (its values are bound parameters)."""
+    return incident_select().where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
+
+
+@functools.cache
+def _neighbour_columns_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
+    return select(incidents.c.id, func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom), incidents.c.precision_m,
+                  incidents.c.date_start, incidents.c.date_end, _incident_groups()
+                  ).where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
+
+
+def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
+    """Rows whose precision circle may reach within the radius of the point. The index condition
+    is the boxes of the reach, with the widest precision in the table; the exact test keeps only
+    rows whose own precision lets them reach, so that no row is transferred for nothing."""
+    at = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326)
+    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), cast(at, Geography),
+                            bindparam("radius", type_=Float) + incidents.c.precision_m)
+    box = [incidents.c.geom.op("&&")(func.ST_MakeEnvelope(*(bindparam(f"{k}{i}", type_=Float) for k in
+                                                           ("west", "south", "east", "north")), 4326))
+           for i in range(boxes)]
+    clauses = [_widest_holds(), or_(*box), exact]
+    if dated:  # so that the (geom, daterange) index answers both
         own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-        clauses.insert(1, own.op("&&")(func.daterange(date_from, date_to, "[]")))
+        window = func.daterange(bindparam("date_from", type_=Date), bindparam("date_to", type_=Date), "[]")
+        clauses.insert(2, own.op("&&")(window))
+    return clauses
+
+
+def _list_clauses(event_types: bool, groups: bool, exclude: bool) -> list[ColumnElement]:
+    clauses = []
+    if event_types:
+        clauses.append(incidents.c.event_type.in_(bindparam("event_types", expanding=True)))
+    if groups:
+        clauses.append(incidents.c.attributed_groups.overlap(cast(bindparam("groups"), ARRAY(Text))))
+    if exclude:
+        clauses.append(incidents.c.id.not_in(bindparam("exclude", expanding=True)))
     return clauses
 
 
@@ -137,80 +209,100 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, wit
                   per_group: int = 5) -> dict[str, list[dict[str, Any]]]:
     """For every group, its `per_group` incidents nearest the point that ended before `before`,
     at most `days` earlier and `within_m` metres away, nearest first; the caller re-ranks these
-    few exactly (the horizon is the context report's: `geomap.analysis.report`)."""
-    return surroundings(conn, lon, lat, before=before, within_m=within_m, days=days, per_group=per_group)[0]
-
-
-@dataclass(frozen=True)
-class Counting:
-    """The base rates' two counts (`base_counts`), asked of `surroundings`' scan."""
-
-    local_m: float
-    region_m: float
-    window: tuple[date, date]
-    baseline: tuple[date, date]
-
-
-def surroundings(conn: Connection, lon: float, lat: float, *, before: date, within_m: float, days: int,
-                 per_group: int = 5, counting: Counting | None = None, exclude: Iterable[str] = ()
-                 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]]]:
-    """`nearest_prior`, and with `counting` every group's (observed, baseline) counts as
-    `base_counts` gives them, from one scan of the incidents around the point.
+    few exactly (the horizon is the context report's: `geomap.analysis.report`).
 
     One scan for all groups: the (geom, daterange) GiST index answers space and time together
     (the distance test is a filter, so that the geography index does not add the whole ring for
-    all dates); only incidents attributed to some group are measured, each once; then each
-    group's incidents are ranked by distance and counted. (An unbounded nearest-neighbour walk
-    per group reads the whole index when a group has few such incidents.)
+    all dates), and each group's incidents are ranked by distance. (An unbounded
+    nearest-neighbour walk per group reads the whole index when a group has few such incidents.)
     """
-    spans = [(before - timedelta(days=days), before)] + ([counting.window, counting.baseline] if counting else [])
-    reach = max(within_m, counting.region_m if counting else 0.0)
+    metres_per_radian, margin = _local_scale(lat)
+    ranked = conn.execute(_nearest_prior_statement(), {
+        "lon": float(lon), "lat": float(lat), "within_m": float(within_m), "before": before,
+        "since": before - timedelta(days=days), "per_group": per_group, "north_m": metres_per_radian[0],
+        "east_m": metres_per_radian[1], "margin": margin,
+        **dict(zip(("west", "south", "east", "north"), _one_box(lon, lat, within_m), strict=True))}).all()
+    # Then the few ranked incidents by id: joined in the statement, the planner expected tens of
+    # thousands of ranked rows and merge-joined them over the whole primary key (issue 16).
+    rows = {row["id"]: row for row in incidents_by_id(conn, {r.id for r in ranked})}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in ranked:
+        found.setdefault(r.group_id, []).append(rows[r.id] | {"prior_of": r.group_id})
+    return found
+
+
+# WGS84, for the local scale of `_local_scale`.
+WGS84_A, WGS84_E2 = 6_378_137.0, 0.0066943799901413165
+# The local flat distance of `_nearest_prior_statement` is within 1.5 % of the geodesic one for
+# points within 100 km of a centre at most 70 degrees from the equator (well within: the
+# meridian's and the parallel's scale at the centre, the parallel's at the mean latitude), so
+# every incident of a group's true k nearest has a flat distance within a factor (1.015)^2 of the
+# group's k-th smallest flat distance. Nearer the poles, no such bound is claimed: every
+# candidate is measured exactly.
+FLAT_MARGIN, FLAT_MAX_LAT = 1.015 ** 2, 70.0
+
+
+def _local_scale(lat: float) -> tuple[tuple[float, float], float]:
+    """Metres per radian of latitude and of longitude (times the cosine of the latitude) at
+    `lat`, and the margin of the flat distance (infinite where it is not claimed)."""
+    phi = math.radians(lat)
+    w = 1.0 - WGS84_E2 * math.sin(phi) ** 2
+    scale = (WGS84_A * (1.0 - WGS84_E2) / w ** 1.5, WGS84_A / math.sqrt(w))
+    return scale, (FLAT_MARGIN if abs(lat) <= FLAT_MAX_LAT else math.inf)
+
+
+@functools.cache
+def _nearest_prior_statement() -> Select:
+    """Every group's nearest incidents (group_id, id), nearest first: built once.
+
+    Measuring every candidate's geodesic distance (20,000 within 100 km and a year at 1M
+    incidents) cost more than the scan; a flat distance in the centre's local scale ranks them
+    first, and only those within `margin` of each group's k-th nearest are measured exactly."""
+    lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
+    window = func.daterange(bindparam("since", type_=Date), bindparam("before", type_=Date), "[)")
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-    distance = func.ST_Distance(cast(incidents.c.geom, Geography), point(lon, lat))
-    near = (select(incidents.c.id, incidents.c.attributed_groups.label("groups"), incidents.c.date_start,
-                   incidents.c.date_end, distance.label("metres"))
-            .where(in_envelope(incidents.c.geom, lon, lat, reach),
-                   own.op("&&")(func.daterange(min(s[0] for s in spans), max(s[1] for s in spans), "[]")),
-                   func.cardinality(incidents.c.attributed_groups) > 0,
-                   *incident_filters(None, None, (), (), exclude))
-            .cte("near").prefix_with("MATERIALIZED"))  # each distance computed once, then filtered
-    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.metres, near.c.date_start,
-                      near.c.date_end).where(near.c.metres <= reach).subquery("claimed"))
-    parts = [_ranked(claimed, before, within_m, days, per_group)] + ([_counted(claimed, counting)] if counting else [])
-    both = union_all(*parts).subquery("found")
-    query = (incident_select().add_columns(both.c.group_id.label("prior_of"), both.c.observed, both.c.baseline)
-             .select_from(both.outerjoin(incidents, incidents.c.id == both.c.id))
-             .order_by(both.c.group_id, both.c.rank))
-    priors: dict[str, list[dict[str, Any]]] = {}
-    counts: dict[str, tuple[int, int]] = {}
-    for row in conn.execute(query).mappings():
-        if row["id"] is None:
-            counts[row["prior_of"]] = (row["observed"], row["baseline"])
-        else:
-            priors.setdefault(row["prior_of"], []).append(dict(row))
-    return priors, counts
+    box = func.ST_MakeEnvelope(*(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
+    x, y = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
+    east = func.radians(x - lon - 360 * func.round((x - lon) / 360)) * bindparam("east_m", type_=Float) \
+        * func.cos(func.radians((y + lat) / 2))
+    north = func.radians(y - lat) * bindparam("north_m", type_=Float)
+    near = (select(incidents.c.id, incidents.c.geom, incidents.c.attributed_groups.label("groups"),
+                   func.sqrt(east * east + north * north).label("flat"))
+            # ended before `before`: `&<` (does not extend to the right of the window), which the
+            # (geom, daterange) GiST answers with the rest; as `date_end < before`, the planner
+            # walked the date_end B-tree over every earlier incident (500,000 rows at 1M).
+            .where(incidents.c.geom.op("&&")(box), own.op("&&")(window), own.op("&<")(window))
+            .cte("near").prefix_with("MATERIALIZED"))  # each flat distance computed once, then filtered
+    margin = bindparam("margin", type_=Float)
+    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.geom, near.c.flat)
+               .where(near.c.flat <= bindparam("within_m", type_=Float) * margin).subquery("claimed"))
+    kth = func.nth_value(claimed.c.flat, bindparam("per_group", type_=Integer)).over(
+        partition_by=claimed.c.group_id, order_by=claimed.c.flat, rows=(None, None))
+    bounded = select(claimed, kth.label("kth")).subquery("bounded")
+    at = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
+    few = (select(bounded.c.group_id, bounded.c.id,
+                  func.ST_Distance(cast(bounded.c.geom, Geography), at).label("metres"))
+           .where(bounded.c.flat <= func.coalesce(bounded.c.kth, float("inf")) * margin).subquery("few"))
+    rank = func.row_number().over(partition_by=few.c.group_id, order_by=(few.c.metres, few.c.id))
+    ranked = (select(few.c.group_id, few.c.id, rank.label("rank"))
+              .where(few.c.metres <= bindparam("within_m", type_=Float)).subquery("ranked"))
+    return (select(ranked.c.group_id, ranked.c.id).where(ranked.c.rank <= bindparam("per_group", type_=Integer))
+            .order_by(ranked.c.group_id, ranked.c.rank))
 
 
-def _ranked(claimed, before: date, within_m: float, days: int, per_group: int) -> Select:
-    """Each group's `per_group` nearest incidents that ended in the `days` before `before`."""
-    c = claimed.c
-    rank = func.row_number().over(partition_by=c.group_id, order_by=(c.metres, c.id))
-    prior = (select(c.group_id, c.id, rank.label("rank"))
-             .where(c.date_end < before, c.date_end >= before - timedelta(days=days), c.metres <= within_m)
-             .subquery("ranked"))
-    nothing = null().cast(BigInteger)
-    return select(prior.c.group_id, prior.c.id, prior.c.rank, nothing.label("observed"),
-                  nothing.label("baseline")).where(prior.c.rank <= per_group)
+def _one_box(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
+    """The one box of `envelope` (the prior search's radius, 100 km, wraps only near the
+    antimeridian or a pole: there, the box of every longitude is taken, which still holds it)."""
+    boxes = envelope(lon, lat, metres)
+    if len(boxes) == 1:
+        return boxes[0]
+    return (-180.0, min(b[1] for b in boxes), 180.0, max(b[3] for b in boxes))
 
 
-def _counted(claimed, counting: Counting) -> Select:
-    """Each group's observed and baseline counts, on a row without an incident."""
-    c = claimed.c
-    local = and_(c.date_start.between(*counting.window), c.metres <= counting.local_m)
-    wider = and_(c.date_start.between(*counting.baseline), c.metres <= counting.region_m)
-    return select(c.group_id, null().cast(Text).label("id"), null().cast(BigInteger).label("rank"),
-                  func.count().filter(local).label("observed"), func.count().filter(wider).label("baseline")
-                  ).group_by(c.group_id)
+# The mean Earth radius; an angle of metres / EARTH_M, widened by ENVELOPE_MARGIN, is more than
+# the angle any geodesic of that length on WGS84 spans (a degree of arc is at least 110.57 km).
+EARTH_M = 6_371_008.8
+ENVELOPE_MARGIN = 1.01
 
 
 def base_counts(conn: Connection, lon: float, lat: float, group_ids: Iterable[str], *, local_m: float,
@@ -276,7 +368,7 @@ def in_envelope(geom_column, lon: float, lat: float, metres: float) -> ColumnEle
 
 def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     """One incident as the analysis reads it, or None if there is none with this id."""
-    row = conn.execute(incident_select().where(incidents.c.id == incident_id)).mappings().first()
+    row = conn.execute(_incident_statement(), {"id": incident_id}).mappings().first()
     return dict(row) if row else None
 
 
@@ -288,9 +380,21 @@ def incident_facts(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+@functools.cache
+def _incident_statement() -> Select:
+    return incident_select().where(incidents.c.id == bindparam("id"))
+
+
 def incidents_by_id(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
     """The incidents with these ids as the analysis reads them (ids not found are left out)."""
-    return [dict(r) for r in conn.execute(incident_select().where(incidents.c.id.in_(list(ids)))).mappings()]
+    if not (ids := list(ids)):
+        return []
+    return [dict(r) for r in conn.execute(_incidents_by_id_statement(), {"ids": ids}).mappings()]
+
+
+@functools.cache
+def _incidents_by_id_statement() -> Select:
+    return incident_select().where(incidents.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def site_select() -> Select:
@@ -318,7 +422,7 @@ def zone_select() -> Select:
     """The zone columns the analysis needs, with the geometry as WKB."""
     c = control_zones.c
     return select(c.id, c.name, c.group_id, c.kind, c.valid_from, c.valid_to, c.confidence, c.status,
-                  c.precision_m, c.sources, c.notes, func.ST_AsBinary(c.geom).label("wkb"))
+                  c.precision_m, c.sources, func.ST_AsBinary(c.geom).label("wkb"))
 
 
 def in_force(on: date) -> ColumnElement:

@@ -1,12 +1,20 @@
 """Engines: the configured DATABASE_URL, or the embedded cluster started on demand."""
 from __future__ import annotations
 
+import select
+import weakref
+from collections.abc import Callable
+from typing import TypeVar
+
 import msgspec
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from geomap.config import Settings
 from geomap.db.cluster import Cluster
+
+T = TypeVar("T")
 
 
 def database_url(settings: Settings) -> str:
@@ -34,6 +42,53 @@ def make_engine(url: str) -> Engine:
     # decoded by msgspec (the same Python values as the json module's, about three times as
     # fast: a tenth of a nearby query with hundreds of rows went to decoding their sources), and
     # encoded by it too (one JSON library throughout).
+    # No pool_pre_ping: its SELECT 1 was a round trip on every checkout (issue 16). A pooled
+    # connection whose server went away is found without one (`_discard_if_closed`), and a read
+    # that still meets a dead connection is retried once on a new one (`read`).
     """An engine on `url`, its connections set up the way geomap's queries were measured to need."""
-    return create_engine(url, pool_pre_ping=True, json_deserializer=msgspec.json.decode, json_serializer=_json_text,
-                         connect_args={"options": SESSION_OPTIONS, "prepare_threshold": None})
+    engine = create_engine(url, json_deserializer=msgspec.json.decode, json_serializer=_json_text,
+                           connect_args={"options": SESSION_OPTIONS, "prepare_threshold": None})
+    event.listen(engine, "checkout", _discard_if_closed)
+    return engine
+
+
+def _discard_if_closed(dbapi_connection, record, proxy) -> None:
+    """A liveness check with no round trip: an idle connection has nothing to read, so a readable
+    socket means the server closed it (shutdown, restart, a terminated backend: PostgreSQL sends
+    its FATAL message and closes) or sent something unexpected. The pool then discards it and
+    connects anew (DisconnectionError on checkout)."""
+    if dbapi_connection.closed or _readable(dbapi_connection.pgconn.socket):
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def autocommit(engine: Engine) -> Engine:
+    """The engine's pool in autocommit mode, for read-only work: each statement is its own
+    transaction, so no BEGIN and ROLLBACK round trips around it (psycopg sends BEGIN before the
+    first statement of a transaction; the pool rolls back on return)."""
+    found = _AUTOCOMMIT.get(engine)
+    if found is None:
+        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
+
+
+def read(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """`work(conn)` on an autocommit connection (read-only work: statements that see the data as
+    of their own start are enough). When the connection turns out dead at its first use (the
+    server restarted since it was pooled), the pool is refreshed and `work` runs once more."""
+    try:
+        with autocommit(engine).connect() as conn:
+            return work(conn)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with autocommit(engine).connect() as conn:
+        return work(conn)
