@@ -20,15 +20,19 @@ from geomap.model.query import Collection, sortables
 from geomap.model.records import PROPERTIES, kinds
 
 SCALARS = {"text": {"type": "string"}, "date": {"type": "string", "format": "date"},
-           "integer": {"type": "integer"}, "number": {"type": "number"}}
+           "integer": {"type": "integer"}, "number": {"type": "number"}, "boolean": {"type": "boolean"}}
 SOURCE = {"type": "object", "required": ["title", "url"], "properties": {
     "title": {"type": "string"}, "publisher": {"type": "string"}, "url": {"type": "string", "format": "uri"},
-    "date": {"type": "string", "format": "date"}}}
+    "date": {"type": "string", "format": "date"}, "primary": {"type": "boolean"}, "copy_of": {"type": "string"}}}
 CLAIM = {"type": "object", "required": ["group", "claimant", "stance", "sources"], "properties": {
     "group": {"type": "string"}, "claimant": {"type": "string"}, "stance": {"type": "string"},
     "sources": {"type": "array", "items": SOURCE}, "notes": {"type": "string"}}}
+REPORT = {"type": "object", "required": ["count", "description", "sources"], "properties": {
+    "count": {"type": "integer", "minimum": 1}, "group": {"type": "string"}, "days_before": {"type": "integer"},
+    "description": {"type": "string"}, "identified": {"type": "array", "items": {"type": "string"}},
+    "sources": {"type": "array", "items": SOURCE}, "notes": {"type": "string"}}}
 LISTS = {"texts": {"type": "array", "items": {"type": "string"}}, "sources": {"type": "array", "items": SOURCE},
-         "claims": {"type": "array", "items": CLAIM}}
+         "claims": {"type": "array", "items": CLAIM}, "reports": {"type": "array", "items": REPORT}}
 QUERYABLE_KINDS = {"string": "text", "number": "number", "integer": "integer", "date": "date"}
 # Part 5's roles: what a client shows as the feature's id, geometry and time.
 ROLES = {"date_start": "primary-interval-start", "date_end": "primary-interval-end",
