@@ -80,12 +80,12 @@ class ContextReport:
     nearby_total: int = 0  # neighbours within the widest radius and window; the list is capped
     radii_m: tuple[float, ...] = DEFAULT_RADII_M
     windows_days: tuple[int, ...] = DEFAULT_WINDOWS_DAYS
-    # What relations say about the incident's location (`geomap.analysis.relations.location_facts`):
-    # the constraints on it and where it, or a location copied from it, was derived from.
-    location_facts: tuple[str, ...] = ()
     facts: Facts | None = None
     comparison: Comparison | None = None  # the base rates' stated comparison
     bottom_line: BottomLine | None = None  # the groups the claims name, side by side
+    # What relations say about the incident's location (`geomap.analysis.relations.location_facts`):
+    # the constraints on it and where it, or a location copied from it, was derived from.
+    location_facts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
