@@ -94,11 +94,11 @@ def public_url(value: object, name: str = "GEOMAP_PUBLIC_URL") -> str | None:
     except ValueError as exc:
         raise ConfigError(f"{name} is not a valid URL ({exc}); got {url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an absolute http or https URL such as https://maps.example.org; "
+        raise ConfigError(f"{name} must be an http(s) URL with a host, such as https://maps.example.org; "
                           f"got {url!r}")
     if parts.query or parts.fragment or "@" in parts.netloc or any(c.isspace() for c in url):
-        raise ConfigError(f"{name} must be a scheme, host, optional port and optional path only "
-                          f"(no user, query or fragment); got {url!r}")
+        raise ConfigError(f"{name} must be a scheme, host, optional port and optional path only, with no "
+                          f"user, no query or fragment; got {url!r}")
     return url.rstrip("/")
 
 
