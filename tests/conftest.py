@@ -121,16 +121,32 @@ def snapshot(engine) -> dict[str, list[tuple]]:
 @pytest.fixture
 def live_server(app):
     """The app on a real HTTP server on loopback (threaded), for what a client sees."""
+    with serving(app) as url:
+        yield url
+
+
+@contextmanager
+def serving(app):
+    """The app on a real HTTP server on loopback (threaded), its links naming that server (as
+    GEOMAP_PUBLIC_URL would): yields the server's URL."""
     import threading
 
     from werkzeug.serving import make_server
 
+    from geomap.api.security import PublicURL
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    named = app.wsgi_app
+    app.wsgi_app = PublicURL(named.app, url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.wsgi_app = named
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def download(cid: str) -> Response:
 
 def download_query(c: Collection, args: dict[str, str]) -> FeatureQuery:
     """The items query of the download's parameters, for every matching feature."""
-    for name in ("limit", "offset"):
+    for name in ("limit", "offset", "cursor", "resultType"):
         if name in args:
             raise params.parameter_error(name, "a download holds every matching feature; "
                                                "page through /items for part of them")

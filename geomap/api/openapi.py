@@ -139,7 +139,7 @@ def _feature_collection(c: Collection) -> dict:
 def _download_path(c: Collection) -> dict:
     """Every matching feature as one file (geomap.api.downloads): the items' filters, no paging."""
     filters = [p for p in _items_path(c)["get"]["parameters"]
-               if p.get("name", p.get("$ref", "").rsplit("/", 1)[-1]) not in ("f", "limit", "offset", "cursor")]
+               if p.get("name", p.get("$ref", "").rsplit("/", 1)[-1]) not in ("f", "limit", "offset", "cursor", "resultType")]
     path = _get(f"Every feature of {catalogue.title(c)} that matches, as one file", [
         _f(downloads.FORMATS), *filters], "application/geo+json")
     path["get"]["responses"]["200"]["content"] = {media: {} for media in

@@ -20,7 +20,7 @@ from geomap.layers.webmap import common_assets
 PATH_IDS = {"incidents": "k1-rocket-attack-2019-12-27", "sites": "k1-air-base", "control_zones": "hawija-pocket",
             "relations": "k1-launch-site-within-305m-of-herders-execution"}
 # Relations have no precision: their sort key and filter name another number.
-RELATION_VALID = {"sortby": "-distance_max_m", "filter": "distance_max_m > 0"}
+RELATION_VALID = {"sortby": "-distance_max_m", "filter": "distance_max_m > 0", "properties": "kind,distance_max_m"}
 ASSET = common_assets()[0][1].name
 # A value each parameter accepts on every route that has it (with NEEDS); the queryables' come
 # from their schemas (see `valid`).

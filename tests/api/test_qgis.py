@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, fresh_database
-from werkzeug.serving import make_server
+from conftest import ROOT, fresh_database, serving
 
 from geomap import create_app
 from geomap.ingest import load
@@ -40,16 +38,11 @@ def qgis(cluster):
 
         app.before_request(lambda: seen.append(request.full_path))
         load(app.extensions["geomap.engine"])
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            result = subprocess.run([PYTHON, PROBE, f"http://127.0.0.1:{server.server_port}", "incidents",
-                                     ",".join(map(str, BBOX)), f"\"date_start\" >= '{SINCE}'"],
-                                    capture_output=True, text=True, timeout=180)
+            with serving(app) as url:
+                result = subprocess.run([PYTHON, PROBE, url, "incidents", ",".join(map(str, BBOX)),
+                                         f"\"date_start\" >= '{SINCE}'"], capture_output=True, text=True, timeout=180)
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
             app.extensions["geomap.engine"].dispose()
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.strip().splitlines()[-1]), seen
@@ -88,8 +81,6 @@ def test_the_packaged_qgis_cannot_edit_oapif_layers(qgis):
     assert (report["can_add"], report["can_change"]) == (False, False)
 
 
-@pytest.mark.xfail(strict=True, reason="numberMatched on every page comes with issue 13's paging rewrite "
-                                       "(h-paging); until then QGIS shows 0 before reading the layer")
 def test_qgis_shows_the_exact_count_without_a_full_read(qgis):
     report, _ = qgis
     assert report["count"] == len(SEED)

@@ -51,7 +51,7 @@ CLAIMS = [
      SITE, 415, "Content-Type"),
     ("an invalid feature (422", "POST", "/collections/sites/items", "editor", {},
      {**SITE, "properties": {**SITE["properties"], "kind": "castle"}}, 422, "kind"),
-    ("a write without `If-Match` (428)", "DELETE", K1, "editor", {}, None, 428, "If-Match"),
+    ("a write without `If-Match` (428, unless", "DELETE", K1, "editor", {}, None, 428, "If-Match"),
     ("a database that cannot be reached (503, with `Retry-After`", "GET", "/collections/incidents/items", None, {},
      None, 503, "database"),
 ]

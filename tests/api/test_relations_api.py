@@ -45,7 +45,7 @@ LINK = relation("strikes-precede-storming", "precedes", STRIKES, EMBASSY, notes=
 
 def test_a_relation_is_created_read_replaced_and_deleted_with_etags_and_history(seeded_client, editor_token):
     created = post(seeded_client, editor_token, LINK)
-    assert created.status_code == 201 and created.headers["ETag"] == '"strikes-precede-storming-v1"'
+    assert created.status_code == 201 and created.headers["ETag"].startswith('"strikes-precede-storming-v1.')
     got = seeded_client.get("/collections/relations/items/strikes-precede-storming")
     assert got.get_json()["geometry"] is None and got.get_json()["properties"]["subject"] == STRIKES
     changed = copy.deepcopy(LINK)
@@ -54,7 +54,7 @@ def test_a_relation_is_created_read_replaced_and_deleted_with_etags_and_history(
     replaced = seeded_client.put("/collections/relations/items/strikes-precede-storming", data=json.dumps(changed),
                                  content_type=GEOJSON, headers={"Authorization": f"Bearer {editor_token}",
                                                                 "If-Match": got.headers["ETag"]})
-    assert replaced.status_code == 200 and replaced.headers["ETag"] == '"strikes-precede-storming-v2"'
+    assert replaced.status_code == 200 and replaced.headers["ETag"].startswith('"strikes-precede-storming-v2.')
     history = seeded_client.get("/collections/relations/items/strikes-precede-storming/history").get_json()["history"]
     assert [h["action"] for h in history] == ["create", "update"]
     assert history[1]["previous"]["properties"]["kind"] == "precedes"
