@@ -169,3 +169,12 @@ def test_items_pages_as_text_sequences_and_flatgeobuf(big, tmp_path):
     path.write_bytes(accepted.get_data())
     info = subprocess.run(["ogrinfo", "-ro", "-al", "-q", str(path)], capture_output=True, text=True, check=True)
     assert info.stdout.count("OGRFeature(incidents)") == 5
+
+
+@pytest.mark.parametrize("fmt", ["fgb", "gpkg"])
+def test_a_download_that_matches_nothing_is_a_valid_empty_file(big, tmp_path, fmt):
+    client, _ = big
+    path = tmp_path / f"none.{fmt}"
+    path.write_bytes(download(client, f"f={fmt}&bbox=0,0,1,1").get_data())
+    info = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True, text=True, check=True)
+    assert "Feature Count: 0" in info.stdout and "Point" in info.stdout
