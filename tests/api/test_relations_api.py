@@ -73,6 +73,7 @@ def test_the_seed_relations_are_served_as_geojson_and_html(seeded_client):
     assert within["properties"]["distance_max_m"] == 304.8 and within["properties"]["sources"]
     page = seeded_client.get("/collections/relations/items/k1-launch-site-within-305m-of-herders-execution?f=html")
     assert page.status_code == 200 and b"304.8" in page.data
+    assert b'href="/collections/incidents/items/nabtaz-herders-execution-2019?f=html"' in page.data
     assert seeded_client.get("/collections/relations/items?f=html").status_code == 200
 
 
