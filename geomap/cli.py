@@ -372,7 +372,7 @@ def _values(given: tuple[str, ...]) -> tuple[str, ...]:
 @main.command("export")
 @click.option("--all", "all_", is_flag=True, help="The whole data set as one data package (a zip; see docs/io.md).")
 @click.option("--history", is_flag=True, help="With --all: include the history and each record's version.")
-@click.option("--collection", type=click.Choice(["incidents", "sites", "control_zones"]))
+@click.option("--collection", type=click.Choice(["incidents", "sites", "control_zones", "relations"]))
 @click.option("--format", "fmt", type=click.Choice(["geojson", "geojsonseq", "csv", "kml", "gpkg", "fgb"]),
               help="Default: from the output's extension.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))

@@ -114,12 +114,12 @@ def distance(engine: Engine, ref_a: str, ref_b: str, radius_m: float | None = No
     with engine.connect() as conn:
         a, b = resolve(conn, ref_a), resolve(conn, ref_b)
         refs = [r for r in (_ref(a), _ref(b)) if r]
-        context = _relations(conn, refs) if refs else None
+        context = related(conn, refs) if refs else None
     return measure(a, b, radius_m, context)
 
 
 @dataclass(frozen=True)
-class _Related:
+class Related:
     """What the relations say about some features: the location constraints bearing on them,
     the locations those name, and the features' derivations."""
 
@@ -133,25 +133,28 @@ def _ref(feature: Feature) -> str | None:
     return f"{kind}/{feature.id}" if kind else None
 
 
-def _relations(conn: Connection, refs: list[str], either_end: bool = False) -> _Related:
+def related(conn: Connection, refs: list[str], either_end: bool = False) -> Related:
+    """What the relations say about the features `refs` (`collection/id`): the location
+    constraints bearing on them, the locations those name, and the derivations whose subject
+    (with `either_end`, subject or object) is one of them."""
     rows = db_relations.constraints_around(conn, refs)
     zone_ids = {r["object"].partition("/")[2] for r in rows if r["kind"] == "inside" and r["object"]}
     zones = db_relations.zones(conn, zone_ids)
     ends = {e for r in rows for e in (r["subject"], r["object"]) if e and not e.startswith("control_zones/")}
     points = db_relations.locations(conn, ends | set(refs))
-    return _Related([constraint_from_row(r, zones) for r in rows],
+    return Related([constraint_from_row(r, zones) for r in rows],
                     {ref: Location(*p) for ref, p in points.items()},
                     [Derivation.from_row(r) for r in db_relations.derivations(conn, refs, either_end)])
 
 
-def measure(a: Feature, b: Feature, radius_m: float | None = None, related: _Related | None = None) -> FeatureDistance:
+def measure(a: Feature, b: Feature, radius_m: float | None = None, context: Related | None = None) -> FeatureDistance:
     """Distance triple between any two features: point-point, point-zone or zone-zone; between
     two points related by location constraints, between their feasible regions."""
-    derived = tuple(n for n in (derived_note(r, related.derivations) for r in (_ref(a), _ref(b)) if r) if n) \
-        if related else ()
+    derived = tuple(n for n in (derived_note(r, context.derivations) for r in (_ref(a), _ref(b)) if r) if n) \
+        if context else ()
     ra, rb = _ref(a), _ref(b)
-    if related and ra and rb and ra != rb and component([ra, rb], related.constraints):
-        found = _constrained(ra, rb, radius_m, related)
+    if context and ra and rb and ra != rb and component([ra, rb], context.constraints):
+        found = _constrained(ra, rb, radius_m, context)
         if found is not None:
             return replace(found, derived=derived)
     found = _unconstrained(a, b)
@@ -168,13 +171,13 @@ def _points_apart(la: Location, lb: Location) -> float:
     return point_distance(la.lon, la.lat, lb.lon, lb.lat)[0]
 
 
-def _constrained(ra: str, rb: str, radius_m: float | None, related: _Related) -> FeatureDistance | None:
+def _constrained(ra: str, rb: str, radius_m: float | None, context: Related) -> FeatureDistance | None:
     """The distance between the feasible regions of two related features; None when the
     constraints leave both their precision discs whole and none relates the two directly (the
     points then answer exactly, as for features without constraints)."""
-    used = component([ra, rb], related.constraints)
+    used = component([ra, rb], context.constraints)
     ends = {e for c in used for e in c.ends()} | {ra, rb}
-    frame, regions = feasible_regions({e: related.locations[e] for e in sorted(ends)}, used)
+    frame, regions = feasible_regions({e: context.locations[e] for e in sorted(ends)}, used)
     between = constraints_between(ra, rb, used)
     if not between and regions[ra].disc and regions[rb].disc:
         return None
@@ -242,11 +245,11 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
     ref = f"incidents/{incident_id}"
 
     def gather(conn: Connection):
-        return _evidence(conn, incident_id, max(radii_m), max(windows_days)), _relations(conn, [ref], either_end=True)
+        return _evidence(conn, incident_id, max(radii_m), max(windows_days)), related(conn, [ref], either_end=True)
 
-    evidence, related = read(engine, gather)
+    evidence, relations = read(engine, gather)
     report = build_report(evidence, radii_m, windows_days)
-    return replace(report, location_facts=tuple(location_facts(ref, related.constraints, related.derivations)))
+    return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)))
 
 
 def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: int) -> Evidence:

@@ -116,3 +116,14 @@ def test_map_popups_say_where_a_location_was_derived_from(seeded):
     assert "Location derived from" in popup and K1 in popup
     focus = next(i for i in scene.incidents if i.id == "k1-rocket-attack-2019-12-27")
     assert focus.derived_from == () and "derived" not in incident_popup(focus, lambda g: g)
+
+
+def test_event_links_are_read_for_a_story(seeded, tmp_path):
+    from geomap.db import relations as db_relations
+
+    strikes, storming = "incidents/us-strike-al-qaim-1-2019-12-29", "incidents/us-embassy-storming-2019-12-31"
+    load(seeded, [*SEED_FILES, _relations_file(tmp_path, _relation("link", "precedes", strikes, storming))])
+    with seeded.connect() as conn:
+        links = db_relations.event_links(conn, ["us-embassy-storming-2019-12-31"])
+        assert [(r["id"], r["subject"], r["object"]) for r in links] == [("link", strikes, storming)]
+        assert db_relations.event_links(conn, ["k1-rocket-attack-2019-12-27"]) == []

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyproj
 import shapely
-from shapely.geometry import MultiPoint, Polygon
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geomap.analysis.geodesy import GEOD, Location
@@ -138,10 +138,6 @@ class Region:
 
     geometry: BaseGeometry
     disc: tuple[float, float, float] | None  # lon, lat, radius_m
-
-    @property
-    def empty(self) -> bool:
-        return self.geometry.is_empty or self.geometry.area <= 0.0
 
     def hull_points(self, frame: Frame, limit: int = HULL_POINTS) -> list[tuple[float, float]]:
         """Up to `limit` vertices of the region's convex hull, as lon/lat."""
@@ -299,7 +295,3 @@ def component(refs: Iterable[str], constraints: Sequence[Constraint]) -> list[Co
                 grew = True
     return sorted(found, key=lambda c: c.id)
 
-
-def hull_lonlat(frame: Frame, region: Region) -> MultiPoint:
-    """The region's hull vertices as lon/lat points."""
-    return MultiPoint(region.hull_points(frame, limit=10_000))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from geomap.db.schema import control_zones, incidents, relations, sites
-from geomap.vocabulary import LOCATION_RELATIONS
+from geomap.vocabulary import EVENT_RELATIONS, LOCATION_RELATIONS
 
 MAX_FEATURES = 200  # a chain of constraints is followed to at most this many features
 _POINTS = {"incidents": incidents, "sites": sites}
@@ -79,3 +79,13 @@ def derived_incidents(conn: Connection) -> dict[str, tuple[str, ...]]:
         key = subject.partition("/")[2]
         found[key] = (*found.get(key, ()), obj)
     return found
+
+
+def event_links(conn: Connection, incident_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The links between events (`precedes`, `response_to`, `part_of`), with their sources and
+    notes, by id; with `incident_ids`, those touching any of them (for a story map's chain)."""
+    query = select(*_columns()).where(relations.c.kind.in_(EVENT_RELATIONS))
+    if incident_ids is not None:
+        refs = [f"incidents/{i}" for i in incident_ids]
+        query = query.where(or_(relations.c.subject.in_(refs), relations.c.object.in_(refs)))
+    return [dict(row) for row in conn.execute(query.order_by(relations.c.id)).mappings()]

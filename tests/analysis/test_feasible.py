@@ -203,3 +203,36 @@ def test_the_same_seed_gives_the_same_answer():
     frame, regions = feasible_regions({A: a, B: b}, [c])
     first = region_distance(frame, regions[A], regions[B], A, B, [c], radius_m=500)
     assert region_distance(frame, regions[A], regions[B], A, B, [c], radius_m=500) == first
+
+
+def test_a_sector_swept_over_a_cut_region_against_a_brute_force_union():
+    """B's region is its disc cut by a zone (no longer a disc); A lies at 0-60 degrees from B,
+    within 15 km. The reference is the union itself, brute force: a point is feasible when some
+    point of B's region (a 100 m lattice) sees it in the sector (pyproj's Geod, vectorised)."""
+    from geomap.analysis.geodesy import GEOD
+
+    a, b = Location(44.10, 35.10, 15000), Location(44.0, 35.0, 3000)
+    zone = Polygon([(43.9, 34.9), (44.0, 34.9), (44.0, 35.1), (43.9, 35.1)])  # B's western half
+    cut = Constraint("z", "inside", B, None, zone=zone)
+    sector = Constraint("s", "bearing", A, B, None, 15000, 0.0, 60.0)
+    frame, regions = feasible_regions({A: a, B: b}, [cut, sector])
+    assert regions[B].disc is None
+    minx, miny, maxx, maxy = regions[B].geometry.bounds
+    xs, ys = np.meshgrid(np.arange(minx, maxx, 100.0), np.arange(miny, maxy, 100.0))
+    inside = contains_xy(regions[B].geometry, xs.ravel(), ys.ravel())
+    b_lon, b_lat = frame.lonlat(xs.ravel()[inside], ys.ravel()[inside])
+    counts = {"seen": 0, "unseen": 0}
+    for lon, lat in grid(a, 15000, n=25):
+        _, _, metres = GEOD.inv(b_lon, b_lat, np.full_like(b_lon, lon), np.full_like(b_lat, lat))
+        azimuth = np.asarray(GEOD.inv(b_lon, b_lat, np.full_like(b_lon, lon), np.full_like(b_lat, lat))[0]) % 360
+        own = inverse(a.lon, a.lat, lon, lat)[0] <= a.precision_m
+        seen = np.any((azimuth >= 1) & (azimuth <= 59) & (metres <= 14800)) and own
+        unseen = not np.any(((azimuth >= 359) | (azimuth <= 61)) & (metres <= 15200)) or \
+            inverse(a.lon, a.lat, lon, lat)[0] > a.precision_m + 100
+        x, y = frame.xy(lon, lat)
+        if seen:
+            assert contains_xy(regions[A].geometry, x, y), (lon, lat)
+        elif unseen:
+            assert not contains_xy(regions[A].geometry, x, y), (lon, lat)
+        counts["seen" if seen else "unseen"] += seen or unseen
+    assert counts["seen"] > 100 and counts["unseen"] > 100, counts

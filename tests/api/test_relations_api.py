@@ -73,6 +73,7 @@ def test_the_seed_relations_are_served_as_geojson_and_html(seeded_client):
     assert within["properties"]["distance_max_m"] == 304.8 and within["properties"]["sources"]
     page = seeded_client.get("/collections/relations/items/k1-launch-site-within-305m-of-herders-execution?f=html")
     assert page.status_code == 200 and b"304.8" in page.data
+    assert b'href="/collections/incidents/items/nabtaz-herders-execution-2019?f=html"' in page.data
     assert seeded_client.get("/collections/relations/items?f=html").status_code == 200
 
 
@@ -170,3 +171,24 @@ def test_markup_in_a_relation_renders_as_text(seeded_client, editor_token):
 def test_relations_export_in_every_format(seeded_client, fmt):
     response = seeded_client.get(f"/collections/relations/items?f={fmt}")
     assert response.status_code == 200 and len(response.data) > 100
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_replace_or_patch_that_breaks_a_relation_is_refused_and_changes_nothing(app, seeded_client, editor_token,
+                                                                               method):
+    rid = "k1-launch-site-within-305m-of-herders-execution"
+    url = f"/collections/relations/items/{rid}"
+    got = seeded_client.get(url)
+    body = got.get_json()
+    if method == "put":
+        body["properties"]["object"] = body["properties"]["subject"]
+        body.pop("links")
+    else:
+        body = {"properties": {"distance_max_m": -304.8}}
+    before = snapshot(app.extensions["geomap.engine"])
+    response = getattr(seeded_client, method)(
+        url, data=json.dumps(body), content_type="application/merge-patch+json" if method == "patch" else GEOJSON,
+        headers={"Authorization": f"Bearer {editor_token}", "If-Match": got.headers["ETag"]})
+    field = "properties.object" if method == "put" else "properties.distance_max_m"
+    assert response.status_code == 422 and any(p["field"] == field for p in response.get_json()["errors"])
+    assert snapshot(app.extensions["geomap.engine"]) == before
