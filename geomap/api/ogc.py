@@ -107,6 +107,8 @@ def items(cid: str) -> Response:
     c = collection_or_404(cid)
     fmt = negotiate(params.FORMATS)
     query = params.feature_query(c, request.args.to_dict())
+    if fmt != "json":
+        params.whole_features_only(request.args, fmt)
     hits = params.hits(request.args)
     if hits:  # the count alone: one key is read, to know whether the count is free
         query = replace(query, page=replace(query.page, limit=1))

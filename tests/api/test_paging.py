@@ -238,3 +238,12 @@ def test_counted_with_the_page_or_apart_the_count_is_the_same(api, monkeypatch, 
     seen, pages = walk(api, f"/collections/incidents/items?limit=5&{query}")
     assert {(p["numberMatched"], p["numberMatchedExact"]) for p in pages} == {(len(seen), True)}
     assert len(pages) > 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "kml", "gpkg", "html"])
+@pytest.mark.parametrize("extra, names", [("properties=title", {"properties"}), ("skipGeometry=true", {"skipGeometry"}),
+                                          ("properties=&skipGeometry=true", {"properties", "skipGeometry"})])
+def test_partial_features_only_as_geojson(api, fmt, extra, names):
+    response = api.get(f"/collections/incidents/items?f={fmt}&{extra}")
+    assert response.status_code == 400 and {e["field"] for e in response.get_json()["errors"]} == names
+    assert api.get(f"/collections/incidents/items?f={fmt}&skipGeometry=false").status_code == 200
