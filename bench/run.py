@@ -83,6 +83,11 @@ BENCHMARKS = (
         Metric("FastMarkerCluster / geomap (interactive)", rf"against FastMarkerCluster {NUMBER}x cold", ">=", 3),
         Metric("geomap HTML (MB)", rf"HTML: ours {NUMBER} MB", "<", 5),  # maps_bench.LIMIT_MB
     ), incidents=100_000, quick=("--runs", "1")),
+    Benchmark("paging", "paging.py", "items: the page at 99 % by its cursor and numberMatched's cost, at 1,000,000", (
+        Metric("deep page (cursor) / first page", rf"RATIO deep page \(cursor\) / first page: {NUMBER}", "<=", 1.5),
+        Metric("bbox+datetime page with / without numberMatched",
+               rf"RATIO numberMatched page / page without it: {NUMBER}", "<=", 1.3),
+    ), quick=("--repeat", "3", "--paths", "5")),
     Benchmark("import", "import_bench.py", "geomap import against ogr2ogr (COPY) of the same GeoJSON sequence", (
         Metric("geomap import / ogr2ogr", rf"ratio {NUMBER} \(target", "<=", 1.5),
         Metric("geomap import peak RSS (MB)", rf"geomap peak {NUMBER} MB", "<", 1024),

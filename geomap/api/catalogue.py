@@ -1,5 +1,5 @@
 """The collection catalogue's wire vocabulary: each collection's title and description as the
-API shows them, and the JSON Schema of each kind of queryable.
+API shows them (the JSON Schema of the queryables and features is `geomap.api.schemas`).
 
 The collections themselves (ids, geometry types, queryables) are defined once, in
 `geomap.model.query`; where they are stored is `geomap.db.features`'s business.
@@ -29,8 +29,6 @@ DESCRIBED: dict[str, Described] = {
                            "collection/id): location constraints (within, beyond, bearing, inside), derived "
                            "locations (derived_from) and links between events (precedes, response_to, part_of)."),
 }
-SCHEMA_TYPES = {"date": {"type": "string", "format": "date"}, "string": {"type": "string"},
-                "number": {"type": "number"}, "integer": {"type": "integer"}}
 
 
 def title(c: Collection) -> str:

@@ -108,6 +108,8 @@ def items(cid: str) -> Response:
     fmt = negotiate(params.FORMATS)
     query = params.feature_query(c, request.args.to_dict())
     crs.check_format(query.crs, fmt)
+    if fmt != "json":
+        params.whole_features_only(request.args, fmt)
     hits = params.hits(request.args)
     if hits:  # the count alone: one key is read, to know whether the count is free
         query = replace(query, page=replace(query.page, limit=1))

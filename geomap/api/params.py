@@ -125,6 +125,14 @@ def properties(text: str, collection: Collection) -> tuple[str, ...]:
     return names
 
 
+def whole_features_only(args: Mapping[str, str], fmt: str) -> None:
+    """Refuse `properties` and `skipGeometry=true` for a format that carries whole features (CSV,
+    KML, GeoPackage and the HTML page write every property and the geometry)."""
+    partial = [n for n in ("properties", "skipGeometry") if n in args and args[n].lower() != "false"]
+    if partial:
+        raise parameters_error(partial, f"only with GeoJSON (f=json); f={fmt} carries every property and the geometry")
+
+
 def hits(args: Mapping[str, str]) -> bool:
     """Whether `resultType=hits` asks for the count alone (as GDAL does to count a filtered layer)."""
     value = args.get("resultType", "results")

@@ -238,3 +238,23 @@ def test_counted_with_the_page_or_apart_the_count_is_the_same(api, monkeypatch, 
     seen, pages = walk(api, f"/collections/incidents/items?limit=5&{query}")
     assert {(p["numberMatched"], p["numberMatchedExact"]) for p in pages} == {(len(seen), True)}
     assert len(pages) > 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "kml", "gpkg", "html"])
+@pytest.mark.parametrize("extra, names", [("properties=title", {"properties"}), ("skipGeometry=true", {"skipGeometry"}),
+                                          ("properties=&skipGeometry=true", {"properties", "skipGeometry"})])
+def test_partial_features_only_as_geojson(api, fmt, extra, names):
+    response = api.get(f"/collections/incidents/items?f={fmt}&{extra}")
+    assert response.status_code == 400 and {e["field"] for e in response.get_json()["errors"]} == names
+    assert api.get(f"/collections/incidents/items?f={fmt}&skipGeometry=false").status_code == 200
+
+
+def test_a_walk_nearest_first_by_cursor_equals_the_offset_pages(api):
+    """With near and no sortby the order is the distance: its cursor holds the distance."""
+    url = "/collections/incidents/items?near=44,34&radius=400000&limit=7"
+    seen, pages = walk(api, url)
+    every = api.get(url.replace("limit=7", "limit=1000")).get_json()["features"]
+    assert seen == [f["id"] for f in every] and len(pages) > 2
+    distances = [f["properties"]["distance_m"] for f in every]
+    assert distances == sorted(distances)
+    assert {p["numberMatched"] for p in pages} == {len(every)}
