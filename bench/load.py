@@ -2,7 +2,7 @@
 and maps with 5 % writes, for DURATION seconds from CLIENTS keep-alive connections; then the
 same with the database restarted in the middle.
 
-    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--keepalive S] [--no-maps]
+    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--no-maps]
 
 Prints, for each run: throughput, p50/p99 per kind of request, answers by status; for the
 restart run, how long the database was down and how long after its return the first 200 came,
@@ -163,8 +163,6 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--home", type=Path, default=DATA / "load-home")
     parser.add_argument("--workers", type=int, default=2, help="geomap serve --workers (its default: 2)")
-    parser.add_argument("--keepalive", type=float, help="the server's keep-alive seconds instead of "
-                        "geomap.server.KEEPALIVE_S (0: a connection per request)")
     parser.add_argument("--no-maps", action="store_true", help="reads of items and analysis only (2:1)")
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
@@ -180,10 +178,7 @@ def main() -> None:
     token = geomap(["token", "create", "--name", f"load-{time.time_ns()}", "--role", "editor"], env).split()[-1]
     port = free_port()
     log = open(DATA / "load-serve.log", "wb")
-    serve = GEOMAP if args.keepalive is None else [
-        sys.executable, "-c", f"import sys, geomap.server as s; s.KEEPALIVE_S = {args.keepalive}; "
-        "from geomap.cli import main; sys.argv[0] = 'geomap'; main()"]
-    server = subprocess.Popen(serve + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
+    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
         for _ in range(300):
@@ -192,7 +187,7 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
-        print(f"geomap serve ({args.workers} gevent workers, keep-alive {args.keepalive if args.keepalive is not None else 'default'}) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
+        print(f"geomap serve ({args.workers} gevent workers) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
               f"{args.incidents} synthetic incidents + seed; load average before: {_load()}")
         unloaded = unloaded_medians(port, token)
         print("unloaded medians: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in unloaded.items()))
