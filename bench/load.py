@@ -2,7 +2,7 @@
 and maps with 5 % writes, for DURATION seconds from CLIENTS keep-alive connections; then the
 same with the database restarted in the middle.
 
-    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000]
+    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--no-maps]
 
 Prints, for each run: throughput, p50/p99 per kind of request, answers by status; for the
 restart run, how long the database was down and how long after its return the first 200 came,
@@ -62,13 +62,14 @@ def free_port() -> int:
 class Client:
     """One keep-alive connection; reconnects after an error."""
 
-    def __init__(self, port: int, token: str, seed: int):
-        self.port, self.token, self.rng, self.conn, self.n = port, token, random.Random(seed), None, seed * 1_000_000
+    def __init__(self, port: int, token: str, seed: int, weights=(6, 3, 1)):
+        self.port, self.token, self.rng, self.conn, self.n = port, token, random.Random(seed), None, 0
+        self.prefix, self.weights = f"load-{time.time_ns()}-{seed}", weights  # ids new in every run
 
     def ask(self) -> Answer:
         self.n += 1
         if self.rng.random() < WRITE_SHARE:
-            kind, fid = "write", f"load-{self.n}"
+            kind, fid = "write", f"{self.prefix}-{self.n}"
             body = json.dumps({"type": "Feature", "id": fid, "geometry": {"type": "Point", "coordinates": [
                 44 + self.rng.random(), 35 + self.rng.random()]}, "properties": {
                 "name": fid, "kind": "other", "precision_m": 100, "status": "confirmed",
@@ -76,7 +77,7 @@ class Client:
             method, path = "POST", "/collections/sites/items"
             headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/geo+json"}
         else:
-            kind, fid = self.rng.choices(list(READS), weights=(6, 3, 1))[0], None
+            kind, fid = self.rng.choices(list(READS), weights=self.weights)[0], None
             method, path, body, headers = "GET", self.rng.choice(READS[kind]), None, {}
         start = time.monotonic()
         status = self._send(method, path, body, headers)
@@ -97,12 +98,12 @@ class Client:
             return 0
 
 
-def run_load(port: int, token: str, clients: int, seconds: float, middle=None) -> list[Answer]:
+def run_load(port: int, token: str, clients: int, seconds: float, weights, middle=None) -> list[Answer]:
     answers: list[Answer] = []
     stop = threading.Event()
 
     def work(seed: int) -> None:
-        client = Client(port, token, seed)
+        client = Client(port, token, seed, weights)
         while not stop.is_set():
             answers.append(client.ask())
 
@@ -161,6 +162,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--home", type=Path, default=DATA / "load-home")
+    parser.add_argument("--workers", type=int, default=2, help="geomap serve --workers (its default: 2)")
+    parser.add_argument("--no-maps", action="store_true", help="reads of items and analysis only (2:1)")
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
     args.home.chmod(0o755)
@@ -175,7 +178,7 @@ def main() -> None:
     token = geomap(["token", "create", "--name", f"load-{time.time_ns()}", "--role", "editor"], env).split()[-1]
     port = free_port()
     log = open(DATA / "load-serve.log", "wb")
-    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
         for _ in range(300):
@@ -184,11 +187,13 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
-        print(f"geomap serve (2 gevent workers) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
+        print(f"geomap serve ({args.workers} gevent workers) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
               f"{args.incidents} synthetic incidents + seed; load average before: {_load()}")
         unloaded = unloaded_medians(port, token)
         print("unloaded medians: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in unloaded.items()))
-        steady = run_load(port, token, args.clients, args.seconds)
+        weights = (2, 1, 0) if args.no_maps else (6, 3, 1)
+        print(f"mix: items, analysis, maps = {weights}, and {WRITE_SHARE:.0%} writes")
+        steady = run_load(port, token, args.clients, args.seconds, weights)
         report("steady", steady, args.seconds, unloaded)
         print(f"  load average: {_load()}")
         outage: dict[str, float] = {}
@@ -200,7 +205,7 @@ def main() -> None:
             geomap(["db", "start"], env)
             outage["back"] = time.monotonic()
 
-        chaos = run_load(port, token, args.clients, args.seconds, restart)
+        chaos = run_load(port, token, args.clients, args.seconds, weights, restart)
         report("database restarted in the middle", chaos, args.seconds, unloaded)
         first = min((a.start + a.seconds for a in chaos if a.start >= outage["back"] and a.status == 200), default=None)
         bad = sorted(Counter(a.status for a in chaos if a.status not in (200, 201, 412, 503)).items())

@@ -16,7 +16,7 @@ def create_app(config: Mapping[str, object] | None = None, default_public_url: s
     DATABASE_URL, GEOMAP_HOME) to values; without it the environment is read. Settings are
     validated here, so a bad setting fails at start-up with a message naming it.
     `default_public_url`: the public URL when GEOMAP_PUBLIC_URL is unset (`geomap serve` gives
-    its bind address; else http://localhost)."""
+    its bind address; else the address the server is bound to)."""
     from dataclasses import replace
 
     from flask import Flask

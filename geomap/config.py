@@ -40,8 +40,8 @@ class Settings:
     db_port: int | None = None  # the embedded cluster's port; None: the last used, else 54329, else free
     # GEOMAP_PUBLIC_URL: the address users reach the service at (scheme, host, port, path prefix; no
     # trailing slash). Links, Location headers, embed snippets and credits name it, never the Host
-    # header a request happened to carry. None: `geomap serve` names its bind address, an app
-    # made in-process names http://localhost.
+    # header a request happened to carry. None: `geomap serve` names its bind address (this
+    # machine's name for 0.0.0.0); an app served otherwise, the address its server is bound to.
     public_url: str | None = None
     # Tokens of this role or above may PUT, PATCH and DELETE without If-Match (generic editors
     # such as QGIS send none); None: every such write needs If-Match.

@@ -15,8 +15,10 @@ waits are shared.
 
 Policy (see README "Exposure"): at most WORKER_CONNECTIONS open connections per worker; a
 request line of at most MAX_REQUEST_LINE bytes (a longer URL is a 414 problem document), at
-most 100 header fields of 8 KB; bodies up to GEOMAP_MAX_CONTENT_LENGTH (413); idle keep-alive
-connections closed after KEEPALIVE_S; a worker stuck longer than TIMEOUT_S in one request is
+most 100 header fields of 8 KB; bodies up to GEOMAP_MAX_CONTENT_LENGTH (413); a request's line
+and headers must arrive within KEEPALIVE_S (gunicorn's gevent worker reads them under that
+timeout: a slowloris connection is closed after it, and KEEPALIVE_S must not be 0, which would
+lift it), as must the next request on a kept-alive connection; a worker stuck longer than TIMEOUT_S in one request is
 restarted. No gunicorn control socket: several `geomap serve` of one user do not share one.
 """
 from __future__ import annotations
@@ -33,7 +35,7 @@ from gunicorn.app.base import BaseApplication
 WORKER_CLASS = "gevent"
 WORKER_CONNECTIONS = 1000
 MAX_REQUEST_LINE = 4096 + len("GET  HTTP/1.1")  # a URL over 4 KB is refused (414)
-KEEPALIVE_S = 5
+KEEPALIVE_S = 5  # also the time a request's head may take (see above): never 0
 TIMEOUT_S = 120  # a map of a large area can take tens of seconds on a busy machine
 SECRET_PARAMS = re.compile(r"(?i)((?:^|&)(?:[\w.-]*token|access_token|api_key|apikey|key|password|secret)=)[^&]*")
 

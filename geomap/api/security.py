@@ -2,8 +2,8 @@
 the longest URL it reads.
 
 - Links, `Location` headers and embed snippets name the configured public URL
-  (GEOMAP_PUBLIC_URL, `geomap.config.Settings.public_url`), never the Host header a request
-  happened to carry: `PublicURL` rewrites each request's scheme, host and path prefix before
+  (GEOMAP_PUBLIC_URL, `geomap.config.Settings.public_url`; else the address the server is bound
+  to), never the Host header a request happened to carry: `PublicURL` rewrites each request's scheme, host and path prefix before
   Flask sees them, so `request.url_root` and `url_for(_external=True)` are right everywhere.
 - Every answer says `X-Content-Type-Options: nosniff`, a Content-Security-Policy that fits the
   pages (their own scripts and styles, inline ones and Function() included as the maps need
@@ -28,7 +28,6 @@ ONLINE_TILES = "https://tile.openstreetmap.org https://*.tile.openstreetmap.org 
 POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
           f"img-src 'self' data: blob: {ONLINE_TILES}; font-src 'self' data:; connect-src 'self'; "
           "object-src 'none'; base-uri 'self'; form-action 'self'")
-LOCAL_DEFAULT = "http://localhost"  # an app made in-process (tests, scripts) with no public URL
 
 
 class URITooLong(GeomapError, status=414, title="URI too long"):
@@ -37,24 +36,36 @@ class URITooLong(GeomapError, status=414, title="URI too long"):
 
 class PublicURL:
     """WSGI middleware: each request as if it had been made to `public_url` (its scheme, host and
-    port, and its path as a prefix), whatever Host header or address it came with."""
+    port, and its path as a prefix), whatever Host header or address it came with. Without a
+    public URL (an app made in-process and served by something other than `geomap serve`), the
+    address the server is bound to (SERVER_NAME and SERVER_PORT, which gunicorn and werkzeug take
+    from the listening socket), still never the Host header."""
 
-    def __init__(self, app, public_url: str):
-        parts = urlsplit(public_url)
-        self.app, self.scheme, self.prefix = app, parts.scheme, parts.path.rstrip("/")
-        self.host = parts.netloc
-        self.port = str(parts.port or (443 if parts.scheme == "https" else 80))
+    def __init__(self, app, public_url: str | None):
+        self.app = app
+        self.fixed = _parts(public_url) if public_url else None
 
     def __call__(self, environ, start_response):
         """Rewrite the request's public address, then call the app."""
-        environ["wsgi.url_scheme"] = self.scheme
-        environ["HTTP_HOST"] = self.host
-        environ["SERVER_NAME"] = self.host.rsplit(":", 1)[0] if not self.host.endswith("]") else self.host
-        environ["SERVER_PORT"] = self.port
-        environ["SCRIPT_NAME"] = self.prefix
-        for forwarded in ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_FORWARDED"):
+        for forwarded in ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_PREFIX",
+                          "HTTP_FORWARDED"):
             environ.pop(forwarded, None)
+        if self.fixed is None:
+            name, port = environ.get("SERVER_NAME", "localhost"), str(environ.get("SERVER_PORT", ""))
+            default = {"http": "80", "https": "443"}.get(environ.get("wsgi.url_scheme", "http"))
+            environ["HTTP_HOST"] = name if port in ("", default) else f"{name}:{port}"
+            return self.app(environ, start_response)
+        scheme, host, name, port, prefix = self.fixed
+        environ.update({"wsgi.url_scheme": scheme, "HTTP_HOST": host, "SERVER_NAME": name, "SERVER_PORT": port,
+                        "SCRIPT_NAME": prefix})
         return self.app(environ, start_response)
+
+
+def _parts(public_url: str) -> tuple[str, str, str, str, str]:
+    """(scheme, host with port, host name, port, path prefix) of a public URL."""
+    parts = urlsplit(public_url)
+    port = str(parts.port or (443 if parts.scheme == "https" else 80))
+    return parts.scheme, parts.netloc, parts.hostname or "", port, parts.path.rstrip("/")
 
 
 def _check_length() -> None:
@@ -68,7 +79,7 @@ def _headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    embeddable = request.args.get("embed") in ("1", "true") and response.mimetype == "text/html"
+    embeddable = (request.args.get("embed") or "").lower() in ("1", "true") and response.mimetype == "text/html"
     frames = "*" if embeddable else "'self'"
     headers.setdefault("Content-Security-Policy", f"{POLICY}; frame-ancestors {frames}")
     if not embeddable:
@@ -77,7 +88,7 @@ def _headers(response: Response) -> Response:
 
 
 def init_app(app: Flask, public_url: str | None) -> None:
-    """Name `public_url` (else LOCAL_DEFAULT) in every link; the URL limit and headers on every answer."""
-    app.wsgi_app = PublicURL(app.wsgi_app, public_url or LOCAL_DEFAULT)
+    """Name `public_url` (else the server's bound address) in every link; the URL limit and headers on every answer."""
+    app.wsgi_app = PublicURL(app.wsgi_app, public_url)
     app.before_request(_check_length)
     app.after_request(_headers)

@@ -52,6 +52,7 @@ CLAIMS = [
     ("an invalid feature (422", "POST", "/collections/sites/items", "editor", {},
      {**SITE, "properties": {**SITE["properties"], "kind": "castle"}}, 422, "kind"),
     ("a write without `If-Match` (428, unless", "DELETE", K1, "editor", {}, None, 428, "If-Match"),
+    ("a URL over 4 KB (414)", "GET", "/collections/incidents/items?filter=" + "x" * 4100, None, {}, None, 414, "4096"),
     ("a database that cannot be reached (503, with `Retry-After`", "GET", "/collections/incidents/items", None, {},
      None, 503, "database"),
 ]
