@@ -405,7 +405,7 @@ def profile(url: str, bare_url: str, paths: list[str]) -> None:
     totals, sqls, bare = (np.asarray(x) * 1000 for x in (totals, sqls, bare))
     print(f"\nprofile: geomap items in-process over {len(paths)} paths, ms per request (median / mean): "
           f"total {np.median(totals):.1f} / {totals.mean():.1f}; SQL execute+fetch {np.median(sqls):.1f} / "
-          f"{sqls.mean():.1f} ({len(sql)} statement per request); the rest (Python, pool pre-ping and reset) "
+          f"{sqls.mean():.1f} ({len(sql)} statement per request); the rest (Python, pool checkout and reset) "
           f"{np.median(totals - sqls):.1f} / {(totals - sqls).mean():.1f}; bare SQL alone {np.median(bare):.1f} / "
           f"{bare.mean():.1f}")
     profiler = cProfile.Profile()
