@@ -36,12 +36,18 @@ class Frame:
     dpi: float
     font_size: float  # base font size in points
     labels: list[tuple[float, int, float, float, str, dict]] = field(default_factory=list)
+    obstacles: list[tuple[float, float, float]] = field(default_factory=list)  # x, y (metres), radius (points)
 
     def label(self, priority: float, x: float, y: float, text: str, **style) -> None:
         """Ask for a text label at (x, y) in map metres; after every layer has drawn, labels are
         placed most important first (lowest `priority`), and one that would overlap a placed
         label is left out, so that the graphic never prints text over text."""
         self.labels.append((priority, len(self.labels), x, y, text, style))
+
+    def obstacle(self, x: float, y: float, radius_pt: float) -> None:
+        """Keep labels off a symbol at (x, y) in map metres, `radius_pt` points around it (a marker
+        that must stay readable, such as the focus incident)."""
+        self.obstacles.append((x, y, radius_pt))
 
 
 class Layer:
@@ -129,5 +135,12 @@ def polygon_path(polygon) -> MplPath:
 
 
 def halo(width: float = 2.5) -> list:
-    """A white outline around text, so labels read over any fill."""
+    """A white outline around text, so labels read over any fill (SVG and PDF then draw the
+    text as outlines: map labels use `backdrop` instead)."""
     return [patheffects.withStroke(linewidth=width, foreground="white")]
+
+
+def backdrop(alpha: float = 0.72) -> dict:
+    """A soft white box behind a map label, so it reads over any fill; unlike a stroked halo (a
+    path effect, drawn as outlines) it keeps the label as text in SVG and PDF."""
+    return {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": alpha}

@@ -78,10 +78,10 @@ class Claims(Layer):
             ax.add_patch(Wedge((x[0], y[0]), radius, 90 + i * step, 90 + (i + 1) * step, facecolor=color,
                                edgecolor=FOCUS_OUTLINE, linewidth=1.6, zorder=6.6))
         text = mpl_text("Claimed by \u2014 " + who_claims_what(scene, focus))
-        frame.label(-1, x[0], y[0], _wrapped(text, 46), xytext=(14, -14), ha="left", va="top", zorder=8.5,
+        frame.label(1.5, x[0], y[0], _wrapped(text, 46), xytext=(14, -14), ha="left", va="top", zorder=8.5,
                     fontsize=frame.font_size * 0.8, color="#111111", linespacing=1.25, multialignment="left",
                     bbox={"boxstyle": "round,pad=0.35", "facecolor": "white", "edgecolor": "#333333",
-                          "linewidth": 0.7, "alpha": 0.95})
+                          "linewidth": 0.7, "alpha": 0.95}, leader=True)
 
     def legend(self, scene: Scene) -> list[LegendEntry]:
         focus = scene.focus

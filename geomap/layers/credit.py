@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from geomap.config import is_public_address
 from geomap.layers.scene import Scene
 
-BASEMAP_CREDIT = "Basemap: Natural Earth; places \u00a9 GeoNames (CC BY 4.0)"
+BASEMAP_CREDIT = "Basemap: Natural Earth, \u00a9 GeoNames (CC BY 4.0)"
 _NOTE = re.compile(r"\s*\([^)]*\)\s*$")  # "The Boston Globe (reprint of ...)" -> "The Boston Globe"
 
 
@@ -66,19 +66,27 @@ def public_page(scene: Scene) -> str | None:
     return page.split("://", 1)[1]
 
 
-def credit_text(scene: Scene, named: int | None = None) -> str:
-    """The credit line naming the first `named` origins (default: all of them).
+def public_root(scene: Scene) -> str | None:
+    """The public site's address as printed ("geomap.example"): the page's address up to its /maps path."""
+    page = public_page(scene)
+    return page.split("/maps", 1)[0] if page else None
+
+
+def credit_text(scene: Scene, named: int | None = None, page: str | None = "", compact: bool = False) -> str:
+    """The credit line naming the first `named` origins (default: all of them), and `page` as the
+    address of the full list (default: the map's public page; None: no address); `compact` leaves
+    out "Sources:" and says "Data" for "Data version".
 
     >>> from datetime import date
     >>> s = Scene(title="t", extent=(0, 0, 1, 1), on=date(2020, 1, 1), data_version="ab12",
     ...           links={"page": "https://geomap.example/maps/incidents/x"})
     >>> credit_text(s)
-    'Sources: none recorded \u00b7 Data version ab12 \u00b7 Basemap: Natural Earth; places \u00a9 GeoNames (CC BY 4.0)'
+    'Sources: none recorded \u00b7 Data version ab12 \u00b7 Basemap: Natural Earth, \u00a9 GeoNames (CC BY 4.0)'
     """
     ranked = origins(scene)
     named = len(ranked) if named is None else max(0, min(named, len(ranked)))
     rest = sum(o.documents for o in ranked[named:])
-    page = public_page(scene)
+    page = public_page(scene) if page == "" else page
     names = ", ".join(o.name for o in ranked[:named])
     if not ranked:
         sources = "Sources: none recorded"
@@ -88,13 +96,19 @@ def credit_text(scene: Scene, named: int | None = None) -> str:
         sources = f"Sources: {names} and {rest} more" if names else f"{rest} sources"
     else:
         sources = f"Sources: {names}" + (f" (list at {page})" if page else "")
-    return f"{sources} \u00b7 Data version {scene.data_version} \u00b7 {BASEMAP_CREDIT}"
+    if compact:
+        sources = sources.removeprefix("Sources: ")
+    return f"{sources} \u00b7 {'Data' if compact else 'Data version'} {scene.data_version} \u00b7 {BASEMAP_CREDIT}"
 
 
 def fitted_credit(scene: Scene, fits: Callable[[str], bool]) -> str:
-    """The credit line naming as many origins as `fits` accepts (at least none: the count and address)."""
-    for named in range(len(origins(scene)), 0, -1):
-        text = credit_text(scene, named)
-        if fits(text):
-            return text
-    return credit_text(scene, 0)
+    """The credit line naming as many origins as `fits` accepts, with the map's page as the address,
+    else the site's (then "Data" for "Data version"); at the least, the count of sources and the
+    site's address."""
+    tries = dict.fromkeys([(public_page(scene), False), (public_root(scene), False), (public_root(scene), True)])
+    for page, compact in tries:
+        for named in range(len(origins(scene)), 0, -1):
+            text = credit_text(scene, named, page, compact)
+            if fits(text):
+                return text
+    return credit_text(scene, 0, public_root(scene), True)

@@ -9,11 +9,11 @@ import folium
 import numpy as np
 from markupsafe import Markup
 
-from geomap.layers.base import Frame, JsCall, Layer, collection, feature, halo, mpl_line_style, overlay
+from geomap.layers.base import Frame, JsCall, Layer, backdrop, collection, feature, mpl_line_style, overlay
 from geomap.layers.geo import line
 from geomap.layers.scene import DistanceLine, Scene
 from geomap.layers.style import DISTANCE_MARK, LegendEntry, Mark
-from geomap.layers.text import distance_text, mpl_text
+from geomap.layers.text import distance_text, km, mpl_text
 
 KIND_LABELS = {"target": "target", "prior": "nearest prior incident", "site": "nearby site"}
 KIND_DASH = {"target": (), "prior": (6, 3), "site": (2, 3)}
@@ -69,9 +69,11 @@ class Distances(Layer):
             ax.plot(x, y, zorder=4, **mpl_line_style(_mark(d.kind)))
             if d.distance.best >= MIN_LABELLED_M:
                 i = int(len(x) * LABEL_AT)
+                others = [(x[j], y[j]) for j in (int(len(x) * 0.8), len(x) - 1, int(len(x) * 0.3))]
                 frame.label(1, x[i], y[i], mpl_text(distance_text(d.distance)), xytext=(0, 3), ha="center",
+                            anchors=others, short=f"{km(d.distance.best)} km",
                             fontsize=frame.font_size * 0.8, color="#111111", zorder=8, fontweight="bold",
-                            path_effects=halo(3))
+                            bbox=backdrop())
 
     def legend(self, scene: Scene) -> list[LegendEntry]:
         """One entry per line: distances read as best estimate (smallest to largest possible)."""

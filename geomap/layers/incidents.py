@@ -127,6 +127,7 @@ class Incidents(Layer):
         if scene.focus is not None:
             x, y = frame.projection.xy([scene.focus.lon], [scene.focus.lat])
             _marker(ax, scene, scene.focus, x[0], y[0], focus=True)
+            frame.obstacle(x[0], y[0], 10.0 * 0.75 + 2)
 
     def legend(self, scene: Scene) -> list[LegendEntry]:
         heading = "Incidents by attributed group" if scene.color_by == "group" else "Incidents by event type"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import folium
 
-from geomap.layers.base import Frame, JsCall, Layer, collection, feature, halo, mpl_line_style, overlay
+from geomap.layers.base import Frame, JsCall, Layer, backdrop, collection, feature, mpl_line_style, overlay
 from geomap.layers.geo import circle
 from geomap.layers.scene import Scene
 from geomap.layers.style import RING_MARK, LegendEntry
@@ -46,7 +46,7 @@ class Rings(Layer):
             x, y = frame.projection.xy(lons, lats)
             ax.plot(x, y, zorder=3.5, **mpl_line_style(RING_MARK))
             frame.label(4, x[0], y[0], ring_label(r), ha="center", va="bottom", fontsize=frame.font_size * 0.75,
-                        color="#333333", zorder=8, path_effects=halo())
+                        color="#333333", zorder=8, bbox=backdrop())
 
     def legend(self, scene: Scene) -> list[LegendEntry]:
         text = ", ".join(ring_label(r).removesuffix(" km") for r in scene.rings_m)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import folium
 from markupsafe import Markup
 
-from geomap.layers.base import Frame, JsCall, Layer, collection, feature, halo, overlay
+from geomap.layers.base import Frame, JsCall, Layer, backdrop, collection, feature, overlay
 from geomap.layers.scene import MapSite, Scene
 from geomap.layers.style import SITE_MARK, LegendEntry
 from geomap.layers.text import mpl_text, precision_text, site_popup
@@ -44,8 +44,9 @@ class Sites(Layer):
                 continue
             ax.plot(x, y, marker="^", linestyle="none", markersize=SITE_MARK.radius * 1.6,
                     markerfacecolor=SITE_MARK.fill, markeredgecolor=SITE_MARK.color, markeredgewidth=1.0, zorder=7)
-            frame.label(0, x[0], y[0], mpl_text(site.name), xytext=(7, 4), zorder=7, fontsize=frame.font_size * 0.9,
-                        fontweight="bold", color="#111111", path_effects=halo())
+            frame.obstacle(x[0], y[0], SITE_MARK.radius * 0.8)
+            frame.label(0, x[0], y[0], mpl_text(site.name.split(" (")[0]), xytext=(7, 4), zorder=7, fontsize=frame.font_size * 0.9,
+                        fontweight="bold", color="#111111", bbox=backdrop())
 
     def legend(self, scene: Scene) -> list[LegendEntry]:
         return [LegendEntry("Site (target or reference place)", "site", SITE_MARK, "Places")]

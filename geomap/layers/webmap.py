@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from geomap.layers.assets import INLINE, Asset, asset, localise
 from geomap.layers.base import JsCall, Layer
 from geomap.layers.basemap import ATTRIBUTION, BasemapCall
+from geomap.layers.credit import origins, public_page
 from geomap.layers.scene import Scene
 from geomap.layers.style import LegendEntry, Mark
 
@@ -86,10 +87,12 @@ def render(fmap: folium.Map, assets: str = INLINE, sent: frozenset[str] = frozen
 
 
 def credit(scene: Scene, shown: int = 3) -> Markup:
-    """`Sources: A, B, C and 9 more (full list)`, linking to the map's page when it has one."""
-    names = scene.publishers()
+    """`Sources: A, B, C and 9 more (full list)`: original reporting first (as the graphics'
+    credit, `geomap.layers.credit`), linking to the map's page only at its public address (an
+    embedded map lives on another site, where a relative or loopback link would lead nowhere)."""
+    names = [o.name for o in origins(scene)]
     text = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-    page = scene.links.get("page")
+    page = scene.links.get("page") if public_page(scene) else None
     link = Markup(' (<a href="{}" target="_blank" rel="noopener noreferrer">full list</a>)').format(page) \
         if page else ""
     return Markup("Sources: {}{}").format(text or "none recorded", link)

@@ -13,7 +13,7 @@ from matplotlib.patches import PathPatch
 from shapely.geometry import mapping
 
 from geomap.analysis.model import ControlZone
-from geomap.layers.base import Frame, JsCall, Layer, collection, halo, mpl_patch_style, overlay, polygon_path
+from geomap.layers.base import Frame, JsCall, Layer, backdrop, collection, mpl_patch_style, overlay, polygon_path
 from geomap.layers.scene import Scene
 from geomap.layers.style import ZONE_KINDS, LegendEntry, zone_mark
 from geomap.layers.text import mpl_text, zone_popup, zone_tooltip
@@ -74,7 +74,7 @@ def _label(ax, frame: Frame, zone: ControlZone, projected, group_name: str) -> N
     if not (xmin < point.x < xmax and ymin < point.y < ymax):
         return
     frame.label(3, point.x, point.y, mpl_text(_short(zone.name)), ha="center", va="center", zorder=2.7,
-                fontsize=frame.font_size * 0.78, fontstyle="italic", color="#333333", path_effects=halo())
+                fontsize=frame.font_size * 0.78, fontstyle="italic", color="#333333", bbox=backdrop())
 
 
 def _short(text: str, limit: int = 34) -> str:

@@ -69,7 +69,8 @@ def test_a_row_maps_onto_the_data_model(refs, tmp_path):
     assert (incident["description"], incident["location_name"], incident["fatalities_best"]) == ("Rockets hit.", "Kirkuk", 2)
     assert incident["status"] == "reported" and incident["tags"] == ["acled", "crowd size=no report"]
     assert incident["sources"] == [
-        {"title": f"{p}, as coded by ACLED (event IRQ1)", "publisher": p, "url": ACLED_URL, "date": None}
+        {"title": f"{p}, as coded by ACLED (event IRQ1)", "publisher": p, "url": ACLED_URL, "date": None,
+         "primary": False, "copy_of": None}
         for p in ("Shafaq News", "Rudaw")]
     assert "Actor 2: Military Forces of Iraq (2018-)." in incident["notes"] and "Admin3: Markaz." in incident["notes"]
     claims = [(c["group_id"], c["claimant"], c["stance"], c["notes"]) for c in incident["attributions"]]

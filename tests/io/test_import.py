@@ -44,7 +44,8 @@ def test_geojson_sequence_creates_incidents_with_claims_and_history(refs, tmp_pa
     assert (result.collection, result.created, result.updated, result.unchanged) == ("incidents", 2, 0, 0)
     stored = contents(refs, "incidents")
     assert stored["attack-1"]["attributions"] == [{"group_id": "alpha", "claimant": "Officials", "stance": "accused",
-                                                    "sources": [incident()["properties"]["sources"][0]],
+                                                    "sources": [{**incident()["properties"]["sources"][0], "primary": False,
+                                                                 "copy_of": None}],
                                                     "notes": None}]
     assert stored["attack-2"]["attributions"] == [] and stored["attack-1"]["tags"] == ["rockets"]
     with refs.connect() as conn:

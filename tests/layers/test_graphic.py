@@ -88,7 +88,7 @@ def test_cells_are_drawn_for_counted_selections():
 def test_credit_names_publishers_the_data_version_and_the_basemap(scene):
     text = credit_text(scene)
     assert text.startswith("Sources: Wire <b>service</b>, Nobody \u00b7")
-    assert "Basemap: Natural Earth; places \u00a9 GeoNames (CC BY 4.0)" in text and scene.data_version in text
+    assert "Basemap: Natural Earth, \u00a9 GeoNames (CC BY 4.0)" in text and scene.data_version in text
     assert "localhost" not in text  # the scene's page is a loopback address: no address is printed
 
 

@@ -77,10 +77,12 @@ def test_a_long_title_wraps_to_two_lines_and_is_never_cut_by_the_canvas(preset):
 def test_the_credit_is_one_line_at_social_sizes_and_at_most_two_at_a4(preset, lines):
     scene = focus_scene(links={"page": "https://geomap.example/maps/incidents/focus"})
     _, _, texts = drawn(scene, Size.parse(preset=preset))
+    scene = scene.at_start()
     (credit,) = [t for t in texts if t.get_gid() == "credit"]
     assert len(credit.get_text().split("\n")) <= lines
     assert "geomap.example/maps/incidents/focus" in credit.get_text() or lines == 1
-    assert "Data version" in credit.get_text() and "Natural Earth" in credit.get_text()
+    assert f"Data {scene.data_version}" in credit.get_text().replace("version ", "")
+    assert "Natural Earth, \u00a9 GeoNames (CC BY 4.0)" in credit.get_text()
 
 
 def test_original_reporting_comes_first_and_copies_credit_what_they_copy():
@@ -116,6 +118,21 @@ def test_svg_has_one_named_group_per_part_and_layer_and_keeps_text_as_text():
     assert parts | layers <= ids
     assert not any(re.fullmatch(r"(patch|line2d|text)_\d+", i) for i in ids & (parts | layers))
     assert "<text" in svg and "Data version" in svg  # svg.fonttype none: text, not glyph paths
+
+
+@pytest.mark.parametrize("preset", ["social", "a4"])
+def test_every_text_drawn_is_text_in_the_svg(preset):
+    """No text becomes outlines (a stroked halo would): each line of each visible text is an SVG <text>."""
+    from xml.sax.saxutils import escape
+
+    figure, _, texts = drawn(focus_scene(title="Map"), Size.parse(preset=preset))
+    out = BytesIO()
+    with rc_context(RC):
+        figure.savefig(out, format="svg")
+    svg = out.getvalue().decode()
+    found = set(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
+    lines = {escape(line) for t in texts for line in t.get_text().split("\n")}  # matplotlib escapes &, <, >
+    assert lines and not {line.replace("\\$", "$") for line in lines} - found
 
 
 def test_pdf_is_vector_and_carries_the_credit():

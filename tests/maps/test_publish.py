@@ -36,9 +36,9 @@ def svg(client) -> str:
 
 def test_the_credit_names_the_original_reporting_first_and_the_public_page(svg):
     credit = svg[svg.index('<g id="credit">'):]
-    credit = credit[:credit.index("</g>")]
+    credit = " ".join(re.findall(r">([^<]+)</text>", credit[:credit.index("</g>")]))
     assert "Sources: The New York Times" in credit and "Boston Globe" not in credit
-    assert "more at maps.example.org/geomap/maps/incidents/" in credit.replace("\n", " ")
+    assert "more at maps.example.org/geomap/maps/incidents/" in credit
 
 
 def test_who_claims_what_and_each_claimed_groups_nearest_zone_are_on_the_graphic(svg):
@@ -55,6 +55,28 @@ def test_no_output_names_a_loopback_address_when_a_public_url_is_set(client, pat
     assert not any(host in body for host in LOOPBACK), path
     if "embed" not in path and path.endswith(K1):
         assert f'&lt;iframe src="{PUBLIC}/maps/incidents/{K1}?embed=1"' in body
+
+
+def test_an_embedded_map_links_its_sources_at_the_public_address(client):
+    page = client.get(f"/maps/incidents/{K1}?embed=1").get_data(as_text=True)
+    assert f'href=\\"{PUBLIC}/maps/incidents/{K1}\\"' in page or f'href="{PUBLIC}/maps/incidents/{K1}"' in page
+    assert "full list" in page
+
+
+def test_the_cli_writes_a_pdf_crediting_the_public_page(client, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from geomap.cli import main
+
+    url = client.application.extensions["geomap.settings"]
+    engine_url = client.application.extensions["geomap.engine"].url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", engine_url.replace("postgresql+psycopg", "postgresql"))
+    monkeypatch.setenv("GEOMAP_PUBLIC_URL", PUBLIC)
+    out = tmp_path / "k1.pdf"
+    result = CliRunner().invoke(main, ["map", "--incident", K1, "--preset", "a4", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = PdfReader(out).pages[0].extract_text()
+    assert f"maps.example.org/geomap/maps/incidents/{K1}" in "".join(text.split()) and url.public_url == PUBLIC
 
 
 def test_the_pdf_is_vector_with_the_credit_and_no_loopback_address(client):
