@@ -114,9 +114,23 @@ def base_rate_text(rate: BaseRate | None) -> str:
     observed = (f"{rate.observed} observed within {length(c.local_m)} from {c.window_from} to {c.window_to}; "
                 f"baseline {rate.baseline} within {length(c.region_m)} from {c.baseline_from} to {c.baseline_to}")
     if rate.expected is None:
-        return f"{observed}: no baseline activity, so no expected count (95 % interval of the ratio 0 to {rate.high:.3g})"
-    return (f"{observed}, so {rate.expected:.2f} expected; rate ratio {rate.ratio:.2f} "
-            f"(95 % interval {rate.low:.2f} to {rate.high:.2f})")
+        return f"{observed}: no baseline activity, so no expected count (95 % interval of the ratio 0 to {_figure(rate.high)})"
+    return (f"{observed}, so {_figure(rate.expected)} expected; rate ratio {_figure(rate.ratio)} "
+            f"(95 % interval {_figure(rate.low)} to {_figure(rate.high)})")
+
+
+def _figure(x: float) -> str:
+    """Three significant digits, without an exponent: 0.0312, 96.3, 616, 41,600 ("less than
+    0.001" below that).
+
+    >>> _figure(0.031234), _figure(96.26), _figure(615.7), _figure(41612.0)
+    ('0.0312', '96.3', '616', '41,600')
+    """
+    if x >= 1000:
+        return f"{float(f'{x:.3g}'):,.0f}"
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if x >= 0.001 else "less than 0.001"
 
 
 def _active(report: ContextReport, group: GroupContext) -> bool:
