@@ -30,19 +30,26 @@ def claimant_name(claimant: str) -> str:
 
 
 def who_claims_what(scene: Scene, incident: MapIncident) -> str:
-    """`US officials: Kata'ib Hezbollah; Iraqi officials: Islamic State`, from the affirmative claims in order."""
+    """`US officials: Kata'ib Hezbollah; Iraqi military and intelligence officials: Kata'ib Hezbollah
+    (disputed)`: each claimant's groups in the claims' order, a stance that does not attribute
+    (disputed, denied) said beside its group."""
     by_claimant: dict[str, list[str]] = {}
     for claim in incident.claims:
-        if claim.stance in AFFIRMATIVE_STANCES:
-            names = by_claimant.setdefault(claimant_name(claim.claimant), [])
-            if scene.group_name(claim.group) not in names:
-                names.append(scene.group_name(claim.group))
+        name = scene.group_name(claim.group)
+        said = name if claim.stance in AFFIRMATIVE_STANCES else f"{name} ({claim.stance})"
+        names = by_claimant.setdefault(claimant_name(claim.claimant), [])
+        if said not in names:
+            names.append(said)
     return "; ".join(f"{who}: {' and '.join(groups)}" for who, groups in by_claimant.items())
 
 
 def contested_focus(scene: Scene) -> bool:
-    """Whether the map's focus incident is attributed to two or more groups (and coloured by group)."""
-    return scene.focus is not None and len(scene.focus.groups) >= 2 and scene.color_by == "group"
+    """Whether the map's focus incident is contested (and coloured by group): attributed to two or
+    more groups, or attributed by some and disputed or denied by others."""
+    focus = scene.focus
+    if focus is None or scene.color_by != "group" or not focus.groups:
+        return False
+    return len(focus.groups) >= 2 or any(c.stance not in AFFIRMATIVE_STANCES for c in focus.claims)
 
 
 def reach_text(scene: Scene, reach, in_view: bool) -> str:
@@ -88,8 +95,8 @@ class Claims(Layer):
         section = "Who claims the focus incident"
         marks = [Mark(color=FOCUS_OUTLINE, fill=category_color(scene, g), fill_opacity=0.95, weight=2.0, radius=7.0)
                  for g in focus.groups]
-        entries = [LegendEntry(f"{who_claims_what(scene, focus)} (marker split in their colours)", "point", marks[0],
-                               section)]
+        split = " (marker split in their colours)" if len(marks) > 1 else ""
+        entries = [LegendEntry(f"{who_claims_what(scene, focus)}{split}", "point", marks[0], section)]
         view = scene.extent
         for reach in scene.claimed_zones:
             bounds = reach.zone.geometry.bounds

@@ -156,7 +156,8 @@ def test_who_claims_what_comes_from_the_claims():
               Claim("kataib-hezbollah", "Iraqi officials, as reported", "disputed"))
     from dataclasses import replace
     text = who_claims_what(scene, replace(focus, claims=claims))
-    assert text == f"US officials: {scene.group_name('kataib-hezbollah')}; Iraqi officials: Islamic State"
+    kh = scene.group_name("kataib-hezbollah")
+    assert text == f"US officials: {kh}; Iraqi officials: Islamic State and {kh} (disputed)"
 
 
 def test_the_contested_focus_is_split_in_the_claimed_groups_colours_and_stays_on_top():
