@@ -80,9 +80,12 @@ def _headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     embeddable = (request.args.get("embed") or "").lower() in ("1", "true") and response.mimetype == "text/html"
-    frames = "*" if embeddable else "'self'"
-    headers.setdefault("Content-Security-Policy", f"{POLICY}; frame-ancestors {frames}")
-    if not embeddable:
+    if embeddable:
+        # No frame-ancestors at all: `*` would still refuse hosts of no network scheme (a page
+        # saved to a file, an about:blank or srcdoc host), where an embed must work too.
+        headers.setdefault("Content-Security-Policy", POLICY)
+    else:
+        headers.setdefault("Content-Security-Policy", f"{POLICY}; frame-ancestors 'self'")
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     return response
 

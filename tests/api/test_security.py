@@ -74,7 +74,7 @@ def test_embeds_stay_framable(api):
     response = api.get(f"/maps/incidents/{K1}?embed=1")
     assert response.status_code == 200
     assert "X-Frame-Options" not in response.headers
-    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors" not in response.headers["Content-Security-Policy"]  # any host, a file's too
 
 
 def test_a_url_over_4_kb_is_a_414_problem_document(api):
