@@ -155,3 +155,22 @@ def editor_token(app):
 
     with app.extensions["geomap.engine"].begin() as conn:
         return tokens.create(conn, "test-editor", "editor")
+
+
+@pytest.fixture
+def seeded_client(app, client):
+    """A test client of an app whose database holds the seed data."""
+    from geomap.ingest import load
+
+    load(app.extensions["geomap.engine"])
+    return client
+
+
+def data_snapshot(engine) -> dict:
+    """Every data table but the tokens (a token's last use is recorded even when a write fails)."""
+    return {name: rows for name, rows in snapshot(engine).items() if name != "api_tokens"}
+
+
+def bearer(token: str, **headers) -> dict:
+    """Request headers with the token as a bearer credential."""
+    return {"Authorization": f"Bearer {token}", **headers}

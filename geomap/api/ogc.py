@@ -78,19 +78,21 @@ def queryables(cid: str) -> Response:
 @blueprint.get("/collections/<cid>/sortables")
 def sortables(cid: str) -> Response:
     """GET /collections/{id}/sortables: the properties `sortby` accepts, as JSON Schema or HTML."""
-    params.check_known(request.args, ("f",))
-    c = collection_or_404(cid)
-    return respond(schemas.sortables_schema(c, base_url()), negotiate(), "queryables.html",
-                   "application/schema+json", collection=c, heading="Sortables")
+    return _schema_document(cid, schemas.sortables_schema, "Sortables")
 
 
 @blueprint.get("/collections/<cid>/schema")
 def schema(cid: str) -> Response:
     """GET /collections/{id}/schema: the features' schema, every property typed (Part 5)."""
+    return _schema_document(cid, schemas.feature_schema, "Schema of the features")
+
+
+def _schema_document(cid: str, build, heading: str) -> Response:
+    """A collection's JSON Schema document (`build(collection, base_url)`), as JSON Schema or HTML."""
     params.check_known(request.args, ("f",))
     c = collection_or_404(cid)
-    return respond(schemas.feature_schema(c, base_url()), negotiate(), "queryables.html",
-                   "application/schema+json", collection=c, heading="Schema of the features")
+    return respond(build(c, base_url()), negotiate(), "queryables.html", "application/schema+json",
+                   collection=c, heading=heading)
 
 
 @blueprint.get("/collections/<cid>/feature-schema")

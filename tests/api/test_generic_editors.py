@@ -8,7 +8,8 @@ import re
 
 import pytest
 from builders import site
-from conftest import snapshot as full_snapshot
+from conftest import bearer
+from conftest import data_snapshot as snapshot
 from sqlalchemy import text
 
 from geomap import create_app
@@ -19,21 +20,6 @@ from geomap.vocabulary import ID_PATTERN
 
 GEOJSON = "application/geo+json"
 URL = "/collections/sites/items"
-
-
-@pytest.fixture
-def seeded_client(app, client):
-    load(app.extensions["geomap.engine"])
-    return client
-
-
-def snapshot(engine) -> dict:
-    """Every data table (a token's last use is recorded even when the write fails)."""
-    return {name: rows for name, rows in full_snapshot(engine).items() if name != "api_tokens"}
-
-
-def bearer(token: str, **headers) -> dict:
-    return {"Authorization": f"Bearer {token}", **headers}
 
 
 def body_without_id(**properties) -> dict:

@@ -8,9 +8,7 @@ import json
 
 import pytest
 from builders import SOURCE
-from conftest import snapshot as full_snapshot
-
-from geomap.ingest import load
+from conftest import data_snapshot as snapshot
 
 GEOJSON = "application/geo+json"
 K1 = "incidents/k1-rocket-attack-2019-12-27"
@@ -18,16 +16,6 @@ HERDERS = "incidents/nabtaz-herders-execution-2019"
 EMBASSY = "incidents/us-embassy-storming-2019-12-31"
 AIRPORT = "incidents/baghdad-airport-drone-strike-2020-01-03"
 STRIKES = "incidents/us-strike-al-qaim-1-2019-12-29"
-
-
-@pytest.fixture
-def seeded_client(app, client):
-    load(app.extensions["geomap.engine"])
-    return client
-
-
-def snapshot(engine) -> dict:
-    return {name: rows for name, rows in full_snapshot(engine).items() if name != "api_tokens"}
 
 
 def relation(rid: str, kind: str, subject: str, obj: str | None, geometry=None, **properties) -> dict:

@@ -10,28 +10,14 @@ import urllib.request
 
 import pytest
 from builders import SOURCE, incident, site
-from conftest import snapshot as full_snapshot
+from conftest import bearer
+from conftest import data_snapshot as snapshot
 
 from geomap import create_app
 from geomap.db import tokens
 from geomap.ingest import load
 
 GEOJSON = "application/geo+json"
-
-
-@pytest.fixture
-def seeded_client(app, client):
-    load(app.extensions["geomap.engine"])
-    return client
-
-
-def snapshot(engine) -> dict:
-    """Every data table (a token's last use is recorded even when the write fails)."""
-    return {name: rows for name, rows in full_snapshot(engine).items() if name != "api_tokens"}
-
-
-def bearer(token: str, **headers) -> dict:
-    return {"Authorization": f"Bearer {token}", **headers}
 
 
 def post(client, token, body, collection="sites", content_type=GEOJSON):
