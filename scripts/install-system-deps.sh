@@ -39,6 +39,16 @@ if [ "$purpose" = test ]; then
     have_package python3-qgis || missing+=(python3-qgis)
 fi
 
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+# PostgreSQL's server runs as the `postgres` user, who must be able to reach its own programs. A
+# root directory that others cannot search (a chroot made with `mktemp -d` is mode 0700) stops
+# it, and Debian's own `pg_createcluster` fails the same way: make it searchable, as it is on
+# any installed Debian, before the packages are set up.
+if [ $(( 0$(stat -c %a /) & 01 )) -eq 0 ]; then
+    echo "The root directory / is private (mode $(stat -c %a /)): making it searchable (chmod o+x /) for PostgreSQL's server user"
+    $SUDO chmod o+x /
+fi
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else

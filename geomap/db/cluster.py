@@ -202,6 +202,11 @@ class Cluster:
         if user is None:
             return
         for parent in reversed(self.pgdata.parents):  # the outermost private one first
+            if not may_search(parent.stat(), user.pw_uid, user.pw_gid) and parent == Path("/"):
+                raise DatabaseUnavailable(
+                    "the root directory / is private: the postgres system user cannot reach anything, "
+                    "PostgreSQL's own programs included; make it searchable with `chmod o+x /` "
+                    "(scripts/install-system-deps.sh does)")
             if not may_search(parent.stat(), user.pw_uid, user.pw_gid):
                 raise DatabaseUnavailable(
                     f"GEOMAP_HOME={self.home} is not reachable by the postgres system user ({parent} "
