@@ -1,12 +1,13 @@
 """Static graphics for print and social media: PNG, SVG or PDF, drawn by matplotlib (Agg) alone.
 
 The same layers as the interactive map draw into a local azimuthal equidistant projection; this
-module adds what a printed map needs: title, legend, a scale bar in km, a north arrow, an inset
-locator map and a credit line (`geomap.layers.credit`). Text is measured as it will be drawn:
-the title wraps (two lines at most, smaller before it is shortened), no text is smaller than
-9 pt on paper or 14 px on a screen, and a last pass (`geomap.layers.textfit.settle`) keeps every
-text inside the canvas and off every other. SVG keeps text as text and has one named group per
-part and per map layer; the PDF is vector. No browser and no network are involved.
+module adds what a printed map needs: title, legend (`geomap.layers.legend`), a scale bar in km,
+a north arrow, an inset locator map and a credit line (`geomap.layers.credit`), with the labels
+placed by `geomap.layers.labels` at a size from `geomap.layers.size`. Text is measured as it will
+be drawn: the title wraps (two lines at most, smaller before it is shortened), no text is smaller
+than 9 pt on paper or 14 px on a screen, and a last pass (`geomap.layers.textfit.settle`) keeps
+every text inside the canvas and off every other. SVG keeps text as text and has one named group
+per part and per map layer; the PDF is vector. No browser and no network are involved.
 """
 from __future__ import annotations
 
@@ -16,105 +17,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 
-import numpy as np
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, Rectangle
-from matplotlib.transforms import Bbox
 
 from geomap.errors import BadRequest
-from geomap.layers.base import Frame, Layer, mpl_line_style, mpl_patch_style
+from geomap.layers.base import Frame, Layer
 from geomap.layers.credit import fitted_credit
 from geomap.layers.furniture import children_ids, group_new, inset, north_arrow, scale_bar
 from geomap.layers.geo import padded, projected_view
+from geomap.layers.labels import place_labels
+from geomap.layers.legend import draw_legend, legend_entries
 from geomap.layers.scene import Scene
-from geomap.layers.style import LegendEntry
+from geomap.layers.size import Size
 from geomap.layers.text import mpl_text
 from geomap.layers.textfit import Measure, settle
 
 FORMATS = ("png", "svg", "pdf")
-MAX_DPI, MIN_DPI = 300, 50
-MIN_SIDE, MAX_SIDE, MAX_PIXELS = 300, 10_000, 40_000_000
-MM_PER_INCH = 25.4
-MIN_PRINT_PT, MIN_SCREEN_PX = 9.0, 14.0  # the smallest text: 9 pt on paper, 14 px on a screen
-# name: (width, height, unit, default dpi, font scale, credit lines); A4 in millimetres, social cards in pixels
-PRESETS = {
-    "a4": (297, 210, "mm", 150, 1.0, 2),
-    "a4-portrait": (210, 297, "mm", 150, 1.0, 2),
-    "social": (1200, 630, "px", 100, 1.45, 1),
-    "social-square": (1080, 1080, "px", 100, 1.45, 1),
-}
-DEFAULT_SIZE = (1600, 1000, 150)
 RC = {"svg.fonttype": "none", "svg.hashsalt": "geomap", "font.family": "DejaVu Sans", "text.usetex": False,
       "hatch.linewidth": 0.6, "pdf.fonttype": 42}
 METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
             "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}
-LEGEND_ORDER = ("claims", "incidents", "zones", "distances", "sites", "uncertainty", "rings")
 SAVE_OPTIONS = {"png": {"pil_kwargs": {"compress_level": 2}}}  # zlib level 2: a third of level 6's time
-
-
-@dataclass(frozen=True)
-class Size:
-    """Pixel size, resolution and type scale of a graphic."""
-
-    width: int
-    height: int
-    dpi: float
-    font_scale: float = 1.0
-    credit_lines: int = 2  # one at social sizes, two at A4
-
-    @classmethod
-    def parse(cls, width: int | None = None, height: int | None = None, dpi: float | None = None,
-              preset: str | None = None) -> Size:
-        """Validate a size request; `preset` fixes the shape, `dpi` then sets the pixel count."""
-        if dpi is not None and not MIN_DPI <= dpi <= MAX_DPI:
-            raise BadRequest(f"dpi: must be between {MIN_DPI} and {MAX_DPI}; got {dpi:g}")
-        if preset is not None:
-            return cls._preset(preset, width, height, dpi)
-        w, h, default_dpi = DEFAULT_SIZE
-        size = cls(width or w, height or h, dpi or default_dpi)
-        size.check()
-        return size
-
-    @classmethod
-    def _preset(cls, preset: str, width, height, dpi) -> Size:
-        if preset not in PRESETS:
-            raise BadRequest(f"preset: must be one of {', '.join(PRESETS)}; got {preset!r}")
-        if width is not None or height is not None:
-            raise BadRequest("preset: give either a preset or width/height, not both")
-        w, h, unit, default_dpi, scale, lines = PRESETS[preset]
-        dpi = dpi or default_dpi
-        if unit == "mm":
-            size = cls(round(w / MM_PER_INCH * dpi), round(h / MM_PER_INCH * dpi), dpi, scale, lines)
-        else:
-            size = cls(w, h, dpi, scale, lines)
-        size.check()
-        return size
-
-    def check(self) -> None:
-        for name, value in (("width", self.width), ("height", self.height)):
-            if not MIN_SIDE <= value <= MAX_SIDE:
-                raise BadRequest(f"{name}: must be between {MIN_SIDE} and {MAX_SIDE} pixels; got {value}")
-        if self.width * self.height > MAX_PIXELS:
-            raise BadRequest(f"width x height: at most {MAX_PIXELS:,} pixels; lower the size or the dpi")
-
-    @property
-    def min_text(self) -> float:
-        """The smallest text in points: 9 pt printed, and never under 14 px on a screen."""
-        return max(MIN_PRINT_PT, MIN_SCREEN_PX * 72 / self.dpi)
-
-    @property
-    def font(self) -> float:
-        """Base font size in points: about 1/90 of the short side, and large enough that the
-        smallest text drawn from it (3/4 of it) is `min_text`."""
-        short_in = min(self.width, self.height) / self.dpi
-        return max(float(np.clip(short_in * 1.05 * self.font_scale, 6.5, 18)), self.min_text / 0.75)
-
-    def px(self, points: float) -> float:
-        """Points as pixels at this size's resolution."""
-        return points * self.dpi / 72
 
 
 @dataclass(frozen=True)
@@ -180,21 +104,13 @@ def draw(scene: Scene, layers: Sequence[Layer], size: Size) -> Figure:
         group_new(ax, before, f"layer-{layer.name}", 1 + index * 0.5)
     small = max(size.min_text, size.font * 0.78)
     furniture = [*scale_bar(ax, frame, small), north_arrow(ax, size.font)]
-    labels = _place_labels(figure, ax, frame, furniture)
+    labels = place_labels(figure, ax, frame, furniture)
     header = _header(figure, texts, size)
     credit = _credit(figure, texts, size)
-    legend = _legend(figure, legend_entries(scene, drawn), size, layout, measure)
+    legend = draw_legend(figure, legend_entries(scene, drawn), size, layout.legend, measure)
     inset_ax = inset(figure, layout.inset, scene, frame, small)
     settle(figure, renderer, [*header, credit, *legend, *furniture, *labels, *inset_ax.texts])
     return figure
-
-
-def legend_entries(scene: Scene, drawn: Sequence[Layer]) -> list[LegendEntry]:
-    """The legend's entries, most needed first (who is claimed, the incidents' colours, the zones),
-    so that a small graphic that cannot show them all leaves out the least needed."""
-    order = {name: i for i, name in enumerate(LEGEND_ORDER)}
-    ranked = sorted(drawn, key=lambda layer: order.get(layer.name, len(order)))
-    return [entry for layer in ranked for entry in layer.legend(scene)]
 
 
 def _svg_pixels(data: bytes, size: Size) -> bytes:
@@ -259,73 +175,6 @@ def _map_axes(figure: Figure, scene: Scene, size: Size, layout: Layout):
     return ax, Frame(projection, view, int(width_px), int(height_px), size.dpi, size.font)
 
 
-def _offsets(style: dict) -> list[tuple[tuple[float, float], str, str]]:
-    """Where a label may go around its point (offset in points, ha, va): the asked-for place first,
-    then the other sides, then a little further out."""
-    dx, dy = style.pop("xytext", (0, 0))
-    ha, va = style.pop("ha", "left"), style.pop("va", "baseline")
-    if ha == "center":
-        h = max(abs(dy), 3)
-        near = [((dx, dy), ha, va), ((dx, -h), "center", "top"), ((h + 4, 0), "left", "center"),
-                ((-h - 4, 0), "right", "center")]
-        return near + [((x * 2.5, y * 2.5), a, b) for (x, y), a, b in near[:2]]
-    flip = {"left": "right", "right": "left"}.get(ha, ha)
-    below = "top" if va in ("bottom", "baseline") else va
-    near = [((dx, dy), ha, va), ((-dx, dy), flip, va), ((dx, -dy), ha, below), ((-dx, -dy), flip, below)]
-    return near + [((x, y * 3), a, b) for (x, y), a, b in near]
-
-
-def _place_labels(figure: Figure, ax, frame: Frame, furniture: list) -> list:
-    """Place the labels the layers asked for, most important first, each at the first of its
-    candidate places where it overlaps no placed label, the scale bar or the north arrow, and stays
-    inside the map; a label with no such place is left out. Returns the placed labels, in order."""
-    renderer = figure.canvas.get_renderer()
-    limits = ax.get_window_extent(renderer)
-    placed = [artist.get_window_extent(renderer) for artist in furniture] + _obstacles(ax, frame)
-    before, kept = children_ids(ax), []
-    for _, _, x, y, text, style in sorted(frame.labels, key=lambda item: item[:2]):
-        style = dict(style)
-        dot = style.pop("dot", None)
-        leader = style.pop("leader", False)  # a thin line from the point to the label (a callout)
-        anchors = [(x, y), *style.pop("anchors", ())]  # other points the label may name (along a line)
-        wordings = [text, *([style.pop("short")] if "short" in style else [])]  # a shorter one, last
-        offsets = _offsets(style)
-        for words, (ax_, ay), (offset, ha, va) in ((w, a, o) for w in wordings for a in anchors for o in offsets):
-            artist = ax.annotate(words, (ax_, ay), xytext=offset, textcoords="offset points", annotation_clip=True,
-                                 ha=ha, va=va, **style)
-            box = artist.get_window_extent(renderer).expanded(1.06, 1.15)
-            inside = limits.x0 <= box.x0 and box.x1 <= limits.x1 and limits.y0 <= box.y0 and box.y1 <= limits.y1
-            if inside and not any(box.overlaps(other) for other in placed):
-                placed.append(box)
-                kept.append(artist)
-                if dot:
-                    ax.plot([x], [y], linestyle="none", **dot)
-                if leader:
-                    _leader(ax, (ax_, ay), box)
-                break
-            artist.remove()
-    group_new(ax, before, "labels", 8)
-    return kept
-
-
-def _leader(ax, point: tuple[float, float], box: Bbox) -> None:
-    """A line from `point` (map metres) to the nearest point of the label's box (display pixels)."""
-    px, py = ax.transData.transform(point)
-    near = (min(max(px, box.x0), box.x1), min(max(py, box.y0), box.y1))
-    end = ax.transData.inverted().transform(near)
-    ax.plot([point[0], end[0]], [point[1], end[1]], color="#333333", linewidth=0.8, zorder=8.4)
-
-
-def _obstacles(ax, frame: Frame) -> list[Bbox]:
-    """The symbols labels must leave free, as display boxes."""
-    boxes = []
-    for x, y, radius_pt in frame.obstacles:
-        cx, cy = ax.transData.transform((x, y))
-        r = radius_pt * frame.dpi / 72
-        boxes.append(Bbox.from_extents(cx - r, cy - r, cx + r, cy + r))
-    return boxes
-
-
 def _header(figure: Figure, texts: Texts, size: Size) -> list:
     x, top = texts.margin_px / size.width, 1 - texts.margin_px / size.height
     title = figure.text(x, top, "\n".join(texts.title), ha="left", va="top", fontsize=texts.title_pt,
@@ -343,63 +192,3 @@ def _credit(figure: Figure, texts: Texts, size: Size):
     return figure.text(texts.margin_px / size.width, texts.margin_px / size.height, "\n".join(texts.credit),
                        ha="left", va="bottom", fontsize=texts.credit_pt, color="#444444", linespacing=1.25,
                        gid="credit")
-
-
-def _legend(figure: Figure, entries: list[LegendEntry], size: Size, layout: Layout, measure: Measure) -> list:
-    """The legend, row by row in its own axes (units: points from the top left), at the smallest
-    text size or larger; rows that do not fit are counted in a last line instead. Returns its texts."""
-    if not entries:
-        return []
-    ax = figure.add_axes(layout.legend)
-    ax.set_gid("legend")
-    ax.set_axis_off()
-    width = layout.legend[2] * size.width / size.dpi * 72
-    height = layout.legend[3] * size.height / size.dpi * 72
-    ax.set_xlim(0, width)
-    ax.set_ylim(-height, 0)
-    font = max(size.min_text, size.font * 0.8)
-    text_px = size.px(width - font * 2.6)
-    rows = _legend_rows(entries, font, text_px, measure)
-    texts, y, shown = [], 0.0, 0
-    for kind, entry, lines in rows:
-        need = font * 1.25 * len(lines) + font * (0.5 if kind == "section" else 0.3)
-        if y - need - font * 1.6 < -height and shown < len(rows) - 1:  # keep room for the "more" line
-            break
-        if kind == "section":
-            texts.append(ax.text(0, y, "\n".join(lines), va="top", fontsize=font, fontweight="bold", color="#333333"))
-        else:
-            _symbol(ax, entry, font * 1.1, y - font * 0.62, font)
-            texts.append(ax.text(font * 2.6, y, "\n".join(lines), va="top", fontsize=font, color="#222222",
-                                 linespacing=1.15))
-        y -= need
-        shown += 1
-    left = sum(1 for kind, _, _ in rows[shown:] if kind == "entry")
-    if left:
-        texts.append(ax.text(0, y, measure.shorten(f"\u2026 and {left} more in the web map's legend", font,
-                                                   size.px(width)), va="top", fontsize=font, color="#555555"))
-    return texts
-
-
-def _legend_rows(entries: list[LegendEntry], font: float, text_px: float, measure: Measure) -> list[tuple]:
-    rows, section = [], None
-    for entry in entries:
-        if entry.section != section:
-            section = entry.section
-            rows.append(("section", None, measure.fit_lines(mpl_text(section), font, text_px, 2, "bold")))
-        rows.append(("entry", entry, measure.fit_lines(mpl_text(entry.label), font, text_px, 4)))
-    return rows
-
-
-def _symbol(ax, entry: LegendEntry, x: float, y: float, font: float) -> None:
-    m = entry.mark
-    if entry.symbol == "line":
-        ax.plot([x - font * 0.9, x + font * 0.9], [y, y], **mpl_line_style(m))
-    elif entry.symbol == "area":
-        ax.add_patch(Rectangle((x - font * 0.85, y - font * 0.48), font * 1.7, font * 0.96, **mpl_patch_style(m)))
-    elif entry.symbol == "circle":
-        ax.add_patch(Circle((x, y), font * 0.6, **mpl_patch_style(m)))
-    else:
-        marker = "^" if entry.symbol == "site" else "o"
-        ax.plot([x], [y], marker=marker, linestyle="none", markersize=min(m.radius * 1.5, font * 1.25),
-                markerfacecolor=to_rgba(m.fill or m.color, m.fill_opacity if m.fill else 1), markeredgecolor=m.color,
-                markeredgewidth=min(m.weight * 0.8, 1.6))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from geomap.layers import load
 from geomap.layers.assets import INLINE
-from geomap.layers.graphic import Size, render
+from geomap.layers.graphic import render
 from geomap.layers.scene import Scene
+from geomap.layers.size import Size
 from geomap.layers.webmap import Rendered, build
 from geomap.layers.webmap import render as render_html
 from geomap.maps.collector import settle

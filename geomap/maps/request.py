@@ -13,9 +13,9 @@ from urllib.parse import quote, urlencode
 from geomap.errors import BadRequest
 from geomap.io import params
 from geomap.layers import LAYERS
-from geomap.layers.graphic import Size
 from geomap.layers.rings import DEFAULT_RINGS_M
 from geomap.layers.scene import Bbox
+from geomap.layers.size import Size
 
 COLOR_BY = ("group", "event_type")
 ALWAYS = ("basemap",)  # the offline basemap is always drawn

@@ -11,7 +11,8 @@ from scenes import XSS, cells_scene, focus_scene
 from geomap.errors import BadRequest
 from geomap.layers import load, names
 from geomap.layers.credit import credit_text
-from geomap.layers.graphic import Size, render
+from geomap.layers.graphic import render
+from geomap.layers.size import Size
 
 LAYERS = [load(n) for n in names()]
 

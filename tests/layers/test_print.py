@@ -17,8 +17,9 @@ from scenes import focus_scene
 from geomap.layers import load, names
 from geomap.layers.claims import displaced, who_claims_what
 from geomap.layers.credit import credit_text, origins
-from geomap.layers.graphic import RC, Size, draw, render
+from geomap.layers.graphic import RC, draw, render
 from geomap.layers.scene import Claim
+from geomap.layers.size import Size
 from geomap.layers.textfit import visible_texts
 
 LAYERS = [load(n) for n in names()]
