@@ -4,7 +4,7 @@
 
 Every module under geomap/ sits in one tier, found by the longest prefix in TIERS:
 
-- entry: `api/` (Flask blueprints), `cli.py`, and the wiring around them: `geomap/__init__.py`
+- entry: `api/` (Flask blueprints), `cli/`, and the wiring around them: `geomap/__init__.py`
   (create_app), `__main__.py` and `server.py` (gunicorn), and where files meet the database:
   `ingest.py` (`geomap load`), `importer.py` (`geomap import`), `dataset.py` (data packages);
 - middle: `maps/` (and `maps.py`, until it is split), `layers/`, `analysis/`, `io/`, with
