@@ -446,3 +446,8 @@ def synth(count: int, seed: int, output: Path, load_: bool) -> None:
         if bar is not None:
             bar.close()
         click.echo(result.lines()[0])
+
+
+from geomap.story_command import story  # noqa: E402 - its own module; registered here
+
+main.add_command(story)
