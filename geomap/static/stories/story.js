@@ -74,6 +74,7 @@
       if (e.key === "ArrowLeft") S.go(S.step - 1);
     });
     S.go(0, false);
+    S.readyAt = performance.now();  // milliseconds from navigation start: bench/story.py reads it
     S.ready = true;
     document.documentElement.setAttribute("data-story-ready", "1");
   };
