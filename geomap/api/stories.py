@@ -15,13 +15,13 @@ from flask import Blueprint, Response, request, url_for
 
 from geomap.api import engine, params
 from geomap.api.formats import html, json_response, negotiate
-from geomap.api.map_openapi import MEDIA
+from geomap.api.map_openapi import MEDIA, PARAMETER_DOCS
 from geomap.api.maps import _public
 from geomap.errors import BadRequest
 from geomap.layers.storymap import document
 from geomap.layers.storystrip import render_strip
 from geomap.maps import stories
-from geomap.maps.request import image_size
+from geomap.maps.request import IMAGE_PARAMETERS, image_size
 
 blueprint = Blueprint("stories", __name__)
 EMBED = ("0", "1", "true", "false")
@@ -71,3 +71,27 @@ def _links(story_id: str) -> dict[str, str]:
             "embed": _public(url_for("stories.story_page", story_id=story_id, embed=1)),
             "json": url_for("stories.story_page", story_id=story_id, f="json"),
             **{fmt: url_for("stories.story_strip", story_id=story_id, fmt=fmt) for fmt in ("png", "svg", "pdf")}}
+
+
+def openapi_paths() -> dict:
+    """The /stories routes for the OpenAPI document (geomap.api.openapi merges them)."""
+    problem = {"description": "An RFC 9457 problem", "content": {"application/problem+json": {}}}
+    story_id = {"name": "storyId", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "The story's id: the id of its first incident"}
+
+    def query(name: str, description: str) -> dict:
+        return {"name": name, "in": "query", "required": False, "description": description, "schema": {"type": "string"}}
+
+    def get(summary: str, parameters: list, media: tuple[str, ...]) -> dict:
+        return {"get": {"summary": summary, "parameters": parameters, "responses": {
+            "200": {"description": summary, "content": {m: {} for m in media}}, "400": problem, "404": problem}}}
+
+    paths = {"/stories": get("Every story (chain of linked events)", [query("f", "json or html")],
+                             ("application/json", "text/html")),
+             "/stories/{storyId}": get("The story map (self-contained HTML), or the story as JSON", [
+                 story_id, query("f", "html (default) or json"), query("embed", "1: the compact page for an iframe")],
+                 ("text/html", "application/json"))}
+    for fmt, media in MEDIA.items():
+        paths[f"/stories/{{storyId}}.{fmt}"] = get(f"{fmt.upper()} print strip of a story, one panel per step", [
+            story_id, *(query(n, PARAMETER_DOCS[n]) for n in IMAGE_PARAMETERS)], (media,))
+    return paths

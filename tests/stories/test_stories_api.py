@@ -126,3 +126,23 @@ def test_cli_writes_the_story_and_its_strip(seeded_app, tmp_path):
     assert bad.exit_code == 1 and "no story 'nowhere'" in bad.output
     assert runner.invoke(main, ["story", K1, "-o", str(tmp_path / "x.gif")], env=env).exit_code == 2
     assert runner.invoke(main, ["story", K1, "--dpi", "100", "-o", str(tmp_path / "x.html")], env=env).exit_code == 2
+
+
+def test_outputs_name_the_public_address_never_the_one_the_request_came_to(seeded_app):
+    from geomap import create_app
+
+    app = create_app({"DATABASE_URL": seeded_app.extensions["geomap.settings"].database_url,
+                      "GEOMAP_PUBLIC_URL": "https://geomap.example/news"})
+    client = app.test_client()
+    public = f"https://geomap.example/news/stories/{K1}"
+    try:
+        page = client.get(f"/stories/{K1}?embed=1", base_url="http://127.0.0.1:5491").data.decode()
+        svg = client.get(f"/stories/{K1}.svg?preset=social", base_url="http://127.0.0.1:5491").data.decode()
+        listed = client.get("/stories", base_url="http://10.0.0.7:8000").get_json()["stories"][0]["links"]
+    finally:
+        app.extensions["geomap.engine"].dispose()
+    assert f'href="{public}"' in page  # the credit's "full list" and "Open the full story"
+    assert f"geomap.example/news/stories/{K1}" in svg or "geomap.example/news" in svg
+    assert listed["page"] == public and listed["embed"] == public + "?embed=1"
+    for text in (page, svg, str(listed)):
+        assert "127.0.0.1" not in text and "10.0.0.7" not in text and "localhost" not in text
