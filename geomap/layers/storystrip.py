@@ -92,7 +92,7 @@ def _panel(figure: Figure, step: Step, scene: Scene, size: Size, measure: Measur
     head = f"{step.number}  {short_date(step.start)}" + (f" \u2013 {short_date(step.end)}" if step.end != step.start
                                                           else "")
     title = measure.fit_lines(mpl_text(step.title), font, w, 2)
-    caption_h = line * (1 + len(title)) + size.px(font) * 0.4
+    caption_h = line * 3 + size.px(font) * 0.4  # two title lines kept for every panel: the maps line up
     texts = [figure.text(x0 / W, (y0 + h) / H, mpl_text(head), ha="left", va="top", fontsize=font,
                          fontweight="bold", color=BADGE, gid=f"step-{step.number}-date"),
              figure.text(x0 / W, (y0 + h - line) / H, "\n".join(title), ha="left", va="top", fontsize=font,
