@@ -83,6 +83,10 @@ BENCHMARKS = (
         Metric("FastMarkerCluster / geomap (interactive)", rf"against FastMarkerCluster {NUMBER}x cold", ">=", 3),
         Metric("geomap HTML (MB)", rf"HTML: ours {NUMBER} MB", "<", 5),  # maps_bench.LIMIT_MB
     ), incidents=100_000, quick=("--runs", "1")),
+    Benchmark("story", "story.py", "the K-1 story page in a browser: time to interactive and size", (
+        Metric("story page interactive (ms)", rf"story interactive: median {NUMBER} ms", "<=", 1000),
+        Metric("story HTML (MB)", rf"story HTML: {NUMBER} MB", "<", 2),  # story.LIMIT_MB
+    ), incidents=None, quick=("--runs", "2")),
     Benchmark("paging", "paging.py", "items: the page at 99 % by its cursor and numberMatched's cost, at 1,000,000", (
         Metric("deep page (cursor) / first page", rf"RATIO deep page \(cursor\) / first page: {NUMBER}", "<=", 1.5),
         Metric("bbox+datetime page with / without numberMatched",

@@ -21,7 +21,7 @@ def create_app(config: Mapping[str, object] | None = None, default_public_url: s
 
     from flask import Flask
 
-    from geomap.api import analysis, downloads, health, maps, ogc, openapi, problems, security, writes
+    from geomap.api import analysis, downloads, health, maps, ogc, openapi, problems, security, stories, writes
     from geomap.config import Settings
     from geomap.db.engine import database_url, make_engine
 
@@ -34,6 +34,6 @@ def create_app(config: Mapping[str, object] | None = None, default_public_url: s
     app.extensions["geomap.engine"] = make_engine(database_url(settings))
     security.init_app(app, settings.public_url)
     problems.init_app(app)
-    for module in (health, ogc, writes, downloads, analysis, openapi, maps):
+    for module in (health, ogc, writes, downloads, analysis, openapi, maps, stories):
         app.register_blueprint(module.blueprint)
     return app

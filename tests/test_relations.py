@@ -19,6 +19,7 @@ from geomap.io.load import SEED_FILES
 
 K1 = "incidents/k1-rocket-attack-2019-12-27"
 HERDERS = "incidents/nabtaz-herders-execution-2019"
+PS752 = "incidents/ps752-shootdown-2020-01-08"
 
 
 @pytest.fixture
@@ -87,6 +88,12 @@ def _relation(rid, kind, subject, obj, **fields):
     ([_relation("r", "inside", K1, None)], "geometry", "needs the polygon"),
     ([_relation("a", "precedes", K1, HERDERS), _relation("b", "precedes", HERDERS, K1)], "properties.kind",
      "a -> b form a cycle"),
+    ([_relation("a", "precedes", K1, HERDERS), _relation("b", "response_to", K1, HERDERS)], "properties.kind",
+     "a -> b form a cycle: an event cannot come before itself"),
+    ([_relation("a", "part_of", K1, HERDERS), _relation("b", "part_of", HERDERS, K1)], "properties.kind",
+     "a -> b form a cycle: an event cannot be part of itself"),
+    # against the stored chain: the shoot-down of 8 January cannot precede the attack of 27 December
+    ([_relation("c", "precedes", PS752, K1)], "properties.kind", "ain-al-asad-missile-strike-precedes-ps752"),
 ])
 def test_geomap_load_refuses_a_bad_relations_file_and_changes_nothing(seeded, tmp_path, features, field, words):
     before = snapshot(seeded)
@@ -118,12 +125,13 @@ def test_map_popups_say_where_a_location_was_derived_from(seeded):
     assert focus.derived_from == () and "derived" not in incident_popup(focus, lambda g: g)
 
 
-def test_event_links_are_read_for_a_story(seeded, tmp_path):
+def test_event_links_are_read_for_a_story(seeded):
     from geomap.db import relations as db_relations
 
-    strikes, storming = "incidents/us-strike-al-qaim-1-2019-12-29", "incidents/us-embassy-storming-2019-12-31"
-    load(seeded, [*SEED_FILES, _relations_file(tmp_path, _relation("link", "precedes", strikes, storming))])
     with seeded.connect() as conn:
-        links = db_relations.event_links(conn, ["us-embassy-storming-2019-12-31"])
-        assert [(r["id"], r["subject"], r["object"]) for r in links] == [("link", strikes, storming)]
-        assert db_relations.event_links(conn, ["k1-rocket-attack-2019-12-27"]) == []
+        links = db_relations.event_links(conn, ["ps752-shootdown-2020-01-08"])
+        assert [(r["id"], r["kind"], r["subject"]) for r in links] == [
+            ("ain-al-asad-missile-strike-precedes-ps752", "precedes", "incidents/iran-missile-strike-ain-al-asad-2020-01-08")]
+        to_k1 = db_relations.event_links(conn, ["k1-rocket-attack-2019-12-27"])
+        assert {r["kind"] for r in to_k1} == {"response_to"} and len(to_k1) == 5
+        assert db_relations.event_links(conn, ["nabtaz-herders-execution-2019"]) == []

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, request
 
 import geomap
 from geomap import inquiry
-from geomap.api import analysis_formats, catalogue, downloads, map_openapi, params, schemas
+from geomap.api import analysis_formats, catalogue, downloads, map_openapi, params, schemas, stories
 from geomap.api.documents import DESCRIPTION, TITLE
 from geomap.api.formats import html, json_response, negotiate
 from geomap.model.query import COLLECTIONS, Collection
@@ -211,7 +211,7 @@ def document(base: str) -> dict:
     context = paths["/collections/incidents/items/{featureId}/context"]["get"]["responses"]
     context["200"]["content"] |= {"text/markdown": {}, "application/pdf": {}}
     context["503"] = PROBLEM  # f=pdf without headless Chromium
-    paths |= map_openapi.openapi_paths()
+    paths |= map_openapi.openapi_paths() | stories.openapi_paths()
     for c in COLLECTIONS.values():
         prefix = f"/collections/{c.id}"
         paths[prefix] = _get(catalogue.title(c), [_f()], schema=_ref("schemas", "Collection"))

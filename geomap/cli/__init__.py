@@ -10,6 +10,7 @@ from geomap.cli.db import db
 from geomap.cli.group import main
 from geomap.cli.maps import map_command
 from geomap.cli.serve import serve
+from geomap.cli.story import story
 from geomap.cli.tokens import token
 
 main.add_command(db)
@@ -26,5 +27,6 @@ main.add_command(import_command)
 main.add_command(export_command)
 main.add_command(data_version)
 main.add_command(synth)
+main.add_command(story)
 
 __all__ = ["main"]

@@ -89,3 +89,12 @@ def event_links(conn: Connection, incident_ids: Iterable[str] | None = None) -> 
         refs = [f"incidents/{i}" for i in incident_ids]
         query = query.where(or_(relations.c.subject.in_(refs), relations.c.object.in_(refs)))
     return [dict(row) for row in conn.execute(query.order_by(relations.c.id)).mappings()]
+
+
+def incident_starts(conn: Connection, ids: Iterable[str]) -> dict[str, Any]:
+    """The start date of each incident among `ids` (stories are named by their first incident)."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    query = select(incidents.c.id, incidents.c.date_start).where(incidents.c.id.in_(ids))
+    return {row[0]: row[1] for row in conn.execute(query)}

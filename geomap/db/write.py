@@ -27,7 +27,8 @@ from geomap.db.incarnation import Version
 from geomap.db.schema import relations
 from geomap.db.store import current_rows, table
 from geomap.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, Problem
-from geomap.model.records import Record, precedes_cycle, references, unknown_references
+from geomap.model.records import Record, precedes_cycle, references, time_edges, unknown_references
+from geomap.vocabulary import EVENT_RELATIONS
 
 COPY_LINES = 2_000  # COPY lines sent at a time
 VALUES_LINES = 100  # a write of at most this many lines (rows and claims) stages them with one INSERT
@@ -46,7 +47,7 @@ def write(conn: Connection, collection: str, records: Sequence[Record], actor: s
 
 def check_references(conn: Connection, records: Iterable[Record]) -> None:
     """Every group, site (and for relations, incident and zone) the records name exists, in the
-    database or among the records; the relations' `precedes` links make no cycle."""
+    database or among the records; the links between events make no cycle."""
     records = list(records)
     named: dict[str, set[str]] = {"groups": set(), "sites": set()}
     for record in records:
@@ -57,25 +58,28 @@ def check_references(conn: Connection, records: Iterable[Record]) -> None:
     problems = [p for r in records for p in unknown_references(r, known)]
     if problems:
         raise InvalidInput(f"{len(problems)} reference(s) to unknown features; nothing was loaded", problems)
-    check_precedes(conn, [r for r in records if r.collection == "relations"])
+    check_event_links(conn, [r for r in records if r.collection == "relations"])
 
 
-def check_precedes(conn: Connection, records: Sequence[Record]) -> None:
-    """The `precedes` links, stored and written (a written relation replaces the stored one of
-    its id), make no cycle; InvalidInput naming the relations of the cycle otherwise."""
-    if not any(r.properties.kind == "precedes" for r in records):
+def check_event_links(conn: Connection, records: Sequence[Record]) -> None:
+    """The links between events, stored and written (a written relation replaces the stored one of
+    its id), make no cycle: none in time (`precedes`, and `response_to`, whose object came first)
+    and none of `part_of`; InvalidInput naming the relations of the cycle otherwise."""
+    if not any(r.properties.kind in EVENT_RELATIONS for r in records):
         return
     written = {r.id: r for r in records}
-    stored = conn.execute(select(relations.c.id, relations.c.subject, relations.c.object)
-                          .where(relations.c.kind == "precedes")).all()
-    edges = [tuple(row) for row in stored if row[0] not in written] + \
-        [(r.id, r.properties.subject, r.properties.object) for r in records if r.properties.kind == "precedes"]
-    cycle = precedes_cycle(edges)
-    if cycle:
-        at = next((written[rid].where for rid in cycle if rid in written), records[0].where)
-        raise InvalidInput("the precedes links would form a cycle; nothing was written",
-                           [Problem(at, "properties.kind", f"'precedes' relations {' -> '.join(cycle)} form a cycle: "
-                                    "an event cannot precede itself")])
+    stored = conn.execute(select(relations.c.id, relations.c.kind, relations.c.subject, relations.c.object)
+                          .where(relations.c.kind.in_(EVENT_RELATIONS))).all()
+    links = [tuple(row) for row in stored if row[0] not in written] + \
+        [(r.id, r.properties.kind, r.properties.subject, r.properties.object) for r in records
+         if r.properties.kind in EVENT_RELATIONS]
+    for edges, reason in ((time_edges(links), "an event cannot come before itself"),
+                          ([(i, s, o) for i, k, s, o in links if k == "part_of"], "an event cannot be part of itself")):
+        cycle = precedes_cycle(edges)
+        if cycle:
+            at = next((written[rid].where for rid in cycle if rid in written), records[0].where)
+            raise InvalidInput("the links between events would form a cycle; nothing was written",
+                               [Problem(at, "properties.kind", f"relations {' -> '.join(cycle)} form a cycle: {reason}")])
 
 
 def existing(conn: Connection, collection: str, ids: Iterable[str]) -> set[str]:

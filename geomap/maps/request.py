@@ -134,3 +134,8 @@ def public_links(base: str | None, incident_id: str | None, args: Mapping[str, s
     path = f"/maps/incidents/{quote(incident_id, safe='')}" if incident_id else "/maps"
     query = urlencode({k: v for k, v in args.items() if k not in (*IMAGE_PARAMETERS, "embed")})
     return {"page": f"{base}{path}" + (f"?{query}" if query else "")}
+
+
+def image_size(args: Mapping[str, str]) -> Size:
+    """A still graphic's size from query parameters (width, height, dpi, preset), as maps parse it."""
+    return _size(args)

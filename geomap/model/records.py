@@ -306,6 +306,17 @@ def precedes_cycle(edges: list[tuple[str, str, str]]) -> list[str] | None:
     return None
 
 
+def time_edges(links: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str]]:
+    """The links (id, kind, subject, object) that order two events in time, as edges (id, earlier,
+    later) for `precedes_cycle`: "A precedes B" runs from A to B, "A response_to B" from B to A.
+
+    >>> time_edges([("r1", "precedes", "a", "b"), ("r2", "response_to", "a", "b"), ("r3", "part_of", "a", "b")])
+    [('r1', 'a', 'b'), ('r2', 'b', 'a')]
+    """
+    return [(rid, subject, obj) if kind == "precedes" else (rid, obj, subject)
+            for rid, kind, subject, obj in links if kind in ("precedes", "response_to")]
+
+
 @dataclass(frozen=True)
 class Record:
     """One validated feature (or group) and where it came from. `properties` is a model of this

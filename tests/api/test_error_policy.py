@@ -70,7 +70,8 @@ class Route:
 
 def concrete(template: str) -> str:
     collection = next((c for c in PATH_IDS if f"/collections/{c}/" in template), "incidents")
-    values = {"featureId": PATH_IDS[collection], "incidentId": PATH_IDS["incidents"], "name": ASSET}
+    values = {"featureId": PATH_IDS[collection], "incidentId": PATH_IDS["incidents"], "name": ASSET,
+              "storyId": PATH_IDS["incidents"]}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

@@ -19,7 +19,8 @@ def test_openapi_document_validates(document):
     validate(document)
 
 
-NAMES = {"cid": "{collectionId}", "fid": "{featureId}", "incident_id": "{incidentId}", "name": "{name}"}
+NAMES = {"cid": "{collectionId}", "fid": "{featureId}", "incident_id": "{incidentId}", "name": "{name}",
+         "story_id": "{storyId}"}
 
 
 def _templated(rule: str) -> list[str]:

@@ -47,8 +47,9 @@ def test_a_relation_is_created_read_replaced_and_deleted_with_etags_and_history(
     assert [h["action"] for h in history] == ["create", "update"]
     assert history[1]["previous"]["properties"]["kind"] == "precedes"
     assert set(history[1]["changes"]) == {"kind", "subject", "object"}
-    listed = seeded_client.get("/collections/relations/items?kind=response_to").get_json()["features"]
-    assert [f["id"] for f in listed] == ["strikes-precede-storming"]
+    listed = seeded_client.get("/collections/relations/items?kind=response_to&limit=100").get_json()["features"]
+    assert "strikes-precede-storming" in [f["id"] for f in listed]
+    assert {f["properties"]["kind"] for f in listed} == {"response_to"}
     deleted = seeded_client.delete("/collections/relations/items/strikes-precede-storming",
                                    headers={"Authorization": f"Bearer {editor_token}",
                                             "If-Match": replaced.headers["ETag"]})
@@ -110,14 +111,43 @@ def test_a_bad_relation_is_refused_naming_the_field_and_changes_nothing(app, see
 
 
 def test_a_cycle_of_precedes_is_refused_naming_its_links(app, seeded_client, editor_token):
-    assert post(seeded_client, editor_token, LINK).status_code == 201
-    second = relation("storming-precedes-airport", "precedes", EMBASSY, AIRPORT)
-    assert post(seeded_client, editor_token, second).status_code == 201
+    hawija, daquq, dibis = (f"incidents/{i}-2019-12-07" for i in ("hawija-ied-al-saduniyah", "daquq-ied-suhel",
+                                                                      "dibis-clash-al-twilah"))
+    assert post(seeded_client, editor_token, relation("hawija-precedes-daquq", "precedes", hawija, daquq)).status_code == 201
+    assert post(seeded_client, editor_token, relation("daquq-precedes-dibis", "precedes", daquq, dibis)).status_code == 201
     before = snapshot(app.extensions["geomap.engine"])
-    response = post(seeded_client, editor_token, relation("airport-precedes-strikes", "precedes", AIRPORT, STRIKES))
+    response = post(seeded_client, editor_token, relation("dibis-precedes-hawija", "precedes", dibis, hawija))
     assert response.status_code == 422
     reason = response.get_json()["errors"][0]["reason"]
-    assert "strikes-precede-storming" in reason and "storming-precedes-airport" in reason and "cycle" in reason
+    assert "hawija-precedes-daquq" in reason and "daquq-precedes-dibis" in reason and "cycle" in reason
+    assert snapshot(app.extensions["geomap.engine"]) == before
+
+
+@pytest.mark.parametrize("kind, subject, obj", [
+    ("response_to", K1, "incidents/ps752-shootdown-2020-01-08"),  # K-1 answering what came 12 days later
+    ("precedes", "incidents/ps752-shootdown-2020-01-08", K1),
+])
+def test_a_link_against_the_seed_chain_s_order_is_refused_naming_the_links(app, seeded_client, editor_token,
+                                                                         kind, subject, obj):
+    before = snapshot(app.extensions["geomap.engine"])
+    response = post(seeded_client, editor_token, relation("backwards", kind, subject, obj))
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    problem = response.get_json()["errors"][0]
+    assert problem["field"] == "properties.kind"
+    assert "backwards" in problem["reason"] and "ain-al-asad-missile-strike-precedes-ps752" in problem["reason"]
+    assert "cannot come before itself" in problem["reason"]
+    assert snapshot(app.extensions["geomap.engine"]) == before
+
+
+def test_a_part_of_cycle_is_refused(app, seeded_client, editor_token):
+    erbil = "incidents/iran-missile-strike-erbil-2020-01-08"
+    before = snapshot(app.extensions["geomap.engine"])
+    response = post(seeded_client, editor_token, relation("erbil-part-of-bardarash", "part_of", erbil,
+                                                          "incidents/iran-missile-impact-bardarash-2020-01-08"))
+    assert response.status_code == 422
+    reason = response.get_json()["errors"][0]["reason"]
+    assert "erbil-part-of-bardarash" in reason and "bardarash-impact-part-of-erbil-missile-strike" in reason
+    assert "cannot be part of itself" in reason
     assert snapshot(app.extensions["geomap.engine"]) == before
 
 

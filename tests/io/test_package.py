@@ -61,12 +61,12 @@ def manifest(path: Path) -> dict:
 def test_seed_data_round_trips_id_for_id_with_the_version_maps_print(seeded, target, tmp_path):
     path = tmp_path / "seed.zip"
     exported = dataset.export_all(seeded, path)
-    assert exported.records == {"groups": 5, "sites": 7, "control_zones": 7, "incidents": 20, "relations": 9}
+    assert exported.records == {"groups": 5, "sites": 7, "control_zones": 7, "incidents": 20, "relations": 24}
 
     result = dataset.import_package(target, path)
 
     assert records(target) == records(seeded)
-    assert result.counts["incidents"] == (20, 0, 0) and result.counts["relations"] == (9, 0, 0)
+    assert result.counts["incidents"] == (20, 0, 0) and result.counts["relations"] == (24, 0, 0)
     version = manifest(path)["geomap"]["data_version"]
     assert dataset.data_version(seeded) == dataset.data_version(target) == version == exported.data_version
     # A map drawn from the imported data prints what the same map of the source prints.
@@ -248,6 +248,13 @@ def relation_to_unknown_feature(m):
     rehash(m)
 
 
+def links_in_a_cycle(m):
+    """The 8 January strikes now precede the attack of 27 December, which led to them."""
+    m["relations.geojsonseq"] = m["relations.geojsonseq"].replace(
+        b'"object":"incidents/ps752-shootdown-2020-01-08"', b'"object":"incidents/k1-rocket-attack-2019-12-27"', 1)
+    rehash(m)
+
+
 @pytest.mark.parametrize("change, message", [
     (bad_content_hash, r"the records' content hash is sha256:[0-9a-f]{64}, but the manifest says sha256:0{64}"),
     (changed_record, r"resource incidents \(incidents.geojsonseq\) has sha256:.* but the manifest says"),
@@ -257,6 +264,7 @@ def relation_to_unknown_feature(m):
     (unknown_resource, r"holds a resource 'annotations' that this geomap does not know"),
     (relation_to_itself, r"relations.geojsonseq: 1 problem\(s\) in the relations; nothing was imported"),
     (relation_to_unknown_feature, r"1 reference\(s\) to unknown features; nothing was loaded"),
+    (links_in_a_cycle, r"the links between events would form a cycle; nothing was written"),
 ])
 def test_a_damaged_package_is_refused_and_the_database_is_unchanged(seeded, target, tmp_path, change, message):
     path = tmp_path / "seed.zip"
@@ -274,6 +282,8 @@ def test_a_damaged_package_is_refused_and_the_database_is_unchanged(seeded, targ
         problem = refused.value.problems[0]
         assert problem.where.startswith("damaged.zip/incidents.geojsonseq: line 1 (id ")
         assert problem.field == "properties.precision_m"
+    if change is links_in_a_cycle:
+        assert "ain-al-asad-missile-strike-precedes-ps752" in refused.value.problems[0].reason
     if change is relation_to_itself:
         assert refused.value.problems[0].field == "properties.object"
         assert "cannot be related to itself" in refused.value.problems[0].reason
