@@ -259,7 +259,7 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     focus = Incident.from_row(row)
     loc, window = focus.location, timedelta(days=window_days)
     groups = candidates.all_groups(conn)
-    neighbours = Neighbours.from_rows(near.neighbour_columns(
+    neighbours = Neighbours.from_columns(near.neighbour_columns(
         conn, loc.lon, loc.lat, radius_m + loc.precision_m, date_from=focus.date_start - window,
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))

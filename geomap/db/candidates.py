@@ -18,7 +18,7 @@ from geomap.db.reach import within
 from geomap.db.schema import control_zones, groups, incidents, sites
 
 
-def incident_groups() -> ColumnElement:
+def _incident_groups() -> ColumnElement:
     """The groups the incident's affirmative claims name (kept by the database, migration 0005)."""
     return type_coerce(incidents.c.attributed_groups, NullType())  # psycopg returns lists: no second pass
 
@@ -30,7 +30,7 @@ def incident_select() -> Select:
         incidents.c.event_type, incidents.c.sub_event_type, incidents.c.status, incidents.c.precision_m,
         incidents.c.target_site, incidents.c.sources,
         func.ST_X(incidents.c.geom).label("lon"), func.ST_Y(incidents.c.geom).label("lat"),
-        incident_groups().label("groups"),
+        _incident_groups().label("groups"),
     )
 
 
