@@ -46,7 +46,7 @@ DATA = Path(__file__).resolve().parent / "data"
 WARMUP = 20
 NEARBY_TARGET, REPORT_TARGET, REPORT_P99_MS = 1.3, 8, 1000  # issue 16
 
-# The honest equivalent of geomap.db.candidates.incidents_near with a date window, in plain SQL:
+# The honest equivalent of geomap.db.near.incidents_near with a date window, in plain SQL:
 # the index condition is a lon/lat box around the radius widened by the largest precision in the
 # table (the box is computed here, independently of geomap's `envelope`), with the dates as a
 # range overlap, which the (geom, daterange) GiST index answers together; the exact per-row

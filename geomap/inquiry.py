@@ -34,7 +34,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import candidates, store
+from geomap.db import base_counts, candidates, near, prior, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -214,7 +214,7 @@ def nearby(engine: Engine, origin: str | Location, radius_m: float, *, date_from
         if isinstance(focus, ControlZone):
             raise InvalidInput("nearby needs a point: an incident, a site or lon,lat")
         location = _location(focus)
-        return focus, candidates.incidents_near(
+        return focus, near.incidents_near(
             conn, location.lon, location.lat, radius_m + location.precision_m, date_from=date_from, date_to=date_to,
             event_types=event_types, group_ids=group_ids, exclude=[focus.id] if isinstance(focus, Incident) else [])
 
@@ -259,12 +259,12 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     focus = Incident.from_row(row)
     loc, window = focus.location, timedelta(days=window_days)
     groups = candidates.all_groups(conn)
-    neighbours = Neighbours.from_rows(candidates.neighbour_columns(
+    neighbours = Neighbours.from_columns(near.neighbour_columns(
         conn, loc.lon, loc.lat, radius_m + loc.precision_m, date_from=focus.date_start - window,
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
-    prior_rows = candidates.nearest_prior(conn, loc.lon, loc.lat, before=focus.date_start,
+    prior_rows = prior.nearest_prior(conn, loc.lon, loc.lat, before=focus.date_start,
                                           within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS)
     counted = _base_counts(conn, focus, [g["id"] for g in groups], comparison)
     priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
@@ -282,7 +282,7 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
 
 def _base_counts(conn: Connection, focus: Incident, group_ids: list[str], c: Comparison) -> dict[str, tuple[int, int]]:
     """Each group's (observed, baseline) counts for the stated comparison (`geomap.analysis.baserate`)."""
-    return candidates.base_counts(conn, focus.location.lon, focus.location.lat, group_ids, local_m=c.local_m,
+    return base_counts.base_counts(conn, focus.location.lon, focus.location.lat, group_ids, local_m=c.local_m,
                                   region_m=c.region_m, window=(c.window_from, c.window_to),
                                   baseline=(c.baseline_from, c.baseline_to), exclude=[focus.id])
 

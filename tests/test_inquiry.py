@@ -165,13 +165,13 @@ def test_nearby_reaches_across_the_antimeridian_and_the_poles(engine, tmp_path, 
 
 
 def test_the_search_boxes_hold_every_point_within_the_radius():
-    """`candidates.envelope` against GeographicLib: for centres from the equator to the poles and
+    """`reach.envelope` against GeographicLib: for centres from the equator to the poles and
     on the antimeridian, and radii from 1 m to 15,000 km, the point at the radius in every
     direction lies in one of the boxes (without the 1 % margin, points due north and south of
     centres near the equator fall out: a degree of latitude is 110.6 km there, not 111.2)."""
     import random
 
-    from geomap.db.candidates import envelope
+    from geomap.db.reach import envelope
 
     rng = random.Random(7)
     centres = [(0.0, 0.0), (179.999, 0.0), (-179.999, 45.0), (10.0, 60.0), (10.0, -75.0), (0.0, 89.0)] + \
@@ -218,12 +218,12 @@ def test_a_pooled_connection_whose_server_process_ended_is_not_used(world):
 
 @pytest.mark.parametrize("centre", [(44.21, 35.48), (179.9, -20.0), (20.0, 69.5), (20.0, 78.0)])
 def test_nearest_prior_is_each_groups_geodesic_nearest(engine, tmp_path, centre):
-    """`candidates.nearest_prior` ranks by a flat distance first and measures only the few near
+    """`prior.nearest_prior` ranks by a flat distance first and measures only the few near
     each group's k-th: its answer equals the k nearest by GeographicLib, at mid and high
     latitudes (past 70 degrees every candidate is measured) and across the antimeridian."""
     import numpy as np
 
-    from geomap.db import candidates
+    from geomap.db import prior
 
     rng = np.random.default_rng(int(abs(centre[1])))
     rows, made = [], []
@@ -236,7 +236,7 @@ def test_nearest_prior_is_each_groups_geodesic_nearest(engine, tmp_path, centre)
         rows.append((f"p-{k}", lon, lat, day, groups))
     load_features(engine, tmp_path, groups=[group("alpha"), group("beta", "#e69f00")], incidents=made)
     with engine.connect() as conn:
-        found = candidates.nearest_prior(conn, *centre, before=date(2019, 12, 15), within_m=100_000, days=365)
+        found = prior.nearest_prior(conn, *centre, before=date(2019, 12, 15), within_m=100_000, days=365)
     for gid in ("alpha", "beta"):
         ranked = sorted((reference_metres(*centre, lon, lat), iid) for iid, lon, lat, day, groups in rows
                         if gid in groups and day < "2019-12-15")

@@ -5,7 +5,7 @@ thousands of candidates costs about as much as the query that fetched them.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,15 +54,17 @@ class Neighbours:
     precision_m: np.ndarray
     first: np.ndarray  # date_start
     last: np.ndarray  # date_end
-    groups: tuple[tuple[str, ...], ...]  # the groups each is attributed to
+    groups: dict[str, np.ndarray]  # each group's row numbers
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Sequence]) -> Neighbours:
-        """From rows of (id, lon, lat, precision_m, date_start, date_end, groups)."""
-        ids, lon, lat, precision, first, last, groups = zip(*rows, strict=True) if rows else ((),) * 7
-        floats = (np.array(c, dtype=float) for c in (lon, lat, precision))
-        days = (np.array([d.toordinal() for d in c], dtype=np.int64) for c in (first, last))
-        return cls(tuple(ids), *floats, *days, tuple(tuple(g) for g in groups))
+    def from_columns(cls, columns: dict) -> Neighbours:
+        """From columns ("id", "lon", "lat", "precision_m", "first" and "last" as ordinals,
+        "group_count": how many groups each row names, "groups": those ids, row after row), as
+        `geomap.db.near.neighbour_columns` gives them."""
+        floats = (np.array(columns[k], dtype=float) for k in ("lon", "lat", "precision_m"))
+        days = (np.array(columns[k], dtype=np.int64) for k in ("first", "last"))
+        rows = np.repeat(np.arange(len(columns["id"])), np.array(columns["group_count"], dtype=np.int64))
+        return cls(tuple(columns["id"]), *floats, *days, _by_group(rows, columns["groups"]))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -76,11 +78,7 @@ class Neighbours:
 
     def members(self) -> dict[str, np.ndarray]:
         """The row numbers of each group's incidents."""
-        rows: dict[str, list[int]] = {}
-        for i, groups in enumerate(self.groups):
-            for group in groups:
-                rows.setdefault(group, []).append(i)
-        return {group: np.array(numbers) for group, numbers in rows.items()}
+        return self.groups
 
     def nearest(self, origin: Location, radius_m: float, count: int) -> list[str]:
         """The ids of the `count` nearest that are (possibly) within `radius_m`, nearest first."""
@@ -90,6 +88,16 @@ class Neighbours:
         kept = np.flatnonzero(spread.low <= check_radius(radius_m, "radius_m"))
         order = kept[np.lexsort((np.array(self.ids, dtype=object)[kept], spread.best[kept]))]
         return [self.ids[i] for i in order[:count]]
+
+
+def _by_group(rows: np.ndarray, groups: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each group's row numbers, ascending: `rows[i]` is the row that names `groups[i]`."""
+    if not len(groups):
+        return {}
+    names, which = np.unique(np.array(groups, dtype=object), return_inverse=True)
+    order = np.argsort(which, kind="stable")
+    split = np.split(rows[order], np.cumsum(np.bincount(which, minlength=len(names)))[:-1])
+    return dict(zip(names.tolist(), split, strict=True))
 
 
 def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: float | None,

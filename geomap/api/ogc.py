@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request
 from geomap.api import catalogue, crs, cursors, documents, engine, etags, exports, params, schemas
 from geomap.api.formats import html, json_response, negotiate, raw_json, respond
 from geomap.db import counts, features
+from geomap.db.engine import read
 from geomap.db.extents import extent
 from geomap.errors import NotFound
 from geomap.model.query import COLLECTIONS, Collection
@@ -115,8 +116,8 @@ def items(cid: str) -> Response:
     hits = params.hits(request.args)
     if hits:  # the count alone: one key is read, to know whether the count is free
         query = replace(query, page=replace(query.page, limit=1))
-    with engine().connect() as conn:
-        page, count = counts.counted_page(conn, query) if fmt == "json" or hits else (features.page(conn, query), None)
+    page, count = read(engine(), lambda conn: counts.counted_page(conn, query) if fmt == "json" or hits
+                       else (features.page(conn, query), None))
     if hits:
         page = features.FeaturePage([], False)
         fmt = "json"

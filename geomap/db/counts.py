@@ -13,8 +13,8 @@ time where it is not.
 4. Estimated: above `EXACT_UP_TO` rows, the planner's estimate from the same `EXPLAIN` (no rows
    read), flagged as not exact.
 5. Counted: otherwise `SELECT count(*)` over at most `COUNT_CAP` matching rows under a
-   `statement_timeout` of `COUNT_TIMEOUT_MS` (in a savepoint, so a cancelled count leaves the
-   request's transaction usable): exact, or past the time the estimate, flagged.
+   `statement_timeout` of `COUNT_TIMEOUT_MS` (set and reset around it on the request's
+   autocommit connection): exact, or past the time the estimate, flagged.
 
 So numberMatched adds at most COUNT_TIMEOUT_MS (plus an EXPLAIN and a stamp lookup, each well
 under a millisecond) to a page, whatever the collection's size and filter.
@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import msgspec
 from cachetools import LRUCache
 from psycopg.errors import QueryCanceled
-from sqlalchemy import Connection, Select, func, literal_column, select, text
+from sqlalchemy import Connection, Select, func, literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from geomap.db import features
@@ -60,7 +60,9 @@ class Shape:
 
 
 def counted_page(conn: Connection, q: FeatureQuery) -> tuple[FeaturePage, Count]:
-    """A page of `q` and the number of features matching `q` (whatever its page)."""
+    """A page of `q` and the number of features matching `q` (whatever its page), on an
+    autocommit connection (`geomap.db.engine.read`: no BEGIN and ROLLBACK round trips around
+    the page, issue 16; READ COMMITTED gave each statement its own snapshot anyway)."""
     matching = _matching(q)
     # the filters alone (a frozen dataclass's repr names every value), whatever the page or its form
     filters = replace(q, page=Page(None), properties=None, skip_geometry=False)
@@ -103,18 +105,19 @@ def _matching(q: FeatureQuery) -> Select:
 
 
 def _counted(conn: Connection, matching: Select) -> int | None:
-    """The exact count up to COUNT_CAP, or None when it takes longer than COUNT_TIMEOUT_MS."""
+    """The exact count up to COUNT_CAP, or None when it takes longer than COUNT_TIMEOUT_MS. On an
+    autocommit connection (`counted_page`): the session's timeout is set around the count, and
+    reset whatever happens (a cancelled statement aborts no transaction there)."""
     capped = matching.limit(COUNT_CAP).subquery()
-    savepoint = conn.begin_nested()
+    conn.exec_driver_sql(f"SET statement_timeout = {int(COUNT_TIMEOUT_MS)}")
     try:
-        conn.execute(text(f"SET LOCAL statement_timeout = {int(COUNT_TIMEOUT_MS)}"))
         return conn.execute(select(func.count()).select_from(capped)).scalar_one()
     except OperationalError as exc:
         if not isinstance(exc.orig, QueryCanceled):
             raise
         return None
     finally:
-        savepoint.rollback()  # also undoes the SET LOCAL
+        conn.exec_driver_sql("RESET statement_timeout")
 
 
 def _shape(conn: Connection, q: FeatureQuery) -> Shape:

@@ -35,8 +35,9 @@ from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
 from geomap.db import cql2, incarnation
 from geomap.db import crs as in_crs
-from geomap.db.candidates import Geography, attributed_to, point, within
+from geomap.db.candidates import attributed_to
 from geomap.db.incarnation import Version
+from geomap.db.reach import Geography, point, within
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
 from geomap.model.crs import Crs
 from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near

@@ -1,0 +1,163 @@
+"""Incidents whose precision circle may reach within some metres of a point, in a date window:
+the (geom, daterange) GiST answers the boxes of the reach and the dates together, an exact
+`ST_DWithin` on geography keeps the rows that can reach, and `geomap.analysis` measures them.
+
+Each statement is built once per shape (its values are bound parameters), and the largest
+precision radius in the table, which widens the boxes, is kept per connection, not queried per
+call (issue 16).
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Float,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from geomap.db.candidates import incident_select
+from geomap.db.reach import Geography, envelope
+from geomap.db.schema import incidents
+
+
+def max_precision(conn: Connection) -> float:
+    """The largest incident precision radius (read from its index)."""
+    return conn.execute(select(func.coalesce(func.max(incidents.c.precision_m), 0.0))).scalar_one()
+
+
+# The largest precision radius is kept per pooled connection rather than read before every
+# query (a round trip each, issue 16). Each query checks it is still the largest in the same
+# statement, at no cost in round trips: `_widest_holds` is a one-time filter on the
+# precision index, so a write of a wider precision (from any process) makes the query return no
+# rows, and an empty answer is re-read with the largest radius read afresh (`_guarded`).
+WIDEST = "geomap.widest_precision_m"
+
+
+def _widest_holds() -> ColumnElement:
+    return select(func.coalesce(func.max(incidents.c.precision_m), 0.0)).scalar_subquery() <= bindparam("widest")
+
+
+def _guarded(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any]) -> list:
+    """The rows of a statement built on `_near_clauses` for its number of boxes, with the kept
+    largest precision, and again with the one read now when it may have grown since (no rows)."""
+    widest = conn.info.get(WIDEST)
+    if widest is not None:
+        rows = _execute(conn, statement, params, widest)
+        if rows:
+            return rows
+    fresh = max_precision(conn)
+    conn.info[WIDEST] = fresh
+    return rows if widest is not None and fresh <= widest else _execute(conn, statement, params, fresh)
+
+
+def _execute(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any], widest: float) -> list:
+    """The statement's rows, with the boxes of the reach (the radius plus the largest precision)."""
+    boxes = envelope(params["lon"], params["lat"], params["radius"] + widest)
+    values = params | {"widest": widest} | {f"{k}{i}": v for i, box in enumerate(boxes)
+                                            for k, v in zip(("west", "south", "east", "north"), box, strict=True)}
+    return conn.execute(statement(len(boxes)), values).all()
+
+
+def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
+                   date_from: date | None = None, date_to: date | None = None,
+                   event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
+                   exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Incidents whose precision circle may reach within `radius_m` of the point."""
+    params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=list(event_types),
+                          groups=list(group_ids), exclude=list(exclude))
+    shape = _shape(params)
+    return [row._mapping for row in _guarded(conn, lambda boxes: _incidents_near_statement(boxes, *shape), params)]
+
+
+def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float, *, date_from: date,
+                      date_to: date, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    """Like `incidents_near`, but as columns, one list each, what counting thousands of
+    neighbours needs (`geomap.analysis.proximity.Neighbours`): "id", "lon", "lat",
+    "precision_m", "first" and "last" (date_start and date_end as proleptic ordinals,
+    `date.toordinal`), "group_count" (how many groups each is attributed to) and "groups" (those
+    groups' ids, row after row).
+
+    PostgreSQL aggregates the rows into one row of arrays: decoding tens of thousands of rows
+    of dates and group lists in Python was most of a dense report's Python time (issue 16)."""
+    params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=[], groups=[], exclude=list(exclude))
+    shape = _shape(params)
+    found = _guarded(conn, lambda boxes: _neighbour_columns_statement(boxes, *shape), params)
+    ids, lon_, lat_, precision, first, last, sizes, flat = found[0] if found else ([],) * 7 + (None,)
+    return {"id": ids, "lon": lon_, "lat": lat_, "precision_m": precision, "first": first, "last": last,
+            "group_count": sizes, "groups": flat.split(" ") if flat else []}
+
+
+def _near_params(lon, lat, radius_m, date_from, date_to, **lists) -> dict[str, Any]:
+    return {"lon": float(lon), "lat": float(lat), "radius": float(radius_m), "date_from": date_from,
+            "date_to": date_to, **lists}
+
+
+def _shape(params: dict[str, Any]) -> tuple:
+    """What decides the statement's text besides its number of boxes: whether there are dates, and which lists are given."""
+    dated = params["date_from"] is not None or params["date_to"] is not None
+    return (dated, *(bool(params[k]) for k in ("event_types", "groups", "exclude")))
+
+
+@functools.cache
+def _incidents_near_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
+    """incidents_near's statement for its shape, built once (its values are bound parameters)."""
+    return incident_select().where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
+
+
+@functools.cache
+def _neighbour_columns_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
+    """One row of arrays (none when no row matches), every aggregate over the same rows in the
+    same order: ids, lon, lat, precision, first and last day as ordinals, each row's number of
+    groups, and the group ids of all rows in row order."""
+    c = incidents.c
+    day_one = literal_column("DATE '0001-01-01'")  # its ordinal is 1
+    return (select(func.array_agg(c.id), func.array_agg(func.ST_X(c.geom)), func.array_agg(func.ST_Y(c.geom)),
+                   func.array_agg(c.precision_m), func.array_agg(c.date_start - day_one + 1),
+                   func.array_agg(c.date_end - day_one + 1),
+                   func.array_agg(func.coalesce(func.cardinality(c.attributed_groups), 0)),
+                   func.string_agg(func.nullif(func.array_to_string(c.attributed_groups, " "), ""), " "))
+            .where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
+            .having(func.count() > 0))
+
+
+def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
+    """Rows whose precision circle may reach within the radius of the point. The index condition
+    is the boxes of the reach, with the widest precision in the table; the exact test keeps only
+    rows whose own precision lets them reach, so that no row is transferred for nothing."""
+    at = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326)
+    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), cast(at, Geography),
+                            bindparam("radius", type_=Float) + incidents.c.precision_m)
+    box = [incidents.c.geom.op("&&")(func.ST_MakeEnvelope(*(bindparam(f"{k}{i}", type_=Float) for k in
+                                                           ("west", "south", "east", "north")), 4326))
+           for i in range(boxes)]
+    clauses = [_widest_holds(), or_(*box), exact]
+    if dated:  # so that the (geom, daterange) index answers both
+        own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
+        window = func.daterange(bindparam("date_from", type_=Date), bindparam("date_to", type_=Date), "[]")
+        clauses.insert(2, own.op("&&")(window))
+    return clauses
+
+
+def _list_clauses(event_types: bool, groups: bool, exclude: bool) -> list[ColumnElement]:
+    clauses = []
+    if event_types:
+        clauses.append(incidents.c.event_type.in_(bindparam("event_types", expanding=True)))
+    if groups:
+        clauses.append(incidents.c.attributed_groups.overlap(cast(bindparam("groups"), ARRAY(Text))))
+    if exclude:
+        clauses.append(incidents.c.id.not_in(bindparam("exclude", expanding=True)))
+    return clauses
