@@ -1,12 +1,13 @@
 """The credit line of a graphic: original reporting first, then "and N more at <public URL>",
 the data version and the basemap's credit, short enough for one line (social cards) or two (A4).
 
-A source is original reporting when it is marked `primary` or when another source copies it
-(`copy_of` names the original: a reprint, mirror or paraphrase credits what it copies, never
-itself). Origins are ranked: original reporting first (on a focus map, that on the focus incident
-before the rest), then by the number of documents, then by first use. The address printed is the map's page at the public URL (GEOMAP_PUBLIC_URL); a
-loopback or private address is never printed, and without a public address the line names no
-address at all.
+An origin is original reporting when one of its sources is marked `primary`, or when it is known
+only through copies (`copy_of` names the original: a reprint, mirror or paraphrase credits what it
+copies, never itself); an origin also cited directly and never as primary (an encyclopedia its
+mirrors copy) is not. Origins are ranked: original reporting first (on a focus map, that on the
+focus incident before the rest), then by the number of documents, then by first use. The address
+printed is the map's page at the public URL (GEOMAP_PUBLIC_URL); a loopback or private address is
+never printed, and without a public address the line names no address at all.
 """
 from __future__ import annotations
 
@@ -46,16 +47,21 @@ def origins(scene: Scene) -> list[Origin]:
     documents on the focus incident first), then most documents, then first used."""
     found: dict[str, list] = {}
     for index, source in enumerate(scene.sources()):
-        name = origin_name(source)
-        entry = found.setdefault(name, [False, 0, index])
-        entry[0] = entry[0] or bool(source.get("primary") or source.get("copy_of"))
+        entry = found.setdefault(origin_name(source), [set(), 0, index])
+        entry[0].add("primary" if source.get("primary") else "copied" if source.get("copy_of") else "secondary")
         entry[1] += 1
     focus = scene.focus
     cited: dict[str, set] = {}
     for source in (*focus.sources, *(s for c in focus.claims for s in c.sources)) if focus else ():
         cited.setdefault(origin_name(source), set()).add(source.get("url"))
-    ranked = [Origin(name, original, n, first, len(cited.get(name, ()))) for name, (original, n, first) in found.items()]
+    ranked = [Origin(name, _original(kinds), n, first, len(cited.get(name, ()))) for name, (kinds, n, first) in found.items()]
     return sorted(ranked, key=lambda o: (not o.original, -o.about_focus, -o.documents, o.first))
+
+
+def _original(kinds: set[str]) -> bool:
+    """Original reporting: a source of it is marked primary, or it is known only through copies. An
+    origin the data also cites directly, never as primary, is not (an encyclopedia that mirrors copy)."""
+    return "primary" in kinds or kinds == {"copied"}
 
 
 def public_page(scene: Scene) -> str | None:

@@ -103,6 +103,20 @@ def test_original_reporting_comes_first_and_copies_credit_what_they_copy():
     assert "Boston Globe" not in text and "Anti-Empire" not in text
 
 
+def test_an_origin_cited_directly_and_never_as_primary_is_not_original_reporting_however_often_copied():
+    from dataclasses import replace
+
+    encyclopedia = {"title": "E", "publisher": "Wikipedia", "url": "https://e.example", "primary": False}
+    mirrors = [{"title": f"M{i}", "publisher": f"Mirror {i}", "url": f"https://m.example/{i}", "copy_of": "Wikipedia"}
+               for i in range(4)]
+    wire = {"title": "W", "publisher": "Wire", "url": "https://w.example", "primary": True}
+    incident = focus_scene().incidents[0]
+    scene = focus_scene(incidents=(replace(incident, sources=(encyclopedia, *mirrors, wire)),), focus=None,
+                        distances=(), sites=(), zones=())
+    ranked = origins(scene)
+    assert [(o.name, o.original) for o in ranked][:2] == [("Wire", True), ("Wikipedia", False)]
+
+
 @pytest.mark.parametrize("page", ["http://127.0.0.1:5491/maps/x", "http://localhost/maps/x", "http://10.1.2.3/m",
                                   "http://192.168.0.4/m", "http://[::1]:80/m", "/maps/incidents/x"])
 def test_no_loopback_private_or_relative_address_is_printed(page):
