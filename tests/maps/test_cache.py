@@ -10,7 +10,7 @@ from builders import group, incident, load_features, site, zone
 from sqlalchemy import text
 
 from geomap import maps
-from geomap.db import bulk, map_queries, tokens
+from geomap.db import map_queries, rebuild, tokens
 from geomap.importer import import_file
 from geomap.io import chunks
 from geomap.maps.selection import READS
@@ -111,7 +111,7 @@ def test_bulk_imports_drop_it_on_the_direct_and_the_staged_path(engine, tmp_path
     """A first import COPYs straight into incidents (rebuilding the indexes, with the claims'
     group triggers paused); a second goes through the staging tables and one upsert."""
     monkeypatch.setattr(chunks, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(bulk, "BULK_MIN", 3)
+    monkeypatch.setattr(rebuild, "BULK_MIN", 3)
     load_features(engine, tmp_path, groups=[group("alpha")])
     empty, before = maps.selection_scene(engine, maps.Selection()), stamp(engine, "incidents")
     features = [incident(f"i{n}", 44.0 + n / 100, 35.0, "2019-12-01", claims=(("alpha", "claimed"),))
