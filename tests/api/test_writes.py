@@ -143,8 +143,8 @@ def test_oversized_body_is_413(database_url, editor_token):
     assert response.status_code == 413 and response.mimetype == "application/problem+json"
 
 
-def test_concurrent_puts_with_the_same_etag_exactly_one_wins(app, live_server, editor_token):
-    load(app.extensions["geomap.engine"])
+def test_concurrent_puts_with_the_same_etag_exactly_one_wins(live_app, live_server, editor_token):
+    load(live_app.extensions["geomap.engine"])
     url = f"{live_server}/collections/sites/items/k1-air-base"
     with urllib.request.urlopen(url) as response:
         feature, tag = json.load(response), response.headers["ETag"]
@@ -175,9 +175,9 @@ def test_concurrent_puts_with_the_same_etag_exactly_one_wins(app, live_server, e
     assert [h["version"] for h in history] == [1, 2]
 
 
-def test_twenty_concurrent_patches_with_one_etag_exactly_one_wins(app, live_server, editor_token):
+def test_twenty_concurrent_patches_with_one_etag_exactly_one_wins(live_app, live_server, editor_token):
     """Issue 14: 20 PATCHes sent at once with the same If-Match: one 200, nineteen 412."""
-    load(app.extensions["geomap.engine"])
+    load(live_app.extensions["geomap.engine"])
     url = f"{live_server}/collections/incidents/items/k1-rocket-attack-2019-12-27"
     with urllib.request.urlopen(url) as response:
         tag = response.headers["ETag"]
