@@ -1,6 +1,7 @@
-"""Selection scenes are cached on the change stamps of the tables they read (migration 0007):
-kept through autovacuum's work and writes to other tables, dropped by every kind of write to
-each table a scene reads, whichever path writes it (SQL, load, a bulk import's COPY)."""
+"""Scenes (a selection's, an incident's focus map) are cached on the change stamps of the tables
+they read (migration 0007): kept through autovacuum's work and writes to other tables, dropped by
+every kind of write to each table a scene reads, whichever path writes it (SQL, load, a bulk
+import's COPY)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from geomap import maps
 from geomap.db import map_queries, rebuild, tokens
 from geomap.importer import import_file
 from geomap.io import chunks
-from geomap.maps.selection import READS
+from geomap.maps.cache import READS
 
 SQUARE = [(43.5, 34.5), (44.5, 34.5), (44.5, 35.5), (43.5, 35.5)]
 
@@ -127,3 +128,13 @@ def test_bulk_imports_drop_it_on_the_direct_and_the_staged_path(engine, tmp_path
     assert not second.direct and second.updated == 1
     renamed = maps.selection_scene(engine, maps.Selection())
     assert renamed is not imported and {i.title for i in renamed.incidents if i.id == "i0"} == {"Renamed"}
+
+
+def test_a_focus_scene_is_cached_until_a_table_it_reads_is_written(data):
+    first = maps.focus_scene(data, "one")
+    assert maps.focus_scene(data, "one") is first
+    assert maps.focus_scene(data, "one", maps.MapOptions(title="Other")) is not first  # another request
+    with data.begin() as conn:
+        conn.execute(text(WRITES["incidents"]["update"]))
+    again = maps.focus_scene(data, "one")
+    assert again is not first and again.title == "Renamed" and again.data_version != first.data_version
