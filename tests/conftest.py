@@ -71,16 +71,26 @@ def database_url(cluster):
         yield url
 
 
-@pytest.fixture(scope="module")
-def seeded_app(cluster):
-    """An app on a database with the seed data, shared by a module's read-only tests."""
+@contextmanager
+def app_with_seed(cluster, **settings):
+    """An app (with these settings besides DATABASE_URL) on a new database holding the seed data;
+    its engine disposed and the database dropped afterwards."""
     from geomap.ingest import load
 
     with fresh_database(cluster) as url:
-        app = create_app({"DATABASE_URL": url})
-        load(app.extensions["geomap.engine"])
+        app = create_app({"DATABASE_URL": url, **settings})
+        try:
+            load(app.extensions["geomap.engine"])
+            yield app
+        finally:
+            app.extensions["geomap.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded_app(cluster):
+    """An app on a database with the seed data, shared by a module's read-only tests."""
+    with app_with_seed(cluster) as app:
         yield app
-        app.extensions["geomap.engine"].dispose()
 
 
 @pytest.fixture
