@@ -1,8 +1,9 @@
 """The K-1 focus map as an A4 300 dpi PNG on a warm server (issue 15: at most 1.5 s).
 
-    .venv/bin/python bench/graphics.py [--runs R] [--preset a4] [--dpi 300] [--format png]
+    .venv/bin/python bench/graphics.py [--runs R] [--preset a4] [--dpi 300] [--format png] [--port P]
 
-Starts (or reuses) an embedded cluster in bench/data/graphics-cluster, loads the seed data
+Starts (or reuses) an embedded cluster in bench/data/graphics-cluster (on `--port`, else the
+last used, else a free one; stopped at the end unless it was running before), loads the seed data
 into a fresh database, and times `GET /maps/incidents/k1-rocket-attack-2019-12-27.png` through
 the app's test client (no network in between): one unmeasured request first (imports, the
 first connection, matplotlib's font cache), then R measured ones (warm: the scene comes from
@@ -51,12 +52,22 @@ def main() -> None:
     parser.add_argument("--preset", default="a4")
     parser.add_argument("--dpi", default="300")
     parser.add_argument("--format", default="png", choices=("png", "svg", "pdf"))
+    parser.add_argument("--port", type=int, help="the cluster's port (on a shared machine: one of your own)")
     args = parser.parse_args()
     home = DATA / "graphics-cluster"
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)
-    cluster = Cluster(home)
+    cluster = Cluster(home, port=args.port)
+    was_running = cluster.status().running
     cluster.start()
+    try:
+        _measure(cluster, args)
+    finally:
+        if not was_running:
+            cluster.stop()
+
+
+def _measure(cluster: Cluster, args) -> None:
     app = create_app({"DATABASE_URL": seeded_url(cluster)})
     client = app.test_client()
     path = f"/maps/incidents/{K1}.{args.format}?preset={args.preset}&dpi={args.dpi}"

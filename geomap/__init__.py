@@ -13,10 +13,11 @@ __version__ = "0.1.0"
 
 def create_app(config: Mapping[str, object] | None = None, default_public_url: str | None = None) -> Flask:
     """Build the Flask app. `config` maps setting names (as in the environment, e.g.
-    DATABASE_URL, GEOMAP_HOME) to values; without it the environment is read. Settings are
-    validated here, so a bad setting fails at start-up with a message naming it.
-    `default_public_url`: the public URL when GEOMAP_PUBLIC_URL is unset (`geomap serve` gives
-    its bind address; else the address the server is bound to)."""
+    DATABASE_URL, GEOMAP_HOME, GEOMAP_PUBLIC_URL) to values; without it the environment is read.
+    Settings are validated here, so a bad setting fails at start-up with a message naming it.
+    The public URL (links, credits, embed snippets) is fixed here, once: GEOMAP_PUBLIC_URL, else
+    `default_public_url` (`geomap serve` gives its bind address), else the address the server is
+    bound to, read from each request's server socket (never its Host header)."""
     from dataclasses import replace
 
     from flask import Flask

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 from geographiclib.geodesic import Geodesic
 
+from geomap.db.engine import make_engine
 from geomap.ingest import load
 
 SOURCE = {"title": "A report", "publisher": "A publisher", "url": "https://example.org/r", "date": "2019-12-28"}
+# The focus of the hand-built worlds (`world`): the K-1 attack's launch area and day.
+FOCUS, ON = (44.21, 35.48), date(2019, 12, 27)
 
 
 def offset(lon: float, lat: float, bearing: float, metres: float) -> tuple[float, float]:
@@ -55,3 +60,24 @@ def load_features(engine, directory: Path, groups=(), sites=(), zones=(), incide
         path.write_text(json.dumps(doc))
         paths.append(path)
     load(engine, paths)
+
+
+def near_focus(iid: str, bearing: float, metres: float, start: date, end: date, precision: float, claims=()) -> dict:
+    """An incident `metres` from FOCUS along `bearing` (GeographicLib), from `start` to `end`."""
+    lon, lat = offset(*FOCUS, bearing, metres)
+    return incident(iid, lon, lat, start.isoformat(), end.isoformat(), precision=precision, claims=claims)
+
+
+@contextmanager
+def loaded_world(cluster, directory: Path, groups: tuple[str, ...], incidents: list[dict]):
+    """An engine on a new database holding the groups and incidents of a hand-built world (a
+    focus incident at FOCUS on ON among others placed by `near_focus`), dropped afterwards."""
+    from conftest import fresh_database
+
+    with fresh_database(cluster) as url:
+        engine = make_engine(url)
+        try:
+            load_features(engine, directory, groups=[group(g) for g in groups], incidents=incidents)
+            yield engine
+        finally:
+            engine.dispose()

@@ -7,7 +7,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -71,16 +71,26 @@ def database_url(cluster):
         yield url
 
 
-@pytest.fixture(scope="module")
-def seeded_app(cluster):
-    """An app on a database with the seed data, shared by a module's read-only tests."""
+@contextmanager
+def app_with_seed(cluster, **settings):
+    """An app (with these settings besides DATABASE_URL) on a new database holding the seed data;
+    its engine disposed and the database dropped afterwards."""
     from geomap.ingest import load
 
     with fresh_database(cluster) as url:
-        app = create_app({"DATABASE_URL": url})
-        load(app.extensions["geomap.engine"])
+        app = create_app({"DATABASE_URL": url, **settings})
+        try:
+            load(app.extensions["geomap.engine"])
+            yield app
+        finally:
+            app.extensions["geomap.engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded_app(cluster):
+    """An app on a database with the seed data, shared by a module's read-only tests."""
+    with app_with_seed(cluster) as app:
         yield app
-        app.extensions["geomap.engine"].dispose()
 
 
 @pytest.fixture
@@ -118,35 +128,62 @@ def snapshot(engine) -> dict[str, list[tuple]]:
                 for name in sorted(metadata.tables) if name != "change_stamps"}
 
 
-@pytest.fixture
-def live_server(app):
-    """The app on a real HTTP server on loopback (threaded), for what a client sees."""
-    with serving(app) as url:
-        yield url
+def url_of(sock) -> str:
+    """The URL of a server listening on `sock`."""
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @contextmanager
-def serving(app):
-    """The app on a real HTTP server on loopback (threaded), its links naming that server (as
-    GEOMAP_PUBLIC_URL would): yields the server's URL."""
+def loopback():
+    """A listening socket on a free loopback port, made before the app so that the app can be
+    given its URL (`url_of`) as its public URL (GEOMAP_PUBLIC_URL), as `geomap serve` gives an
+    app its bind address; `serving` then serves on this very socket."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        yield sock
+
+
+@contextmanager
+def serving(app, listener=None):
+    """The app on a real HTTP server on loopback (threaded), on `listener` (a socket from
+    `loopback()`) or else on a free port: yields the server's URL."""
     import threading
 
     from werkzeug.serving import make_server
 
-    from geomap.api.security import PublicURL
+    with ExitStack() as stack:
+        sock = listener or stack.enter_context(loopback())
+        server = make_server("127.0.0.1", 0, app, threaded=True, fd=sock.fileno())
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield url_of(sock)
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    named = app.wsgi_app
-    app.wsgi_app = PublicURL(named.app, url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+
+@pytest.fixture
+def listener():
+    with loopback() as sock:
+        yield sock
+
+
+@pytest.fixture
+def live_app(database_url, listener):
+    """An app whose public URL is the address `live_server` serves it at."""
+    app = create_app({"DATABASE_URL": database_url, "GEOMAP_PUBLIC_URL": url_of(listener)})
+    yield app
+    app.extensions["geomap.engine"].dispose()
+
+
+@pytest.fixture
+def live_server(live_app, listener):
+    """`live_app` on a real HTTP server on loopback (threaded), for what a client sees: its URL."""
+    with serving(live_app, listener) as url:
         yield url
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.wsgi_app = named
 
 
 @pytest.fixture

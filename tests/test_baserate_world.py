@@ -7,45 +7,37 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from builders import group, incident, load_features, offset
-from conftest import fresh_database
+from builders import FOCUS, ON, incident, loaded_world, near_focus
 from geographiclib.geodesic import Geodesic
 
 from geomap import inquiry
 from geomap.analysis.baserate import Comparison, rate_ratio_interval
-from geomap.db.engine import make_engine
-from geomap.vocabulary import AFFIRMATIVE_STANCES
+from geomap.vocabulary import AFFIRMATIVE_STANCES, STANCES
 
-FOCUS = (44.21, 35.48)
-ON = date(2019, 12, 27)
 LOCAL, REGION, WINDOW = 25000.0, 100000.0, 90
 DISTANCES = (0, 10, 24990, 25010, 60000, 99990, 100010, 140000)
 # days before the focus: the window is 0..90, the baseline 91..455
 DAYS = (-1, 0, 1, 90, 91, 92, 300, 455, 456)
-STANCES = ("claimed", "accused", "assessed", "disputed", "denied")
 
 
 def hand_built() -> list[dict]:
     rng = np.random.default_rng(12)
     features = [incident("focus", *FOCUS, ON.isoformat(), precision=8000, claims=(("alpha", "accused"),))]
     for i, (metres, days) in enumerate((m, d) for m in DISTANCES for d in DAYS for _ in range(3)):
-        lon, lat = offset(*FOCUS, float(rng.uniform(0, 360)), float(metres))
+        bearing = float(rng.uniform(0, 360))
         start = ON - timedelta(days=days)
         claims = tuple((g, STANCES[int(rng.integers(0, 5))]) for g in ("alpha", "beta") if rng.uniform() < 0.7)
-        features.append(incident(f"h-{i:03d}", lon, lat, start.isoformat(), (start + timedelta(days=int(
-            rng.choice([0, 0, 5])))).isoformat(), precision=float(rng.choice([0, 2000, 45000])), claims=claims))
+        end = start + timedelta(days=int(rng.choice([0, 0, 5])))
+        precision = float(rng.choice([0, 2000, 45000]))
+        features.append(near_focus(f"h-{i:03d}", bearing, float(metres), start, end, precision, claims))
     return features
 
 
 @pytest.fixture(scope="module")
 def world(cluster, tmp_path_factory):
-    with fresh_database(cluster) as url:
-        engine = make_engine(url)
-        features = hand_built()
-        load_features(engine, tmp_path_factory.mktemp("rates"), groups=[group("alpha"), group("beta"), group("gamma")],
-                      incidents=features)
+    features = hand_built()
+    with loaded_world(cluster, tmp_path_factory.mktemp("rates"), ("alpha", "beta", "gamma"), features) as engine:
         yield engine, features
-        engine.dispose()
 
 
 def direct_count(features: list[dict], gid: str) -> tuple[int, int]:

@@ -7,19 +7,14 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from builders import group, incident, load_features, offset
-from conftest import fresh_database
+from builders import FOCUS, ON, incident, loaded_world, near_focus
 from geographiclib.geodesic import Geodesic
 
 from geomap import inquiry
 from geomap.analysis.report import NEARBY_LISTED
-from geomap.db.engine import make_engine
-from geomap.vocabulary import AFFIRMATIVE_STANCES
+from geomap.vocabulary import AFFIRMATIVE_STANCES, STANCES
 
-FOCUS = (44.21, 35.48)
-ON = date(2019, 12, 27)
 GROUPS = ("alpha", "beta", "gamma")
-STANCES = ("claimed", "accused", "assessed", "disputed", "denied")
 RADII = (5000.0, 10000.0, 25000.0)
 WINDOWS = (10, 30, 90)
 
@@ -28,7 +23,7 @@ def random_world(seed: int = 7, count: int = 600) -> list[dict]:
     rng = np.random.default_rng(seed)
     features = [incident("focus", *FOCUS, ON.isoformat(), precision=500, claims=(("alpha", "accused"),))]
     for i in range(count):
-        lon, lat = offset(*FOCUS, float(rng.uniform(0, 360)), float(rng.uniform(0, 1) ** 0.7 * 45000))
+        bearing, metres = float(rng.uniform(0, 360)), float(rng.uniform(0, 1) ** 0.7 * 45000)
         length = int(rng.choice([0, 0, 0, 3, 9, 30]))
         # a third end or start exactly on a window's edge, so that the edges are tested
         edge = int(rng.choice([0, 10, 30, 90, -90])) - (length if rng.uniform() < 0.5 else 0)
@@ -36,20 +31,16 @@ def random_world(seed: int = 7, count: int = 600) -> list[dict]:
         end = start + timedelta(days=length)
         picks = rng.choice(len(GROUPS), size=int(rng.integers(0, 3)), replace=False)
         claims = tuple((GROUPS[g], STANCES[int(rng.integers(0, len(STANCES)))]) for g in picks)
-        features.append(incident(f"w-{i:03d}", lon, lat, start.isoformat(), end.isoformat(),
-                                 precision=float(rng.choice([0, 500, 2000, 10000])), claims=claims))
+        features.append(near_focus(f"w-{i:03d}", bearing, metres, start, end, float(rng.choice([0, 500, 2000, 10000])),
+                               claims))
     return features
 
 
 @pytest.fixture(scope="module")
 def world(cluster, tmp_path_factory):
-    with fresh_database(cluster) as url:
-        engine = make_engine(url)
-        features = random_world()
-        load_features(engine, tmp_path_factory.mktemp("world"), groups=[group(g) for g in GROUPS],
-                      incidents=features)
+    features = random_world()
+    with loaded_world(cluster, tmp_path_factory.mktemp("world"), GROUPS, features) as engine:
         yield engine, {f["id"]: f for f in features}
-        engine.dispose()
 
 
 def facts(feature: dict) -> dict:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Text, cast, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from geomap.db import bulk, migrate
+from geomap.db import migrate, staging
 from geomap.db.features import STORED, feature_json
 from geomap.db.schema import groups, history
 
@@ -70,8 +70,8 @@ def is_empty(conn: Connection) -> bool:
 def end_import(conn: Connection) -> None:
     """Drop an import's staging tables, which live until commit, so that the next collection's
     import in the same transaction can create its own."""
-    staging = bulk.IMPORT
-    conn.execute(text(f"DROP TABLE IF EXISTS {staging.rows}, {staging.plan}, {staging.claims}, {staging.seen}"))
+    temp = staging.IMPORT
+    conn.execute(text(f"DROP TABLE IF EXISTS {temp.rows}, {temp.plan}, {temp.claims}, {temp.seen}"))
 
 
 def restore_history(conn: Connection, rows: Iterator[dict[str, Any]], bookkeeping: Iterator[dict[str, Any]]) -> int:

@@ -1,6 +1,6 @@
 """Likely duplicate incidents among an import and the stored ones (`geomap import`'s report).
 
-Runs inside the import's transaction, after the upsert: `bulk.IMPORT.seen` holds the imported ids
+Runs inside the import's transaction, after the upsert: `staging.IMPORT.seen` holds the imported ids
 (unless the import was a first one, which imported every incident there is).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from geomap.db.bulk import IMPORT
+from geomap.db.staging import IMPORT
 from geomap.model.attribution import AFFIRMATIVE_STANCES
 
 # The neighbouring keys: (cell x, cell y, time bucket) offsets. A pair of imported incidents is
@@ -53,7 +53,7 @@ class DuplicateRule:
 def likely_duplicates(conn: Connection, rule: DuplicateRule, everything_imported: bool = False) -> Iterator[dict]:
     """Pairs of likely duplicate incidents with at least one of them in this import; each pair
     once, with one group they share. `everything_imported`: every stored incident came with
-    this import (a first one), so there is no `bulk.IMPORT.seen` to look in.
+    this import (a first one), so there is no `staging.IMPORT.seen` to look in.
 
     An index probe per incident would visit every incident within the distance, whatever its
     date and type: hundreds in a dense city over ten years. Instead every attributed incident

@@ -2,11 +2,11 @@
 database, in the caller's transaction.
 
 - A first import into an empty collection has nothing to compare with: each chunk's rows,
-  claims and history lines are COPYed straight into their tables (`bulk.direct_copies`). The
+  claims and history lines are COPYed straight into their tables (`staging.direct_copies`). The
   primary key then finds an id the file repeats, and the report must say where each repeat
   was first used: so on a repeat, or on an invalid feature that is not skipped, `ReadAgain`
   asks the caller to undo these writes (a savepoint) and read the file again the staged way.
-- Otherwise each chunk is COPYed into the import's staging tables (`bulk.create_staging`), the
+- Otherwise each chunk is COPYed into the import's staging tables (`staging.create_staging`), the
   ids it repeats are found and dropped, and it is applied with the one set-based upsert of every
   write (`bulk.apply`).
 - An exclusive import (`Import.exclusive`), when large, drops the collection's secondary
@@ -31,13 +31,13 @@ import psycopg
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from geomap.db import bulk
+from geomap.db import bulk, rebuild, staging
 from geomap.db import groups as stored_groups
 from geomap.db.write import copy
 from geomap.errors import InvalidInput, Problem
 
 log = logging.getLogger(__name__)
-Rebuild = tuple[list[tuple[str, str, str]], list[str]]  # what bulk.drop_indexes_and_keys dropped, and the tables
+Rebuild = tuple[list[tuple[str, str, str]], list[str]]  # what rebuild.drop_indexes_and_keys dropped, and the tables
 
 
 class Chunk(Protocol):
@@ -84,7 +84,7 @@ def begin(conn: Connection, collection: str, direct: bool) -> bool:
     """Lock the collection against other writers; whether the import may write directly
     (`direct` asked, and the collection is empty: locked, it stays so but for our rows)."""
     bulk.lock(conn, collection)
-    return direct and bulk.is_empty(conn, collection)
+    return direct and rebuild.is_empty(conn, collection)
 
 
 def write(conn: Connection, job: Import, chunks: Iterable[Chunk], sink: Sink, size: int,
@@ -101,7 +101,7 @@ def write(conn: Connection, job: Import, chunks: Iterable[Chunk], sink: Sink, si
                  time.perf_counter() - clock)
         if rebuilt:
             clock = time.perf_counter()
-            bulk.recreate(conn, rebuilt, tables)
+            rebuild.recreate(conn, rebuilt, tables)
             job.rebuilt_indexes = True
             log.info("rebuilt indexes and foreign keys in %.1f s", time.perf_counter() - clock)
     except psycopg.errors.UniqueViolation as exc:
@@ -126,13 +126,13 @@ def _drop_if_large(conn: Connection, job: Import, chunk: Chunk, size: int) -> Re
     that a large exclusive import rebuilds once at the end."""
     if not job.exclusive:
         return [], []
-    tables = bulk.tables_to_rebuild(conn, job.collection, chunk.read * size // max(chunk.position, 1))
-    return bulk.drop_indexes_and_keys(conn, tables), tables
+    tables = rebuild.tables_to_rebuild(conn, job.collection, chunk.read * size // max(chunk.position, 1))
+    return rebuild.drop_indexes_and_keys(conn, tables), tables
 
 
 def _write_directly(conn: Connection, job: Import, chunks: Iterable[Chunk], sink: Sink, size: int) -> Rebuild:
     """COPY each chunk's rows, claims and history straight into their tables."""
-    copies, rebuilt, tables = bulk.direct_copies(job.collection), None, []
+    copies, rebuilt, tables = staging.direct_copies(job.collection), None, []
     for chunk in chunks:
         job.read = chunk.read
         if sink.problems and job.refuse:
@@ -150,15 +150,15 @@ def _stage_and_apply(conn: Connection, job: Import, chunks: Iterable[Chunk], sin
                      prefix: str) -> Rebuild:
     """COPY each chunk into the staging tables, drop the ids it repeats and apply it."""
     collection = job.collection
-    copies, rebuilt, tables = bulk.create_staging(conn, collection), None, []
+    copies, rebuilt, tables = staging.create_staging(conn, collection), None, []
     for chunk in chunks:
         for copy_sql, lines in zip(copies, chunk.lines, strict=False):  # sites, zones: no claims table
             copy(conn, copy_sql, lines)
-        for where, used in bulk.repeated_ids(conn, chunk.rows):
+        for where, used in staging.repeated_ids(conn, chunk.rows):
             sink.add([Problem(prefix + where, "id", f"duplicate id, already used at {prefix}{used}")])
         job.read = chunk.read
         if sink.problems and job.refuse:  # refused at the end: only read on, to report everything
-            bulk.clear_staging(conn, collection)
+            staging.clear_staging(conn, collection)
             continue
         if rebuilt is None:
             rebuilt, tables = _drop_if_large(conn, job, chunk, size)

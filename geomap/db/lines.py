@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from geomap.db import bulk, rows
+from geomap.db import bulk, rows, staging
 from geomap.errors import Problem
 from geomap.model.records import Record, unknown_references
 
@@ -30,8 +30,8 @@ def _formatter(collection: str, actor: str, direct: bool) -> Callable:
     when it writes directly, else the staging tables."""
     if direct:
         history = rows.history_line(collection, actor, bulk.create_changes(collection))
-        return rows.formatter(bulk.direct_fields(collection), history)
-    return rows.formatter(bulk.staging_fields(collection))
+        return rows.formatter(staging.direct_fields(collection), history)
+    return rows.formatter(staging.staging_fields(collection))
 
 
 class FeatureLines:

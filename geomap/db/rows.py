@@ -1,5 +1,5 @@
 """A validated Record as lines of PostgreSQL's COPY text format: its row, in the column order
-`geomap.db.bulk` gives (the staging table's, or the collection's own for a first import), an
+`geomap.db.staging` gives (the staging table's, or the collection's own for a first import), an
 incident's claims as lines of `attributions` (keyed by the row's place in the file when staged,
 by the incident's id when written directly), and, written directly, its `create` history line.
 
@@ -126,7 +126,7 @@ def formatter(columns: list[tuple[str, str]], history: tuple[str, str] | None = 
 
 
 def history_line(collection: str, actor: str, changes: str) -> tuple[str, str]:
-    """A `create` history line (`geomap.db.bulk.HISTORY_COLUMNS`) as the COPY text before and
+    """A `create` history line (`geomap.db.staging.HISTORY_COLUMNS`) as the COPY text before and
     after the id; `changes` is JSON (no backslash, tab or newline)."""
     return f"{collection}\t", f"\tcreate\t1\t{text(actor)}\t{changes}\n"
 

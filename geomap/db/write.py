@@ -3,7 +3,7 @@ delete, `geomap load` and `geomap import` all write through `geomap.db.bulk`'s s
 (COPY into a staging table, a plan of what changes, one upsert; claims and history follow).
 
 Writes of records in hand (`write`, `create`, `replace`) stage them here, in the session's
-staging tables (`bulk.session_staging`, kept from one write to the next); an import stages its
+staging tables (`staging.session_staging`, kept from one write to the next); an import stages its
 chunks itself, with the same COPY text (`geomap.db.rows`) and the same `bulk.apply`. Each runs
 in the caller's transaction: a refusal leaves it to be rolled back, so nothing is written.
 
@@ -22,7 +22,7 @@ import psycopg
 from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from geomap.db import bulk, incarnation, rows
+from geomap.db import bulk, incarnation, rows, staging
 from geomap.db.incarnation import Version
 from geomap.db.schema import relations
 from geomap.db.store import current_rows, table
@@ -206,17 +206,17 @@ def _staged(conn: Connection, collection: str, records: Sequence[Record], actor:
 
 def _stage_and_apply(conn: Connection, collection: str, records: Sequence[Record], actor: str,
                      every: bool) -> bulk.Applied:
-    staging = bulk.session_staging(conn, collection)
+    kept = staging.session_staging(conn, collection)
     line = _formatter(collection)
     texts = [[x for x in table if x] for table in zip(*(line(r, r.where, k) for k, r in enumerate(records)), strict=True)]
     lines = [[x for text in table for x in text.split("\n") if x] for table in texts]  # (claims: several a text)
     if sum(map(len, lines)) <= VALUES_LINES:
-        _stage_values(conn, bulk.staging_targets(collection, staging), lines)
+        _stage_values(conn, staging.staging_targets(collection, kept), lines)
     else:
         # a site's or zone's lines carry an empty claims part, which no staging table takes
-        for copy_sql, table_texts in zip(bulk.staging_copies(collection, staging), texts, strict=False):
+        for copy_sql, table_texts in zip(staging.staging_copies(collection, kept), texts, strict=False):
             copy(conn, copy_sql, table_texts)
-    return bulk.apply(conn, collection, actor, every=every, staging=staging)
+    return bulk.apply(conn, collection, actor, every=every, staging=kept)
 
 
 def _stage_values(conn: Connection, targets: list[tuple[str, list[str]]], lines: list[list[str]]) -> None:
@@ -241,7 +241,7 @@ def _stage_values(conn: Connection, targets: list[tuple[str, list[str]]], lines:
 @functools.cache
 def _formatter(collection: str):
     """The COPY lines of a record in the staging tables (compiled once per collection)."""
-    return rows.formatter(bulk.staging_fields(collection))
+    return rows.formatter(staging.staging_fields(collection))
 
 
 def copy(conn: Connection, copy_sql: str, lines: list[str]) -> None:

@@ -1,8 +1,10 @@
-"""Per-process caches of selection scenes and of the pages drawn from them.
+"""Per-process caches of scenes (a selection's, an incident's focus map) and of the pages drawn
+from them.
 
-A scene is keyed on its request and on the change stamps of the tables it reads
-(`geomap.db.map_queries.change_stamps`), so a cached scene is never older than the data, and a
-repeated request (or the PNG after its page) skips the counting. Each worker keeps its own.
+A scene is keyed on its request and on the change stamps of the tables it reads (`READS`,
+`geomap.db.map_queries.change_stamps`), so a cached scene is never older than the data, and a
+repeated request (or the PNG after its page) skips the counting and the context report. Each
+worker keeps its own.
 
 The least-recently-used bookkeeping is cachetools' `LRUCache` (not thread-safe by itself, so
 behind one lock), replacing a hand-written OrderedDict class. `bench/scene_cache.py` times both
@@ -22,8 +24,10 @@ from cachetools import LRUCache
 
 T = TypeVar("T")
 SIZE = 16  # entries per cache, per worker
+# The tables a scene reads: their change stamps are part of its cache key.
+READS = ("groups", "sites", "incidents", "attributions", "control_zones", "relations")
 
-SCENES: LRUCache = LRUCache(SIZE)  # selection scenes, keyed by request and change stamps
+SCENES: LRUCache = LRUCache(SIZE)  # scenes, keyed by request and change stamps
 PAGES: LRUCache = LRUCache(SIZE)  # a cached scene's page body (geomap.api.map_pages)
 _lock = threading.Lock()
 

@@ -14,14 +14,24 @@ from geomap.db import map_queries
 from geomap.layers.geo import padded, point_box, union
 from geomap.layers.scene import UP_TO_DATE, Bbox, DistanceLine, Group, MapIncident, Scene, ZoneReach
 from geomap.layers.text import date_range, precision_text
-from geomap.maps import rows
+from geomap.maps import cache, rows
 from geomap.maps.request import MapOptions, layer_names
 
 FOCUS_CONTEXT_KM = 60.0  # prior incidents closer than this widen the focus map to include them
 
 
 def focus_scene(engine: Engine, incident_id: str, options: MapOptions = MapOptions()) -> Scene:
-    """The map of one incident: its context report drawn (NotFound when there is no such id)."""
+    """The map of one incident: its context report drawn (NotFound when there is no such id).
+
+    Cached per process like a selection's (`geomap.maps.cache`): keyed on the request and on the
+    change stamps of the tables the report and the scene read, so a cached scene is never older
+    than the data, and a repeated request (the PNG after its page, another size) skips the report."""
+    with engine.connect() as conn:
+        key = ("focus", str(engine.url), incident_id, options.key(), map_queries.change_stamps(conn, cache.READS))
+    return cache.recall(cache.SCENES, key, lambda: _focus_scene(engine, incident_id, options))
+
+
+def _focus_scene(engine: Engine, incident_id: str, options: MapOptions) -> Scene:
     report = inquiry.context_report(engine, incident_id)
     priors = [g for g in report.groups if g.nearest_prior is not None]
     ids = {report.incident.id, *(n.incident.id for n in report.nearby_incidents),

@@ -19,8 +19,6 @@ from geomap.maps.request import MapOptions, Selection, layer_names
 
 BASEMAP_EXTENT: Bbox = (34.0, 28.0, 54.0, 40.0)  # the offline basemap's coverage
 SERVER_AGGREGATION_ABOVE = 1000  # more incidents than this are counted per area on the server
-# The tables a selection scene reads: their change stamps are part of its cache key.
-READS = ("groups", "sites", "incidents", "attributions", "control_zones", "relations")
 
 
 def selection_scene(engine: Engine, selection: Selection, options: MapOptions = MapOptions()) -> Scene:
@@ -33,7 +31,7 @@ def selection_scene(engine: Engine, selection: Selection, options: MapOptions = 
     check_selection(options)
     with engine.connect() as conn:
         key = (str(engine.url), selection, options.key(), SERVER_AGGREGATION_ABOVE,
-               map_queries.change_stamps(conn, READS))
+               map_queries.change_stamps(conn, cache.READS))
         return cache.recall(cache.SCENES, key, lambda: _selection_scene(conn, selection, options))
 
 

@@ -16,17 +16,17 @@ SEED = json.loads((ROOT / "data" / "incidents.geojson").read_text())["features"]
 
 
 @pytest.fixture
-def requests_seen(app):
+def requests_seen(live_app):
     from flask import request
 
     seen: list[str] = []
-    app.before_request(lambda: seen.append(request.full_path))
+    live_app.before_request(lambda: seen.append(request.full_path))
     return seen
 
 
 @pytest.fixture
-def server(app, requests_seen, live_server):
-    load(app.extensions["geomap.engine"])
+def server(live_app, requests_seen, live_server):
+    load(live_app.extensions["geomap.engine"])
     return live_server
 
 

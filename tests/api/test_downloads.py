@@ -10,11 +10,8 @@ import sqlite3
 import subprocess
 
 import pytest
-from conftest import fresh_database
+from conftest import app_with_seed
 from sqlalchemy import text
-
-from geomap import create_app
-from geomap.ingest import load
 
 COPIES = 10_050  # more than the items endpoint's largest page (10,000)
 FORMULA = '=HYPERLINK("http://x","click")'
@@ -23,11 +20,8 @@ FORMULA = '=HYPERLINK("http://x","click")'
 @pytest.fixture(scope="module")
 def big(cluster):
     """An app whose incidents are the seed's and COPIES copies of the K-1 attack (one titled as a formula)."""
-    with fresh_database(cluster) as url:
-        app = create_app({"DATABASE_URL": url})
-        engine = app.extensions["geomap.engine"]
-        load(engine)
-        with engine.begin() as conn:
+    with app_with_seed(cluster) as app:
+        with app.extensions["geomap.engine"].begin() as conn:
             columns = [c for c in conn.execute(text(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'incidents' "
                 "AND column_name NOT IN ('id', 'created_at', 'updated_at') ORDER BY ordinal_position")).scalars()]
@@ -38,7 +32,6 @@ def big(cluster):
             conn.execute(text("UPDATE incidents SET title = :t WHERE id = 'copy-00001'"), {"t": FORMULA})
             ids = sorted(conn.execute(text("SELECT id FROM incidents")).scalars())
         yield app.test_client(), ids
-        engine.dispose()
 
 
 def download(client, query: str):

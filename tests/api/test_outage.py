@@ -132,7 +132,7 @@ def test_a_database_restart_under_load_answers_503_never_500_and_loses_no_write(
         own_cluster.start()
         back = time.monotonic()
         time.sleep(6)
-    finally:
+    finally:  # bench/import_readers.py stops its pollers alike: a test does not import bench/ code
         stop.set()
         for thread in threads:
             thread.join()

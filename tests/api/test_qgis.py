@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, fresh_database, serving
+from conftest import ROOT, fresh_database, loopback, serving, url_of
 
 from geomap import create_app
 from geomap.ingest import load
@@ -31,15 +31,15 @@ def qgis(cluster):
     """What QGIS saw of a server with the seed data, and the paths the server was asked for."""
     assert PYTHON.exists() and subprocess.run([PYTHON, "-c", "import qgis.core"], capture_output=True).returncode == 0, \
         "QGIS's Python bindings (python3-qgis) must be installed by scripts/install-system-deps.sh test"
-    with fresh_database(cluster) as url:
-        app = create_app({"DATABASE_URL": url})
+    with fresh_database(cluster) as url, loopback() as listener:
+        app = create_app({"DATABASE_URL": url, "GEOMAP_PUBLIC_URL": url_of(listener)})
         seen: list[str] = []
         from flask import request
 
         app.before_request(lambda: seen.append(request.full_path))
         load(app.extensions["geomap.engine"])
         try:
-            with serving(app) as url:
+            with serving(app, listener) as url:
                 result = subprocess.run([PYTHON, PROBE, url, "incidents", ",".join(map(str, BBOX)),
                                          f"\"date_start\" >= '{SINCE}'"], capture_output=True, text=True, timeout=180)
         finally:

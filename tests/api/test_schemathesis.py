@@ -10,25 +10,19 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from geomap import create_app
 from geomap.db import tokens
-from geomap.ingest import load
 
 EXAMPLES = int(os.environ.get("GEOMAP_FUZZ_EXAMPLES", "8"))
 
 
 @pytest.fixture(scope="module")
 def fuzzed(cluster):
-    from conftest import fresh_database
+    from conftest import app_with_seed
 
-    with fresh_database(cluster) as url:
-        app = create_app({"DATABASE_URL": url})
-        engine = app.extensions["geomap.engine"]
-        load(engine)
-        with engine.begin() as conn:
+    with app_with_seed(cluster) as app:
+        with app.extensions["geomap.engine"].begin() as conn:
             token = tokens.create(conn, "fuzz", "editor")
         yield app, token
-        engine.dispose()
 
 
 def _operations() -> list[str]:

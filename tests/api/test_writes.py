@@ -143,19 +143,11 @@ def test_oversized_body_is_413(database_url, editor_token):
     assert response.status_code == 413 and response.mimetype == "application/problem+json"
 
 
-def test_concurrent_puts_with_the_same_etag_exactly_one_wins(app, live_server, editor_token):
-    load(app.extensions["geomap.engine"])
-    url = f"{live_server}/collections/sites/items/k1-air-base"
-    with urllib.request.urlopen(url) as response:
-        feature, tag = json.load(response), response.headers["ETag"]
-    feature.pop("links")
-    barrier, statuses = threading.Barrier(8), []
+def at_once(requests: list[urllib.request.Request]) -> list[int]:
+    """Send the requests from one thread each, released together; their statuses, sorted."""
+    barrier, statuses = threading.Barrier(len(requests)), []
 
-    def put(n: int) -> None:
-        body = copy.deepcopy(feature)
-        body["properties"]["notes"] = f"writer {n}"
-        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT", headers=bearer(
-            editor_token, **{"If-Match": tag, "Content-Type": GEOJSON}))
+    def send(request: urllib.request.Request) -> None:
         barrier.wait()
         try:
             with urllib.request.urlopen(request) as response:
@@ -164,42 +156,43 @@ def test_concurrent_puts_with_the_same_etag_exactly_one_wins(app, live_server, e
             with error:  # closes its response: an unclosed socket is a ResourceWarning, an error here
                 statuses.append(error.code)
 
-    threads = [threading.Thread(target=put, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=send, args=(request,)) for request in requests]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(statuses) == [200] + [412] * 7
+    return sorted(statuses)
+
+
+def test_concurrent_puts_with_the_same_etag_exactly_one_wins(live_app, live_server, editor_token):
+    load(live_app.extensions["geomap.engine"])
+    url = f"{live_server}/collections/sites/items/k1-air-base"
+    with urllib.request.urlopen(url) as response:
+        feature, tag = json.load(response), response.headers["ETag"]
+    feature.pop("links")
+
+    def put(n: int) -> urllib.request.Request:
+        body = copy.deepcopy(feature)
+        body["properties"]["notes"] = f"writer {n}"
+        return urllib.request.Request(url, data=json.dumps(body).encode(), method="PUT", headers=bearer(
+            editor_token, **{"If-Match": tag, "Content-Type": GEOJSON}))
+
+    assert at_once([put(n) for n in range(8)]) == [200] + [412] * 7
     with urllib.request.urlopen(f"{url}/history") as response:
         history = json.load(response)["history"]
     assert [h["version"] for h in history] == [1, 2]
 
 
-def test_twenty_concurrent_patches_with_one_etag_exactly_one_wins(app, live_server, editor_token):
+def test_twenty_concurrent_patches_with_one_etag_exactly_one_wins(live_app, live_server, editor_token):
     """Issue 14: 20 PATCHes sent at once with the same If-Match: one 200, nineteen 412."""
-    load(app.extensions["geomap.engine"])
+    load(live_app.extensions["geomap.engine"])
     url = f"{live_server}/collections/incidents/items/k1-rocket-attack-2019-12-27"
     with urllib.request.urlopen(url) as response:
         tag = response.headers["ETag"]
-    barrier, statuses = threading.Barrier(20), []
-
-    def patch(n: int) -> None:
-        request = urllib.request.Request(url, data=json.dumps({"properties": {"title": f"writer {n}"}}).encode(),
-                                         method="PATCH", headers=bearer(editor_token, **{
-                                             "If-Match": tag, "Content-Type": "application/merge-patch+json"}))
-        barrier.wait()
-        try:
-            with urllib.request.urlopen(request) as response:
-                statuses.append(response.status)
-        except urllib.error.HTTPError as error:
-            with error:
-                statuses.append(error.code)
-
-    threads = [threading.Thread(target=patch, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200] + [412] * 19
+    patches = [urllib.request.Request(url, data=json.dumps({"properties": {"title": f"writer {n}"}}).encode(),
+                                      method="PATCH", headers=bearer(editor_token, **{
+                                          "If-Match": tag, "Content-Type": "application/merge-patch+json"}))
+               for n in range(20)]
+    assert at_once(patches) == [200] + [412] * 19
     with urllib.request.urlopen(f"{url}/history") as response:
         assert [h["version"] for h in json.load(response)["history"]] == [1, 2]

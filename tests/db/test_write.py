@@ -1,4 +1,4 @@
-"""The write path's session staging tables (`geomap.db.bulk.session_staging`): made on a
+"""The write path's session staging tables (`geomap.db.staging.session_staging`): made on a
 session's first write to a collection and kept, emptied after each use, so that writes in one
 session or one transaction never see each other's staged rows, and made again when a rolled
 back transaction took them away."""
@@ -8,7 +8,7 @@ import pytest
 from builders import incident
 from sqlalchemy import text
 
-from geomap.db import bulk, write
+from geomap.db import staging, write
 from geomap.ingest import load
 from geomap.io.geojson import validate_feature
 
@@ -60,8 +60,8 @@ def test_writes_of_one_session_reuse_its_staging_tables(seeded):
             write.create(conn, record("b"), "test")
             write.replace(conn, record("a", "changed"), write.ANY, "test")
         assert temp_tables(conn) == first  # the same tables (same oids), none added
-        staging = bulk._session_names("incidents")
-        assert {staging.rows, staging.claims, staging.plan} <= set(first)
+        names = staging._session_names("incidents")
+        assert {names.rows, names.claims, names.plan} <= set(first)
         for name in first:  # emptied at commit
             assert conn.execute(text(f"SELECT count(*) FROM {name}")).scalar() == 0
         assert stored(conn, "a") == (2, [("create", 1), ("update", 2)], 1)
@@ -94,14 +94,14 @@ def test_a_rolled_back_first_write_leaves_the_session_able_to_write(seeded):
 
 def test_the_names_follow_the_staged_columns(monkeypatch):
     """A session that outlives a schema change stages into new tables, not the old ones."""
-    before = bulk._session_names("incidents")
-    columns = bulk.table("incidents").c
-    monkeypatch.setattr(bulk, "table", lambda name: type("T", (), {"columns": [*columns][:-1]})())
-    bulk._session_names.cache_clear()
+    before = staging._session_names("incidents")
+    columns = staging.table("incidents").c
+    monkeypatch.setattr(staging, "table", lambda name: type("T", (), {"columns": [*columns][:-1]})())
+    staging._session_names.cache_clear()
     try:
-        after = bulk._session_names("incidents")
+        after = staging._session_names("incidents")
     finally:
-        bulk._session_names.cache_clear()
+        staging._session_names.cache_clear()
     assert after.rows != before.rows and after.plan != before.plan and after.claims != before.claims
 
 

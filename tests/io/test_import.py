@@ -24,7 +24,7 @@ from io_helpers import (
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from geomap.db import bulk
+from geomap.db import rebuild
 from geomap.errors import InvalidInput
 from geomap.importer import import_file
 from geomap.ingest import load
@@ -203,7 +203,7 @@ def test_readers_wait_during_a_large_import_only_when_it_is_exclusive(refs, tmp_
     collection without waiting, unless the import is exclusive (its DROP INDEX locks readers out)."""
     from geomap.db import importing
 
-    monkeypatch.setattr(bulk, "BULK_MIN", 3)
+    monkeypatch.setattr(rebuild, "BULK_MIN", 3)
     monkeypatch.setattr(chunks, "CHUNK_ROWS", 2)
     waited, written = [], importing.copy
 
@@ -235,7 +235,7 @@ def test_chunks_and_bulk_rebuild_give_the_same_result(refs, tmp_path, monkeypatc
     with pytest.raises(InvalidInput, match="line 8 .*duplicate id, already used at .*line 1"):
         import_file(refs, path)
 
-    monkeypatch.setattr(bulk, "BULK_MIN", 3)
+    monkeypatch.setattr(rebuild, "BULK_MIN", 3)
     schema = _schema(refs)
     result = import_file(refs, write_sequence(path, features), exclusive=True)
     assert result.direct and result.rebuilt_indexes and result.created == 7

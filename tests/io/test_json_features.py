@@ -8,7 +8,7 @@ import json
 import pytest
 from io_helpers import incident, site
 
-from geomap.db import bulk, rows
+from geomap.db import rows, staging
 from geomap.io.geojson import read_feature
 from geomap.io.json_features import read_point_feature
 
@@ -55,5 +55,5 @@ def test_fast_path_accepts_no_more_than_the_models_and_writes_the_same_line(path
         slow = read_feature(feature, collection, "here", [])
         assert not (fast is not None and slow is None), f"the fast path accepted what the models refuse: {feature}"
         if fast is not None:
-            line = rows.formatter(bulk.staging_fields(collection))
+            line = rows.formatter(staging.staging_fields(collection))
             assert line(fast, "here", 1) == line(slow, "here", 1)

@@ -12,7 +12,7 @@ from builders import SOURCE, incident
 from conftest import ROOT
 from sqlalchemy import text
 
-from geomap.db import bulk
+from geomap.db import rebuild
 from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.vocabulary import AFFIRMATIVE_STANCES
@@ -97,7 +97,7 @@ def test_geomap_import_chunked_and_bulk_keeps_it(engine, tmp_path, monkeypatch):
     load(engine, [ROOT / "data" / "groups.json"])
     assert import_file(engine, _sequence(tmp_path / "incidents-a.geojsonseq", _features("accused"))).created == 6
     assert assert_right(engine)["imported-1"] == ["kataib-hezbollah", "united-states"]
-    monkeypatch.setattr(bulk, "BULK_MIN", 3)  # the path that rebuilds indexes after writing
+    monkeypatch.setattr(rebuild, "BULK_MIN", 3)  # the path that rebuilds indexes after writing
     result = import_file(engine, _sequence(tmp_path / "incidents-b.geojsonseq", _features("denied")), exclusive=True)
     assert result.updated == 6 and result.rebuilt_indexes
     assert assert_right(engine)["imported-1"] == ["united-states"]

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from builders import SOURCE, group, incident, load_features, site, zone
-from conftest import ROOT, fresh_database
-from werkzeug.serving import make_server
+from conftest import ROOT, fresh_database, serving
 
 from geomap import create_app, maps
 
@@ -26,19 +23,6 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-default-apps", "--disable-extensions"]
 XSS = '<img src=x onerror="window.__xss=1">'
-
-
-
-@contextmanager
-def serving(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

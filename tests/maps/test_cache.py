@@ -1,6 +1,7 @@
-"""Selection scenes are cached on the change stamps of the tables they read (migration 0007):
-kept through autovacuum's work and writes to other tables, dropped by every kind of write to
-each table a scene reads, whichever path writes it (SQL, load, a bulk import's COPY)."""
+"""Scenes (a selection's, an incident's focus map) are cached on the change stamps of the tables
+they read (migration 0007): kept through autovacuum's work and writes to other tables, dropped by
+every kind of write to each table a scene reads, whichever path writes it (SQL, load, a bulk
+import's COPY)."""
 from __future__ import annotations
 
 import json
@@ -10,10 +11,10 @@ from builders import group, incident, load_features, site, zone
 from sqlalchemy import text
 
 from geomap import maps
-from geomap.db import bulk, map_queries, tokens
+from geomap.db import map_queries, rebuild, tokens
 from geomap.importer import import_file
 from geomap.io import chunks
-from geomap.maps.selection import READS
+from geomap.maps.cache import READS
 
 SQUARE = [(43.5, 34.5), (44.5, 34.5), (44.5, 35.5), (43.5, 35.5)]
 
@@ -111,7 +112,7 @@ def test_bulk_imports_drop_it_on_the_direct_and_the_staged_path(engine, tmp_path
     """A first import COPYs straight into incidents (rebuilding the indexes, with the claims'
     group triggers paused); a second goes through the staging tables and one upsert."""
     monkeypatch.setattr(chunks, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(bulk, "BULK_MIN", 3)
+    monkeypatch.setattr(rebuild, "BULK_MIN", 3)
     load_features(engine, tmp_path, groups=[group("alpha")])
     empty, before = maps.selection_scene(engine, maps.Selection()), stamp(engine, "incidents")
     features = [incident(f"i{n}", 44.0 + n / 100, 35.0, "2019-12-01", claims=(("alpha", "claimed"),))
@@ -127,3 +128,13 @@ def test_bulk_imports_drop_it_on_the_direct_and_the_staged_path(engine, tmp_path
     assert not second.direct and second.updated == 1
     renamed = maps.selection_scene(engine, maps.Selection())
     assert renamed is not imported and {i.title for i in renamed.incidents if i.id == "i0"} == {"Renamed"}
+
+
+def test_a_focus_scene_is_cached_until_a_table_it_reads_is_written(data):
+    first = maps.focus_scene(data, "one")
+    assert maps.focus_scene(data, "one") is first
+    assert maps.focus_scene(data, "one", maps.MapOptions(title="Other")) is not first  # another request
+    with data.begin() as conn:
+        conn.execute(text(WRITES["incidents"]["update"]))
+    again = maps.focus_scene(data, "one")
+    assert again is not first and again.title == "Renamed" and again.data_version != first.data_version

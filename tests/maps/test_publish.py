@@ -7,11 +7,8 @@ import re
 from io import BytesIO
 
 import pytest
-from conftest import fresh_database
+from conftest import app_with_seed
 from pypdf import PdfReader
-
-from geomap import create_app
-from geomap.ingest import load
 
 K1 = "k1-rocket-attack-2019-12-27"
 PUBLIC = "https://maps.example.org/geomap"
@@ -20,11 +17,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 @pytest.fixture(scope="module")
 def client(cluster):
-    with fresh_database(cluster) as url:
-        app = create_app({"DATABASE_URL": url, "GEOMAP_PUBLIC_URL": PUBLIC + "/"})
-        load(app.extensions["geomap.engine"])
+    with app_with_seed(cluster, GEOMAP_PUBLIC_URL=PUBLIC + "/") as app:
         yield app.test_client()
-        app.extensions["geomap.engine"].dispose()
 
 
 @pytest.fixture(scope="module")
