@@ -88,7 +88,7 @@ def asset(name: str) -> Response:
     return response
 
 
-def _public(path: str) -> str:
+def public_link(path: str) -> str:
     """A path of this app at the public URL (GEOMAP_PUBLIC_URL), or the path alone when none is set:
     never the address the request arrived on (DESIGN.md decision 12)."""
     base = current_app.extensions["geomap.settings"].public_url
@@ -99,10 +99,10 @@ def _with_links(options: maps.MapOptions, graphic: str, page: str, **ids: str) -
     """The options with the map's own links: its page, graphics and (selections) drill-down."""
     shown = {k: v for k, v in request.args.items() if k not in ("embed", *IMAGE_PARAMETERS)}
     drill = {k: v for k, v in shown.items() if k != "bbox"}
-    links = {"page": _public(url_for(page, **ids, **shown)),
+    links = {"page": public_link(url_for(page, **ids, **shown)),
              "png": url_for(graphic, fmt="png", **ids, **shown), "svg": url_for(graphic, fmt="svg", **ids, **shown),
              "pdf": url_for(graphic, fmt="pdf", **ids, **shown),
-             "embed": _public(url_for(page, **ids, **shown, embed=1))}
+             "embed": public_link(url_for(page, **ids, **shown, embed=1))}
     if not ids:
         links["drill"] = url_for("maps.selection_map") + "?" + urlencode(drill)
     return maps.MapOptions(**{**vars(options), "links": links})

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, request, url_for
 from geomap.api import engine, params
 from geomap.api.formats import html, json_response, negotiate
 from geomap.api.map_openapi import MEDIA, PARAMETER_DOCS
-from geomap.api.maps import _public
+from geomap.api.maps import public_link
 from geomap.errors import BadRequest
 from geomap.layers.storymap import document
 from geomap.layers.storystrip import render_strip
@@ -67,8 +67,8 @@ def story_strip(story_id: str, fmt: str) -> Response:
 
 
 def _links(story_id: str) -> dict[str, str]:
-    return {"page": _public(url_for("stories.story_page", story_id=story_id)),
-            "embed": _public(url_for("stories.story_page", story_id=story_id, embed=1)),
+    return {"page": public_link(url_for("stories.story_page", story_id=story_id)),
+            "embed": public_link(url_for("stories.story_page", story_id=story_id, embed=1)),
             "json": url_for("stories.story_page", story_id=story_id, f="json"),
             **{fmt: url_for("stories.story_strip", story_id=story_id, fmt=fmt) for fmt in ("png", "svg", "pdf")}}
 

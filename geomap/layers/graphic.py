@@ -84,7 +84,7 @@ def render(scene: Scene, layers: Sequence[Layer], fmt: str, size: Size) -> bytes
         figure.savefig(out, format=fmt, dpi=size.dpi, facecolor="white", metadata=METADATA[fmt],
                        **SAVE_OPTIONS.get(fmt, {}))
     data = out.getvalue()
-    return _svg_pixels(data, size) if fmt == "svg" else data
+    return svg_pixels(data, size) if fmt == "svg" else data
 
 
 def draw(scene: Scene, layers: Sequence[Layer], size: Size) -> Figure:
@@ -95,7 +95,7 @@ def draw(scene: Scene, layers: Sequence[Layer], size: Size) -> Figure:
     renderer = FigureCanvasAgg(figure).get_renderer()
     measure = Measure(renderer)
     drawn = [layer for layer in layers if layer.applies(scene)]
-    texts = _texts(scene, size, measure)
+    texts = fitted_texts(scene, size, measure)
     layout = _layout(size, texts)
     ax, frame = _map_axes(figure, scene, size, layout)
     for index, layer in enumerate(drawn):
@@ -105,15 +105,15 @@ def draw(scene: Scene, layers: Sequence[Layer], size: Size) -> Figure:
     small = max(size.min_text, size.font * 0.78)
     furniture = [*scale_bar(ax, frame, small), north_arrow(ax, size.font)]
     labels = place_labels(figure, ax, frame, furniture)
-    header = _header(figure, texts, size)
-    credit = _credit(figure, texts, size)
+    header = draw_header(figure, texts, size)
+    credit = draw_credit(figure, texts, size)
     legend = draw_legend(figure, legend_entries(scene, drawn), size, layout.legend, measure)
     inset_ax = inset(figure, layout.inset, scene, frame, small)
     settle(figure, renderer, [*header, credit, *legend, *furniture, *labels, *inset_ax.texts])
     return figure
 
 
-def _svg_pixels(data: bytes, size: Size) -> bytes:
+def svg_pixels(data: bytes, size: Size) -> bytes:
     """Give the SVG its size in pixels (matplotlib writes points; the viewBox keeps the drawing)."""
     text = data.decode("utf-8")
     text = re.sub(r'<svg([^>]*?) width="[\d.]+pt" height="[\d.]+pt"',
@@ -121,7 +121,7 @@ def _svg_pixels(data: bytes, size: Size) -> bytes:
     return text.encode("utf-8")
 
 
-def _texts(scene: Scene, size: Size, measure: Measure) -> Texts:
+def fitted_texts(scene: Scene, size: Size, measure: Measure) -> Texts:
     """The title (at most two lines, smaller before it is shortened), subtitle and credit, fitted."""
     margin = size.px(size.font * 1.0)
     width = size.width - 2 * margin
@@ -175,7 +175,8 @@ def _map_axes(figure: Figure, scene: Scene, size: Size, layout: Layout):
     return ax, Frame(projection, view, int(width_px), int(height_px), size.dpi, size.font)
 
 
-def _header(figure: Figure, texts: Texts, size: Size) -> list:
+def draw_header(figure: Figure, texts: Texts, size: Size) -> list:
+    """Draw the fitted title and subtitle at the figure's top left margin; the texts drawn."""
     x, top = texts.margin_px / size.width, 1 - texts.margin_px / size.height
     title = figure.text(x, top, "\n".join(texts.title), ha="left", va="top", fontsize=texts.title_pt,
                         fontweight="bold", color="#111111", linespacing=1.1, gid="title")
@@ -188,7 +189,8 @@ def _header(figure: Figure, texts: Texts, size: Size) -> list:
     return out
 
 
-def _credit(figure: Figure, texts: Texts, size: Size):
+def draw_credit(figure: Figure, texts: Texts, size: Size):
+    """Draw the fitted credit line at the figure's bottom left margin; the text drawn."""
     return figure.text(texts.margin_px / size.width, texts.margin_px / size.height, "\n".join(texts.credit),
                        ha="left", va="bottom", fontsize=texts.credit_pt, color="#444444", linespacing=1.25,
                        gid="credit")

@@ -21,8 +21,18 @@ from geomap.errors import BadRequest
 from geomap.layers import load
 from geomap.layers.base import Frame
 from geomap.layers.geo import projected_view
-from geomap.layers.graphic import FORMATS, METADATA, RC, SAVE_OPTIONS, Size, _credit, _header, _svg_pixels, _texts
+from geomap.layers.graphic import (
+    FORMATS,
+    METADATA,
+    RC,
+    SAVE_OPTIONS,
+    draw_credit,
+    draw_header,
+    fitted_texts,
+    svg_pixels,
+)
 from geomap.layers.scene import Scene
+from geomap.layers.size import Size
 from geomap.layers.story import Step, Story, short_date
 from geomap.layers.text import mpl_text
 from geomap.layers.textfit import Measure, settle
@@ -43,7 +53,7 @@ def render_strip(story: Story, fmt: str, size: Size) -> bytes:
         figure.savefig(out, format=fmt, dpi=size.dpi, facecolor="white", metadata=METADATA[fmt],
                        **SAVE_OPTIONS.get(fmt, {}))
     data = out.getvalue()
-    return _svg_pixels(data, size) if fmt == "svg" else data
+    return svg_pixels(data, size) if fmt == "svg" else data
 
 
 def grid(count: int, width: float, height: float) -> tuple[int, int]:
@@ -65,8 +75,8 @@ def draw_strip(story: Story, size: Size) -> Figure:
     renderer = FigureCanvasAgg(figure).get_renderer()
     measure = Measure(renderer)
     scene = story.scene()
-    texts = _texts(scene, size, measure)
-    header, credit = _header(figure, texts, size), _credit(figure, texts, size)
+    texts = fitted_texts(scene, size, measure)
+    header, credit = draw_header(figure, texts, size), draw_credit(figure, texts, size)
     margin, gap = texts.margin_px, size.px(size.font * 0.8)
     top = margin + texts.header_px(size) + size.px(size.font * 0.5)
     bottom = margin + texts.credit_px(size) + size.px(size.font * 0.5)

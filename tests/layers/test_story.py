@@ -12,7 +12,8 @@ from scenes import GROUPS, XSS, incident
 from test_print import SIZES
 
 from geomap.errors import BadRequest
-from geomap.layers.graphic import RC, Size
+from geomap.layers.graphic import RC
+from geomap.layers.size import Size
 from geomap.layers.story import Story, StoryLink, chains, steps
 from geomap.layers.storystrip import draw_strip, render_strip
 from geomap.layers.textfit import visible_texts
