@@ -58,9 +58,13 @@ def qgis(cluster):
 
 
 def test_the_layer_is_valid_and_a_full_read_gives_every_feature(qgis):
-    report, _ = qgis
+    """QGIS reads in pages of 1,000: its rule is the larger of 1,000 and the `limit` default, up to
+    its maximum, both from components.parameters.limit in /api (without that parameter it asks for
+    pages of 100)."""
+    report, seen = qgis
     assert report["valid"], report
     assert report["ids"] == sorted(f["id"] for f in SEED)
+    assert any("/collections/incidents/items?limit=1000" in path for path in seen), seen
     assert {"title", "date_start", "precision_m", "attributions"} <= set(report["fields"])
 
 
