@@ -126,7 +126,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     print(f"load average before: {load()}")
     cluster = Cluster(DATA / "cluster")
+    ours = not cluster.status().running  # started here (under this run's priority): stopped at the end
     cluster.start()
+    try:
+        measure(cluster, args)
+    finally:
+        if ours:
+            cluster.stop()
+    print(f"load average after: {load()}")
+    return 0
+
+
+def measure(cluster: Cluster, args) -> None:
     synth.build(cluster, args.incidents, args.seed)
     db = synth.database_name(args.incidents, args.seed)
     app = create_app({"DATABASE_URL": cluster.url(db)})
@@ -136,8 +147,6 @@ def main(argv=None) -> int:
         paths = request_paths(conn, args.incidents, args.paths, args.seed)
     count_cost(client, paths, max(3, args.repeat // 3))
     app.extensions["geomap.engine"].dispose()
-    print(f"load average after: {load()}")
-    return 0
 
 
 if __name__ == "__main__":

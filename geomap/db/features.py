@@ -256,12 +256,11 @@ def statement(q: FeatureQuery, counted: bool = False) -> Select:
     query = select(feature, *(t.expression for t in terms))
     if q.page.limit is None and q.page.after is None:
         query = query.where(*where(stored, q)).offset(q.page.offset or None)
-    elif counted:
-        page_keys = keys(q, counted=True).subquery()
-        query = query.add_columns(page_keys.c.matched).join_from(
-            stored.table, page_keys, stored.table.c.id == page_keys.c.id)
-    else:
-        query = query.where(stored.table.c.id.in_(keys(q).scalar_subquery()))
+    else:  # joined (not `id IN`), so that a nested loop over the ordered keys keeps their order: no sort
+        page_keys = keys(q, counted).subquery()  # of the wide JSON rows when the order is the id's
+        query = query.join_from(stored.table, page_keys, stored.table.c.id == page_keys.c.id)
+        if counted:
+            query = query.add_columns(page_keys.c.matched)
     return query.order_by(*_sql_order(terms))
 
 

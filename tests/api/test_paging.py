@@ -258,3 +258,30 @@ def test_a_walk_nearest_first_by_cursor_equals_the_offset_pages(api):
     distances = [f["properties"]["distance_m"] for f in every]
     assert distances == sorted(distances)
     assert {p["numberMatched"] for p in pages} == {len(every)}
+
+
+def _loops_over(plan: dict, table: str) -> list[int]:
+    """The actual loops of every plan node that reads `table` (EXPLAIN ANALYZE, FORMAT JSON)."""
+    own = [plan["Actual Loops"]] if plan.get("Relation Name") == table else []
+    return own + [n for child in plan.get("Plans", []) for n in _loops_over(child, table)]
+
+
+@pytest.mark.parametrize("args", [{"limit": "5", "offset": "200"}, {"limit": "5", "sortby": "-date_start",
+                                                                    "offset": "200"}])
+def test_a_deep_page_builds_its_json_for_its_own_rows_alone(api, args):
+    """Issue 13's flat paging, in the plan PostgreSQL runs: a page at offset 200 of 240 reads the
+    claims (part of each feature's JSON) for its own keys (the limit + 1 read to know whether a
+    page follows), never for the 200 rows it skips."""
+    from geomap.api import params
+    from geomap.db import features
+    from geomap.model.query import COLLECTIONS
+
+    engine = api.application.extensions["geomap.engine"]
+    q = params.feature_query(COLLECTIONS["incidents"], args)
+    with engine.connect() as conn:
+        compiled = features.statement(q).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled.string}", compiled.params).scalar_one()
+        page = features.page(conn, q)
+    loops = _loops_over(plan[0]["Plan"], "attributions")
+    assert loops and max(loops) <= 6, loops
+    assert len(page.features) == 5 and page.more

@@ -12,6 +12,7 @@ import json
 import subprocess
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import ROOT, fresh_database, loopback, serving, url_of
@@ -26,9 +27,16 @@ BBOX = (44.0, 35.0, 44.5, 35.6)
 SINCE = "2019-12-27"
 
 
+def probe(*args: str) -> dict:
+    result = subprocess.run([PYTHON, PROBE, *args], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture(scope="module")
 def qgis(cluster):
-    """What QGIS saw of a server with the seed data, and the paths the server was asked for."""
+    """What QGIS saw of a server with the seed data, and the paths the server was asked for: the
+    count alone first (its requests apart, in `counting`), then every other question."""
     assert PYTHON.exists() and subprocess.run([PYTHON, "-c", "import qgis.core"], capture_output=True).returncode == 0, \
         "QGIS's Python bindings (python3-qgis) must be installed by scripts/install-system-deps.sh test"
     with fresh_database(cluster) as url, loopback() as listener:
@@ -40,18 +48,23 @@ def qgis(cluster):
         load(app.extensions["geomap.engine"])
         try:
             with serving(app, listener) as url:
-                result = subprocess.run([PYTHON, PROBE, url, "incidents", ",".join(map(str, BBOX)),
-                                         f"\"date_start\" >= '{SINCE}'"], capture_output=True, text=True, timeout=180)
+                counted = probe("--count", url, "incidents")
+                counting = seen[:]
+                seen.clear()
+                report = probe(url, "incidents", ",".join(map(str, BBOX)), f"\"date_start\" >= '{SINCE}'")
         finally:
             app.extensions["geomap.engine"].dispose()
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1]), seen
+    return {**report, "count_alone": counted["count"], "counting": counting}, seen
 
 
 def test_the_layer_is_valid_and_a_full_read_gives_every_feature(qgis):
-    report, _ = qgis
+    """QGIS reads in pages of 1,000: its rule is the larger of 1,000 and the `limit` default, up to
+    its maximum, both from components.parameters.limit in /api (without that parameter it asks for
+    pages of 100)."""
+    report, seen = qgis
     assert report["valid"], report
     assert report["ids"] == sorted(f["id"] for f in SEED)
+    assert any("/collections/incidents/items?limit=1000" in path for path in seen), seen
     assert {"title", "date_start", "precision_m", "attributions"} <= set(report["fields"])
 
 
@@ -82,5 +95,11 @@ def test_the_packaged_qgis_cannot_edit_oapif_layers(qgis):
 
 
 def test_qgis_shows_the_exact_count_without_a_full_read(qgis):
+    """The count of a layer only made (no feature asked for) is exact, and QGIS read fewer
+    features than the collection holds to get it: every items request it made had a `limit`
+    below the count (the first page it reads for the fields), so numberMatched gave the count."""
     report, _ = qgis
-    assert report["count"] == len(SEED)
+    assert report["count"] == report["count_alone"] == len(SEED)
+    items = [parse_qs(urlsplit(path).query) for path in report["counting"] if "/collections/incidents/items" in path]
+    assert items and all(int(q.get("limit", ["100"])[0]) < len(SEED) or q.get("resultType") == ["hits"]
+                         for q in items), report["counting"]

@@ -1,5 +1,7 @@
 """Run by Debian's /usr/bin/python3 (python3-qgis), not the venv: QGIS headless against a geomap
-server. Prints one JSON object of what QGIS saw. Usage: qgis_probe.py URL COLLECTION BBOX EXPRESSION
+server. Prints one JSON object of what QGIS saw. Usage: qgis_probe.py URL COLLECTION BBOX EXPRESSION,
+or qgis_probe.py --count URL COLLECTION (a layer made and its feature count asked, nothing else, so
+that the server's log shows what QGIS requested to count)
 
     valid, count          the OAPIF layer, and the feature count QGIS gives it before reading any
     ids                   every feature id, in a full read
@@ -53,10 +55,15 @@ def main(url, collection, bbox, expression):
     return report
 
 
+def count_only(url, collection):
+    layer = layer_of(url, collection)
+    return {"qgis": Qgis.version(), "valid": layer.isValid(), "count": layer.featureCount() if layer.isValid() else None}
+
+
 if __name__ == "__main__":
     app = QgsApplication([], False)
     app.initQgis()
     try:
-        print(json.dumps(main(*sys.argv[1:5])))
+        print(json.dumps(count_only(*sys.argv[2:4]) if sys.argv[1] == "--count" else main(*sys.argv[1:5])))
     finally:
         app.exitQgis()
