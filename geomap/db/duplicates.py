@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 from sqlalchemy import Connection, text
 
-from geomap.analysis.duplicates import BASES, DuplicateRule, Incidents, Pairs, find, groups_of
+from geomap.analysis.duplicates import BASES, GEOD, DuplicateRule, Incidents, Pairs, find, groups_of
 from geomap.db.bulk import IMPORT
 
 __all__ = ["BASES", "DuplicateRule", "likely_duplicates"]
-EPOCH = date(1970, 1, 1)
+BATCH = 1 << 16
+FIELDS = ("a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis")
 
 _COLUMNS = (
     "i.id, i.event_type, i.date_start - DATE '1970-01-01', i.date_end - DATE '1970-01-01', "
@@ -63,14 +64,19 @@ def likely_duplicates(conn: Connection, rule: DuplicateRule, everything_imported
 
 def _read(conn: Connection, mine: str, seen: str, where: str, params: dict) -> _Read:
     """The incidents (with their target sites) that `where` keeps, and the groups any of their
-    claims names, as arrays sorted by id."""
-    rows = conn.execute(text(f"SELECT {_COLUMNS.format(mine=mine, seen=seen)}{where}"), params).all()
-    ids = np.array([r[0] for r in rows], dtype=object)
-    order = np.argsort(ids.astype(str), kind="stable") if len(rows) else np.zeros(0, int)
-    rows = [rows[i] for i in order]
-    ids = ids[order]
-    types, type_code = np.unique(np.array([r[1] for r in rows], dtype=object).astype(str), return_inverse=True)
-    numbers = np.array([r[2:] for r in rows], dtype=float).reshape(len(rows), 9)
+    claims names, as arrays sorted by id (streamed in batches: no row objects kept)."""
+    ids, types, numbers = [], [], []
+    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+        text(f"SELECT {_COLUMNS.format(mine=mine, seen=seen)}{where}"), params)
+    for batch in result.partitions():
+        ids += [r[0] for r in batch]
+        types += [r[1] for r in batch]
+        numbers.append(np.array([r[2:] for r in batch], dtype=float).reshape(len(batch), 9))
+    result.close()
+    order = np.argsort(np.array(ids, dtype=str), kind="stable") if ids else np.zeros(0, int)
+    ids = np.array(ids, dtype=object)[order]
+    numbers = (np.concatenate(numbers) if numbers else np.zeros((0, 9)))[order]
+    types, type_code = np.unique(np.array(types, dtype=str)[order], return_inverse=True)
     index = {fid: i for i, fid in enumerate(ids.tolist())}
     claims = conn.execute(text("SELECT a.incident_id, a.group_id FROM attributions a JOIN incidents i ON i.id = a.incident_id "
                                f"{seen}{where}"), params).all() if len(ids) else []
@@ -80,25 +86,22 @@ def _read(conn: Connection, mine: str, seen: str, where: str, params: dict) -> _
                        np.array([code[g] for _, g in claims], dtype=np.int64))
     incidents = Incidents(numbers[:, 0].astype(np.int64), numbers[:, 1].astype(np.int64), type_code.astype(np.int64),
                           *(numbers[:, k] for k in range(2, 8)), groups)
-    return _Read(ids, types, incidents, numbers[:, 8].astype(bool), group_ids)
+    return _Read(ids, types.astype(object), incidents, numbers[:, 8].astype(bool), group_ids)
 
 
 def _rows(read: _Read, pairs: Pairs) -> Iterator[dict]:
-    """The pairs as the import reports them."""
+    """The pairs as the import reports them, built a batch of columns at a time."""
     x = read.incidents
-    metres = _metres(x, pairs)
-    for k in range(len(pairs)):
-        a, b = int(pairs.a[k]), int(pairs.b[k])
-        yield {"a": read.ids[a], "b": read.ids[b],
-               "group": read.group_ids[pairs.group[k]] if pairs.group[k] >= 0 else None,
-               "event_type": str(read.types[x.event_type[a]]), "metres": float(metres[k]),
-               "a_date": (EPOCH + timedelta(days=int(x.day_start[a]))).isoformat(),
-               "b_date": (EPOCH + timedelta(days=int(x.day_start[b]))).isoformat(), "basis": BASES[pairs.basis[k]]}
+    groups = np.array([*read.group_ids, None], dtype=object)  # -1: the last, None
+    bases = np.array(BASES, dtype=object)
+    for start in range(0, len(pairs), BATCH):
+        a, b = pairs.a[start:start + BATCH], pairs.b[start:start + BATCH]
+        columns = (read.ids[a], read.ids[b], groups[pairs.group[start:start + BATCH]], read.types[x.event_type[a]],
+                   np.round(GEOD.inv(x.lon[a], x.lat[a], x.lon[b], x.lat[b])[2], 1), _iso(x.day_start[a]),
+                   _iso(x.day_start[b]), bases[pairs.basis[start:start + BATCH]])
+        for values in zip(*(c.tolist() for c in columns), strict=True):
+            yield dict(zip(FIELDS, values, strict=True))
 
 
-def _metres(x: Incidents, pairs: Pairs) -> np.ndarray:
-    from geomap.analysis.duplicates import GEOD
-
-    if not len(pairs):
-        return np.zeros(0)
-    return np.round(GEOD.inv(x.lon[pairs.a], x.lat[pairs.a], x.lon[pairs.b], x.lat[pairs.b])[2], 1)
+def _iso(days: np.ndarray) -> np.ndarray:
+    return (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype(str)
