@@ -34,7 +34,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import candidates, store
+from geomap.db import candidates, map_queries, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -248,8 +248,25 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
         return _evidence(conn, incident_id, max(radii_m), max(windows_days)), related(conn, [ref], either_end=True)
 
     evidence, relations = read(engine, gather)
-    report = build_report(evidence, radii_m, windows_days)
+    report = build_report(replace(evidence, measured=_measured(evidence.incident, relations)), radii_m, windows_days)
     return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)))
+
+
+def _measured(focus: Incident, relations: Related) -> dict[str, tuple[Distance | None, str]]:
+    """The incidents whose distance from the focus the report takes from their location
+    constraints (between feasible regions, as `distance` measures them) or whose location used
+    was derived from another's, by id: the distance (None: the points') and the note to print."""
+    ref, found = f"incidents/{focus.id}", {}
+    others = {e for c in relations.constraints for e in c.ends() if e.startswith("incidents/")}
+    others |= {e for d in relations.derivations for e in (d.subject, d.object) if e.startswith("incidents/")}
+    for other in sorted(others - {ref}):
+        constrained = _constrained(ref, other, None, relations) if other in relations.locations and \
+            component([ref, other], relations.constraints) else None
+        notes = [f"measured between feasible regions ({', '.join(constrained.constraints)})"] if constrained else []
+        notes += [n for n in (derived_note(r, relations.derivations) for r in (other, ref)) if n]
+        if notes:
+            found[other.partition("/")[2]] = (constrained.distance if constrained else None, "; ".join(notes))
+    return found
 
 
 def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: int) -> Evidence:
@@ -272,7 +289,8 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,
         target=Site.from_row(target) if target else None,
-        zones=[ControlZone.from_row(r) for r in candidates.zones_in_force(conn, focus.date_start)],
+        zones=[ControlZone.from_row(r) for r in  # with their notes, which the report prints
+               map_queries.map_zones(conn, date_from=focus.date_start, date_to=focus.date_start)],
         neighbours=neighbours, listed=[Incident.from_row(r) for r in listed], prior_candidates=priors,
         sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
         facts=Facts.from_row(candidates.incident_facts(conn, focus.id)), comparison=comparison,

@@ -2,8 +2,13 @@
 (Markdown, HTML, PDF): a radius of 305 m reads "305 m", never "0 km"."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import DayRange
+
+if TYPE_CHECKING:
+    from geomap.analysis.proximity import NearbyIncident
 
 
 def length(metres: float) -> str:
@@ -43,3 +48,9 @@ def days_before(d: DayRange | None) -> str:
 def precision(metres: float, status: str) -> str:
     """A location's quality: '± 45 km, estimate'."""
     return f"± {length(metres)}, {status}"
+
+
+def noted(n: NearbyIncident) -> str:
+    """'; ' and how the distance was measured or where a location came from, when it is not
+    the two points' ("" otherwise)."""
+    return f"; {n.note}" if n.note else ""
