@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from geomap.analysis import polygons
 from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.chance import Chance, disc_chance, region_distance
+from geomap.analysis.duplicates import DuplicateRule
 from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
@@ -34,7 +36,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import candidates, map_queries, store
+from geomap.db import candidates, duplicates, map_queries, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -245,11 +247,27 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
     ref = f"incidents/{incident_id}"
 
     def gather(conn: Connection):
-        return _evidence(conn, incident_id, max(radii_m), max(windows_days)), related(conn, [ref], either_end=True)
+        evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
+        return evidence, related(conn, [ref], either_end=True), _duplicates(conn, evidence)
 
-    evidence, relations = read(engine, gather)
+    evidence, relations, duplicates = read(engine, gather)
     report = build_report(replace(evidence, measured=_measured(evidence.incident, relations)), radii_m, windows_days)
-    return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)))
+    return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)),
+                   duplicates=tuple(duplicates))
+
+
+def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
+    """The focus's likely duplicates (`geomap.db.duplicates`, the import's rule) among its
+    neighbours whose dates come within the rule's days of its own: every incident whose location
+    disc may come within the rule's distance of the focus's is among the neighbours when the
+    widest radius is at least that distance (1 km) and the widest window at least the days (1);
+    one whose target site alone meets is found only if it lies within the widest radius too."""
+    rule, focus, near = DuplicateRule(), evidence.incident, evidence.neighbours
+    if not len(near):
+        return []
+    close = (near.first <= focus.date_end.toordinal() + rule.days) & (near.last >= focus.date_start.toordinal() - rule.days)
+    ids = [near.ids[i] for i in np.flatnonzero(close)]
+    return duplicates.duplicates_among(conn, focus.id, ids, rule) if ids else []
 
 
 def _measured(focus: Incident, relations: Related) -> dict[str, tuple[Distance | None, str]]:

@@ -225,3 +225,26 @@ def test_radii_print_with_their_real_unit(seeded):
     small = next(c for c in counts if c.radius_m == 304.8)
     # every IS incident near K-1 is placed to within km, none to within 305 m: all coarse
     assert small.yes == small.possibly == 0 and small.coarse >= 1
+
+
+def test_a_record_of_the_attack_coded_at_the_base_is_listed_as_a_likely_duplicate(seeded, tmp_path):
+    """ACLED codes the K-1 attack at the base, with no claim: the import's rule flags it, and the
+    report lists it under "Likely duplicates" (the seed alone has none for the attack)."""
+    from geomap.importer import import_file
+
+    assert inquiry.context_report(seeded, ATTACK_ID).duplicates == ()
+    base = SITES["k1-air-base"]["geometry"]["coordinates"]
+    record = {"type": "Feature", "id": "acled-k1", "geometry": {"type": "Point", "coordinates": base},
+              "properties": {"title": "Rocket attack on K-1 (coded at the base)", "date_start": "2019-12-28",
+                             "date_end": "2019-12-28", "event_type": ATTACK["properties"]["event_type"],
+                             "precision_m": 2000.0, "status": "reported", "attributions": [],
+                             "sources": ATTACK["properties"]["sources"][:1]}}
+    path = tmp_path / "acled.geojsonseq"
+    path.write_text("\x1e" + json.dumps(record) + "\n")
+    import_file(seeded, path, collection="incidents")
+    report = inquiry.context_report(seeded, ATTACK_ID)
+    (found,) = report.duplicates
+    assert (found["a"], found["b"], found["group"], found["b_date"]) == ("acled-k1", ATTACK_ID, None, "2019-12-27")
+    assert found["metres"] == pytest.approx(metres_to(SITES["k1-air-base"]), abs=0.1)
+    assert "- acled-k1 (2019-12-28): 7.6 km from this one; met: locations; no common group" in render(report)
+    assert json.loads(json.dumps(to_data(report)))["duplicates"][0]["a"] == "acled-k1"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from geomap.analysis.bottomline import reported_text
 from geomap.analysis.model import Facts
 from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM, ContextReport, GroupContext
-from geomap.analysis.wording import days_before, distance, length, noted, precision
+from geomap.analysis.wording import DUPLICATES_LEAD, days_before, distance, duplicate_text, length, noted, precision
 
 
 def render(report: ContextReport) -> str:
@@ -31,6 +31,8 @@ def render(report: ContextReport) -> str:
     lines += [f"- {n.incident.title} (`{n.incident.id}`): {distance(n.distance)}, {days_before(n.days_before)}; "
               f"location {precision(n.incident.location.precision_m, n.incident.status)}{noted(n)}"
               for n in report.nearby_incidents] or ["- none"]
+    lines += ["", "## Likely duplicates", "", DUPLICATES_LEAD, ""]
+    lines += [f"- {duplicate_text(report.incident.id, d)}" for d in report.duplicates] or ["- none"]
     lines += ["", "## Nearby sites", ""]
     lines += [f"- {s.site.name}: {distance(s.distance)}" for s in report.nearby_sites] or ["- none"]
     lines += ["", "## Sources", ""]

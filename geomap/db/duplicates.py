@@ -1,4 +1,5 @@
-"""Likely duplicate incidents among an import and the stored ones (`geomap import`'s report).
+"""Likely duplicate incidents among an import and the stored ones (`geomap import`'s report),
+and those of one incident among its neighbours (the context report's).
 
 The rule and its search are `geomap.analysis.duplicates` (pure: numpy); this module reads the
 incidents it needs. During an import it runs inside the import's transaction, after the upsert:
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, text
 from geomap.analysis.duplicates import BASES, GEOD, DuplicateRule, Incidents, Pairs, find, groups_of
 from geomap.db.bulk import IMPORT
 
-__all__ = ["BASES", "DuplicateRule", "likely_duplicates"]
+__all__ = ["BASES", "DuplicateRule", "duplicates_among", "likely_duplicates"]
 BATCH = 1 << 16
 FIELDS = ("a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis")
 
@@ -62,13 +63,24 @@ def likely_duplicates(conn: Connection, rule: DuplicateRule, everything_imported
         yield from _rows(read, find(read.incidents, rule, None if everything_imported else read.mine))
 
 
-def _read(conn: Connection, mine: str, seen: str, where: str, params: dict) -> _Read:
+def duplicates_among(conn: Connection, incident_id: str, ids: list[str],
+                     rule: DuplicateRule) -> list[dict]:
+    """The likely duplicates of one incident among the incidents `ids` (the context report's
+    neighbours: every incident whose location may be within the rule's distance is among them),
+    as `likely_duplicates` gives them."""
+    read = _read(conn, "i.id = :id", "", " WHERE i.id = :id OR i.id = ANY(:ids)", {"id": incident_id, "ids": ids},
+                 stream=False)  # a few rows, on the report's autocommit connection
+    return list(_rows(read, find(read.incidents, rule, read.mine)))
+
+
+def _read(conn: Connection, mine: str, seen: str, where: str, params: dict, stream: bool = True) -> _Read:
     """The incidents (with their target sites) that `where` keeps, and the groups any of their
-    claims names, as arrays sorted by id (streamed in batches: no row objects kept)."""
+    claims names, as arrays sorted by id (with `stream`, in batches from a server-side cursor,
+    which needs a transaction: no row objects kept)."""
     ids, types, numbers = [], [], []
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+    result = (conn.execution_options(stream_results=True, yield_per=BATCH) if stream else conn).execute(
         text(f"SELECT {_COLUMNS.format(mine=mine, seen=seen)}{where}"), params)
-    for batch in result.partitions():
+    for batch in result.partitions(BATCH):
         ids += [r[0] for r in batch]
         types += [r[1] for r in batch]
         numbers.append(np.array([r[2:] for r in batch], dtype=float).reshape(len(batch), 9))
