@@ -41,13 +41,18 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--metres", type=float, default=1000.0)
     parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--reports", type=int, default=100,
+                        help="also time the context report's own duplicate step for this many random incidents")
     args = parser.parse_args(argv)
     cluster = Cluster(synth.BENCH_HOME)
     was_running = cluster.status().running
     cluster.start()
     try:
         synth.build(cluster, args.incidents, args.seed)
-        run(make_engine(cluster.url(synth.database_name(args.incidents, args.seed))), DuplicateRule(args.metres, args.days))
+        engine = make_engine(cluster.url(synth.database_name(args.incidents, args.seed)))
+        run(engine, DuplicateRule(args.metres, args.days))
+        if args.reports:
+            run_reports(engine, args.incidents, args.reports, args.seed)
     finally:
         if not was_running:
             cluster.stop()
@@ -78,6 +83,30 @@ def run(engine, rule: DuplicateRule) -> None:
     print(f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}; "
           f"after: {' '.join(f'{v:.2f}' for v in load_after)}")
     print(f"likely duplicates at {len(read.ids):,}: {total:.0f} s (target: minutes)")
+
+
+def run_reports(engine, n: int, count: int, seed: int) -> None:
+    """The context report's duplicate step alone (`inquiry._duplicates`: the neighbours within a
+    day, read by id, and the search), after the report's own evidence is gathered, for random
+    incidents of the benchmark (5 unmeasured first)."""
+    from geomap import inquiry
+
+    rng = np.random.default_rng(seed + 3000)
+    ids = [synth.incident_id(int(i)) for i in rng.integers(0, n, count + 5)]
+    seconds, found = [], []
+    with engine.connect() as conn:
+        for k, incident in enumerate(ids):
+            evidence = inquiry._evidence(conn, incident, 25000.0, 90)
+            clock = time.perf_counter()
+            pairs = inquiry._duplicates(conn, evidence)
+            if k >= 5:
+                seconds.append(time.perf_counter() - clock)
+                found.append(len(pairs))
+    ms = np.array(seconds) * 1000
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    print(f"context report's duplicate step, {len(ms)} incidents: median {p50:.1f} ms, p90 {p90:.1f} ms, "
+          f"p99 {p99:.1f} ms, max {ms.max():.1f} ms ({np.mean(found):.1f} likely duplicates on average, "
+          f"max {max(found)}); load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

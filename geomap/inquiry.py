@@ -28,6 +28,7 @@ from geomap.analysis.report import (
     BASELINE_REGION_M,
     DEFAULT_RADII_M,
     DEFAULT_WINDOWS_DAYS,
+    DUPLICATES_LISTED,
     NEARBY_LISTED,
     PRIOR_SEARCH_DAYS,
     PRIOR_SEARCH_KM,
@@ -252,8 +253,9 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
 
     evidence, relations, duplicates = read(engine, gather)
     report = build_report(replace(evidence, measured=_measured(evidence.incident, relations)), radii_m, windows_days)
+    duplicates.sort(key=lambda d: (d["metres"], d["a"], d["b"]))
     return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)),
-                   duplicates=tuple(duplicates))
+                   duplicates=tuple(duplicates[:DUPLICATES_LISTED]), duplicates_total=len(duplicates))
 
 
 def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:

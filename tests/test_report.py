@@ -232,7 +232,7 @@ def test_a_record_of_the_attack_coded_at_the_base_is_listed_as_a_likely_duplicat
     report lists it under "Likely duplicates" (the seed alone has none for the attack)."""
     from geomap.importer import import_file
 
-    assert inquiry.context_report(seeded, ATTACK_ID).duplicates == ()
+    assert inquiry.context_report(seeded, ATTACK_ID).duplicates_total == 0
     base = SITES["k1-air-base"]["geometry"]["coordinates"]
     record = {"type": "Feature", "id": "acled-k1", "geometry": {"type": "Point", "coordinates": base},
               "properties": {"title": "Rocket attack on K-1 (coded at the base)", "date_start": "2019-12-28",
@@ -244,6 +244,7 @@ def test_a_record_of_the_attack_coded_at_the_base_is_listed_as_a_likely_duplicat
     import_file(seeded, path, collection="incidents")
     report = inquiry.context_report(seeded, ATTACK_ID)
     (found,) = report.duplicates
+    assert report.duplicates_total == 1
     assert (found["a"], found["b"], found["group"], found["b_date"]) == ("acled-k1", ATTACK_ID, None, "2019-12-27")
     assert found["metres"] == pytest.approx(metres_to(SITES["k1-air-base"]), abs=0.1)
     assert "- acled-k1 (2019-12-28): 7.6 km from this one; met: locations; no common group" in render(report)

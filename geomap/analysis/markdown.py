@@ -31,7 +31,8 @@ def render(report: ContextReport) -> str:
     lines += [f"- {n.incident.title} (`{n.incident.id}`): {distance(n.distance)}, {days_before(n.days_before)}; "
               f"location {precision(n.incident.location.precision_m, n.incident.status)}{noted(n)}"
               for n in report.nearby_incidents] or ["- none"]
-    lines += ["", "## Likely duplicates", "", DUPLICATES_LEAD, ""]
+    lines += ["", f"## Likely duplicates (the nearest {len(report.duplicates)} of {report.duplicates_total})", "",
+              DUPLICATES_LEAD, ""]
     lines += [f"- {duplicate_text(report.incident.id, d)}" for d in report.duplicates] or ["- none"]
     lines += ["", "## Nearby sites", ""]
     lines += [f"- {s.site.name}: {distance(s.distance)}" for s in report.nearby_sites] or ["- none"]
