@@ -43,6 +43,7 @@ SPHERE_MARGIN = 0.006  # the sphere's distance is within 0.6 % of WGS84's geodes
 DEGREE_M = 110_000.0  # a degree of latitude is at least 110.57 km
 KEY_BITS = 62
 CHUNK = 1 << 15  # probing spots at a time: bounds the candidate arrays' memory
+DIRECT_PAIRS = 1 << 22  # with fewer (mine x all) spot pairs than this, compare them directly, not through the grid
 
 
 @dataclass(frozen=True)
@@ -118,15 +119,28 @@ def find(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = No
     spots = _spots(incidents, rule)
     if not len(spots.incident):
         return Pairs(*(np.zeros(0, np.int64) for _ in range(4)))
-    grid = _Grid(incidents, spots, rule)
-    found = [_exact(incidents, spots, rule, p, q)
-             for chunk in np.array_split(np.arange(len(spots.incident)), max(1, -(-len(spots.incident) // CHUNK)))
-             for p, q in grid.probe(chunk)]
+    if mine is not None and mine.sum() * len(spots.incident) <= DIRECT_PAIRS:  # a few incidents: each against all
+        found = [_exact(incidents, spots, rule, *_against_all(incidents, spots, rule, p))
+                 for p in np.flatnonzero(mine[spots.incident])]
+    else:
+        grid = _Grid(incidents, spots, rule)
+        found = [_exact(incidents, spots, rule, p, q)
+                 for chunk in np.array_split(np.arange(len(spots.incident)), max(1, -(-len(spots.incident) // CHUNK)))
+                 for p, q in grid.probe(chunk)]
     pairs = _first_basis(*(np.concatenate([f[i] for f in found]) for i in range(4)))
     if mine is not None:
         keep = mine[pairs.a] | mine[pairs.b]
         pairs = Pairs(pairs.a[keep], pairs.b[keep], pairs.basis[keep], pairs.group[keep])
     return pairs
+
+
+def _against_all(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate spot pairs (p, every spot of the same event type with dates close enough)."""
+    x, inc = spots.incident[p], spots.incident
+    q = np.flatnonzero((incidents.event_type[inc] == incidents.event_type[x])
+                       & (incidents.day_start[inc] <= incidents.day_end[x] + rule.days)
+                       & (incidents.day_start[x] <= incidents.day_end[inc] + rule.days))
+    return np.full(len(q), p), q
 
 
 def _spots(incidents: Incidents, rule: DuplicateRule) -> _Spots:

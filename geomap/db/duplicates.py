@@ -68,7 +68,8 @@ def duplicates_among(conn: Connection, incident_id: str, ids: list[str],
     """The likely duplicates of one incident among the incidents `ids` (the context report's
     neighbours: every incident whose location may be within the rule's distance is among them),
     as `likely_duplicates` gives them."""
-    read = _read(conn, "i.id = :id", "", " WHERE i.id = :id OR i.id = ANY(:ids)", {"id": incident_id, "ids": ids},
+    # one ANY (an OR with the focus's own id would not use the primary key: a scan of every incident)
+    read = _read(conn, "i.id = :id", "", " WHERE i.id = ANY(:ids)", {"id": incident_id, "ids": [incident_id, *ids]},
                  stream=False)  # a few rows, on the report's autocommit connection
     return list(_rows(read, find(read.incidents, rule, read.mine)))
 

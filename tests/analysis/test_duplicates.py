@@ -61,14 +61,19 @@ def test_the_search_finds_what_brute_force_finds(seed, rule):
         assert (g in named[a] & named[b] and g == min(named[a] & named[b])) if g >= 0 else not (named[a] and named[b])
 
 
-def test_mine_keeps_the_pairs_that_touch_it():
+@pytest.mark.parametrize("direct", [True, False])
+def test_mine_keeps_the_pairs_that_touch_it(direct, monkeypatch):
+    """A few incidents of one's own are compared with all directly; more go through the grid."""
+    monkeypatch.setattr("geomap.analysis.duplicates.DIRECT_PAIRS", 1 << 30 if direct else 0)
     x = world(200, 3)
     everything = find(x, DuplicateRule())
     mine = np.zeros(200, bool)
     mine[[5, 17, 100]] = True
     some = find(x, DuplicateRule(), mine)
-    assert {(a, b) for a, b in zip(some.a, some.b, strict=True)} == \
-        {(a, b) for a, b in zip(everything.a, everything.b, strict=True) if mine[a] or mine[b]}
+    expected = [(a, b, k, g) for a, b, k, g in zip(everything.a, everything.b, everything.basis, everything.group,
+                                                   strict=True) if mine[a] or mine[b]]
+    assert len(expected) > 20
+    assert list(zip(some.a, some.b, some.basis, some.group, strict=True)) == expected
 
 
 def test_far_apart_the_grid_keys_still_fit():
