@@ -260,15 +260,19 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
 
 def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
     """The focus's likely duplicates (`geomap.db.duplicates`, the import's rule) among its
-    neighbours whose dates come within the rule's days of its own: every incident whose location
-    disc may come within the rule's distance of the focus's is among the neighbours when the
-    widest radius is at least that distance (1 km) and the widest window at least the days (1);
-    one whose target site alone meets is found only if it lies within the widest radius too."""
+    neighbours within a day whose location disc may come within the rule's distance of the
+    focus's location or target site (the ones whose location can meet; read by id, then tested
+    exactly, targets included). All of those are neighbours when the widest radius is at least
+    the rule's distance (1 km) and the widest window at least its days (1). A record whose own
+    location is farther, matching only through its target site, is left to the import's search."""
     rule, focus, near = DuplicateRule(), evidence.incident, evidence.neighbours
     if not len(near):
         return []
     close = (near.first <= focus.date_end.toordinal() + rule.days) & (near.last >= focus.date_start.toordinal() - rule.days)
-    ids = [near.ids[i] for i in np.flatnonzero(close)]
+    meets = near.measure(focus.location).low <= rule.metres
+    if evidence.target is not None:
+        meets |= near.measure(evidence.target.location).low <= rule.metres
+    ids = [near.ids[i] for i in np.flatnonzero(close & meets)]
     return duplicates.duplicates_among(conn, focus.id, ids, rule) if ids else []
 
 
