@@ -43,6 +43,7 @@ def main(argv=None) -> None:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--reports", type=int, default=100,
                         help="also time the context report's own duplicate step for this many random incidents")
+    parser.add_argument("--reports-only", action="store_true", help="time the context report's step only")
     args = parser.parse_args(argv)
     cluster = Cluster(synth.BENCH_HOME)
     was_running = cluster.status().running
@@ -50,7 +51,8 @@ def main(argv=None) -> None:
     try:
         synth.build(cluster, args.incidents, args.seed)
         engine = make_engine(cluster.url(synth.database_name(args.incidents, args.seed)))
-        run(engine, DuplicateRule(args.metres, args.days))
+        if not args.reports_only:
+            run(engine, DuplicateRule(args.metres, args.days))
         if args.reports:
             run_reports(engine, args.incidents, args.reports, args.seed)
     finally:
