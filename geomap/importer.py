@@ -93,10 +93,11 @@ class ImportResult:
             out += [f"  - {p}" for p in self.problems]
         if self.duplicate_rule is not None:
             rule = self.duplicate_rule
-            out.append(f"likely duplicates (same group and event type, within {rule.metres:g} m and {rule.days} "
-                       f"day(s)): {self.duplicate_count} pair(s)")
-            out += [f"  - {d['a']} / {d['b']}: {d['group']}, {d['event_type']}, {d['metres']:g} m, "
-                    f"{d['a_date']} / {d['b_date']}" for d in self.duplicates]
+            out.append(f"likely duplicates (same event type, claims naming a common group or none, locations or "
+                       f"targets within {rule.metres:g} m disc to disc, {rule.days} day(s)): "
+                       f"{self.duplicate_count} pair(s)")
+            out += [f"  - {d['a']} / {d['b']}: {d['group'] or 'no common group'}, {d['event_type']}, "
+                    f"{d['metres']:g} m apart ({d['basis']}), {d['a_date']} / {d['b_date']}" for d in self.duplicates]
         return out
 
 
@@ -216,7 +217,7 @@ def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None,
         writer = None
         if path:
             writer = spreadsheet.Writer(stack.enter_context(open(path, "w", newline="", encoding="utf-8")))
-            writer.writerow(["a", "b", "group", "event_type", "metres", "a_date", "b_date"])
+            writer.writerow(["a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis"])
         for pair in likely_duplicates(conn, rule, everything_imported=result.direct):
             result.duplicate_count += 1
             if len(result.duplicates) < SHOWN:

@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from geomap.analysis import polygons
 from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.chance import Chance, disc_chance, region_distance
+from geomap.analysis.duplicates import DuplicateRule
 from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
@@ -26,6 +28,7 @@ from geomap.analysis.report import (
     BASELINE_REGION_M,
     DEFAULT_RADII_M,
     DEFAULT_WINDOWS_DAYS,
+    DUPLICATES_LISTED,
     NEARBY_LISTED,
     PRIOR_SEARCH_DAYS,
     PRIOR_SEARCH_KM,
@@ -34,7 +37,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import base_counts, candidates, near, prior, store
+from geomap.db import base_counts, candidates, duplicates, map_queries, near, prior, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -245,11 +248,49 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
     ref = f"incidents/{incident_id}"
 
     def gather(conn: Connection):
-        return _evidence(conn, incident_id, max(radii_m), max(windows_days)), related(conn, [ref], either_end=True)
+        evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
+        return evidence, related(conn, [ref], either_end=True), _duplicates(conn, evidence)
 
-    evidence, relations = read(engine, gather)
-    report = build_report(evidence, radii_m, windows_days)
-    return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)))
+    evidence, relations, pairs = read(engine, gather)
+    report = build_report(replace(evidence, measured=_measured(evidence.incident, relations)), radii_m, windows_days)
+    pairs.sort(key=lambda d: (d["metres"], d["a"], d["b"]))
+    return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)),
+                   duplicates=tuple(pairs[:DUPLICATES_LISTED]), duplicates_total=len(pairs))
+
+
+def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
+    """The focus's likely duplicates (`geomap.db.duplicates`, the import's rule) among its
+    neighbours within a day whose location disc may come within the rule's distance of the
+    focus's location or target site (the ones whose location can meet; read by id, then tested
+    exactly, targets included). All of those are neighbours when the widest radius is at least
+    the rule's distance (1 km) and the widest window at least its days (1). A record whose own
+    location is farther, matching only through its target site, is left to the import's search."""
+    rule, focus, around = DuplicateRule(), evidence.incident, evidence.neighbours
+    if not len(around):
+        return []
+    close = (around.first <= focus.date_end.toordinal() + rule.days) & (around.last >= focus.date_start.toordinal() - rule.days)
+    meets = around.measure(focus.location).low <= rule.metres
+    if evidence.target is not None:
+        meets |= around.measure(evidence.target.location).low <= rule.metres
+    ids = [around.ids[i] for i in np.flatnonzero(close & meets)]
+    return duplicates.duplicates_among(conn, focus.id, ids, rule) if ids else []
+
+
+def _measured(focus: Incident, relations: Related) -> dict[str, tuple[Distance | None, str]]:
+    """The incidents whose distance from the focus the report takes from their location
+    constraints (between feasible regions, as `distance` measures them) or whose location used
+    was derived from another's, by id: the distance (None: the points') and the note to print."""
+    ref, found = f"incidents/{focus.id}", {}
+    others = {e for c in relations.constraints for e in c.ends() if e.startswith("incidents/")}
+    others |= {e for d in relations.derivations for e in (d.subject, d.object) if e.startswith("incidents/")}
+    for other in sorted(others - {ref}):
+        constrained = _constrained(ref, other, None, relations) if other in relations.locations and \
+            component([ref, other], relations.constraints) else None
+        notes = [f"measured between feasible regions ({', '.join(constrained.constraints)})"] if constrained else []
+        notes += [n for n in (derived_note(r, relations.derivations) for r in (other, ref)) if n]
+        if notes:
+            found[other.partition("/")[2]] = (constrained.distance if constrained else None, "; ".join(notes))
+    return found
 
 
 def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: int) -> Evidence:
@@ -265,14 +306,15 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
     prior_rows = prior.nearest_prior(conn, loc.lon, loc.lat, before=focus.date_start,
-                                          within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS)
+                                     within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS)
     counted = _base_counts(conn, focus, [g["id"] for g in groups], comparison)
     priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,
         target=Site.from_row(target) if target else None,
-        zones=[ControlZone.from_row(r) for r in candidates.zones_in_force(conn, focus.date_start)],
+        zones=[ControlZone.from_row(r) for r in  # with their notes, which the report prints
+               map_queries.map_zones(conn, date_from=focus.date_start, date_to=focus.date_start)],
         neighbours=neighbours, listed=[Incident.from_row(r) for r in listed], prior_candidates=priors,
         sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
         facts=Facts.from_row(candidates.incident_facts(conn, focus.id)), comparison=comparison,

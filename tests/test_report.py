@@ -56,13 +56,23 @@ def test_distance_to_the_target_with_uncertainty(report):
     assert report.target.distance.max == pytest.approx(best + radii, abs=1e-3)
 
 
+FEET_1000 = 304.8  # the seed's relation: the launch site lies at most 1,000 ft from the execution site
+
+
 def test_the_execution_site_shows_beside_the_launch_site(report):
+    """Its point is copied from the launch site's (0 m apart), so the report measures the two
+    between their feasible regions, as `geomap distance` does: at most 305 m, saying so and
+    saying that the location is derived."""
     execution = INCIDENTS["nabtaz-herders-execution-2019"]
     nearby = {n.incident.id: n for n in report.nearby_incidents}
     found = nearby["nabtaz-herders-execution-2019"]
-    radii = R0 + execution["properties"]["precision_m"]
-    assert found.distance.best == pytest.approx(metres_to(execution), abs=1e-3)
-    assert found.distance.max == pytest.approx(metres_to(execution) + radii, abs=1e-3)
+    assert metres_to(execution) == 0.0  # the copy
+    assert found.distance.min == 0.0 and found.distance.max == pytest.approx(FEET_1000, abs=0.01)
+    assert 0.0 < found.distance.best <= FEET_1000
+    assert "feasible regions (k1-launch-site-within-305m-of-herders-execution)" in found.note
+    assert "nabtaz-herders-execution-2019 is derived from incidents/k1-rocket-attack-2019-12-27" in found.note
+    markdown = render(report)
+    assert "(0 m to 305 m)" in markdown and "(0 m to 16.3 km)" not in markdown
     start, end = (date.fromisoformat(execution["properties"][k]) for k in ("date_start", "date_end"))
     assert (found.days_before.min, found.days_before.max) == ((ON - end).days, (ON - start).days)
 
@@ -120,8 +130,11 @@ def test_nearest_prior_islamic_state_incident(report):
                      for c in f["properties"]["attributions"])]
     nearest = min(prior, key=metres_to)
     found = next(g for g in report.groups if g.id == "islamic-state").nearest_prior
-    assert found.incident.id == nearest["id"]
-    assert found.distance.best == pytest.approx(metres_to(nearest), abs=1e-3)
+    assert found.incident.id == nearest["id"] == "nabtaz-herders-execution-2019"
+    # measured between feasible regions: the location constraint, not the copied point
+    assert (found.distance.min, round(found.distance.max, 1)) == (0.0, FEET_1000) and found.note
+    row = next(r for r in report.bottom_line.rows if r.label == "Nearest prior incident attributed to the group")
+    assert "(0 m to 305 m)" in row.cells[report.bottom_line.groups.index("islamic-state")]
 
 
 def test_both_claims_and_every_source_are_in_the_report(report):
@@ -150,6 +163,11 @@ def test_report_command(seeded, database_url):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["radii_m"] == [5000.0] and data["windows_days"] == [30]
+    # the reference form the other commands take names the same incident
+    as_reference = subprocess.run([sys.executable, "-m", "geomap", "report", f"incidents/{ATTACK_ID}", "--format",
+                                   "json", "--radius", "5", "--window", "30"], env=env, capture_output=True, text=True,
+                                  timeout=120)
+    assert as_reference.returncode == 0 and json.loads(as_reference.stdout) == data
     missing = subprocess.run([sys.executable, "-m", "geomap", "report", "no-such-incident"], env=env,
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "no incident with id 'no-such-incident'" in missing.stderr
@@ -192,8 +210,10 @@ def test_the_report_carries_the_incidents_own_facts(report):
     markdown = render(report)
     assert p["description"] in markdown and p["notes"] in markdown
     assert "fatalities: low 1, best 1, high 1; injured: 6" in markdown
-    for zone in report.groups[0].zones:
-        assert zone.zone.notes and zone.zone.notes in markdown
+    zones = [r.zone for g in report.groups for r in g.zones]
+    assert len(zones) >= 5  # the zones of both groups named, with the notes the seed gives them
+    for zone in zones:
+        assert zone.notes == ZONES[zone.id]["properties"]["notes"] and zone.notes in markdown
 
 
 def test_radii_print_with_their_real_unit(seeded):
@@ -205,3 +225,27 @@ def test_radii_print_with_their_real_unit(seeded):
     small = next(c for c in counts if c.radius_m == 304.8)
     # every IS incident near K-1 is placed to within km, none to within 305 m: all coarse
     assert small.yes == small.possibly == 0 and small.coarse >= 1
+
+
+def test_a_record_of_the_attack_coded_at_the_base_is_listed_as_a_likely_duplicate(seeded, tmp_path):
+    """ACLED codes the K-1 attack at the base, with no claim: the import's rule flags it, and the
+    report lists it under "Likely duplicates" (the seed alone has none for the attack)."""
+    from geomap.importer import import_file
+
+    assert inquiry.context_report(seeded, ATTACK_ID).duplicates_total == 0
+    base = SITES["k1-air-base"]["geometry"]["coordinates"]
+    record = {"type": "Feature", "id": "acled-k1", "geometry": {"type": "Point", "coordinates": base},
+              "properties": {"title": "Rocket attack on K-1 (coded at the base)", "date_start": "2019-12-28",
+                             "date_end": "2019-12-28", "event_type": ATTACK["properties"]["event_type"],
+                             "precision_m": 2000.0, "status": "reported", "attributions": [],
+                             "sources": ATTACK["properties"]["sources"][:1]}}
+    path = tmp_path / "acled.geojsonseq"
+    path.write_text("\x1e" + json.dumps(record) + "\n")
+    import_file(seeded, path, collection="incidents")
+    report = inquiry.context_report(seeded, ATTACK_ID)
+    (found,) = report.duplicates
+    assert report.duplicates_total == 1
+    assert (found["a"], found["b"], found["group"], found["b_date"]) == ("acled-k1", ATTACK_ID, None, "2019-12-27")
+    assert found["metres"] == pytest.approx(metres_to(SITES["k1-air-base"]), abs=0.1)
+    assert "- acled-k1 (2019-12-28): 7.6 km from this one; met: locations; no common group" in render(report)
+    assert json.loads(json.dumps(to_data(report)))["duplicates"][0]["a"] == "acled-k1"

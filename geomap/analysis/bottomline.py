@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from geomap.analysis.wording import days_before, distance, length, precision
+from geomap.analysis.wording import days_before, distance, length, noted, precision
 
 if TYPE_CHECKING:  # the report module builds the bottom line: no import cycle at run time
     from geomap.analysis.baserate import BaseRate
@@ -80,7 +80,7 @@ def _prior_row(named: Sequence[GroupContext]) -> Row:
         if p is None:
             return f"none within {PRIOR_SEARCH_KM} km and {PRIOR_SEARCH_DAYS} days before"
         return (f"{p.incident.title} ({p.incident.id}): {distance(p.distance)}, {days_before(p.days_before)}; "
-                f"location {precision(p.incident.location.precision_m, p.incident.status)}")
+                f"location {precision(p.incident.location.precision_m, p.incident.status)}{noted(p)}")
     return Row("Nearest prior incident attributed to the group", tuple(cell(g) for g in named))
 
 

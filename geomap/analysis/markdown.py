@@ -9,7 +9,7 @@ from __future__ import annotations
 from geomap.analysis.bottomline import reported_text
 from geomap.analysis.model import Facts
 from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM, ContextReport, GroupContext
-from geomap.analysis.wording import days_before, distance, length, precision
+from geomap.analysis.wording import DUPLICATES_LEAD, days_before, distance, duplicate_text, length, noted, precision
 
 
 def render(report: ContextReport) -> str:
@@ -29,8 +29,11 @@ def render(report: ContextReport) -> str:
                   f"{max(report.windows_days)} days either side; the nearest {len(report.nearby_incidents)} "
                   f"of {report.nearby_total})", ""]
     lines += [f"- {n.incident.title} (`{n.incident.id}`): {distance(n.distance)}, {days_before(n.days_before)}; "
-              f"location {precision(n.incident.location.precision_m, n.incident.status)}"
+              f"location {precision(n.incident.location.precision_m, n.incident.status)}{noted(n)}"
               for n in report.nearby_incidents] or ["- none"]
+    lines += ["", f"## Likely duplicates (the nearest {len(report.duplicates)} of {report.duplicates_total})", "",
+              DUPLICATES_LEAD, ""]
+    lines += [f"- {duplicate_text(report.incident.id, d)}" for d in report.duplicates] or ["- none"]
     lines += ["", "## Nearby sites", ""]
     lines += [f"- {s.site.name}: {distance(s.distance)}" for s in report.nearby_sites] or ["- none"]
     lines += ["", "## Sources", ""]
@@ -104,7 +107,8 @@ def _group(group: GroupContext, report: ContextReport) -> list[str]:
     if group.nearest_prior:
         p = group.nearest_prior
         lines.append(f"- nearest prior incident: {p.incident.title} (`{p.incident.id}`), {distance(p.distance)}, "
-                     f"{days_before(p.days_before)}; location {precision(p.incident.location.precision_m, p.incident.status)}")
+                     f"{days_before(p.days_before)}; location {precision(p.incident.location.precision_m, p.incident.status)}"
+                     f"{noted(p)}")
     else:
         lines.append(f"- no prior incident within {PRIOR_SEARCH_KM:.0f} km and {PRIOR_SEARCH_DAYS} days before")
     header = " | ".join(f"{w} d" for w in report.windows_days)

@@ -17,13 +17,16 @@ from geomap.analysis.model import DayRange, Incident
 
 @dataclass(frozen=True)
 class NearbyIncident:
-    """An incident seen from an origin: its distance triple, bearing, and days before the focus."""
+    """An incident seen from an origin: its distance triple, bearing, and days before the focus.
+    `note` says how the distance was measured when not between the two points (location
+    constraints relate them), and where a location used was derived from another."""
 
     incident: Incident
     distance: Distance
     bearing: float
     within: Answer | None
     days_before: DayRange | None
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ how uncertain every location is; what else happened nearby; and which sources sa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.bottomline import BottomLine, bottom_line
-from geomap.analysis.geodesy import Distance, point_distance
+from geomap.analysis.geodesy import Distance, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
 from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
@@ -21,6 +21,7 @@ from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
 DEFAULT_RADII_M = (5000.0, 10000.0, 25000.0)
 DEFAULT_WINDOWS_DAYS = (10, 30, 90)
 NEARBY_LISTED = 50  # the counts use every neighbour; the list shows the nearest
+DUPLICATES_LISTED = 20  # likely duplicates listed, the nearest first (coarse locations make many)
 PRIOR_SEARCH_KM, PRIOR_SEARCH_DAYS = 100, 365  # the horizon of each group's nearest prior incident
 BASELINE_REGION_M, BASELINE_DAYS = PRIOR_SEARCH_KM * 1000.0, 365  # the base rates' wider region and baseline
 
@@ -86,6 +87,11 @@ class ContextReport:
     # What relations say about the incident's location (`geomap.analysis.relations.location_facts`):
     # the constraints on it and where it, or a location copied from it, was derived from.
     location_facts: tuple[str, ...] = ()
+    # Likely duplicates of the incident among its neighbours (`geomap.db.duplicates`, docs/io.md's
+    # rule): dicts of a, b, group, event_type, metres, a_date, b_date, basis; the DUPLICATES_LISTED
+    # nearest, of `duplicates_total`.
+    duplicates: tuple[dict, ...] = ()
+    duplicates_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,9 @@ class Evidence:
     facts: Facts | None = None
     comparison: Comparison | None = None
     base_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # (observed, baseline) by group
+    # Incidents whose distance from the focus is not that of their points, by id: the distance
+    # between feasible regions (location constraints relate them) and the note that says so.
+    measured: dict[str, tuple[Distance | None, str]] = field(default_factory=dict)  # None: the points' distance
 
 
 def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
@@ -121,7 +130,8 @@ def build_report(evidence: Evidence, radii_m: Sequence[float] = DEFAULT_RADII_M,
                                   radii_m, windows_days) for g in evidence.groups)
     target = _site_distance(focus, evidence.target) if evidence.target else None
     sites = tuple(sorted((_site_distance(focus, s) for s in evidence.sites), key=lambda s: s.distance.best))
-    listed = rank_nearby(focus.location, evidence.listed, max(radii_m), focus.dates)[:NEARBY_LISTED]
+    listed = [_measured(n, evidence.measured, max(radii_m))
+              for n in rank_nearby(focus.location, evidence.listed, max(radii_m), focus.dates)[:NEARBY_LISTED]]
     report = ContextReport(focus, tuple(evidence.claims), target, groups, tuple(listed),
                            tuple(s for s in sites if s.distance.min <= max(radii_m)), (),
                            int((spread.low <= max(radii_m)).sum()), tuple(radii_m), tuple(windows_days),
@@ -152,7 +162,8 @@ def _group_context(group: dict, evidence: Evidence, relations: list[ZoneRelation
     return GroupContext(
         gid, group["name"], tuple(c["stance"] for c in evidence.claims if c["group"] == gid),
         tuple(r for r in relations if r.zone.group == gid), nearest_zone,
-        _nearest_prior(evidence.incident, evidence.prior_candidates.get(gid, ())), _counts(own, radii_m, windows_days),
+        _nearest_prior(evidence.incident, evidence.prior_candidates.get(gid, ()), evidence.measured),
+        _counts(own, radii_m, windows_days),
         base_rate(gid, *counted, evidence.comparison) if counted and evidence.comparison else None,
     )
 
@@ -173,10 +184,23 @@ def _counts(own: _Near, radii_m: Sequence[float], windows_days: Sequence[int]) -
     return tuple(counts)
 
 
-def _nearest_prior(focus: Incident, candidates: Sequence[Incident]) -> NearbyIncident | None:
+def _nearest_prior(focus: Incident, candidates: Sequence[Incident],
+                   measured: dict[str, tuple[Distance | None, str]]) -> NearbyIncident | None:
     prior = [c for c in candidates if c.date_end < focus.date_start and c.id != focus.id]
-    ranked = rank_nearby(focus.location, prior, None, focus.dates)
+    ranked = sorted((_measured(n, measured, None) for n in rank_nearby(focus.location, prior, None, focus.dates)),
+                    key=lambda n: (n.distance.best, n.incident.id))
     return ranked[0] if ranked else None
+
+
+def _measured(n: NearbyIncident, measured: dict[str, tuple[Distance | None, str]],
+              radius_m: float | None) -> NearbyIncident:
+    """The incident with the distance its location constraints give (if any), and the note that says so."""
+    if n.incident.id not in measured:
+        return n
+    d, note = measured[n.incident.id]
+    if d is None:
+        return replace(n, note=note)
+    return replace(n, distance=d, note=note, within=None if radius_m is None else within(d, radius_m))
 
 
 def _site_distance(focus: Incident, site: Site) -> SiteDistance:

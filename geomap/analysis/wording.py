@@ -2,8 +2,13 @@
 (Markdown, HTML, PDF): a radius of 305 m reads "305 m", never "0 km"."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import DayRange
+
+if TYPE_CHECKING:
+    from geomap.analysis.proximity import NearbyIncident
 
 
 def length(metres: float) -> str:
@@ -43,3 +48,31 @@ def days_before(d: DayRange | None) -> str:
 def precision(metres: float, status: str) -> str:
     """A location's quality: '± 45 km, estimate'."""
     return f"± {length(metres)}, {status}"
+
+
+def noted(n: NearbyIncident) -> str:
+    """'; ' and how the distance was measured or where a location came from, when it is not
+    the two points' ("" otherwise)."""
+    return f"; {n.note}" if n.note else ""
+
+
+DUPLICATES_LEAD = ("Other records that may be this same event (docs/io.md's rule: the same event type, dates at most "
+                   "a day apart, claims naming a common group or none, locations or target sites within 1 km disc to "
+                   "disc), among the nearby incidents; flagged, not merged, and still counted above.")
+
+
+def duplicate_text(focus_id: str, d: dict) -> str:
+    """A likely duplicate of the report's incident in words, from `geomap.db.duplicates`' row.
+
+    >>> duplicate_text("a", {"a": "a", "b": "b", "group": None, "metres": 7612.3, "b_date": "2019-12-28",
+    ...                      "basis": "b at the target of a"})
+    'b (2019-12-28): 7.6 km from this one; met: the other at the target of this one; no common group (one names none)'
+    """
+    other, date = (d["b"], d["b_date"]) if d["a"] == focus_id else (d["a"], d["a_date"])
+    basis = {"locations": "locations", "targets": "target sites",
+             "a at the target of b": "this one at the target of the other" if d["a"] == focus_id else
+             "the other at the target of this one",
+             "b at the target of a": "the other at the target of this one" if d["a"] == focus_id else
+             "this one at the target of the other"}[d["basis"]]
+    group = f"both name {d['group']}" if d["group"] else "no common group (one names none)"
+    return f"{other} ({date}): {length(d['metres'])} from this one; met: {basis}; {group}"

@@ -14,11 +14,13 @@ from geomap.cli.common import ISO_DATE, echo_json, open_engine
 @click.option("--window", "windows", multiple=True, type=click.IntRange(min=0, max=3650),
               help="Window in days before the incident, up to 3650 (repeatable; default 10, 30, 90).")
 def report(incident_id: str, fmt: str, radii: tuple[float, ...], windows: tuple[int, ...]) -> None:
-    """The context report of an incident: claims, zones, prior incidents, counts, sources."""
+    """The context report of an incident (INCIDENT_ID, or incidents/ID as the other commands
+    take it): claims, bottom line, zones, prior incidents, counts, sources."""
     from geomap import inquiry
     from geomap.analysis.markdown import render
     from geomap.analysis.report import DEFAULT_RADII_M, DEFAULT_WINDOWS_DAYS
 
+    incident_id = incident_id.removeprefix("incidents/")
     result = inquiry.context_report(open_engine(), incident_id, tuple(r * 1000 for r in radii) or DEFAULT_RADII_M,
                                     windows or DEFAULT_WINDOWS_DAYS)
     click.echo(render(result), nl=False) if fmt == "md" else echo_json(result)

@@ -30,7 +30,7 @@ def load(files: tuple[Path, ...]) -> None:
               help="Write every problem to this CSV file (where, field, reason).")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid features and report the others.")
 @click.option("--duplicate-distance", type=click.FloatRange(min=0), default=1000.0, show_default=True,
-              help="Likely duplicates: at most this many metres apart.")
+              help="Likely duplicates: locations or target sites at most this many metres apart, disc to disc.")
 @click.option("--duplicate-days", type=click.IntRange(min=0), default=1, show_default=True,
               help="Likely duplicates: date intervals at most this many days apart.")
 @click.option("--duplicates-report", type=click.Path(dir_okay=False, path_type=Path),

@@ -1,97 +1,120 @@
-"""Likely duplicate incidents among an import and the stored ones (`geomap import`'s report).
+"""Likely duplicate incidents among an import and the stored ones (`geomap import`'s report),
+and those of one incident among its neighbours (the context report's).
 
-Runs inside the import's transaction, after the upsert: `staging.IMPORT.seen` holds the imported ids
-(unless the import was a first one, which imported every incident there is).
+The rule and its search are `geomap.analysis.duplicates` (pure: numpy); this module reads the
+incidents it needs. During an import it runs inside the import's transaction, after the upsert:
+`staging.IMPORT.seen` holds the imported ids (unless the import was a first one, which imported
+every incident there is). Only the stored incidents whose dates come within the rule's days of
+the imported ones' are read.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
+import numpy as np
 from sqlalchemy import Connection, text
 
+from geomap.analysis.duplicates import BASES, GEOD, DuplicateRule, Incidents, Pairs, find, groups_of
 from geomap.db.staging import IMPORT
-from geomap.model.attribution import AFFIRMATIVE_STANCES
 
-# The neighbouring keys: (cell x, cell y, time bucket) offsets. A pair of imported incidents is
-# found once, from the one whose neighbour the other is in the "forward" half (offsets after
-# (0, 0, 0), and (0, 0, 0) itself with the smaller id first); a stored incident is also looked
-# for in the backward half. Half the probes of looking all around every imported incident.
-_OFFSETS = [(x, y, t) for x in (-1, 0, 1) for y in (-1, 0, 1) for t in (-1, 0, 1)]
-FORWARD = [o for o in _OFFSETS if o >= (0, 0, 0)]
-BACKWARD = [o for o in _OFFSETS if o < (0, 0, 0)]
+__all__ = ["BASES", "DuplicateRule", "duplicates_among", "likely_duplicates"]
+BATCH = 1 << 16
+FIELDS = ("a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis")
 
-
-def _probe(offsets: list[tuple[int, int, int]], others: str) -> str:
-    """Candidate pairs (imported incident, neighbour in `others` at one of `offsets`) that meet
-    the rule exactly. OFFSET 0 keeps the probes a separate subquery, streamed into one hash join
-    on all five keys rather than stored."""
-    values = ", ".join(f"({x}, {y}, {t})" for x, y, t in offsets)
-    return (
-        "SELECT a.id AS a, b.id AS b, a.group_id, a.event_type, a.date_start::text AS a_date, "
-        "b.date_start::text AS b_date, ST_Distance(a.geom::geography, b.geom::geography) AS metres "
-        "FROM (SELECT k.*, k.cx + d.x AS px, k.cy + d.y AS py, k.ct + d.t AS pt, d.x = 0 AND d.y = 0 AND d.t = 0 AS own "
-        f"FROM keyed k CROSS JOIN (VALUES {values}) d(x, y, t) WHERE k.mine OFFSET 0) a "
-        f"JOIN {others} b ON b.event_type = a.event_type AND b.group_id = a.group_id "
-        "AND b.cx = a.px AND b.cy = a.py AND b.ct = a.pt "
-        "WHERE b.id <> a.id AND (NOT a.own OR NOT b.mine OR a.id < b.id) "
-        "AND b.date_start <= a.date_end + :days AND a.date_start <= b.date_end + :days "
-        "AND ST_DWithin(a.geom::geography, b.geom::geography, :metres)"
-    )
+_COLUMNS = (
+    "i.id, i.event_type, i.date_start - DATE '1970-01-01', i.date_end - DATE '1970-01-01', "
+    "ST_X(i.geom), ST_Y(i.geom), i.precision_m, coalesce(ST_X(s.geom), 'NaN'), coalesce(ST_Y(s.geom), 'NaN'), "
+    "coalesce(s.precision_m, 'NaN'), {mine} "
+    "FROM incidents i LEFT JOIN sites s ON s.id = i.target_site{seen}"
+)
 
 
 @dataclass(frozen=True)
-class DuplicateRule:
-    """Two incidents are likely duplicates when they share an attributed group and the event
-    type, lie within `metres` of each other, and their date intervals are at most `days` apart."""
+class _Read:
+    """The incidents read for a search: their ids (sorted, so that index order is id order),
+    event types, the arrays the search takes, and which are mine."""
 
-    metres: float = 1000.0
-    days: int = 1
+    ids: np.ndarray
+    types: np.ndarray
+    incidents: Incidents
+    mine: np.ndarray
+    group_ids: list[str]
 
 
 def likely_duplicates(conn: Connection, rule: DuplicateRule, everything_imported: bool = False) -> Iterator[dict]:
     """Pairs of likely duplicate incidents with at least one of them in this import; each pair
-    once, with one group they share. `everything_imported`: every stored incident came with
-    this import (a first one), so there is no `staging.IMPORT.seen` to look in.
+    once (a < b), with a group both name (None when one names none), the event type, the
+    distance between their locations, their start dates and the basis of the match (`BASES`:
+    which spots met). `everything_imported`: every stored incident came with this import (a
+    first one), so there is no `staging.IMPORT.seen` to look in."""
+    if everything_imported:
+        read = _read(conn, "true", "", "", {})
+    else:
+        span = conn.execute(text(f"SELECT min(i.date_start), max(i.date_end) FROM {IMPORT.seen} m "
+                                 "JOIN incidents i ON i.id = m.id")).one()
+        if span[0] is None:
+            return
+        window = " WHERE daterange(i.date_start, i.date_end, '[]') && daterange(:first, :last, '[]')"
+        read = _read(conn, "m.id IS NOT NULL", f" LEFT JOIN {IMPORT.seen} m ON m.id = i.id", window,
+                     {"first": span[0] - timedelta(days=rule.days), "last": span[1] + timedelta(days=rule.days)})
+    if len(read.ids):
+        yield from _rows(read, find(read.incidents, rule, None if everything_imported else read.mine))
 
-    An index probe per incident would visit every incident within the distance, whatever its
-    date and type: hundreds in a dense city over ten years. Instead every attributed incident
-    gets a key (event type, group, grid cell, time bucket) and a hash join matches each imported
-    incident with the neighbouring cells and buckets. Cells are at least `metres` wide on the
-    ground (up to the data's highest latitude) and buckets at least the longest date interval
-    plus `days` long, so any pair within the rule shares a key or a neighbouring one; the exact
-    test (geodesic distance, date gap) follows. Cells do not wrap around the antimeridian.
-    """
-    highest, longest = conn.execute(text(
-        "SELECT coalesce(max(abs(ST_Y(geom))), 0), coalesce(max(date_end - date_start), 0) FROM incidents")).one()
-    cell_lat = rule.metres / 110_000.0  # a degree of latitude is at least 110.57 km
-    widest = min(highest + cell_lat, 89.9)
-    cell_lon = min(cell_lat / math.cos(math.radians(widest)), 360.0)
-    # Which incidents are this import's: all of them after a first import, else those seen.
-    mine, seen = ("true", "") if everything_imported else \
-        ("m.id IS NOT NULL", f" LEFT JOIN {IMPORT.seen} m ON m.id = i.id")
-    keyed = (
-        f"SELECT i.id, i.event_type, x.group_id, i.geom, i.date_start, i.date_end, {mine} AS mine, "
-        "floor(ST_X(i.geom) / :cell_lon)::bigint AS cx, floor(ST_Y(i.geom) / :cell_lat)::bigint AS cy, "
-        "floor((i.date_start - DATE '1900-01-01') / :cell_days)::bigint AS ct "
-        f"FROM incidents i JOIN attributions x ON x.incident_id = i.id AND x.stance = ANY(:stances){seen}"
-    )
-    pairs = _probe(FORWARD, "keyed") + ("" if everything_imported else  # else stored ones to look back for
-                                        f" UNION ALL {_probe(BACKWARD, '(SELECT * FROM keyed WHERE NOT mine)')}")
-    sql = (
-        f"WITH keyed AS MATERIALIZED ({keyed}), "
-        f"pairs AS ({pairs}) "
-        "SELECT DISTINCT ON (least(a, b), greatest(a, b)) least(a, b) AS a, greatest(a, b) AS b, "
-        "group_id AS group, event_type, round(metres::numeric, 1)::float AS metres, "
-        "CASE WHEN a < b THEN a_date ELSE b_date END AS a_date, "
-        "CASE WHEN a < b THEN b_date ELSE a_date END AS b_date "
-        "FROM pairs ORDER BY least(a, b), greatest(a, b), group_id"
-    )
-    params = {"metres": rule.metres, "days": rule.days, "cell_lat": cell_lat, "cell_lon": cell_lon,
-              "cell_days": longest + rule.days + 1, "stances": list(AFFIRMATIVE_STANCES)}
-    # One hash join on all five keys, its tables in memory: a merge join would sort millions of
-    # probes to disk. This is the import's last statement, so the settings end with it.
-    conn.execute(text("SET LOCAL work_mem = '256MB'"))
-    conn.execute(text("SET LOCAL enable_mergejoin = off"))
-    yield from (dict(row) for row in conn.execute(text(sql), params).mappings())
+
+def duplicates_among(conn: Connection, incident_id: str, ids: list[str],
+                     rule: DuplicateRule) -> list[dict]:
+    """The likely duplicates of one incident among the incidents `ids` (the context report's
+    neighbours: every incident whose location may be within the rule's distance is among them),
+    as `likely_duplicates` gives them."""
+    # one ANY (an OR with the focus's own id would not use the primary key: a scan of every incident)
+    read = _read(conn, "i.id = :id", "", " WHERE i.id = ANY(:ids)", {"id": incident_id, "ids": [incident_id, *ids]},
+                 stream=False)  # a few rows, on the report's autocommit connection
+    return list(_rows(read, find(read.incidents, rule, read.mine)))
+
+
+def _read(conn: Connection, mine: str, seen: str, where: str, params: dict, stream: bool = True) -> _Read:
+    """The incidents (with their target sites) that `where` keeps, and the groups any of their
+    claims names, as arrays sorted by id (with `stream`, in batches from a server-side cursor,
+    which needs a transaction: no row objects kept)."""
+    ids, types, numbers = [], [], []
+    result = (conn.execution_options(stream_results=True, yield_per=BATCH) if stream else conn).execute(
+        text(f"SELECT {_COLUMNS.format(mine=mine, seen=seen)}{where}"), params)
+    for batch in result.partitions(BATCH):
+        ids += [r[0] for r in batch]
+        types += [r[1] for r in batch]
+        numbers.append(np.array([r[2:] for r in batch], dtype=float).reshape(len(batch), 9))
+    result.close()
+    order = np.argsort(np.array(ids, dtype=str), kind="stable") if ids else np.zeros(0, int)
+    ids = np.array(ids, dtype=object)[order]
+    numbers = (np.concatenate(numbers) if numbers else np.zeros((0, 9)))[order]
+    types, type_code = np.unique(np.array(types, dtype=str)[order], return_inverse=True)
+    index = {fid: i for i, fid in enumerate(ids.tolist())}
+    claims = conn.execute(text("SELECT a.incident_id, a.group_id FROM attributions a JOIN incidents i ON i.id = a.incident_id "
+                               f"{seen}{where}"), params).all() if len(ids) else []
+    group_ids = sorted({g for _, g in claims})
+    code = {g: i for i, g in enumerate(group_ids)}
+    groups = groups_of(len(ids), np.array([index[i] for i, _ in claims], dtype=np.int64),
+                       np.array([code[g] for _, g in claims], dtype=np.int64))
+    incidents = Incidents(numbers[:, 0].astype(np.int64), numbers[:, 1].astype(np.int64), type_code.astype(np.int64),
+                          *(numbers[:, k] for k in range(2, 8)), groups)
+    return _Read(ids, types.astype(object), incidents, numbers[:, 8].astype(bool), group_ids)
+
+
+def _rows(read: _Read, pairs: Pairs) -> Iterator[dict]:
+    """The pairs as the import reports them, built a batch of columns at a time."""
+    x = read.incidents
+    groups = np.array([*read.group_ids, None], dtype=object)  # -1: the last, None
+    bases = np.array(BASES, dtype=object)
+    for start in range(0, len(pairs), BATCH):
+        a, b = pairs.a[start:start + BATCH], pairs.b[start:start + BATCH]
+        columns = (read.ids[a], read.ids[b], groups[pairs.group[start:start + BATCH]], read.types[x.event_type[a]],
+                   np.round(GEOD.inv(x.lon[a], x.lat[a], x.lon[b], x.lat[b])[2], 1), _iso(x.day_start[a]),
+                   _iso(x.day_start[b]), bases[pairs.basis[start:start + BATCH]])
+        for values in zip(*(c.tolist() for c in columns), strict=True):
+            yield dict(zip(FIELDS, values, strict=True))
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    return (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype(str)

@@ -149,7 +149,7 @@ def test_export_and_import_commands(seeded, database_url, tmp_path, monkeypatch)
     assert runner.invoke(main, ["export", "--collection", "incidents", "-o", str(seq)]).exit_code == 0
     result = runner.invoke(main, ["import", str(seq), "--duplicate-distance", "10"])
     assert result.exit_code == 0, result.output
-    assert "0 created, 0 updated, 20 unchanged" in result.output and "within 10 m and 1 day(s)" in result.output
+    assert "0 created, 0 updated, 20 unchanged" in result.output and "within 10 m disc to disc, 1 day(s)" in result.output
     bad = tmp_path / "bad.geojsonseq"
     bad.write_text("\x1e{}\n")
     report = tmp_path / "report.csv"

@@ -1,0 +1,307 @@
+"""Likely duplicate incidents: the rule, and its search over arrays (pure: numpy and pyproj).
+
+Sources often code one event at different points: ACLED puts a rocket attack at the base it hit,
+another source at the launch site kilometres away, each with its own precision. So the rule
+compares *spots*, not points: every incident has the disc of its own location (its point and
+precision radius) and, when it names a target site, the disc of that site. Two incidents are
+likely duplicates when (`DuplicateRule`):
+
+- they have the same event type;
+- their date intervals are at most `days` apart;
+- their claims do not tell them apart: a group is named by claims of both (whatever the stance:
+  a source that disputes a group's part still speaks of the same event), or one names none;
+- a spot of one comes within `metres` of a spot of the other, disc to disc (geodesic distance
+  at most `metres` plus both radii): their locations, one's location and the other's target,
+  or their two targets (`BASES`).
+
+The search (`find`) never compares all pairs. Every spot is filed in a grid of its *level*: the
+smallest whose cells (2 h 2^level metres, h = metres / 2) hold its radius plus half the
+distance, so that a pair of spots within reach lies in neighbouring cells of the grid of the
+higher of their two levels. The spots of each grid are sorted by (event type, cell, start day),
+so that the spots of one cell and one date range are one slice, found by binary search: every
+spot looks in the 3 x 3 cells around it in each grid of its level and above, for the spots that
+start on its own start day up to `days` after its end (forward), and in the grids above its
+level for those that started before it and end at most `days` before its start (backward).
+Each pair is found from its lower-level spot, or at equal levels from its earlier one; the
+exact tests (geodesic distance, claims) follow, on arrays. Cells do not wrap around the
+antimeridian.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from pyproj import Geod
+
+BASES = ("locations", "a at the target of b", "b at the target of a", "targets")
+GEOD = Geod(ellps="WGS84")
+SPHERE_M = 6_371_008.8
+SPHERE_MARGIN = 0.006  # the sphere's distance is within 0.6 % of WGS84's geodesic: outside it, no need to ask
+DEGREE_M = 110_000.0  # a degree of latitude is at least 110.57 km
+KEY_BITS = 62
+CHUNK = 1 << 15  # probing spots at a time: bounds the candidate arrays' memory
+DIRECT_PAIRS = 1 << 22  # with fewer (mine x all) spot pairs than this, compare them directly, not through the grid
+
+
+@dataclass(frozen=True)
+class DuplicateRule:
+    """Two incidents are likely duplicates when they have the same event type, their date
+    intervals are at most `days` apart, their claims name a common group (any stance) or one
+    names none, and a spot of each (its location's precision disc, or its target site's) comes
+    within `metres` of a spot of the other."""
+
+    metres: float = 1000.0
+    days: int = 1
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """The incidents to compare, one row each: start and end day numbers (inclusive), an event
+    type code, the location and its precision radius in metres, the target site's (NaN: none),
+    and the codes of the groups any claim names, padded with -1 (`groups_of`)."""
+
+    day_start: np.ndarray
+    day_end: np.ndarray
+    event_type: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    radius: np.ndarray
+    target_lon: np.ndarray
+    target_lat: np.ndarray
+    target_radius: np.ndarray
+    groups: np.ndarray  # (n, k) int, -1 padded
+
+
+def groups_of(n: int, incident: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The (n, k) padded array of group codes from (incident, group) claim rows, k the most
+    groups any incident names (at least 1); each group once per incident."""
+    pairs = np.unique(np.stack([incident, group], axis=1), axis=0) if len(incident) else np.zeros((0, 2), int)
+    counts = np.bincount(pairs[:, 0], minlength=n) if len(pairs) else np.zeros(n, int)
+    out = np.full((n, max(1, int(counts.max(initial=0)))), -1, dtype=np.int64)
+    if len(pairs):
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        out[pairs[:, 0], np.arange(len(pairs)) - first[pairs[:, 0]]] = pairs[:, 1]
+    return out
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Likely duplicate pairs as index arrays, a < b, sorted: the basis of each (index into
+    `BASES`, the best that met: locations first) and a group both name (-1: one names none)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    basis: np.ndarray
+    group: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+@dataclass(frozen=True)
+class _Spots:
+    incident: np.ndarray
+    kind: np.ndarray  # 0: the incident's location, 1: its target site
+    lon: np.ndarray
+    lat: np.ndarray
+    radius: np.ndarray
+    level: np.ndarray
+
+
+def find(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = None) -> Pairs:
+    """Every likely duplicate pair among the incidents (with `mine`, a boolean mask, only the
+    pairs with at least one of them mine)."""
+    if rule.metres < 0 or rule.days < 0:
+        raise ValueError("the duplicate rule's distance and days must be >= 0")
+    spots = _spots(incidents, rule)
+    if not len(spots.incident):
+        return Pairs(*(np.zeros(0, np.int64) for _ in range(4)))
+    if mine is not None and mine.sum() * len(spots.incident) <= DIRECT_PAIRS:  # a few incidents: each against all
+        found = [_exact(incidents, spots, rule, *_against_all(incidents, spots, rule, p))
+                 for p in np.flatnonzero(mine[spots.incident])]
+    else:
+        grid = _Grid(incidents, spots, rule)
+        found = [_exact(incidents, spots, rule, p, q)
+                 for chunk in np.array_split(np.arange(len(spots.incident)), max(1, -(-len(spots.incident) // CHUNK)))
+                 for p, q in grid.probe(chunk)]
+    pairs = _first_basis(*(np.concatenate([f[i] for f in found]) for i in range(4)))
+    if mine is not None:
+        keep = mine[pairs.a] | mine[pairs.b]
+        pairs = Pairs(pairs.a[keep], pairs.b[keep], pairs.basis[keep], pairs.group[keep])
+    return pairs
+
+
+def _against_all(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate spot pairs (p, every spot of the same event type with dates close enough)."""
+    x, inc = spots.incident[p], spots.incident
+    q = np.flatnonzero((incidents.event_type[inc] == incidents.event_type[x])
+                       & (incidents.day_start[inc] <= incidents.day_end[x] + rule.days)
+                       & (incidents.day_start[x] <= incidents.day_end[inc] + rule.days))
+    return np.full(len(q), p), q
+
+
+def _spots(incidents: Incidents, rule: DuplicateRule) -> _Spots:
+    n = len(incidents.day_start)
+    targeted = np.flatnonzero(np.isfinite(incidents.target_lon))
+    radius = np.concatenate([incidents.radius, incidents.target_radius[targeted]]).astype(float)
+    half = max(rule.metres / 2, 1.0)
+    level = np.ceil(np.log2(np.maximum(radius + rule.metres / 2, half) / half)).astype(np.int64)
+    return _Spots(np.concatenate([np.arange(n), targeted]), np.concatenate([np.zeros(n, int), np.ones(len(targeted), int)]),
+                  np.concatenate([incidents.lon, incidents.target_lon[targeted]]).astype(float),
+                  np.concatenate([incidents.lat, incidents.target_lat[targeted]]).astype(float), radius, level)
+
+
+class _Grid:
+    """The spots filed by (event type, level, cell, start day) as one sorted int64 key each."""
+
+    def __init__(self, incidents: Incidents, spots: _Spots, rule: DuplicateRule) -> None:
+        self.rule, self.spots = rule, spots
+        inc = spots.incident
+        self.start = incidents.day_start[inc].astype(np.int64)
+        self.end = incidents.day_end[inc].astype(np.int64)
+        self.first_day = int(self.start.min())
+        self.day_span = int(self.end.max()) - self.first_day + rule.days + 2
+        self.levels = np.unique(spots.level)
+        self.longest = {int(lv): int((self.end - self.start)[spots.level == lv].max()) for lv in self.levels}
+        highest = float(np.abs(spots.lat).max())
+        half = max(rule.metres / 2, 1.0)
+        while True:  # cells as small as the rule allows, as long as the keys fit in 62 bits
+            self.cells = {int(lv): _cell(half * 2 ** int(lv), highest) for lv in self.levels}
+            if self._fits(incidents):
+                break
+            if half > 1e8:
+                raise ValueError("too many event types or days to key the duplicate search")
+            half *= 2  # wider cells are still correct: only more candidates to test exactly
+        self.type = incidents.event_type[inc].astype(np.int64)
+        own = self._code(self.type, spots.level, *self._cell_of(spots.level, slice(None)))
+        self.key = own * self.day_span + (self.start - self.first_day)
+        self.order = np.argsort(self.key, kind="stable")
+        self.key = self.key[self.order]
+
+    def _fits(self, incidents: Incidents) -> bool:
+        self.cy0, self.ny, self.cx0, self.nx = {}, 1, {}, 1
+        for lv, (cell_lat, cell_lon) in self.cells.items():
+            cy = np.floor(self.spots.lat / cell_lat).astype(np.int64)
+            cx = np.floor(self.spots.lon / cell_lon).astype(np.int64)
+            self.cy0[lv], self.cx0[lv] = int(cy.min()) - 1, int(cx.min()) - 1
+            self.ny = max(self.ny, int(cy.max()) - self.cy0[lv] + 2)
+            self.nx = max(self.nx, int(cx.max()) - self.cx0[lv] + 2)
+        self.nl = int(self.levels.max()) + 1
+        types = int(incidents.event_type.max(initial=0)) + 1
+        bits = sum(math.log2(v) for v in (types, self.nl, self.ny, self.nx, self.day_span))
+        return bits <= KEY_BITS
+
+    def _cell_of(self, level, rows) -> tuple[np.ndarray, np.ndarray]:
+        """The cells (cy, cx) of the spots `rows` in the grids `level` (an array, or one level)."""
+        lat, lon = self.spots.lat[rows], self.spots.lon[rows]
+        levels = np.broadcast_to(level, np.shape(lat))
+        cy, cx = np.empty(np.shape(lat), np.int64), np.empty(np.shape(lat), np.int64)
+        for lv in np.unique(levels):
+            at = levels == lv
+            cell_lat, cell_lon = self.cells[int(lv)]
+            cy[at] = np.floor(lat[at] / cell_lat).astype(np.int64) - self.cy0[int(lv)]
+            cx[at] = np.floor(lon[at] / cell_lon).astype(np.int64) - self.cx0[int(lv)]
+        return cy, cx
+
+    def _code(self, etype, level, cy, cx) -> np.ndarray:
+        return ((etype * self.nl + level) * self.ny + cy) * self.nx + cx
+
+    def probe(self, rows: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Blocks of candidate spot pairs (probing, found) for the probing spots `rows`: same event
+        type, neighbouring cells, dates close enough in the probe's direction; a pair of spots
+        of one level that start on the same day is kept from the spot of the smaller incident."""
+        own = self.spots.level[rows]
+        d = self.rule.days
+        for lv in (int(v) for v in self.levels):
+            for backward in (False, True):
+                use = rows[own < lv] if backward else rows[own <= lv]
+                if not len(use):
+                    continue
+                cy, cx = self._cell_of(lv, use)
+                s, e = self.start[use] - self.first_day, self.end[use] - self.first_day
+                low, high = (np.maximum(s - d - self.longest[lv], 0), s - 1) if backward else (s, e + d)
+                for dy, dx in itertools.product((-1, 0, 1), repeat=2):
+                    base = self._code(self.type[use], lv, cy + dy, cx + dx) * self.day_span
+                    p, q = _expand(use, np.searchsorted(self.key, base + low, "left"),
+                                   np.searchsorted(self.key, base + high, "right"))
+                    q = self.order[q]
+                    if backward:  # started before: it must end at most `days` before the probe starts
+                        keep = self.end[q] + d >= self.start[p]
+                    else:  # found from both sides: keep one
+                        keep = ((self.spots.level[p] < lv) | (self.start[q] > self.start[p])
+                                | (self.spots.incident[p] < self.spots.incident[q]))
+                    yield p[keep], q[keep]
+
+
+def _cell(half_m: float, highest: float) -> tuple[float, float]:
+    """(cell height, cell width) in degrees: at least 2 * half_m metres on the ground up to the
+    data's highest latitude (plus a cell)."""
+    cell_lat = 2 * half_m / DEGREE_M
+    widest = min(highest + cell_lat, 89.9)
+    return cell_lat, min(cell_lat / math.cos(math.radians(widest)), 360.0)
+
+
+def _expand(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, position) for every position in lo[i]..hi[i] - 1 of each row."""
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    p = np.repeat(rows, counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    return p, starts + np.arange(total)
+
+
+def _exact(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: np.ndarray, q: np.ndarray) -> tuple:
+    """The candidate spot pairs that meet the rule exactly, as incident pairs (a, b, basis, group), a < b."""
+    ia, ib = spots.incident[p], spots.incident[q]
+    keep = ia != ib
+    p, q, ia, ib = p[keep], q[keep], ia[keep], ib[keep]
+    reach = rule.metres + spots.radius[p] + spots.radius[q]
+    close = _within(spots.lon[p], spots.lat[p], spots.lon[q], spots.lat[q], reach)
+    p, q, ia, ib = p[close], q[close], ia[close], ib[close]
+    group = _shared_group(incidents.groups, ia, ib)
+    kept = group != -2  # -2: their claims tell them apart
+    p, q, ia, ib, group = p[kept], q[kept], ia[kept], ib[kept], group[kept]
+    swap = ia > ib
+    ka, kb = np.where(swap, spots.kind[q], spots.kind[p]), np.where(swap, spots.kind[p], spots.kind[q])
+    return (np.where(swap, ib, ia).astype(np.int32), np.where(swap, ia, ib).astype(np.int32),
+            (2 * ka + kb).astype(np.int8), group.astype(np.int32))
+
+
+def _first_basis(a: np.ndarray, b: np.ndarray, basis: np.ndarray, group: np.ndarray) -> Pairs:
+    """Each incident pair once, sorted, with the best basis that met (locations first)."""
+    order = np.lexsort((basis, b, a))
+    a, b, basis, group = a[order], b[order], basis[order], group[order]
+    first = np.ones(len(a), bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return Pairs(a[first], b[first], basis[first], group[first])
+
+
+def _within(lon1, lat1, lon2, lat2, reach) -> np.ndarray:
+    """Geodesic distance (WGS84) <= reach, asking pyproj only where the sphere cannot tell."""
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    h = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    sphere = 2 * SPHERE_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    out = sphere <= reach * (1 - SPHERE_MARGIN)
+    unsure = np.flatnonzero(~out & (sphere <= reach * (1 + SPHERE_MARGIN)))
+    if len(unsure):
+        metres = GEOD.inv(lon1[unsure], lat1[unsure], lon2[unsure], lat2[unsure])[2]
+        out[unsure] = metres <= reach[unsure]
+    return out
+
+
+def _shared_group(groups: np.ndarray, ia: np.ndarray, ib: np.ndarray, block: int = 1 << 20) -> np.ndarray:
+    """Per pair: the smallest group code both name, -1 when one names none, -2 when their claims
+    name groups and none in common (told apart)."""
+    out = np.empty(len(ia), np.int64)
+    for start in range(0, len(ia), block):
+        ga, gb = groups[ia[start:start + block]], groups[ib[start:start + block]]
+        same = (ga[:, :, None] == gb[:, None, :]) & (ga[:, :, None] >= 0)
+        common = np.where(same, ga[:, :, None], np.iinfo(np.int64).max).min(axis=(1, 2))
+        unnamed = (ga[:, 0] < 0) | (gb[:, 0] < 0)
+        out[start:start + block] = np.where(unnamed, -1, np.where(same.any(axis=(1, 2)), common, -2))
+    return out
