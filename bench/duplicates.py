@@ -1,5 +1,5 @@
 """Likely duplicates (issue 12, section 4) over the 1,000,000-incident benchmark database: the
-whole search a first import of every incident makes (`geomap.db.duplicates.likely_duplicates`
+whole search a first import of every incident makes (`geomap.analysis.duplicates.likely_duplicates`
 with `everything_imported`), in three timed parts: reading the incidents and their claims, the
 search (`geomap.analysis.duplicates.find`), and turning the pairs into the report's rows (what
 the import counts, shows and writes to `--duplicates-report`). Target: minutes at most (the
@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 import synth  # noqa: E402  bench/synth.py
 
-from geomap.analysis.duplicates import BASES, DuplicateRule, find  # noqa: E402
+from geomap.analysis.duplicates import BASES, DuplicateRule, find, prepare, rows  # noqa: E402
 from geomap.db import duplicates  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
@@ -64,18 +64,18 @@ def run(engine, rule: DuplicateRule) -> None:
     load_before = os.getloadavg()
     with engine.connect() as conn:
         clock = time.perf_counter()
-        read = duplicates._read(conn, "true", "", "", {})
+        read = prepare(*vars(duplicates.read(conn, "true", "", "", {})).values())
         t_read = time.perf_counter() - clock
     clock = time.perf_counter()
     pairs = find(read.incidents, rule)
     t_find = time.perf_counter() - clock
     clock = time.perf_counter()
-    rows = sum(1 for _ in duplicates._rows(read, pairs))
+    found = sum(1 for _ in rows(read, pairs))
     t_rows = time.perf_counter() - clock
     load_after = os.getloadavg()
     x = read.incidents
     wider = np.maximum(x.radius[pairs.a], x.radius[pairs.b])
-    print(f"{len(read.ids):,} incidents, rule {rule}: {rows:,} likely duplicate pairs")
+    print(f"{len(read.ids):,} incidents, rule {rule}: {found:,} likely duplicate pairs")
     print("  by basis: " + ", ".join(f"{BASES[k]} {n:,}" for k, n in sorted(Counter(pairs.basis.tolist()).items())))
     print("  by the wider precision of the two: " + ", ".join(
         f"{r / 1000:g} km {n:,}" for r, n in sorted(Counter(wider.tolist()).items())))

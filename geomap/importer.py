@@ -42,9 +42,10 @@ from typing import IO
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from geomap.analysis.duplicates import FIELDS, DuplicateRule, likely_duplicates
+from geomap.db import duplicates as duplicate_columns
 from geomap.db import groups as stored_groups
 from geomap.db import importing, store
-from geomap.db.duplicates import DuplicateRule, likely_duplicates
 from geomap.db.lines import FeatureLines
 from geomap.errors import InvalidInput, Problem
 from geomap.io import parallel, spreadsheet
@@ -217,8 +218,9 @@ def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None,
         writer = None
         if path:
             writer = spreadsheet.Writer(stack.enter_context(open(path, "w", newline="", encoding="utf-8")))
-            writer.writerow(["a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis"])
-        for pair in likely_duplicates(conn, rule, everything_imported=result.direct):
+            writer.writerow(FIELDS)
+        columns = duplicate_columns.of_import(conn, rule.days, everything_imported=result.direct)
+        for pair in likely_duplicates(columns, rule, all_mine=result.direct):
             result.duplicate_count += 1
             if len(result.duplicates) < SHOWN:
                 result.duplicates.append(pair)

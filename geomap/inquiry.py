@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from geomap.analysis import polygons
 from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.chance import Chance, disc_chance, region_distance
-from geomap.analysis.duplicates import DuplicateRule
+from geomap.analysis.duplicates import DuplicateRule, likely_duplicates
 from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
@@ -259,7 +259,7 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
 
 
 def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
-    """The focus's likely duplicates (`geomap.db.duplicates`, the import's rule) among its
+    """The focus's likely duplicates (`geomap.analysis.duplicates`, the import's rule) among its
     neighbours within a day whose location disc may come within the rule's distance of the
     focus's location or target site (the ones whose location can meet; read by id, then tested
     exactly, targets included). All of those are neighbours when the widest radius is at least
@@ -273,7 +273,7 @@ def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
     if evidence.target is not None:
         meets |= around.measure(evidence.target.location).low <= rule.metres
     ids = [around.ids[i] for i in np.flatnonzero(close & meets)]
-    return duplicates.duplicates_among(conn, focus.id, ids, rule) if ids else []
+    return list(likely_duplicates(duplicates.of_incident(conn, focus.id, ids), rule)) if ids else []
 
 
 def _measured(focus: Incident, relations: Related) -> dict[str, tuple[Distance | None, str]]:

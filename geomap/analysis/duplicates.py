@@ -305,3 +305,64 @@ def _shared_group(groups: np.ndarray, ia: np.ndarray, ib: np.ndarray, block: int
         unnamed = (ga[:, 0] < 0) | (gb[:, 0] < 0)
         out[start:start + block] = np.where(unnamed, -1, np.where(same.any(axis=(1, 2)), common, -2))
     return out
+
+
+FIELDS = ("a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis")
+ROWS = 1 << 16  # pairs turned into rows at a time
+
+
+@dataclass(frozen=True)
+class Read:
+    """Incidents prepared for a search: ids sorted (index order is id order), event types, the
+    arrays the search takes, which are of interest, and the group ids the groups' codes stand for."""
+
+    ids: np.ndarray
+    types: np.ndarray
+    incidents: Incidents
+    mine: np.ndarray
+    group_ids: list[str]
+
+
+def likely_duplicates(columns, rule: DuplicateRule, all_mine: bool = False) -> Iterator[dict]:
+    """The pairs of likely duplicates among `columns` (`geomap.db.duplicates.Columns`) with at
+    least one incident of interest (every one when `all_mine`), as rows: each pair once (a < b),
+    with a group both name (None when one names none), the event type, the distance between their
+    locations, their start dates and the basis of the match (`BASES`: which spots met)."""
+    if columns is None or not len(columns.ids):
+        return
+    read = prepare(columns.ids, columns.types, columns.numbers, columns.claims)
+    yield from rows(read, find(read.incidents, rule, None if all_mine else read.mine))
+
+
+def prepare(ids: list[str], types: list[str], numbers: np.ndarray, claims: list[tuple[str, str]]) -> Read:
+    """The search's arrays from plain columns (see `likely_duplicates`), sorted by id."""
+    order = np.argsort(np.array(ids, dtype=str), kind="stable") if ids else np.zeros(0, int)
+    ids = np.array(ids, dtype=object)[order]
+    numbers = numbers[order]
+    types, type_code = np.unique(np.array(types, dtype=str)[order], return_inverse=True)
+    index = {fid: i for i, fid in enumerate(ids.tolist())}
+    group_ids = sorted({g for _, g in claims})
+    code = {g: i for i, g in enumerate(group_ids)}
+    groups = groups_of(len(ids), np.array([index[i] for i, _ in claims], dtype=np.int64),
+                       np.array([code[g] for _, g in claims], dtype=np.int64))
+    incidents = Incidents(numbers[:, 0].astype(np.int64), numbers[:, 1].astype(np.int64), type_code.astype(np.int64),
+                          *(numbers[:, k] for k in range(2, 8)), groups)
+    return Read(ids, types.astype(object), incidents, numbers[:, 8].astype(bool), group_ids)
+
+
+def rows(read: Read, pairs: Pairs) -> Iterator[dict]:
+    """The pairs as the import reports them, built a batch of columns at a time."""
+    x = read.incidents
+    groups = np.array([*read.group_ids, None], dtype=object)  # -1: the last, None
+    bases = np.array(BASES, dtype=object)
+    for start in range(0, len(pairs), ROWS):
+        a, b = pairs.a[start:start + ROWS], pairs.b[start:start + ROWS]
+        columns = (read.ids[a], read.ids[b], groups[pairs.group[start:start + ROWS]], read.types[x.event_type[a]],
+                   np.round(GEOD.inv(x.lon[a], x.lat[a], x.lon[b], x.lat[b])[2], 1), _iso(x.day_start[a]),
+                   _iso(x.day_start[b]), bases[pairs.basis[start:start + ROWS]])
+        for values in zip(*(c.tolist() for c in columns), strict=True):
+            yield dict(zip(FIELDS, values, strict=True))
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    return (np.datetime64("1970-01-01") + days.astype("timedelta64[D]")).astype(str)

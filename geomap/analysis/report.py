@@ -87,7 +87,7 @@ class ContextReport:
     # What relations say about the incident's location (`geomap.analysis.relations.location_facts`):
     # the constraints on it and where it, or a location copied from it, was derived from.
     location_facts: tuple[str, ...] = ()
-    # Likely duplicates of the incident among its neighbours (`geomap.db.duplicates`, docs/io.md's
+    # Likely duplicates of the incident among its neighbours (`geomap.analysis.duplicates`, docs/io.md's
     # rule): dicts of a, b, group, event_type, metres, a_date, b_date, basis; the DUPLICATES_LISTED
     # nearest, of `duplicates_total`.
     duplicates: tuple[dict, ...] = ()

@@ -62,7 +62,7 @@ DUPLICATES_LEAD = ("Other records that may be this same event (docs/io.md's rule
 
 
 def duplicate_text(focus_id: str, d: dict) -> str:
-    """A likely duplicate of the report's incident in words, from `geomap.db.duplicates`' row.
+    """A likely duplicate of the report's incident in words, from `geomap.analysis.duplicates`' row.
 
     >>> duplicate_text("a", {"a": "a", "b": "b", "group": None, "metres": 7612.3, "b_date": "2019-12-28",
     ...                      "basis": "b at the target of a"})

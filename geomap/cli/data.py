@@ -50,7 +50,7 @@ def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_
         for line in import_package(open_engine(), file, history=history).lines():
             click.echo(line)
         return
-    from geomap.db.duplicates import DuplicateRule
+    from geomap.analysis.duplicates import DuplicateRule
     from geomap.importer import import_file
 
     bar, update = progress(file)

@@ -4,7 +4,7 @@ The one definition of the rule. Its other forms are derived from this module or 
 against it: `incidents.attributed_groups` (kept by the triggers of migration 0005, whose frozen
 stance list `tests/model/test_records.py` compares with `AFFIRMATIVE_STANCES`), the import's
 COPY text (`geomap.db.rows`), the map's categories (`geomap.layers.scene`) and the duplicate
-finder's SQL (`geomap.db.duplicates`).
+finder (`geomap.analysis.duplicates`).
 """
 from __future__ import annotations
 

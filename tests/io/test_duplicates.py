@@ -11,7 +11,7 @@ from builders import offset
 from io_helpers import incident, load_references, site, write_collection, write_sequence
 from pyproj import Geod
 
-from geomap.db.duplicates import BASES, DuplicateRule
+from geomap.analysis.duplicates import BASES, DuplicateRule
 from geomap.importer import import_file
 from geomap.ingest import load
 
