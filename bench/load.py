@@ -2,7 +2,7 @@
 and maps with 5 % writes, for DURATION seconds from CLIENTS keep-alive connections; then the
 same with the database restarted in the middle.
 
-    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--no-maps]
+    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--render-workers 2] [--no-maps] [--port P]
 
 Prints, for each run: throughput, p50/p99 per kind of request, answers by status; for the
 restart run, how long the database was down and how long after its return the first 200 came,
@@ -135,8 +135,9 @@ def report(title: str, answers: list[Answer], seconds: float, unloaded: dict[str
             continue
         base = unloaded.get(kind)
         versus = f"; p99 / unloaded median {quantile(times, 0.99) / base:.1f}x (target <= 3x)" if base else ""
+        others = dict(sorted(Counter(a.status for a in answers if a.kind == kind and a.status not in (200, 201)).items()))
         print(f"  {kind:8} {len(times):6d} ok: p50 {quantile(times, 0.5) * 1000:7.1f} ms, "
-              f"p99 {quantile(times, 0.99) * 1000:7.1f} ms{versus}")
+              f"p99 {quantile(times, 0.99) * 1000:7.1f} ms{versus}" + (f"; other answers {others}" if others else ""))
 
 
 def unloaded_medians(port: int, token: str) -> dict[str, float]:
@@ -163,12 +164,16 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--home", type=Path, default=DATA / "load-home")
     parser.add_argument("--workers", type=int, default=2, help="geomap serve --workers (its default: 2)")
+    parser.add_argument("--render-workers", type=int, default=2,
+                        help="geomap serve --render-workers (its default: 2; 0: maps in the front workers, as before)")
     parser.add_argument("--no-maps", action="store_true", help="reads of items and analysis only (2:1)")
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one); the database's is GEOMAP_DB_PORT")
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
     args.home.chmod(0o755)
     env = {**os.environ, "GEOMAP_HOME": str(args.home)}
     env.pop("DATABASE_URL", None)
+    geomap(["db", "stop"], env)  # started anew below: under the run's scheduling policy (chrt), as the server
     geomap(["db", "upgrade"], env)
     loaded = args.home / f"loaded-{args.incidents}"
     if not loaded.exists():
@@ -176,9 +181,10 @@ def main() -> None:
         geomap(["synth", "--incidents", str(args.incidents), "-o", str(args.home / "synth"), "--load"], env)
         loaded.touch()
     token = geomap(["token", "create", "--name", f"load-{time.time_ns()}", "--role", "editor"], env).split()[-1]
-    port = free_port()
+    port = args.port or free_port()
     log = open(DATA / "load-serve.log", "wb")
-    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
+    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers),
+                                        "--render-workers", str(args.render_workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
         for _ in range(300):
@@ -187,7 +193,7 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
-        print(f"geomap serve ({args.workers} gevent workers) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
+        print(f"geomap serve ({args.workers} gevent workers, {args.render_workers} render workers) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
               f"{args.incidents} synthetic incidents + seed; load average before: {_load()}")
         unloaded = unloaded_medians(port, token)
         print("unloaded medians: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in unloaded.items()))
