@@ -164,8 +164,8 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--home", type=Path, default=DATA / "load-home")
     parser.add_argument("--workers", type=int, default=2, help="geomap serve --workers (its default: 2)")
-    parser.add_argument("--render-workers", type=int, default=2,
-                        help="geomap serve --render-workers (its default: 2; 0: maps in the front workers, as before)")
+    parser.add_argument("--render-workers", type=int,
+                        help="geomap serve --render-workers (unset: its default, 2; 0: maps in the front workers, as before)")
     parser.add_argument("--no-maps", action="store_true", help="reads of items and analysis only (2:1)")
     parser.add_argument("--port", type=int, help="the server's port (default: a free one); the database's is GEOMAP_DB_PORT")
     args = parser.parse_args()
@@ -183,8 +183,8 @@ def main() -> None:
     token = geomap(["token", "create", "--name", f"load-{time.time_ns()}", "--role", "editor"], env).split()[-1]
     port = args.port or free_port()
     log = open(DATA / "load-serve.log", "wb")
-    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers),
-                                        "--render-workers", str(args.render_workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
+    tier = [] if args.render_workers is None else ["--render-workers", str(args.render_workers)]
+    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers), *tier], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
         for _ in range(300):
@@ -193,7 +193,7 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
-        print(f"geomap serve ({args.workers} gevent workers, {args.render_workers} render workers) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
+        print(f"geomap serve ({args.workers} gevent workers, render workers: {args.render_workers if args.render_workers is not None else 'default'}) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
               f"{args.incidents} synthetic incidents + seed; load average before: {_load()}")
         unloaded = unloaded_medians(port, token)
         print("unloaded medians: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in unloaded.items()))
