@@ -105,8 +105,9 @@ def _forward(conn: _UnixConnection, environ) -> http.client.HTTPResponse:
 
 
 def _drained(conn, response, done):
-    """The answer's body as it comes. A reader (a greenlet under gevent) empties the render
-    worker's socket into memory at the worker's pace, so it is free when it has written."""
+    """The answer's body as it comes. A reader (a greenlet under gevent), started at once, empties
+    the render worker's socket into memory at the worker's pace, so the worker and the slot are
+    free when it has written, whether or not the client reads, or the body is ever asked for."""
     parts: queue.SimpleQueue = queue.SimpleQueue()
 
     def read() -> None:
@@ -121,6 +122,10 @@ def _drained(conn, response, done):
             done()
 
     threading.Thread(target=read, daemon=True, name="geomap-render-reader").start()
+    return _parts(parts)
+
+
+def _parts(parts: queue.SimpleQueue):
     while (part := parts.get()) is not None:
         if isinstance(part, Exception):  # the status has gone out: end the answer short, as a dropped connection
             raise part
