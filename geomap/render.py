@@ -75,10 +75,11 @@ class RenderProxy:
             return self.app(environ, start_response)
         if not self.slots.acquire(blocking=False):
             return _busy(start_response, "renderer-busy", "every map renderer is busy; try again shortly")
+        conn = _UnixConnection(self.socket_path, self.timeout)
         try:
-            conn = _UnixConnection(self.socket_path, self.timeout)
             response = _forward(conn, environ)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # no tier, or a worker that died drawing (gunicorn's timeout)
+            conn.close()
             self.slots.release()
             return _busy(start_response, "renderer-unavailable", "the map renderer is not reachable; try again shortly")
         start_response(f"{response.status} {response.reason}",
