@@ -2,7 +2,7 @@
 and maps with 5 % writes, for DURATION seconds from CLIENTS keep-alive connections; then the
 same with the database restarted in the middle.
 
-    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--no-maps]
+    flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--render-workers 2] [--no-maps] [--rate R] [--port P]
 
 Prints, for each run: throughput, p50/p99 per kind of request, answers by status; for the
 restart run, how long the database was down and how long after its return the first 200 came,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -27,7 +28,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,19 +99,33 @@ class Client:
             return 0
 
 
-def run_load(port: int, token: str, clients: int, seconds: float, weights, middle=None) -> list[Answer]:
+def run_load(port: int, token: str, clients: int, seconds: float, weights, middle=None,
+             rate: float | None = None) -> list[Answer]:
+    """`clients` keep-alive connections asking one request after another for `seconds` (a closed
+    loop), or, with `rate`, requests due at `rate` per second spread over them (an open loop): an
+    answer's time then counts from when its request was due, so a request that waited for a free
+    connection is as late as the server made it (no coordinated omission)."""
     answers: list[Answer] = []
     stop = threading.Event()
+    start = time.monotonic()
+    due = itertools.count()
 
     def work(seed: int) -> None:
         client = Client(port, token, seed, weights)
         while not stop.is_set():
-            answers.append(client.ask())
+            if rate is None:
+                answers.append(client.ask())
+                continue
+            when = start + next(due) / rate
+            if when >= start + seconds:
+                return
+            time.sleep(max(0.0, when - time.monotonic()))
+            answer = client.ask()
+            answers.append(replace(answer, start=when, seconds=answer.start + answer.seconds - when))
 
     threads = [threading.Thread(target=work, args=(k + 1,)) for k in range(clients)]
     for thread in threads:
         thread.start()
-    start = time.monotonic()
     if middle is not None:
         time.sleep(seconds / 2)
         middle()
@@ -135,8 +150,9 @@ def report(title: str, answers: list[Answer], seconds: float, unloaded: dict[str
             continue
         base = unloaded.get(kind)
         versus = f"; p99 / unloaded median {quantile(times, 0.99) / base:.1f}x (target <= 3x)" if base else ""
+        others = dict(sorted(Counter(a.status for a in answers if a.kind == kind and a.status not in (200, 201)).items()))
         print(f"  {kind:8} {len(times):6d} ok: p50 {quantile(times, 0.5) * 1000:7.1f} ms, "
-              f"p99 {quantile(times, 0.99) * 1000:7.1f} ms{versus}")
+              f"p99 {quantile(times, 0.99) * 1000:7.1f} ms{versus}" + (f"; other answers {others}" if others else ""))
 
 
 def unloaded_medians(port: int, token: str) -> dict[str, float]:
@@ -163,12 +179,18 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=10_000)
     parser.add_argument("--home", type=Path, default=DATA / "load-home")
     parser.add_argument("--workers", type=int, default=2, help="geomap serve --workers (its default: 2)")
+    parser.add_argument("--render-workers", type=int,
+                        help="geomap serve --render-workers (unset: its default, 2; 0: maps in the front workers, as before)")
     parser.add_argument("--no-maps", action="store_true", help="reads of items and analysis only (2:1)")
+    parser.add_argument("--rate", type=float, help="an open loop: this many requests per second in all, "
+                        "spread over --clients connections (default: a closed loop, each client asking at once again)")
+    parser.add_argument("--port", type=int, help="the server's port (default: a free one); the database's is GEOMAP_DB_PORT")
     args = parser.parse_args()
     args.home.mkdir(parents=True, exist_ok=True)
     args.home.chmod(0o755)
     env = {**os.environ, "GEOMAP_HOME": str(args.home)}
     env.pop("DATABASE_URL", None)
+    geomap(["db", "stop"], env)  # started anew below: under the run's scheduling policy (chrt), as the server
     geomap(["db", "upgrade"], env)
     loaded = args.home / f"loaded-{args.incidents}"
     if not loaded.exists():
@@ -176,9 +198,10 @@ def main() -> None:
         geomap(["synth", "--incidents", str(args.incidents), "-o", str(args.home / "synth"), "--load"], env)
         loaded.touch()
     token = geomap(["token", "create", "--name", f"load-{time.time_ns()}", "--role", "editor"], env).split()[-1]
-    port = free_port()
+    port = args.port or free_port()
     log = open(DATA / "load-serve.log", "wb")
-    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers)], env=env, stdout=log, stderr=subprocess.STDOUT,
+    tier = [] if args.render_workers is None else ["--render-workers", str(args.render_workers)]
+    server = subprocess.Popen(GEOMAP + ["serve", "--port", str(port), "--workers", str(args.workers), *tier], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
         for _ in range(300):
@@ -187,13 +210,14 @@ def main() -> None:
                     break
             except OSError:
                 time.sleep(0.2)
-        print(f"geomap serve ({args.workers} gevent workers) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
+        print(f"geomap serve ({args.workers} gevent workers, render workers: {args.render_workers if args.render_workers is not None else 'default'}) on :{port}, {args.clients} clients, {args.seconds:.0f} s per run, "
               f"{args.incidents} synthetic incidents + seed; load average before: {_load()}")
         unloaded = unloaded_medians(port, token)
         print("unloaded medians: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in unloaded.items()))
         weights = (2, 1, 0) if args.no_maps else (6, 3, 1)
         print(f"mix: items, analysis, maps = {weights}, and {WRITE_SHARE:.0%} writes")
-        steady = run_load(port, token, args.clients, args.seconds, weights)
+        print("load: " + (f"open loop, {args.rate:g} requests/s due" if args.rate else "closed loop"))
+        steady = run_load(port, token, args.clients, args.seconds, weights, rate=args.rate)
         report("steady", steady, args.seconds, unloaded)
         print(f"  load average: {_load()}")
         outage: dict[str, float] = {}
@@ -205,7 +229,7 @@ def main() -> None:
             geomap(["db", "start"], env)
             outage["back"] = time.monotonic()
 
-        chaos = run_load(port, token, args.clients, args.seconds, weights, restart)
+        chaos = run_load(port, token, args.clients, args.seconds, weights, restart, rate=args.rate)
         report("database restarted in the middle", chaos, args.seconds, unloaded)
         first = min((a.start + a.seconds for a in chaos if a.start >= outage["back"] and a.status == 200), default=None)
         bad = sorted(Counter(a.status for a in chaos if a.status not in (200, 201, 412, 503)).items())

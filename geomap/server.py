@@ -8,10 +8,15 @@ sync workers; 50 such connections leave /health answering in under 0.1 s here). 
 this machine (2 cores shared, load 4-8, 2026-12-06; bench/README.md "Server"): gthread with 8
 threads per worker stalls /health behind 50 such connections (its threads block reading the
 headers), waitress holds them off but runs every request on one core, gevent holds them off and
-served the items page at 215-339 req/s against sync's 171-186. psycopg is imported before
-gevent patches the workers, so a query blocks its worker as under sync workers: requests still
-run one at a time per worker (matplotlib and Shapely are never interleaved), only the socket
-waits are shared.
+served the items page at 215-339 req/s against sync's 171-186.
+
+Within a worker, requests interleave only where they wait: on a client's socket and, since
+`_cooperative_database` (psycopg chose its blocking wait when the master imported it), on the
+database; Python's own work runs one request at a time per worker. So the CPU-heavy requests
+(maps, graphics, the context report) do not run here: `geomap.render` passes them to a separate
+set of sync workers at a lower CPU priority, with a bounded queue (503 and Retry-After beyond),
+so a map that takes a second of CPU no longer holds up every read of its worker (README
+"Concurrency", bench/README "load.py").
 
 Policy (see README "Exposure"): at most WORKER_CONNECTIONS open connections per worker; a
 request line of at most MAX_REQUEST_LINE bytes (a longer URL is a 414 problem document), at
@@ -25,8 +30,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shutil
 import socket
+import tempfile
 import warnings
+from pathlib import Path
 
 import msgspec
 from gunicorn import glogging, util
@@ -41,9 +49,10 @@ SECRET_PARAMS = re.compile(r"(?i)((?:^|&)(?:[\w.-]*token|access_token|api_key|ap
 
 
 class _Server(BaseApplication):
-    def __init__(self, options: dict[str, object], public_url: str):
+    def __init__(self, options: dict[str, object], public_url: str, render_socket: str | None = None):
         self.options = options
         self.public_url = public_url
+        self.render_socket = render_socket
         super().__init__()
 
     def load_config(self) -> None:
@@ -52,9 +61,28 @@ class _Server(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self):
-        from geomap import create_app
+        from geomap import create_app, render
 
-        return create_app(default_public_url=self.public_url)
+        app = self.flask_app = create_app(default_public_url=self.public_url)
+        if self.render_socket is None:
+            return app
+        return render.RenderProxy(app, self.render_socket, render.PENDING, TIMEOUT_S)
+
+
+def _cooperative_database(worker) -> None:
+    """gunicorn's post_worker_init, after the gevent worker's monkey-patching: psycopg waits for
+    the database through gevent (it chose its blocking wait when the master imported it), so a
+    request waiting for a query or a commit lets the worker's other requests run; the pool is
+    made anew, its locks gevent's, so a request waiting for a connection waits as a greenlet."""
+    import select
+
+    from gevent import monkey
+    from psycopg import waiting
+
+    if not monkey.is_module_patched("select"):
+        return
+    waiting.wait = waiting.wait_poll if hasattr(select, "poll") else waiting.wait_select
+    worker.app.flask_app.extensions["geomap.engine"].dispose(close=False)
 
 
 def redact(query: str) -> str:
@@ -119,14 +147,29 @@ def options(host: str, port: int, workers: int) -> dict[str, object]:
             "worker_class": WORKER_CLASS, "worker_connections": WORKER_CONNECTIONS, "timeout": TIMEOUT_S,
             "keepalive": KEEPALIVE_S, "graceful_timeout": 10, "limit_request_line": MAX_REQUEST_LINE,
             "limit_request_fields": 100, "limit_request_field_size": 8190, "logger_class": RedactingLogger,
-            "control_socket_disable": True}
+            "control_socket_disable": True, "post_worker_init": _cooperative_database}
 
 
-def serve(host: str, port: int, workers: int, public_url: str | None = None) -> None:
-    """Serve the app on `host`:`port` with `workers` gunicorn workers, logging requests to stdout.
+def serve(host: str, port: int, workers: int, public_url: str | None = None, render_workers: int = 0) -> None:
+    """Serve the app on `host`:`port` with `workers` gunicorn workers, logging requests to stdout,
+    and the heavy requests on `render_workers` more (`geomap.render`; 0: in the same workers).
     Links name GEOMAP_PUBLIC_URL when set, else `public_url_for(host, port)`."""
     util.write_error = _write_problem  # gunicorn's own refusals (414, 431, 400) as problem documents
     # The workers patch ssl after the preloaded app imported it (urllib3, through folium); a
     # worker opens no TLS connection, so gevent's warning about it is noise in the log.
     warnings.filterwarnings("ignore", message="Monkey-patching ssl after ssl", module="gunicorn.workers.ggevent")
-    _Server(options(host, port, workers), public_url or public_url_for(host, port)).run()
+    public_url = public_url or public_url_for(host, port)
+    settings = options(host, port, workers)
+    if not render_workers:
+        _Server(settings, public_url).run()
+        return
+    from geomap import render
+
+    private = Path(tempfile.mkdtemp(prefix="geomap-render-"))  # mode 0700: the tier is this user's alone
+    render_socket, tier = str(private / "render.sock"), []
+    settings["when_ready"] = lambda arbiter: tier.append(render.start(render_socket, render_workers, public_url))
+    settings["on_exit"] = lambda arbiter: [render.stop(process) for process in tier]
+    try:
+        _Server(settings, public_url, render_socket).run()
+    finally:
+        shutil.rmtree(private, ignore_errors=True)

@@ -2,6 +2,7 @@
 features. Expected values come from GeographicLib and PostGIS geography, not from geomap."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 
@@ -119,11 +120,19 @@ def test_overlaps_pair_different_groups_with_geodesic_area(world):
     assert found[0].area_km2 == pytest.approx(expected, rel=1e-3)
 
 
-def test_overlaps_on_a_date_with_no_zone_in_force_are_none(world, client):
+def test_overlaps_on_a_date_with_no_zone_in_force_are_none(world, client, database_url):
+    """Issue 14 item 8: a 500 over HTTP and a traceback from `geomap overlaps` before."""
+    from click.testing import CliRunner
+
+    from geomap.cli import main
+
     assert inquiry.zone_overlaps(world, date(2005, 1, 1)) == []
     response = client.get("/analysis/overlaps?date=2005-01-01&f=json")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["overlaps"] == []
+    result = CliRunner().invoke(main, ["overlaps", "--date", "2005-01-01"], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert json.loads(result.output) == []
 
 
 def test_distance_between_references(world):

@@ -7,6 +7,7 @@ import re
 import msgspec
 from flask import Flask, Response, current_app, request
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from geomap.api import params
@@ -44,6 +45,13 @@ def _from_outage(error: Exception) -> Response:
     """The database cannot be reached (down, restarting, refusing connections): 503, not 500."""
     log.warning("database unavailable on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
     return _from_geomap_error(DatabaseUnavailable("the database is not reachable; try again shortly"))
+
+
+def _pool_exhausted(error: PoolTimeout) -> Response:
+    """Every pooled connection of this worker stayed in use for the pool's timeout (a gevent
+    worker holds many requests at once): 503, so the client retries, not a 500."""
+    log.warning("no database connection free on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
+    return _from_geomap_error(DatabaseUnavailable("every database connection is in use; try again shortly"))
 
 
 def _named(error: GeomapError) -> list[Problem]:
@@ -85,6 +93,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(GeomapError, _from_geomap_error)
     app.register_error_handler(OperationalError, _from_outage)
     app.register_error_handler(InterfaceError, _from_outage)
+    app.register_error_handler(PoolTimeout, _pool_exhausted)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _from_http_exception)
     app.register_error_handler(Exception, _from_unexpected)

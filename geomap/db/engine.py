@@ -36,7 +36,7 @@ def _json_text(value) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **pool: object) -> Engine:
     # prepare_threshold=None: no server-side prepared statements, whose generic plans were
     # measured 4-5x slower than custom plans on dense bbox queries. json and jsonb values are
     # decoded by msgspec (the same Python values as the json module's, about three times as
@@ -45,9 +45,10 @@ def make_engine(url: str) -> Engine:
     # No pool_pre_ping: its SELECT 1 was a round trip on every checkout (issue 16). A pooled
     # connection whose server went away is found without one (`_discard_if_closed`), and a read
     # that still meets a dead connection is retried once on a new one (`read`).
-    """An engine on `url`, its connections set up the way geomap's queries were measured to need."""
+    """An engine on `url`, its connections set up the way geomap's queries were measured to need;
+    `pool`: SQLAlchemy's pool settings (pool_size, max_overflow, pool_timeout), else its defaults."""
     engine = create_engine(url, json_deserializer=msgspec.json.decode, json_serializer=_json_text,
-                           connect_args={"options": SESSION_OPTIONS, "prepare_threshold": None})
+                           connect_args={"options": SESSION_OPTIONS, "prepare_threshold": None}, **pool)
     event.listen(engine, "checkout", _discard_if_closed)
     return engine
 

@@ -67,6 +67,22 @@ def test_an_outage_is_503_with_retry_after_and_the_app_recovers(own_cluster):
     app.extensions["geomap.engine"].dispose()
 
 
+def test_no_free_database_connection_is_503_with_retry_after(database_url):
+    """A gevent worker holds many requests at once: when every pooled connection stays in use for
+    the pool's timeout, the request is a 503 to retry, not a 500."""
+    from geomap.db.engine import make_engine
+
+    app = create_app({"DATABASE_URL": database_url})
+    app.extensions["geomap.engine"] = engine = make_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    with engine.connect():  # the pool's one connection, held
+        response = app.test_client().get("/collections/incidents/items?f=json&limit=1")
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"].isdigit()
+    assert "every database connection is in use" in response.get_json()["detail"]
+    assert app.test_client().get("/collections/incidents/items?f=json&limit=1").status_code == 200
+    engine.dispose()
+
+
 @dataclass(frozen=True)
 class Answer:
     start: float
@@ -78,7 +94,9 @@ class Answer:
 
 
 READS = ["/collections/incidents/items?f=json&limit=5", "/collections/sites/items/k1-air-base?f=json",
-         "/analysis/distance?from=sites/k1-air-base&to=44.0,35.0", "/health"]
+         "/analysis/distance?from=sites/k1-air-base&to=44.0,35.0", "/health",
+         "/collections/incidents/items/k1-rocket-attack-2019-12-27/context?f=json"]  # by the render tier
+# 4 clients: never more than a front worker's render.PENDING heavy requests, so no 503 is load shedding
 
 
 def _ask(base: str, token: str, n: int, rng: random.Random) -> Answer:

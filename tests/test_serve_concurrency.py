@@ -1,0 +1,146 @@
+"""The concurrency of `geomap serve` (issue 14's load target; README "Concurrency"): maps drawn
+by the render tier (geomap.render) while reads answer at once, which the old model (maps in the
+front workers, `--render-workers 0`) cannot do; more maps than the tier takes are 503s with
+Retry-After; a killed server leaves no render process behind; a request waiting for the
+database does not hold up the other requests of its worker."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from serving import free_port, get, wait_for_health
+
+from geomap import render
+
+BIG_MAP = "/maps.png?bbox=40,30,48,38&width=2400&height=1800"  # a second or more of CPU here
+
+
+@pytest.fixture(scope="module")
+def cluster_url(cluster):
+    from conftest import fresh_database
+
+    with fresh_database(cluster) as url:
+        yield url
+
+
+def _serve(url: str, log: Path, render_workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "GEOMAP_HOME": str(log.parent)}
+    with log.open("wb") as out:  # the server's own copy stays open
+        process = subprocess.Popen([sys.executable, "-m", "geomap", "serve", "--port", str(port), "--workers", "1",
+                                    "--render-workers", str(render_workers)], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    wait_for_health(base, process, log)
+    return process, base
+
+
+@pytest.fixture(scope="module", params=[1, 0], ids=["render-tier", "maps-in-front"])
+def served(request, cluster_url, tmp_path_factory):
+    log = tmp_path_factory.mktemp("render") / "serve.log"
+    process, base = _serve(cluster_url, log, request.param)
+    try:
+        yield base, request.param
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def _in_background(url: str, results: list) -> threading.Thread:
+    thread = threading.Thread(target=lambda: results.append(get(url, timeout=120)))
+    thread.start()
+    return thread
+
+
+def test_reads_answer_while_maps_are_drawn_only_with_the_render_tier(served):
+    base, render_workers = served
+    assert get(base + BIG_MAP, timeout=120)[0] == 200  # warm: fonts, basemap, caches
+    start = time.monotonic()
+    assert get(base + BIG_MAP, timeout=120)[0] == 200
+    one_map = time.monotonic() - start
+    results: list = []
+    maps = [_in_background(base + BIG_MAP, results) for _ in range(2)]
+    time.sleep(0.2)  # the maps are being drawn
+    start = time.monotonic()
+    assert get(base + "/collections?f=json", timeout=120)[0] == 200
+    read = time.monotonic() - start
+    for thread in maps:
+        thread.join()
+    assert [status for status, _, _ in results] == [200, 200]
+    print(f"one map {one_map:.2f} s; a read while two are drawn {read:.3f} s")
+    if render_workers:
+        assert read < min(1.0, one_map / 2), (read, one_map)
+    else:  # the reference: the front worker draws, and the read waits for it
+        assert read > one_map / 2, (read, one_map)
+
+
+@pytest.mark.parametrize("served", [1], indirect=True, ids=["render-tier"])
+def test_more_maps_than_the_tier_takes_are_503_with_retry_after(served):
+    base, _ = served
+    results: list = []
+    threads = [_in_background(base + BIG_MAP, results) for _ in range(render.PENDING + 3)]
+    for thread in threads:
+        thread.join()
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses.count(503) >= 3 and statuses.count(200) >= 1, statuses
+    for status, headers, body in results:
+        if status == 503:
+            assert headers["Retry-After"] == str(render.RETRY_AFTER_S)
+            assert headers["Content-Type"] == "application/problem+json"
+            assert json.loads(body)["type"].endswith("/renderer-busy")
+        else:
+            assert headers["Content-Type"] == "image/png" and body.startswith(b"\x89PNG")
+
+
+def _render_processes(server_pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"geomap.render" in argv and str(server_pid).encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_killed_server_leaves_no_render_process(cluster_url, tmp_path):
+    process, base = _serve(cluster_url, tmp_path / "serve.log", 2)
+    try:
+        assert get(base + "/maps.png?bbox=43,35,44,36&width=600&height=400", timeout=60)[0] == 200
+        assert len(_render_processes(process.pid)) == 3  # the tier's arbiter and its two workers
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    while _render_processes(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _render_processes(process.pid) == []
+
+
+def test_a_request_waiting_for_the_database_does_not_stall_its_worker(cluster_url, tmp_path):
+    process, base = _serve(cluster_url, tmp_path / "serve.log", 0)  # one front worker
+    try:
+        with psycopg.connect(cluster_url.replace("+psycopg", "")) as conn:
+            conn.execute("LOCK TABLE sites IN ACCESS EXCLUSIVE MODE")  # until this transaction ends
+            results: list = []
+            blocked = _in_background(base + "/collections/sites/items?f=json", results)
+            time.sleep(0.5)
+            start = time.monotonic()
+            status = get(base + "/collections/incidents/items?f=json&limit=1", timeout=30)[0]
+            elapsed = time.monotonic() - start
+            assert results == []  # the sites are still locked
+        blocked.join()
+        assert status == 200 and elapsed < 1.0, elapsed
+        assert results[0][0] == 200
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
