@@ -33,7 +33,8 @@ import msgspec
 from gunicorn.app.base import BaseApplication
 
 # The endpoints that draw or print: seconds of CPU for one request.
-HEAVY = re.compile(r"/maps(?:\.(?:png|svg|pdf))?|/maps/incidents/[^/]+|/collections/incidents/items/[^/]+/context")
+HEAVY = re.compile(r"/maps(?:\.(?:png|svg|pdf))?|/maps/incidents/[^/]+|/collections/incidents/items/[^/]+/context"
+                   r"|/stories/[^/]+\.(?:png|svg|pdf)")
 RETRY_AFTER_S = 2  # about one map's time on this machine
 PENDING = 4  # heavy requests in flight per front worker, waiting or drawing
 NICE = 10
@@ -47,6 +48,8 @@ def is_heavy(path: str) -> bool:
 
     >>> [is_heavy(p) for p in ("/maps", "/maps.png", "/maps/incidents/k1", "/maps/assets/x.js", "/collections")]
     [True, True, True, False, False]
+    >>> [is_heavy(p) for p in ("/stories/k1.png", "/stories/k1.pdf", "/stories/k1", "/stories")]
+    [True, True, False, False]
     """
     return HEAVY.fullmatch(path) is not None
 

@@ -40,6 +40,8 @@ import msgspec
 from gunicorn import glogging, util
 from gunicorn.app.base import BaseApplication
 
+from geomap.db.engine import cooperative_waits
+
 WORKER_CLASS = "gevent"
 WORKER_CONNECTIONS = 1000
 MAX_REQUEST_LINE = 4096 + len("GET  HTTP/1.1")  # a URL over 4 KB is refused (414)
@@ -74,14 +76,11 @@ def _cooperative_database(worker) -> None:
     the database through gevent (it chose its blocking wait when the master imported it), so a
     request waiting for a query or a commit lets the worker's other requests run; the pool is
     made anew, its locks gevent's, so a request waiting for a connection waits as a greenlet."""
-    import select
-
     from gevent import monkey
-    from psycopg import waiting
 
     if not monkey.is_module_patched("select"):
         return
-    waiting.wait = waiting.wait_poll if hasattr(select, "poll") else waiting.wait_select
+    cooperative_waits()
     worker.app.flask_app.extensions["geomap.engine"].dispose(close=False)
 
 

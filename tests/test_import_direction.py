@@ -5,7 +5,7 @@
 Every module under geomap/ sits in one tier, found by the longest prefix in TIERS:
 
 - entry: `api/` (Flask blueprints), `cli/`, and the wiring around them: `geomap/__init__.py`
-  (create_app), `__main__.py` and `server.py` (gunicorn), and where files meet the database:
+  (create_app), `__main__.py`, `server.py` and `render.py` (gunicorn), and where files meet the database:
   `ingest.py` (`geomap load`), `importer.py` (`geomap import`), `dataset.py` (data packages);
 - middle: `maps/` (and `maps.py`, until it is split), `layers/`, `analysis/`, `io/`, with
   `inquiry.py` (where db meets analysis: the questions asked of the data, which api, cli and maps
@@ -34,7 +34,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "geomap"
 ENTRY, MIDDLE, DB, MODEL, ERRORS = 4, 3, 2, 1, 0
 TIERS = {
-    "geomap": ENTRY, "geomap.__main__": ENTRY, "geomap.server": ENTRY, "geomap.cli": ENTRY, "geomap.api": ENTRY,
+    "geomap": ENTRY, "geomap.__main__": ENTRY, "geomap.server": ENTRY, "geomap.render": ENTRY, "geomap.cli": ENTRY,
+    "geomap.api": ENTRY,
     # where files meet the database, as the CLI does
     "geomap.ingest": ENTRY, "geomap.importer": ENTRY, "geomap.dataset": ENTRY,
     "geomap.maps": MIDDLE, "geomap.layers": MIDDLE, "geomap.analysis": MIDDLE, "geomap.io": MIDDLE,

@@ -93,3 +93,13 @@ def read(engine: Engine, work: Callable[[Connection], T]) -> T:
             raise
     with autocommit(engine).connect() as conn:
         return work(conn)
+
+
+def cooperative_waits() -> None:
+    """psycopg waits for the database by polling its sockets through `select`, as patched by
+    gevent in a gevent worker (`geomap.server`), not by the blocking wait it chose at import."""
+    import select
+
+    from psycopg import waiting
+
+    waiting.wait = waiting.wait_poll if hasattr(select, "poll") else waiting.wait_select
