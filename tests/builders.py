@@ -1,6 +1,7 @@
 """Small valid features for tests, loaded through the real loader."""
 from __future__ import annotations
 
+import itertools
 import json
 from contextlib import contextmanager
 from datetime import date
@@ -81,3 +82,16 @@ def loaded_world(cluster, directory: Path, groups: tuple[str, ...], incidents: l
             yield engine
         finally:
             engine.dispose()
+
+
+def assert_texts_fit(figure, renderer, texts) -> None:
+    """Every text inside the figure's canvas (half a pixel of slack) and off every other, and the
+    title and the credit among them (never dropped)."""
+    canvas = figure.bbox
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+    for text, box in boxes:
+        assert canvas.x0 - 0.5 <= box.x0 and box.x1 <= canvas.x1 + 0.5, text
+        assert canvas.y0 - 0.5 <= box.y0 and box.y1 <= canvas.y1 + 0.5, text
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        assert not box_a.overlaps(box_b), (a, b)
+    assert {t.get_gid() for t in texts} >= {"title", "credit"}

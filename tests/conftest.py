@@ -211,3 +211,23 @@ def data_snapshot(engine) -> dict:
 def bearer(token: str, **headers) -> dict:
     """Request headers with the token as a bearer credential."""
     return {"Authorization": f"Bearer {token}", **headers}
+
+
+# Headless Chromium (Debian's, installed by scripts/install-system-deps.sh), offline: no proxy, no
+# background requests of its own, so a test sees only the requests a page makes.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--no-proxy-server",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-default-apps", "--disable-extensions"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Never a skip: `make test` installs Debian's chromium, and a missing browser must fail the run.
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/install-system-deps.sh"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()

@@ -4,11 +4,11 @@ wrapped; the credit short; one named SVG group per part and layer, text kept as 
 PDF carrying the credit; the contested attribution drawn from the claims."""
 from __future__ import annotations
 
-import itertools
 import re
 from io import BytesIO
 
 import pytest
+from builders import assert_texts_fit
 from matplotlib import rc_context
 from matplotlib.patches import Wedge
 from pypdf import PdfReader
@@ -48,15 +48,7 @@ def drawn(scene, size):
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("title", ["Map", LONG_TITLE])
 def test_every_text_is_inside_the_canvas_and_off_every_other(size, title):
-    figure, renderer, texts = drawn(focus_scene(title=title), size)
-    canvas = figure.bbox
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
-    for text, box in boxes:
-        assert canvas.x0 - 0.5 <= box.x0 and box.x1 <= canvas.x1 + 0.5, text
-        assert canvas.y0 - 0.5 <= box.y0 and box.y1 <= canvas.y1 + 0.5, text
-    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
-        assert not box_a.overlaps(box_b), (a, b)
-    assert {t.get_gid() for t in texts} >= {"title", "credit"}  # never dropped
+    assert_texts_fit(*drawn(focus_scene(title=title), size))
 
 
 @pytest.mark.parametrize("size", SIZES)

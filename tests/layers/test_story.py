@@ -3,10 +3,10 @@ ordered as `geomap.layers.story` says, and the print strip's texts all inside th
 each other at every size the map graphics are tested at (the same check as test_print's)."""
 from __future__ import annotations
 
-import itertools
 from datetime import date
 
 import pytest
+from builders import assert_texts_fit
 from matplotlib import rc_context
 from scenes import GROUPS, XSS, incident
 from test_print import SIZES
@@ -65,14 +65,7 @@ def test_every_strip_text_is_inside_the_canvas_and_off_every_other(size, title):
         figure = draw_strip(story(title), size)
         renderer = figure.canvas.get_renderer()
         texts = visible_texts(figure)
-    canvas = figure.bbox
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
-    for text, box in boxes:
-        assert canvas.x0 - 0.5 <= box.x0 and box.x1 <= canvas.x1 + 0.5, text
-        assert canvas.y0 - 0.5 <= box.y0 and box.y1 <= canvas.y1 + 0.5, text
-    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
-        assert not box_a.overlaps(box_b), (a, b)
-    assert {t.get_gid() for t in texts} >= {"title", "credit"}
+    assert_texts_fit(figure, renderer, texts)
     assert min(t.get_fontsize() for t in texts) * size.dpi / 72 >= 14 - 1e-9
 
 

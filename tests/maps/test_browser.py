@@ -6,9 +6,7 @@ fails if the page tried one, if any request failed, or if the console shows an e
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,11 +15,7 @@ from conftest import ROOT, fresh_database, serving
 
 from geomap import create_app, maps
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 K1 = "k1-rocket-attack-2019-12-27"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--no-proxy-server",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-extensions"]
 XSS = '<img src=x onerror="window.__xss=1">'
 
 
@@ -52,18 +46,6 @@ def xss_app(cluster, tmp_path_factory):
         with serving(app) as base:
             yield app, base
         app.extensions["geomap.engine"].dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Never a skip: `make test` installs Debian's chromium, and a missing browser must fail the run.
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/install-system-deps.sh"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 class Watched:

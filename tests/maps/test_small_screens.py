@@ -5,7 +5,7 @@ and never take a click from a marker."""
 from __future__ import annotations
 
 import pytest
-from test_browser import K1, Watched, browser, seeded_url, serving, xss_app  # noqa: F401 (fixtures)
+from test_browser import K1, Watched, seeded_url, serving, xss_app  # noqa: F401 (fixtures)
 
 SIZES = [(375, 667), (640, 420)]
 
@@ -20,7 +20,7 @@ def overlap(a: dict, b: dict) -> bool:
 
 
 @pytest.fixture
-def small(browser):  # noqa: F811
+def small(browser):
     watched = Watched(browser)
     yield watched
     watched.page.close()
