@@ -377,8 +377,8 @@ def report(args, seconds, returned, reports, stats, uses, name) -> None:
           + f" (plans in {DATA / f'explain-{name}.txt'})")
     ratio, report_ratio = o["median"] / b["median"], r["median"] / o["median"]
     print(f"\nnearby (R={km:g} km, {args.days} d)  ours median {o['median']:.2f} ms   bare SQL median "
-          f"{b['median']:.2f} ms (bare)   ratio X/Y = {ratio:.2f}  (target <= {NEARBY_TARGET}){_missed(ratio <= NEARBY_TARGET)}")
-    print(f"context report          median {r['median']:.2f} ms   ratio to one nearby = {report_ratio:.1f}"
+          f"{b['median']:.2f} ms (bare)   ratio X/Y = {ratio:.3f}  (target <= {NEARBY_TARGET}){_missed(ratio <= NEARBY_TARGET)}")
+    print(f"context report          median {r['median']:.2f} ms   ratio to one nearby = {report_ratio:.2f}"
           f"           (target <= {REPORT_TARGET}){_missed(report_ratio <= REPORT_TARGET)}")
     print(f"context report          p50 {r['median']:.0f} ms   p90 {r['p90']:.0f} ms   report p99 = {r['p99']:.0f} ms"
           f"   (target <= {REPORT_P99_MS} ms){_missed(r['p99'] <= REPORT_P99_MS)}")
