@@ -450,14 +450,8 @@ def main(argv=None) -> int:
         print(f"gunicorn is not installed in {gunicorn.parent}; install geomap's dependencies", file=sys.stderr)
         return 2
     ensure_pygeoapi()
-    cluster = Cluster(DATA / "cluster")
-    was_running = cluster.status().running
-    cluster.start()
-    try:
+    with synth.running(Cluster(DATA / "cluster"), keep=args.keep_running) as cluster:
         return run(cluster, args)
-    finally:
-        if not (was_running or args.keep_running):  # the cluster is shared: stop it only if we started it
-            cluster.stop()
 
 
 def run(cluster: Cluster, args) -> int:

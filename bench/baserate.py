@@ -37,15 +37,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args(argv)
-    cluster = Cluster(synth.BENCH_HOME)
-    was_running = cluster.status().running
-    cluster.start()
-    try:
+    with synth.running(Cluster(synth.BENCH_HOME)) as cluster:
         synth.build(cluster, args.incidents, args.seed)
         run(make_engine(cluster.url(synth.database_name(args.incidents, args.seed))), args)
-    finally:
-        if not was_running:
-            cluster.stop()
 
 
 def run(engine, args) -> None:

@@ -45,19 +45,13 @@ def main(argv=None) -> None:
                         help="also time the context report's own duplicate step for this many random incidents")
     parser.add_argument("--reports-only", action="store_true", help="time the context report's step only")
     args = parser.parse_args(argv)
-    cluster = Cluster(synth.BENCH_HOME)
-    was_running = cluster.status().running
-    cluster.start()
-    try:
+    with synth.running(Cluster(synth.BENCH_HOME)) as cluster:
         synth.build(cluster, args.incidents, args.seed)
         engine = make_engine(cluster.url(synth.database_name(args.incidents, args.seed)))
         if not args.reports_only:
             run(engine, DuplicateRule(args.metres, args.days))
         if args.reports:
             run_reports(engine, args.incidents, args.reports, args.seed)
-    finally:
-        if not was_running:
-            cluster.stop()
 
 
 def run(engine, rule: DuplicateRule) -> None:

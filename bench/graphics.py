@@ -18,6 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
+import synth  # bench/synth.py (the script's folder is on sys.path)
 from sqlalchemy import text
 
 from geomap import create_app
@@ -57,14 +58,8 @@ def main() -> None:
     home = DATA / "graphics-cluster"
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)
-    cluster = Cluster(home, port=args.port)
-    was_running = cluster.status().running
-    cluster.start()
-    try:
+    with synth.running(Cluster(home, port=args.port)) as cluster:
         _measure(cluster, args)
-    finally:
-        if not was_running:
-            cluster.stop()
 
 
 def _measure(cluster: Cluster, args) -> None:

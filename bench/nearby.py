@@ -315,14 +315,8 @@ def main(argv=None) -> None:
     parser.add_argument("--pg-options", default="", metavar="OPTIONS",
                         help='server settings for both sides\' connections, e.g. "-c jit=off"')
     args = parser.parse_args(argv)
-    cluster = Cluster(DATA / "cluster")
-    was_running = cluster.status().running  # then someone else may be using it: leave it so
-    cluster.start()
-    try:
+    with synth.running(Cluster(DATA / "cluster"), keep=args.keep_running) as cluster:
         run(cluster, args)
-    finally:
-        if not (args.keep_running or was_running):
-            cluster.stop()
 
 
 def run(cluster: Cluster, args) -> None:

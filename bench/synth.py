@@ -16,6 +16,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +199,19 @@ def built(admin: psycopg.Connection, name: str, n: int, seed: int) -> dict | Non
     except ValueError:
         return None
     return record if all(record.get(k) == v for k, v in _marker(n, seed).items()) else None
+
+
+@contextmanager
+def running(cluster: Cluster, keep: bool = False) -> Iterator[Cluster]:
+    """The bench cluster, started for a run and stopped after it, unless it was running already
+    (then someone else may be using it: it is left so) or `keep`."""
+    was_running = cluster.status().running
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        if not (was_running or keep):
+            cluster.stop()
 
 
 def build(cluster: Cluster, n: int, seed: int, *, force: bool = False, log=print) -> dict:

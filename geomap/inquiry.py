@@ -37,7 +37,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import base_counts, candidates, duplicates, map_queries, near, prior, store
+from geomap.db import base_counts, candidates, duplicates, near, prior, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -313,8 +313,7 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,
         target=Site.from_row(target) if target else None,
-        zones=[ControlZone.from_row(r) for r in  # with their notes, which the report prints
-               map_queries.map_zones(conn, date_from=focus.date_start, date_to=focus.date_start)],
+        zones=[ControlZone.from_row(r) for r in candidates.zones_in_force(conn, focus.date_start)],
         neighbours=neighbours, listed=[Incident.from_row(r) for r in listed], prior_candidates=priors,
         sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
         facts=Facts.from_row(candidates.incident_facts(conn, focus.id)), comparison=comparison,

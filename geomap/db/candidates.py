@@ -108,10 +108,11 @@ def sites_near(conn: Connection, lon: float, lat: float, radius_m: float) -> lis
 
 
 def zone_select() -> Select:
-    """The zone columns the analysis needs, with the geometry as WKB."""
+    """The zone columns the analysis needs (notes included: the report prints them), with the
+    geometry as WKB."""
     c = control_zones.c
     return select(c.id, c.name, c.group_id, c.kind, c.valid_from, c.valid_to, c.confidence, c.status,
-                  c.precision_m, c.sources, func.ST_AsBinary(c.geom).label("wkb"))
+                  c.precision_m, c.sources, c.notes, func.ST_AsBinary(c.geom).label("wkb"))
 
 
 def in_force(on: date) -> ColumnElement:

@@ -143,7 +143,7 @@ def map_zones(conn: Connection, bbox=None, date_from: date | None = None, date_t
         clauses.append(or_(c.valid_to.is_(None), c.valid_to >= date_from))
     if bbox:
         clauses.append(_in_bbox(c.geom, bbox))
-    return [zone_row(r) for r in conn.execute(zone_select().add_columns(c.notes).where(*clauses).order_by(c.id))
+    return [zone_row(r) for r in conn.execute(zone_select().where(*clauses).order_by(c.id))
             .mappings()]
 
 
