@@ -13,6 +13,29 @@ from geomap.db.engine import make_engine
 from geomap.ingest import load
 
 SOURCE = {"title": "A report", "publisher": "A publisher", "url": "https://example.org/r", "date": "2019-12-28"}
+
+
+# The resident memory of this process and its children (the import's reader processes), in MB:
+# source text for the memory tests' subprocess scripts. A thread or child may end between being
+# listed and being read; it then counts for nothing.
+RSS_MB = """
+def rss_mb():
+    pids = [os.getpid()]
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/children") as children:
+                pids += [int(pid) for pid in children.read().split()]
+        except OSError:
+            continue
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+    return total / 1024
+"""
 # The focus of the hand-built worlds (`world`): the K-1 attack's launch area and day.
 FOCUS, ON = (44.21, 35.48), date(2019, 12, 27)
 

@@ -11,6 +11,8 @@ import sys
 from geomap.ingest import load
 from geomap.io import synth_files
 
+from builders import RSS_MB
+
 ROWS = 200_000
 SCRIPT = """
 import json, os, sys
@@ -18,20 +20,7 @@ from pathlib import Path
 from geomap.db.engine import make_engine
 from geomap.importer import import_file
 
-def rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-    except OSError:  # it has just ended
-        return 0
-
-def rss_mb():
-    pids = [os.getpid()]
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as children:
-            pids += [int(pid) for pid in children.read().split()]
-    return sum(rss_kb(pid) for pid in pids) / 1024
-
+""" + RSS_MB + """
 path, url = Path(sys.argv[1]), sys.argv[2]
 size, early, peak = path.stat().st_size, [0.0], [0.0]
 

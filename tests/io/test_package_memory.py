@@ -11,24 +11,13 @@ from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import synth_files
 
+from builders import RSS_MB
+
 ROWS = 60_000
 SCRIPT = """
 import json, os, sys, threading, time
 
-def rss_mb():
-    pids = [os.getpid()]
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as children:
-            pids += [int(pid) for pid in children.read().split()]
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as status:
-                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-        except OSError:  # it has just ended
-            pass
-    return total / 1024
-
+""" + RSS_MB + """
 def main():
     from geomap import dataset
     from geomap.db.engine import make_engine
