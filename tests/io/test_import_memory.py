@@ -8,10 +8,10 @@ import os
 import subprocess
 import sys
 
+from builders import RSS_MB
+
 from geomap.ingest import load
 from geomap.io import synth_files
-
-from builders import RSS_MB
 
 ROWS = 200_000
 SCRIPT = """

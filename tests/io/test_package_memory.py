@@ -7,11 +7,11 @@ import json
 import subprocess
 import sys
 
+from builders import RSS_MB
+
 from geomap.importer import import_file
 from geomap.ingest import load
 from geomap.io import synth_files
-
-from builders import RSS_MB
 
 ROWS = 60_000
 SCRIPT = """
