@@ -63,7 +63,6 @@ def counted_page(conn: Connection, q: FeatureQuery) -> tuple[FeaturePage, Count]
     """A page of `q` and the number of features matching `q` (whatever its page), on an
     autocommit connection (`geomap.db.engine.read`: no BEGIN and ROLLBACK round trips around
     the page, issue 16; READ COMMITTED gave each statement its own snapshot anyway)."""
-    matching = _matching(q)
     # the filters alone (a frozen dataclass's repr names every value), whatever the page or its form
     filters = replace(q, page=Page(None), properties=None, skip_geometry=False)
     key = (repr(filters), change_stamps(conn, [STORED[q.collection.id].table.name]))
@@ -73,14 +72,14 @@ def counted_page(conn: Connection, q: FeatureQuery) -> tuple[FeaturePage, Count]
         return features.page(conn, q), Count(remembered, True)
     shape = _shape(conn, q)
     page = features.page(conn, q, counted=shape.sorts_all)
-    count = _count(conn, q, page, shape, matching)
+    count = _count(conn, q, page, shape)
     if count.exact:
         with _lock:
             _REMEMBERED[key] = count.value
     return page, count
 
 
-def _count(conn: Connection, q: FeatureQuery, page: FeaturePage, shape: Shape, matching: Select) -> Count:
+def _count(conn: Connection, q: FeatureQuery, page: FeaturePage, shape: Shape) -> Count:
     if page.matched is not None:
         return Count(page.matched, True)
     if not page.more and (page.features or not q.page.offset):
@@ -88,7 +87,7 @@ def _count(conn: Connection, q: FeatureQuery, page: FeaturePage, shape: Shape, m
     at_least = q.page.offset + len(page.features) + (1 if page.more else 0)
     estimate = shape.estimate + (q.page.offset if q.page.after is not None else 0)
     if estimate <= EXACT_UP_TO:
-        counted = _counted(conn, matching)
+        counted = _counted(conn, _matching(q))
         if counted is not None and counted < COUNT_CAP:
             return Count(counted, True)
         estimate = max(estimate, counted or 0)

@@ -12,17 +12,20 @@ page costs.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
+    CursorResult,
     Select,
     Table,
     Text,
     and_,
+    bindparam,
     cast,
     false,
     func,
@@ -33,14 +36,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from geomap.db import cql2, incarnation
+from geomap.db import cql2, incarnation, prepared
 from geomap.db import crs as in_crs
 from geomap.db.candidates import attributed_to
 from geomap.db.incarnation import Version
 from geomap.db.reach import Geography, point, within
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
 from geomap.model.crs import Crs
-from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near
+from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near, Page
 from geomap.model.records import PROPERTIES
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
@@ -131,10 +134,16 @@ def _distance(table: Table, near: Near) -> ColumnElement:
 def _bbox(stored: Stored, bbox: tuple[float, float, float, float], bbox_crs: Crs | None = None) -> ColumnElement:
     """Within the box; a CRS84 box across the antimeridian (west > east) is its two halves."""
     west, south, east, north = bbox
-    if bbox_crs is None and west > east:
+    if bbox_crs is None and _crosses(bbox):
         return or_(_bbox(stored, (west, south, 180.0, north)), _bbox(stored, (-180.0, south, east, north)))
     envelope = func.ST_MakeEnvelope(*bbox, 4326) if bbox_crs is None else in_crs.envelope(bbox, bbox_crs)
     return and_(stored.table.c.geom.op("&&")(envelope), func.ST_Intersects(stored.table.c.geom, envelope))
+
+
+def _crosses(bbox: tuple) -> bool:
+    """Whether a CRS84 box crosses the antimeridian (west > east). A box of bind parameters
+    (`_bound`'s, which never crosses) does not."""
+    return not isinstance(bbox[0], BindParameter) and bbox[0] > bbox[2]
 
 
 def _interval(stored: Stored, start: date | None, end: date | None) -> ColumnElement:
@@ -240,7 +249,7 @@ def keys(q: FeatureQuery, counted: bool = False) -> Select:
     query = select(*columns).where(*where(stored, q)).order_by(*_sql_order(terms))
     if q.page.after is not None:
         query = query.where(after(terms, q.page.after))
-    elif q.page.offset:
+    elif isinstance(q.page.offset, BindParameter) or q.page.offset:  # a bound offset (`_bound`) is not 0
         query = query.offset(q.page.offset)
     return query.limit(q.page.limit + 1) if q.page.limit is not None else query
 
@@ -266,10 +275,58 @@ def statement(q: FeatureQuery, counted: bool = False) -> Select:
 
 # -- running --------------------------------------------------------------------------------
 
+# -- statements compiled once (geomap.db.prepared) ------------------------------------------
+
+def _pattern(values: tuple | None) -> tuple | None:
+    """What of a tuple of values shapes its SQL: each one's type (its bind parameter's), or None."""
+    return None if values is None else tuple(None if v is None else type(v) for v in values)
+
+
+def _bound(q: FeatureQuery) -> tuple[Hashable, FeatureQuery, dict[str, object]] | None:
+    """`q` with its values replaced by named bind parameters, those values by name, and the key
+    of everything else that shapes its SQL. None when a value shapes the SQL beyond its own place
+    (`near`: boxes computed from the point; a CQL2 filter; a bbox in another CRS or across the
+    antimeridian; incidents' `group`, an array) or for a whole result (`stream`): such a query
+    is built for its own values."""
+    if (q.near is not None or q.filter is not None or q.bbox_crs is not None or q.page.limit is None
+            or (q.bbox is not None and _crosses(q.bbox)) or (q.collection.id == "incidents" and "group" in q.equals)):
+        return None
+    values: dict[str, object] = {}
+
+    def bind(name: str, value):
+        if value is None:
+            return None  # NULL in the text, as when built for the value
+        values[name] = value
+        return bindparam(name, value)  # typed as the value is when built for it
+
+    def each(prefix: str, items: tuple | None) -> tuple | None:
+        return None if items is None else tuple(bind(f"{prefix}_{i}", v) for i, v in enumerate(items))
+
+    bound = replace(q, bbox=each("bbox", q.bbox), interval=each("interval", q.interval),
+                    equals={name: each(f"equals_{k}", v) for k, (name, v) in enumerate(q.equals.items())},
+                    page=Page(q.page.limit, bind("offset", q.page.offset) if q.page.offset and q.page.after is None
+                              else 0, each("after", q.page.after)))  # after a cursor, the offset is not in the SQL
+    key = (q.collection.id, _pattern(q.bbox), _pattern(q.interval), tuple((n, _pattern(v)) for n, v in q.equals.items()),
+           q.sortby, q.page.limit, bool(q.page.offset) and q.page.after is None, _pattern(q.page.after), q.properties, q.skip_geometry, q.crs)
+    return key, bound, values
+
+
+def execute(conn: Connection, kind: str, q: FeatureQuery, counted: bool = False) -> CursorResult:
+    """Run `q`'s `keys` or page `statement` (`kind`): compiled once for every query of its shape
+    (`_bound`), else built for its own values."""
+    build = {"keys": keys, "statement": statement}[kind]
+    bound = _bound(q)
+    if bound is None:
+        return conn.execute(build(q, counted))
+    key, template, values = bound
+    compiled = prepared.STATEMENTS.get(("features", kind, counted, key), conn.dialect, lambda: build(template, counted), frozenset(values))
+    return compiled.execute(conn, values)
+
+
 def page(conn: Connection, q: FeatureQuery, counted: bool = False) -> FeaturePage:
     """One page (limit + 1 keys are read to know whether another follows); with `counted`, the
     number of features matched too, from the same scan (`FeaturePage.matched`)."""
-    rows = conn.execute(statement(q, counted)).all()
+    rows = execute(conn, "statement", q, counted).all()
     limit = q.page.limit
     more = limit is not None and len(rows) > limit
     matched = rows[0][-1] + (q.page.offset if q.page.after is not None else 0) if counted and rows else None

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Double,
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -27,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by
 from sqlalchemy.types import NullType
 
+from geomap.db import prepared
 from geomap.db.candidates import incident_filters, incident_select, site_select, zone_row, zone_select
 from geomap.db.schema import change_stamps as change_stamps_table
 from geomap.db.schema import control_zones, incidents, sites
@@ -152,7 +154,9 @@ def change_stamps(conn: Connection, table_names: Iterable[str]) -> tuple[tuple[s
     table and with nothing else (not autovacuum, not writes elsewhere). Data read after them is at
     least as new as they are, so a cache keyed on them is never stale. On a read replica, the
     stamps replayed so far."""
+    names = {f"table_{i}": name for i, name in enumerate(sorted(table_names))}
     c = change_stamps_table.c
-    rows = conn.execute(select(c.table_name, c.stamp).where(c.table_name.in_(sorted(table_names)))
-                        .order_by(c.table_name))
-    return tuple((name, stamp) for name, stamp in rows)
+    compiled = prepared.STATEMENTS.get(("change_stamps", len(names)), conn.dialect, lambda: select(c.table_name, c.stamp)
+                                       .where(c.table_name.in_([bindparam(k, v) for k, v in names.items()]))
+                                       .order_by(c.table_name), frozenset(names))
+    return tuple((name, stamp) for name, stamp in compiled.execute(conn, names))
