@@ -46,9 +46,16 @@ def link(href: str, rel: str, media_type: str, title: str) -> dict:
     return {"href": href, "rel": rel, "type": media_type, "title": title}
 
 
-def with_query(url: str, params: dict[str, str]) -> str:
-    """`url` with `params` as its query string (none when `params` is empty)."""
-    return f"{url}?{urlencode(params)}" if params else url
+def with_query(url: str, params: dict[str, str], quoted: dict | None = None) -> str:
+    """`url` with `params` as its query string (none when `params` is empty), as `urlencode`
+    writes it; `quoted` keeps each pair's text for the next call (a page's links repeat them)."""
+    if not params:
+        return url
+    quoted = {} if quoted is None else quoted
+    for pair in params.items():
+        if pair not in quoted:
+            quoted[pair] = urlencode((pair,))
+    return f"{url}?{'&'.join(quoted[pair] for pair in params.items())}"
 
 
 def landing(base: str) -> dict:
@@ -134,16 +141,16 @@ def queryables(c: Collection, base: str) -> dict:
 def page_links(url: str, args: dict[str, str], limit: int, offset: int, cursor: str | None) -> list[dict]:
     """self/alternate/next/prev, each keeping every parameter (including f). `next` carries the
     keyset `cursor` of the next page (when there is one) instead of an offset; `prev` an offset."""
-    fmt = args.get("f", "json")
-    links = [link(with_query(url, args), "self", MEDIA.get(fmt, "application/geo+json"), "This page")]
+    fmt, quoted = args.get("f", "json"), {}
+    links = [link(with_query(url, args, quoted), "self", MEDIA.get(fmt, "application/geo+json"), "This page")]
     for other in ("json", "html", "csv", "kml"):
         if other != fmt:
-            links.append(link(with_query(url, {**args, "f": other}), "alternate", MEDIA[other], f"This page as {other}"))
+            links.append(link(with_query(url, {**args, "f": other}, quoted), "alternate", MEDIA[other], f"This page as {other}"))
     unpaged = {k: v for k, v in args.items() if k not in ("offset", "cursor")}
     if cursor is not None:
-        links.append(link(with_query(url, {**unpaged, "cursor": cursor}), "next", MEDIA.get(fmt, ""), "Next page"))
+        links.append(link(with_query(url, {**unpaged, "cursor": cursor}, quoted), "next", MEDIA.get(fmt, ""), "Next page"))
     if offset > 0:
         before = max(0, offset - limit)
-        links.append(link(with_query(url, {**unpaged, **({"offset": str(before)} if before else {})}), "prev",
+        links.append(link(with_query(url, {**unpaged, **({"offset": str(before)} if before else {})}, quoted), "prev",
                           MEDIA.get(fmt, ""), "Previous page"))
     return links
