@@ -25,23 +25,24 @@ CAPACITY = 512  # statements kept (per process): a shape is a collection, a set 
 
 @dataclass(frozen=True)
 class Compiled:
-    """A statement's driver text and the values of its own constants (the JSON keys, the SRID);
-    the names in `supplied` take each execution's values."""
+    """A statement's driver text, its own constants (the JSON keys, the SRID: geomap's, never a
+    request's) written in as literals, so that only the names in `supplied` take values, each
+    execution's."""
 
     sql: str
-    constants: Mapping[str, object]
     supplied: frozenset[str]
 
     def execute(self, conn: Connection, values: Mapping[str, object]) -> CursorResult:
         """The statement run with `values` (one for each name in `supplied`)."""
         if values.keys() != self.supplied:
             raise ValueError(f"the statement takes {sorted(self.supplied)}, not {sorted(values)}")
-        return conn.exec_driver_sql(self.sql, {**self.constants, **values})
+        return conn.exec_driver_sql(self.sql, dict(values))
 
 
 def compile_once(statement: ClauseElement, dialect: Dialect, supplied: frozenset[str]) -> Compiled:
     """`statement` compiled for `dialect`, its parameters named in `supplied` left to each
-    execution. A ValueError when the text cannot be reused as is: a parameter the driver would
+    execution, the others (constants of geomap's code) written in (each was a parameter
+    PostgreSQL received and typed at every execution: 40 for an incident's Feature). A ValueError when the text cannot be reused as is: a parameter the driver would
     not receive as given (a type that converts its values, a list expanded into the text)."""
     compiled = statement.compile(dialect=dialect)
     if "POSTCOMPILE" in compiled.string:
@@ -50,11 +51,15 @@ def compile_once(statement: ClauseElement, dialect: Dialect, supplied: frozenset
                  if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None]
     if converted:
         raise ValueError(f"parameters {converted} are converted before they are sent")
-    constants = {k: v for k, v in compiled.construct_params().items() if k not in supplied}
-    missing = supplied - compiled.construct_params().keys()
+    values = compiled.construct_params()
+    missing = supplied - values.keys()
     if missing:
         raise ValueError(f"the statement has no parameters {sorted(missing)}")
-    return Compiled(compiled.string, constants, supplied)
+    text = compiled.string
+    for bind, name in compiled.bind_names.items():
+        if name not in supplied:  # the statement's own constant, written in by SQLAlchemy's literal rendering
+            text = text.replace(f"%({name})s", compiled.render_literal_value(values[name], bind.type))
+    return Compiled(text, supplied)
 
 
 class Statements:
