@@ -5,7 +5,8 @@ time where it is not.
 
 1. Remembered: an exact count made before for the same filters, while the collection's change
    stamp (migration 0007: it moves with every committed write to the table) is the same, so a
-   client walking the pages of one filter pays for one count, on its first page.
+   client walking the pages of one filter pays for one count, on its first page. The page's own
+   statement reads the stamp (in its snapshot), so a remembered count costs no statement.
 2. Together: when the page's plan reads and sorts every match anyway (`EXPLAIN` of its keys: a
    Sort under the Limit, as for a bbox + datetime page ordered by id), the count comes from the
    same scan (`count(*) OVER ()` beside the keys), nearly free.
@@ -38,7 +39,7 @@ from geomap.model.query import FeatureQuery, Page
 EXACT_UP_TO = 200_000  # an estimate above this is the answer; at or below it, the rows are counted
 COUNT_CAP = 1_000_000  # rows counted at most (an estimate far too low still ends here)
 COUNT_TIMEOUT_MS = 150  # the longest a count may run before the estimate is used instead
-_REMEMBERED: LRUCache = LRUCache(256)  # exact counts, keyed by the filters' SQL and the table's stamp
+_REMEMBERED: LRUCache = LRUCache(256)  # by the filters: the table's stamp, and the exact count as of it
 _lock = threading.Lock()
 
 
@@ -62,20 +63,25 @@ class Shape:
 def counted_page(conn: Connection, q: FeatureQuery) -> tuple[FeaturePage, Count]:
     """A page of `q` and the number of features matching `q` (whatever its page), on an
     autocommit connection (`geomap.db.engine.read`: no BEGIN and ROLLBACK round trips around
-    the page, issue 16; READ COMMITTED gave each statement its own snapshot anyway)."""
+    the page, issue 16; READ COMMITTED gave each statement its own snapshot anyway). A count
+    remembered for the same filters is checked against the change stamp the page itself reads
+    (one statement); otherwise the stamp is read first, then the page and its count."""
     # the filters alone (a frozen dataclass's repr names every value), whatever the page or its form
-    filters = replace(q, page=Page(None), properties=None, skip_geometry=False)
-    key = (repr(filters), change_stamps(conn, [STORED[q.collection.id].table.name]))
+    filters = repr(replace(q, page=Page(None), properties=None, skip_geometry=False))
+    table = STORED[q.collection.id].table.name
     with _lock:
-        remembered = _REMEMBERED.get(key)
+        remembered = _REMEMBERED.get(filters)
     if remembered is not None:
-        return features.page(conn, q), Count(remembered, True)
+        page = features.page(conn, q, stamped=True)
+        if page.stamp is not None and page.stamp == remembered[0]:
+            return page, Count(remembered[1], True)
+    stamps = dict(change_stamps(conn, [table]))
     shape = _shape(conn, q)
     page = features.page(conn, q, counted=shape.sorts_all)
     count = _count(conn, q, page, shape)
-    if count.exact:
+    if count.exact and table in stamps:
         with _lock:
-            _REMEMBERED[key] = count.value
+            _REMEMBERED[filters] = (stamps[table], count.value)
     return page, count
 
 

@@ -40,6 +40,7 @@ from geomap.db import cql2, incarnation, prepared
 from geomap.db import crs as in_crs
 from geomap.db.candidates import attributed_to
 from geomap.db.incarnation import Version
+from geomap.db.map_queries import change_stamp
 from geomap.db.reach import Geography, point, within
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
 from geomap.model.crs import Crs
@@ -88,6 +89,7 @@ class FeaturePage:
     more: bool  # another page follows
     last: tuple | None = None  # the sort values, then the id, of the last feature
     matched: int | None = None  # how many features match, when the page was asked to count them
+    stamp: int | None = None  # the collection's change stamp as of the page, when asked and not empty
 
 
 # -- the Feature as JSON --------------------------------------------------------------------
@@ -254,15 +256,18 @@ def keys(q: FeatureQuery, counted: bool = False) -> Select:
     return query.limit(q.page.limit + 1) if q.page.limit is not None else query
 
 
-def statement(q: FeatureQuery, counted: bool = False) -> Select:
-    """The SQL for a feature query: its features as JSON text, then their order values (and, for a
-    page with `counted`, the number matched: see `keys`). A page (a limit) builds JSON for the rows
+def statement(q: FeatureQuery, counted: bool = False, stamped: bool = False) -> Select:
+    """The SQL for a feature query: its features as JSON text, then their order values (then, with
+    `stamped`, the collection's change stamp, read in the statement's snapshot; and, for a page
+    with `counted`, the number matched: see `keys`). A page (a limit) builds JSON for the rows
     `keys` selects; a whole result (no limit) in one pass. A CQL2 filter that names no queryable is
     a BadRequest."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
     feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry, q.crs), Text).label("feature")
     query = select(feature, *(t.expression for t in terms))
+    if stamped:
+        query = query.add_columns(change_stamp(stored.table.name))
     if q.page.limit is None and q.page.after is None:
         query = query.where(*where(stored, q)).offset(q.page.offset or None)
     else:  # joined (not `id IN`), so that a nested loop over the ordered keys keeps their order: no sort
@@ -272,8 +277,6 @@ def statement(q: FeatureQuery, counted: bool = False) -> Select:
             query = query.add_columns(page_keys.c.matched)
     return query.order_by(*_sql_order(terms))
 
-
-# -- running --------------------------------------------------------------------------------
 
 # -- statements compiled once (geomap.db.prepared) ------------------------------------------
 
@@ -311,28 +314,33 @@ def _bound(q: FeatureQuery) -> tuple[Hashable, FeatureQuery, dict[str, object]] 
     return key, bound, values
 
 
-def execute(conn: Connection, kind: str, q: FeatureQuery, counted: bool = False) -> CursorResult:
-    """Run `q`'s `keys` or page `statement` (`kind`): compiled once for every query of its shape
-    (`_bound`), else built for its own values."""
-    build = {"keys": keys, "statement": statement}[kind]
+def _execute(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool) -> CursorResult:
+    """Run `q`'s `statement`: compiled once for every query of its shape (`_bound`), else built
+    for its own values."""
     bound = _bound(q)
     if bound is None:
-        return conn.execute(build(q, counted))
+        return conn.execute(statement(q, counted, stamped))
     key, template, values = bound
-    compiled = prepared.STATEMENTS.get(("features", kind, counted, key), conn.dialect, lambda: build(template, counted), frozenset(values))
+    compiled = prepared.STATEMENTS.get(("features", counted, stamped, key), conn.dialect,
+                                       lambda: statement(template, counted, stamped), frozenset(values))
     return compiled.execute(conn, values)
 
 
-def page(conn: Connection, q: FeatureQuery, counted: bool = False) -> FeaturePage:
+# -- running --------------------------------------------------------------------------------
+
+def page(conn: Connection, q: FeatureQuery, counted: bool = False, stamped: bool = False) -> FeaturePage:
     """One page (limit + 1 keys are read to know whether another follows); with `counted`, the
-    number of features matched too, from the same scan (`FeaturePage.matched`)."""
-    rows = execute(conn, "statement", q, counted).all()
+    number of features matched too, from the same scan (`FeaturePage.matched`); with `stamped`,
+    the collection's change stamp as of the page's data (`FeaturePage.stamp`; None when the page
+    is empty)."""
+    rows = _execute(conn, q, counted, stamped).all()
     limit = q.page.limit
     more = limit is not None and len(rows) > limit
     matched = rows[0][-1] + (q.page.offset if q.page.after is not None else 0) if counted and rows else None
     rows = rows[:limit] if more else rows
     width = len(order_terms(STORED[q.collection.id], q))
-    return FeaturePage([r[0] for r in rows], more, tuple(rows[-1][1:1 + width]) if rows else None, matched)
+    stamp = rows[0][1 + width] if stamped and rows else None
+    return FeaturePage([r[0] for r in rows], more, tuple(rows[-1][1:1 + width]) if rows else None, matched, stamp)
 
 
 def stream(conn: Connection, q: FeatureQuery, batch: int = 1000) -> Iterator[str]:

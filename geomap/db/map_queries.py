@@ -149,6 +149,13 @@ def map_zones(conn: Connection, bbox=None, date_from: date | None = None, date_t
             .mappings()]
 
 
+def change_stamp(table_name: str) -> ColumnElement:
+    """A table's change stamp (as `change_stamps` reads it) as a value of another statement, so
+    that it is read in that statement's snapshot, with no round trip of its own."""
+    c = change_stamps_table.c
+    return select(c.stamp).where(c.table_name == table_name).scalar_subquery().label("change_stamp")
+
+
 def change_stamps(conn: Connection, table_names: Iterable[str]) -> tuple[tuple[str, int], ...]:
     """The tables' change stamps (migration 0007): each moves with every committed write to its
     table and with nothing else (not autovacuum, not writes elsewhere). Data read after them is at

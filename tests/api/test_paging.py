@@ -222,6 +222,27 @@ def test_a_remembered_count_is_forgotten_when_the_collection_changes(api):
             conn.execute(text("UPDATE incidents SET event_type = 'Battles' WHERE id = :id"), {"id": victim})
 
 
+def test_a_remembered_count_costs_no_statement_of_its_own(api):
+    """The second request of one filter is one statement (the page, which reads the change stamp
+    itself), with the count of the first; the page after a write counts anew (above)."""
+    from sqlalchemy import event
+
+    counts.forget()
+    url = "/collections/incidents/items?limit=3&bbox=43,32,46,35&datetime=2019-03-01/2019-10-31"
+    first = api.get(url).get_json()
+    statements = []
+    engine = api.application.extensions["geomap.engine"]
+    listen = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        again = api.get(url).get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert len(statements) == 1 and "change_stamps" in statements[0]
+    assert again["numberMatched"] == first["numberMatched"] and again["numberMatchedExact"] is True
+    assert [f["id"] for f in again["features"]] == [f["id"] for f in first["features"]]
+
+
 class Forgetful(dict):
     def __setitem__(self, key, value):
         pass
