@@ -305,11 +305,12 @@ def _bound(q: FeatureQuery) -> tuple[Hashable, FeatureQuery, dict[str, object]] 
     def each(prefix: str, items: tuple | None) -> tuple | None:
         return None if items is None else tuple(bind(f"{prefix}_{i}", v) for i, v in enumerate(items))
 
-    bound = replace(q, bbox=each("bbox", q.bbox), interval=each("interval", q.interval),
+    timed = q.interval if q.collection.temporal is not None else None  # a timeless collection ignores it (`where`)
+    bound = replace(q, bbox=each("bbox", q.bbox), interval=each("interval", timed),
                     equals={name: each(f"equals_{k}", v) for k, (name, v) in enumerate(q.equals.items())},
                     page=Page(bind("limit", q.page.limit), bind("offset", q.page.offset) if q.page.offset and q.page.after is None
                               else 0, each("after", q.page.after)))  # after a cursor, the offset is not in the SQL
-    key = (q.collection.id, _pattern(q.bbox), _pattern(q.interval), tuple((n, _pattern(v)) for n, v in q.equals.items()),
+    key = (q.collection.id, _pattern(q.bbox), _pattern(timed), tuple((n, _pattern(v)) for n, v in q.equals.items()),
            q.sortby, bool(q.page.offset) and q.page.after is None, _pattern(q.page.after), q.properties, q.skip_geometry, q.crs)
     return key, bound, values
 
