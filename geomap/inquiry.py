@@ -37,7 +37,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import base_counts, candidates, duplicates, near, prior, store
+from geomap.db import base_counts, candidates, duplicates, near, region, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -305,9 +305,11 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
-    prior_rows = prior.nearest_prior(conn, loc.lon, loc.lat, before=focus.date_start,
-                                     within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS)
-    counted = _base_counts(conn, focus, [g["id"] for g in groups], comparison)
+    c = comparison  # the nearest prior incidents and the base counts read the same region: one scan
+    prior_rows, counted = region.prior_and_counts(
+        conn, loc.lon, loc.lat, [g["id"] for g in groups], before=focus.date_start, within_m=PRIOR_SEARCH_M,
+        days=PRIOR_SEARCH_DAYS, local_m=c.local_m, region_m=c.region_m, window=(c.window_from, c.window_to),
+        baseline=(c.baseline_from, c.baseline_to), exclude=[focus.id])
     priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(
