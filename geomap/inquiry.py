@@ -37,7 +37,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import base_counts, candidates, duplicates, near, prior, store
+from geomap.db import base_counts, candidates, duplicates, near, region, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -259,21 +259,33 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
 
 
 def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
-    """The focus's likely duplicates (`geomap.analysis.duplicates`, the import's rule) among its
-    neighbours within a day whose location disc may come within the rule's distance of the
-    focus's location or target site (the ones whose location can meet; read by id, then tested
-    exactly, targets included). All of those are neighbours when the widest radius is at least
-    the rule's distance (1 km) and the widest window at least its days (1). A record whose own
-    location is farther, matching only through its target site, is left to the import's search."""
+    """The focus's likely duplicates (`geomap.analysis.duplicates`, the import's rule) among the
+    incidents within a day of it that may meet it through any spot (issue 12):
+    - whose location disc may come within the rule's distance of the focus's location: its
+      neighbours (all such are neighbours when the widest radius is at least the rule's
+      distance, 1 km, and the widest window at least its days, 1);
+    - whose location disc may come that close to the focus's target site, wherever that is;
+    - that target a site whose disc may come that close to the focus's location or target: a
+      record coded at its target matches through that site, wherever its own point is.
+    All read by id, then tested exactly by the rule."""
     rule, focus, around = DuplicateRule(), evidence.incident, evidence.neighbours
-    if not len(around):
-        return []
-    close = (around.first <= focus.date_end.toordinal() + rule.days) & (around.last >= focus.date_start.toordinal() - rule.days)
-    meets = around.measure(focus.location).low <= rule.metres
+    days = timedelta(days=rule.days)
+    first, last = focus.date_start - days, focus.date_end + days
+    ids: set[str] = set()
+    if len(around):
+        close = (around.first <= last.toordinal()) & (around.last >= first.toordinal())
+        ids.update(around.ids[i] for i in np.flatnonzero(close & (around.measure(focus.location).low <= rule.metres)))
+    spots = [focus.location]
     if evidence.target is not None:
-        meets |= around.measure(evidence.target.location).low <= rule.metres
-    ids = [around.ids[i] for i in np.flatnonzero(close & meets)]
-    return list(likely_duplicates(duplicates.of_incident(conn, focus.id, ids), rule)) if ids else []
+        spot = evidence.target.location
+        spots.append(spot)
+        ids.update(r["id"] for r in near.incidents_near(conn, spot.lon, spot.lat, rule.metres + spot.precision_m,
+                                                          date_from=first, date_to=last))
+    sites = {s["id"] for spot in spots
+             for s in candidates.sites_near(conn, spot.lon, spot.lat, rule.metres + spot.precision_m)}
+    ids.update(duplicates.targeting(conn, sorted(sites), first, last))
+    ids.discard(focus.id)
+    return list(likely_duplicates(duplicates.of_incident(conn, focus.id, sorted(ids)), rule)) if ids else []
 
 
 def _measured(focus: Incident, relations: Related) -> dict[str, tuple[Distance | None, str]]:
@@ -305,9 +317,11 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
         date_to=focus.date_end + window, exclude=[focus.id]))
     listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
-    prior_rows = prior.nearest_prior(conn, loc.lon, loc.lat, before=focus.date_start,
-                                     within_m=PRIOR_SEARCH_M, days=PRIOR_SEARCH_DAYS)
-    counted = _base_counts(conn, focus, [g["id"] for g in groups], comparison)
+    c = comparison  # the nearest prior incidents and the base counts read the same region: one scan
+    prior_rows, counted = region.prior_and_counts(
+        conn, loc.lon, loc.lat, [g["id"] for g in groups], before=focus.date_start, within_m=PRIOR_SEARCH_M,
+        days=PRIOR_SEARCH_DAYS, local_m=c.local_m, region_m=c.region_m, window=(c.window_from, c.window_to),
+        baseline=(c.baseline_from, c.baseline_to), exclude=[focus.id])
     priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(

@@ -51,10 +51,11 @@ def group(gid: str, color: str = "#0072b2") -> dict:
 
 
 def incident(iid: str, lon: float, lat: float, day: str, end: str | None = None, precision: float = 0.0,
-             claims: tuple[tuple[str, str], ...] = (), event_type: str = "Battles", source_url: str | None = None) -> dict:
+             claims: tuple[tuple[str, str], ...] = (), event_type: str = "Battles", source_url: str | None = None,
+             target: str | None = None) -> dict:
     return {"type": "Feature", "id": iid, "geometry": {"type": "Point", "coordinates": [lon, lat]},
             "properties": {"title": iid, "date_start": day, "date_end": end or day, "event_type": event_type,
-                           "precision_m": precision, "status": "reported",
+                           "precision_m": precision, "status": "reported", "target_site": target,
                            "attributions": [{"group": g, "claimant": "someone", "stance": s, "sources": [SOURCE]}
                                             for g, s in claims],
                            "sources": [dict(SOURCE, url=source_url or f"https://example.org/{iid}")]}}

@@ -250,3 +250,45 @@ def test_nearest_prior_is_each_groups_geodesic_nearest(engine, tmp_path, centre)
         ranked = sorted((reference_metres(*centre, lon, lat), iid) for iid, lon, lat, day, groups in rows
                         if gid in groups and day < "2019-12-15")
         assert [r["id"] for r in found[gid]] == [iid for metres, iid in ranked if metres <= 100_000][:5]
+
+
+@pytest.mark.parametrize("centre", [(44.21, 35.48), (179.9, -20.0), (20.0, 69.5), (20.0, 78.0)])
+def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, centre):
+    """The report's one scan (`region.prior_and_counts`) gives each group's nearest prior
+    incidents and its base counts as GeographicLib and the dates say: incidents placed just
+    inside and outside both radii (where the flat distance cannot decide and the geodesic test
+    must) and on the periods' edges, at mid and high latitudes and across the antimeridian."""
+    from datetime import timedelta
+
+    import numpy as np
+
+    from geomap.db import region
+
+    rng, on = np.random.default_rng(int(abs(centre[1])) + 1), date(2019, 12, 15)
+    window, baseline = (on - timedelta(days=90), on), (on - timedelta(days=455), on - timedelta(days=91))
+    rows, made = [], []
+    for k, metres in enumerate([*rng.uniform(0, 110_000, 150), *(d + e for d in (25_000, 100_000)
+                                                                 for e in (-300, -20, 20, 300) for _ in range(6))]):
+        lon, lat = offset(*centre, float(rng.uniform(0, 360)), float(metres))
+        lon = (lon + 540) % 360 - 180
+        start = on - timedelta(days=int(rng.choice([-1, 0, 1, 90, 91, 300, 364, 365, 366, 455, 456])))
+        end = start + timedelta(days=int(rng.choice([0, 0, 3])))
+        groups = [g for g in ("alpha", "beta") if rng.random() < 0.6]
+        made.append(incident(f"r-{k}", lon, lat, start.isoformat(), end.isoformat(),
+                             claims=tuple((g, "claimed") for g in groups)))
+        rows.append((f"r-{k}", reference_metres(*centre, lon, lat), start, end, groups))
+    load_features(engine, tmp_path, groups=[group("alpha"), group("beta", "#e69f00")], incidents=made)
+    with engine.connect() as conn:
+        priors, counts = region.prior_and_counts(
+            conn, *centre, ["alpha", "beta", "gamma"], before=on, within_m=100_000, days=365, local_m=25_000,
+            region_m=100_000, window=window, baseline=baseline, exclude=["r-0"])
+    for gid in ("alpha", "beta"):
+        mine = [(metres, iid, start, end) for iid, metres, start, end, groups in rows if gid in groups]
+        ranked = sorted((metres, iid) for metres, iid, start, end in mine
+                        if on - timedelta(days=365) <= end < on and metres <= 100_000)
+        assert [r["id"] for r in priors[gid]] == [iid for _, iid in ranked[:5]]
+        counted = [(metres, start) for metres, iid, start, end in mine if iid != "r-0"]
+        observed = sum(metres <= 25_000 and window[0] <= start <= window[1] for metres, start in counted)
+        base = sum(metres <= 100_000 and baseline[0] <= start <= baseline[1] for metres, start in counted)
+        assert counts[gid] == (observed, base) and observed and base
+    assert counts["gamma"] == (0, 0) and "gamma" not in priors

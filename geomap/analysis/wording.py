@@ -58,7 +58,8 @@ def noted(n: NearbyIncident) -> str:
 
 DUPLICATES_LEAD = ("Other records that may be this same event (docs/io.md's rule: the same event type, dates at most "
                    "a day apart, claims naming a common group or none, locations or target sites within 1 km disc to "
-                   "disc), among the nearby incidents; flagged, not merged, and still counted above.")
+                   "disc), wherever their own points are (a record coded at its target site meets through it); flagged, "
+                   "not merged, and still counted above where they are nearby.")
 
 
 def duplicate_text(focus_id: str, d: dict) -> str:

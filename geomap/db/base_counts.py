@@ -3,13 +3,35 @@ a wider region over a baseline period, counted in one scan (`geomap.analysis.bas
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, and_, cast, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Float,
+    FromClause,
+    Integer,
+    Select,
+    Text,
+    all_,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from geomap.db.candidates import attributed_to, incident_filters
-from geomap.db.reach import Geography, in_envelope, point
+from geomap.db.engine import run_compiled
+from geomap.db.reach import Geography, one_box
 from geomap.db.schema import incidents
 
 
@@ -22,24 +44,79 @@ def base_counts(conn: Connection, lon: float, lat: float, group_ids: Iterable[st
 
     One scan of the (geom, daterange) GiST index over the region and both periods; the exact
     distance and date tests filter, and each incident counts once for each group it is
-    attributed to.
+    attributed to. (The context report counts in the same scan as its nearest prior incidents:
+    `geomap.db.region`.)
     """
     wanted = list(group_ids)
     if not wanted:
         return {}
-    geography = cast(incidents.c.geom, Geography)
-    first, last = min(window[0], baseline[0]), max(window[1], baseline[1])
-    group = func.unnest(incidents.c.attributed_groups).table_valued("g").render_derived()
-    local = and_(incidents.c.date_start.between(*window), func.ST_DWithin(geography, point(lon, lat), float(local_m)))
-    query = (select(group.c.g, func.count().filter(local), func.count().filter(incidents.c.date_start.between(*baseline)))
-             .select_from(incidents).join(group, true())
-             .where(in_envelope(incidents.c.geom, lon, lat, region_m),
-                    func.daterange(incidents.c.date_start, incidents.c.date_end, "[]").op("&&")(
-                        func.daterange(first, last, "[]")),
-                    incidents.c.date_start.between(first, last), attributed_to(wanted),
-                    func.ST_DWithin(geography, point(lon, lat), float(region_m)), group.c.g.in_(wanted),
-                    *incident_filters(None, None, (), (), exclude))
-             .group_by(group.c.g))
+    values = count_params(lon, lat, wanted, local_m=local_m, region_m=region_m, window=window, baseline=baseline,
+                          exclude=exclude)
+    box = dict(zip(("west", "south", "east", "north"), one_box(lon, lat, region_m), strict=True))
+    return counts_by_group(wanted, run_compiled(conn, _base_counts_statement(), values | box))
+
+
+def count_params(lon: float, lat: float, group_ids: list[str], *, local_m: float, region_m: float,
+                 window: tuple[date, date], baseline: tuple[date, date], exclude: Iterable[str]) -> dict[str, Any]:
+    """`counted`'s values; `first`..`last` spans both periods."""
+    return {"lon": float(lon), "lat": float(lat), "groups": group_ids, "exclude": list(exclude),
+            "local_m": float(local_m), "region_m": float(region_m), "window_from": window[0], "window_to": window[1],
+            "baseline_from": baseline[0], "baseline_to": baseline[1],
+            "first": min(window[0], baseline[0]), "last": max(window[1], baseline[1])}
+
+
+def counts_by_group(wanted: list[str], rows: Iterable) -> dict[str, tuple[int, int]]:
+    """(observed, baseline) for each wanted group from `counted`'s rows, (0, 0) where none."""
     found = {g: (0, 0) for g in wanted}
-    found.update({g: (observed, base) for g, observed, base in conn.execute(query)})
+    found.update({g: (observed, base) for g, observed, base in rows})
     return found
+
+
+def counted(source: FromClause, geom: ColumnElement, date_start: ColumnElement, groups: ColumnElement,
+            ident: ColumnElement, *where: ColumnElement, flat: ColumnElement | None = None) -> Select:
+    """(group, observed, baseline) for each wanted group (`groups`, bound) over the rows of
+    `source` that meet `where`: the one definition of the base counts, over the incidents table
+    or over a region already read (`geomap.db.region`, whose `flat` distances decide most rows
+    without a geodesic test). Values bound: lon, lat, local_m, region_m, window_from/to,
+    baseline_from/to, first/last, groups, exclude (and margin, with `flat`)."""
+    at = cast(func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326),
+              Geography)
+
+    def within(name: str) -> ColumnElement:
+        exact = func.ST_DWithin(cast(geom, Geography), at, bindparam(name, type_=Float))
+        if flat is None:
+            return exact
+        # `flat` is within the margin of the geodesic distance (`geomap.db.prior`): only rows in
+        # the band between the two bounds need the geodesic test (23,000 of them took 30 ms).
+        margin, metres = bindparam("margin", type_=Float), bindparam(name, type_=Float)
+        return case((flat <= metres / margin, true()), (flat > metres * margin, false()), else_=exact)
+
+    wanted = cast(bindparam("groups"), ARRAY(Text))
+
+    def days(name: str) -> ColumnElement:
+        return date_start.between(bindparam(f"{name}_from", type_=Date), bindparam(f"{name}_to", type_=Date))
+
+    local = and_(days("window"), within("local_m"))
+    # counted per distinct list of groups first (a few dozen lists for tens of thousands of rows),
+    # then per group: unnesting every row's groups before counting cost more than the scan's filter
+    by_list = (select(groups.label("groups"), func.count().filter(local).label("observed"),
+                      func.count().filter(days("baseline")).label("baseline"))
+               .select_from(source)
+               .where(*where, date_start.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
+                      within("region_m"), groups.overlap(wanted), ident != all_(cast(bindparam("exclude"), ARRAY(Text))))
+               .group_by(groups).subquery("by_list"))
+    group = func.unnest(by_list.c.groups).table_valued("g").render_derived()
+    return (select(group.c.g, func.sum(by_list.c.observed).cast(Integer), func.sum(by_list.c.baseline).cast(Integer))
+            .select_from(by_list).join(group, true()).where(group.c.g == any_(wanted)).group_by(group.c.g))
+
+
+@functools.cache
+def _base_counts_statement() -> Select:
+    """`counted` over the incidents in the region's box and both periods, by the (geom,
+    daterange) GiST; built once."""
+    c = incidents.c
+    box = func.ST_MakeEnvelope(*(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
+    span = func.daterange(bindparam("first", type_=Date), bindparam("last", type_=Date), "[]")
+    return counted(incidents, c.geom, c.date_start, c.attributed_groups, c.id,
+                   c.geom.op("&&")(box), func.daterange(c.date_start, c.date_end, "[]").op("&&")(span),
+                   c.attributed_groups.overlap(cast(bindparam("groups"), ARRAY(Text))))

@@ -10,7 +10,7 @@ read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy import Connection, text
@@ -58,6 +58,16 @@ def of_incident(conn: Connection, incident_id: str, ids: list[str]) -> Columns:
     # one ANY (an OR with the focus's own id would not use the primary key: a scan of every incident)
     return read(conn, "i.id = :id", "", " WHERE i.id = ANY(:ids)", {"id": incident_id, "ids": [incident_id, *ids]},
                 stream=False)  # a few rows, on the report's autocommit connection
+
+
+def targeting(conn: Connection, site_ids: list[str], first: date, last: date) -> list[str]:
+    """The incidents that target one of the sites and whose dates meet `first`..`last` (the
+    target-site index, migration 0011): records coded at a site, wherever their own point is."""
+    if not site_ids:
+        return []
+    return list(conn.execute(text("SELECT id FROM incidents WHERE target_site = ANY(:sites) AND date_end >= :first "
+                                  "AND date_start <= :last"), {"sites": site_ids, "first": first, "last": last}
+                             ).scalars())
 
 
 def read(conn: Connection, mine: str, seen: str, where: str, params: dict, stream: bool = True) -> Columns:

@@ -20,6 +20,8 @@ from sqlalchemy import (
     Float,
     Select,
     Text,
+    all_,
+    any_,
     bindparam,
     cast,
     func,
@@ -30,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from geomap.db.candidates import incident_select
+from geomap.db.engine import run_compiled
 from geomap.db.reach import Geography, envelope
 from geomap.db.schema import incidents
 
@@ -69,7 +72,7 @@ def _execute(conn: Connection, statement: Callable[[int], Select], params: dict[
     boxes = envelope(params["lon"], params["lat"], params["radius"] + widest)
     values = params | {"widest": widest} | {f"{k}{i}": v for i, box in enumerate(boxes)
                                             for k, v in zip(("west", "south", "east", "north"), box, strict=True)}
-    return conn.execute(statement(len(boxes)), values).all()
+    return run_compiled(conn, statement(len(boxes)), values)
 
 
 def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
@@ -153,11 +156,13 @@ def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
 
 
 def _list_clauses(event_types: bool, groups: bool, exclude: bool) -> list[ColumnElement]:
+    """The lists as arrays (`= ANY`, `<> ALL`), one bound value each, so that the statement's
+    text does not depend on their lengths (`run_compiled`)."""
     clauses = []
     if event_types:
-        clauses.append(incidents.c.event_type.in_(bindparam("event_types", expanding=True)))
+        clauses.append(incidents.c.event_type == any_(cast(bindparam("event_types"), ARRAY(Text))))
     if groups:
         clauses.append(incidents.c.attributed_groups.overlap(cast(bindparam("groups"), ARRAY(Text))))
     if exclude:
-        clauses.append(incidents.c.id.not_in(bindparam("exclude", expanding=True)))
+        clauses.append(incidents.c.id != all_(cast(bindparam("exclude"), ARRAY(Text))))
     return clauses

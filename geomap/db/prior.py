@@ -9,9 +9,23 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Date, Float, Integer, Select, bindparam, cast, func, select
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    func,
+    literal,
+    select,
+)
 
 from geomap.db.candidates import incidents_by_id
+from geomap.db.engine import run_compiled
 from geomap.db.reach import Geography, one_box
 from geomap.db.schema import incidents
 
@@ -27,14 +41,28 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, wit
     all dates), and each group's incidents are ranked by distance. (An unbounded
     nearest-neighbour walk per group reads the whole index when a group has few such incidents.)
     """
+    ranked = run_compiled(conn, _nearest_prior_statement(), region_params(lon, lat, within_m)
+                          | prior_params(before=before, within_m=within_m, days=days, per_group=per_group))
+    return by_group(conn, ranked)
+
+
+def region_params(lon: float, lat: float, metres: float) -> dict[str, Any]:
+    """`region`'s values: the point, its local scale and margin, and the box of `metres` around it."""
     metres_per_radian, margin = _local_scale(lat)
-    ranked = conn.execute(_nearest_prior_statement(), {
-        "lon": float(lon), "lat": float(lat), "within_m": float(within_m), "before": before,
-        "since": before - timedelta(days=days), "per_group": per_group, "north_m": metres_per_radian[0],
-        "east_m": metres_per_radian[1], "margin": margin,
-        **dict(zip(("west", "south", "east", "north"), one_box(lon, lat, within_m), strict=True))}).all()
-    # Then the few ranked incidents by id: joined in the statement, the planner expected tens of
-    # thousands of ranked rows and merge-joined them over the whole primary key (issue 16).
+    return {"lon": float(lon), "lat": float(lat), "north_m": metres_per_radian[0], "east_m": metres_per_radian[1],
+            "margin": margin, **dict(zip(("west", "south", "east", "north"), one_box(lon, lat, metres), strict=True))}
+
+
+def prior_params(*, before: date, within_m: float, days: int, per_group: int) -> dict[str, Any]:
+    """`ended_in_window`'s and `ranked_prior`'s values."""
+    return {"within_m": float(within_m), "before": before, "since": before - timedelta(days=days),
+            "per_group": per_group}
+
+
+def by_group(conn: Connection, ranked: list) -> dict[str, list[dict[str, Any]]]:
+    """The ranked (group_id, id) rows as each group's incident rows, nearest first: the few read
+    by id (joined in the statement, the planner expected tens of thousands of ranked rows and
+    merge-joined them over the whole primary key, issue 16)."""
     rows = {row["id"]: row for row in incidents_by_id(conn, {r.id for r in ranked})}
     found: dict[str, list[dict[str, Any]]] = {}
     for r in ranked:
@@ -69,24 +97,50 @@ def _nearest_prior_statement() -> Select:
     Measuring every candidate's geodesic distance (20,000 within 100 km and a year at 1M
     incidents) cost more than the scan; a flat distance in the centre's local scale ranks them
     first, and only those within `margin` of each group's k-th nearest are measured exactly."""
-    lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
-    window = func.daterange(bindparam("since", type_=Date), bindparam("before", type_=Date), "[)")
     own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
+    return ranked_prior(region(*ended_in_window_indexed(own)))
+
+
+def region(*dates: ColumnElement) -> CTE:
+    """The incidents in the box (`west`..`north`) that meet the date conditions, each with its
+    flat distance from (`lon`, `lat`) in the local scale (`east_m`, `north_m`): a scan of the
+    (geom, daterange) GiST, materialised so that each flat distance is computed once."""
+    lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     box = func.ST_MakeEnvelope(*(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
     x, y = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
-    east = func.radians(x - lon - 360 * func.round((x - lon) / 360)) * bindparam("east_m", type_=Float) \
-        * func.cos(func.radians((y + lat) / 2))
+    turn, two = literal(360.0, Float), literal(2.0, Float)  # floats: with integers, SQLAlchemy divides as NUMERIC
+    east = func.radians(x - lon - turn * func.round((x - lon) / turn)) * bindparam("east_m", type_=Float) \
+        * func.cos(func.radians((y + lat) / two))
     north = func.radians(y - lat) * bindparam("north_m", type_=Float)
-    near = (select(incidents.c.id, incidents.c.geom, incidents.c.attributed_groups.label("groups"),
-                   func.sqrt(east * east + north * north).label("flat"))
-            # ended before `before`: `&<` (does not extend to the right of the window), which the
-            # (geom, daterange) GiST answers with the rest; as `date_end < before`, the planner
-            # walked the date_end B-tree over every earlier incident (500,000 rows at 1M).
-            .where(incidents.c.geom.op("&&")(box), own.op("&&")(window), own.op("&<")(window))
-            .cte("near").prefix_with("MATERIALIZED"))  # each flat distance computed once, then filtered
+    return (select(incidents.c.id, incidents.c.geom, incidents.c.attributed_groups.label("groups"),
+                   incidents.c.date_start, incidents.c.date_end, func.sqrt(east * east + north * north).label("flat"))
+            .where(incidents.c.geom.op("&&")(box), *dates)
+            .cte("near").prefix_with("MATERIALIZED"))
+
+
+def ended_in_window(date_end: ColumnElement) -> list[ColumnElement]:
+    """An incident that ended before `before`, at most `days` earlier (at `since` or after), by
+    its last day: `since <= date_end < before`, the one rule. On rows already read
+    (`geomap.db.region`), as it stands; on the table, `ended_in_window_indexed`."""
+    return [date_end >= bindparam("since", type_=Date), date_end < bindparam("before", type_=Date)]
+
+
+def ended_in_window_indexed(own: ColumnElement) -> list[ColumnElement]:
+    """`ended_in_window` for the incidents' days `own` (a daterange, the GiST's column) as the
+    index answers it: overlaps [since, before) and does not extend to its right (`&<`) is
+    exactly `since <= date_end < before`. As `date_end < before`, the planner walked the
+    date_end B-tree over every earlier incident (500,000 rows at 1M)."""
+    window = func.daterange(bindparam("since", type_=Date), bindparam("before", type_=Date), "[)")
+    return [own.op("&&")(window), own.op("&<")(window)]
+
+
+def ranked_prior(near: CTE, *where: ColumnElement) -> Select:
+    """Each group's `per_group` nearest (group_id, id, rank) within `within_m` among the rows of
+    `near` (`region`) that meet `where`, nearest first."""
+    lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     margin = bindparam("margin", type_=Float)
     claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.geom, near.c.flat)
-               .where(near.c.flat <= bindparam("within_m", type_=Float) * margin).subquery("claimed"))
+               .where(near.c.flat <= bindparam("within_m", type_=Float) * margin, *where).subquery("claimed"))
     kth = func.nth_value(claimed.c.flat, bindparam("per_group", type_=Integer)).over(
         partition_by=claimed.c.group_id, order_by=claimed.c.flat, rows=(None, None))
     bounded = select(claimed, kth.label("kth")).subquery("bounded")
@@ -97,5 +151,5 @@ def _nearest_prior_statement() -> Select:
     rank = func.row_number().over(partition_by=few.c.group_id, order_by=(few.c.metres, few.c.id))
     ranked = (select(few.c.group_id, few.c.id, rank.label("rank"))
               .where(few.c.metres <= bindparam("within_m", type_=Float)).subquery("ranked"))
-    return (select(ranked.c.group_id, ranked.c.id).where(ranked.c.rank <= bindparam("per_group", type_=Integer))
+    return (select(ranked.c.group_id, ranked.c.id, ranked.c.rank).where(ranked.c.rank <= bindparam("per_group", type_=Integer))
             .order_by(ranked.c.group_id, ranked.c.rank))
