@@ -323,21 +323,23 @@
   };
 
   /* Labels that nothing clicks never overlap: after each move or zoom, a label whose box meets
-     one kept before it (in page order: distances, then rings, sites, the callout) is hidden. */
+     one kept before it (in page order: distances, then rings, sites, the callout) is hidden.
+     Every box is read before any class is set (hiding is `visibility`, which moves nothing), so
+     the page is laid out once, not once per label (12 labels took 216 ms read one by one). */
   G.declutter = function () {
     if (!G.map) return;
+    var spans = Array.prototype.slice.call(G.map.getContainer().querySelectorAll(
+      ".leaflet-gmLabels-pane .gm-label span, .leaflet-gmSites-pane .gm-site-name span"));
+    spans.forEach(function (span) { span.parentNode.classList.remove("gm-hidden-label"); });
+    var boxes = spans.map(function (span) { return span.getBoundingClientRect(); });
     var kept = [];
-    var labels = G.map.getContainer().querySelectorAll(".leaflet-gmLabels-pane .gm-label span, " +
-                                                       ".leaflet-gmSites-pane .gm-site-name span");
-    Array.prototype.forEach.call(labels, function (span) {
-      var holder = span.parentNode;
-      holder.classList.remove("gm-hidden-label");
-      var box = span.getBoundingClientRect();
+    spans.forEach(function (span, i) {
+      var box = boxes[i];
       if (!box.width) return;
       var clash = kept.some(function (k) {
         return box.left < k.right && k.left < box.right && box.top < k.bottom && k.top < box.bottom;
       });
-      if (clash) holder.classList.add("gm-hidden-label"); else kept.push(box);
+      if (clash) span.parentNode.classList.add("gm-hidden-label"); else kept.push(box);
     });
   };
 
