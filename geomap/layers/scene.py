@@ -166,6 +166,11 @@ class Scene:
     def aggregated(self) -> bool:
         return bool(self.cells)
 
+    @property
+    def timed(self) -> bool:
+        """Whether the interactive map has a time slider (which then decides what is shown)."""
+        return self.time_range is not None and "time" in self.layers
+
     def incident_shown(self, start: date, end: date) -> bool:
         """Whether an incident (or cell) dated start..end shows in the initial state."""
         return self.window == ALL_DATES or start <= self.on

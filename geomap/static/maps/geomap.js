@@ -24,6 +24,7 @@
     if (opts.attribution) map.attributionControl.addAttribution(opts.attribution);
     if (opts.bounds) map.fitBounds(opts.bounds, {padding: [12, 12], animate: false});
     if (opts.title) titleControl(map, opts.title, opts.subtitle);
+    G.timedMap = !!opts.timed;
     function zoomClasses() {
       var z = map.getZoom(), c = map.getContainer();
       c.classList.toggle("gm-zoom-ge7", z >= 7);
@@ -72,14 +73,18 @@
 
   function latlng(f) { return [f.geometry.coordinates[1], f.geometry.coordinates[0]]; }
 
+  /* On a map with a time slider, a dated layer is added by the slider's first update if it is
+     shown on its date: drawn now, most zones would be drawn only to be taken off again. */
   function draw(parent, fc, make) {
+    var now = [];
     var made = fc.features.map(function (f) {
       var layer = make(f, f.properties);
       bind(layer, f.properties);
       register(parent, layer, f.properties);
+      if (!(G.timedMap && f.properties.t0)) now.push(layer);
       return layer;
     });
-    addAll(parent, made);
+    addAll(parent, now);
     return made;
   }
 
