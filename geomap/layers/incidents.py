@@ -64,7 +64,7 @@ def cells_payload(scene: Scene) -> dict:
                   for bbox, (x, y, n, _) in grids.items()],
         "cats": [[str(escape(category_label(scene, c))), category_color(scene, c)] for c in categories],
         "cells": cells, "drill": str(escape(drill)) if drill else None,
-        "timed": scene.time_range is not None and "time" in scene.layers,
+        "timed": scene.timed,
     }
 
 

@@ -45,7 +45,8 @@ def build(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> folium.
     fmap.default_js = [item for item in fmap.default_js if item[0] in LEAFLET_ONLY]
     fmap.default_css = [item for item in fmap.default_css if item[0] in LEAFLET_ONLY]
     fmap.options.update(max_zoom=18, min_zoom=3)  # no tile layer is shown at start to set them
-    init = {"bounds": [[s, w], [n, e]], "attribution": str(escape(ATTRIBUTION))}
+    # timed: the time slider adds what is shown on its date (nothing is drawn to be taken off again)
+    init = {"bounds": [[s, w], [n, e]], "attribution": str(escape(ATTRIBUTION)), "timed": scene.timed}
     if embed:
         init |= {"title": scene.title, "subtitle": scene.subtitle,  # shown with textContent
                  "attribution": str(credit(scene) + Markup(" | ") + escape(ATTRIBUTION))}
