@@ -8,8 +8,9 @@ its worker: under a mixed load, items answered in 30 ms at the median and 7.5 s 
 How: the front workers (gevent, the ones clients talk to) pass a heavy request to the render
 tier, a gunicorn of sync workers on a Unix socket in a private directory, through `RenderProxy`,
 and wait for it cooperatively (a gevent socket), serving other requests meanwhile. The render
-tier runs at a lower CPU priority than the front (nice +10, or one real-time priority lower
-when the server runs under a real-time policy), so reads keep the cores when both want them.
+tier runs at a lower CPU priority than the front, its database connections' server processes
+too (nice +10, or the normal policy when the server runs under a real-time one: `lower_priority`),
+so reads keep the cores when both want them. The server starts the tier again when it has died.
 Each front worker lets at most `pending` heavy requests wait for or use the tier; one more is
 refused at once with 503 and Retry-After (load shedding rather than an ever longer queue). The
 proxy reads the tier's answer as it comes, whatever the client's pace, so a slow reader holds a
@@ -23,11 +24,15 @@ import http.client
 import os
 import queue
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import msgspec
 from gunicorn.app.base import BaseApplication
@@ -41,6 +46,9 @@ NICE = 10
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade"}
 CHUNK = 65536
+STABLE_S = 30  # a tier that ended sooner after its start is started again after a growing delay
+MAX_DELAY_S = 30
+DIRECTORY_PREFIX = "geomap-render-"
 
 
 def is_heavy(path: str) -> bool:
@@ -147,45 +155,100 @@ def _busy(start_response, slug: str, detail: str):
     return [body]
 
 
-def start(socket_path: str, workers: int, public_url: str) -> subprocess.Popen:
-    """The render tier as a child process that dies with this one; returns once it accepts on
-    `socket_path` (or has failed: then heavy requests are 503s, said in the log)."""
-    process = subprocess.Popen([sys.executable, "-m", "geomap.render", str(os.getpid()), socket_path, str(workers),
-                                public_url])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
+class Tier:
+    """The render tier as a child process of `geomap serve` that dies with it, and is started
+    again when it has died (`check`, which the server's arbiter calls about once a second)."""
+
+    def __init__(self, socket_path: str, workers: int, public_url: str):
+        self.argv = [sys.executable, "-m", "geomap.render", str(os.getpid()), socket_path, str(workers), public_url]
+        self.socket_path = socket_path
+        self.process: subprocess.Popen | None = None
+        self.started, self.delay, self.due = 0.0, 0.0, None
+
+    def start(self, wait: bool = True) -> None:
+        """Start the tier; with `wait`, return once it accepts on its socket (or has failed: then
+        heavy requests are 503s, said in the log)."""
+        self.process, self.started = subprocess.Popen(self.argv), time.monotonic()
+        deadline = time.monotonic() + 120
+        while wait and time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with socket.socket(socket.AF_UNIX) as probe:
+                    probe.connect(self.socket_path)
+                return
+            except OSError:
+                time.sleep(0.1)
+        if wait:
+            print(f"geomap: the render tier did not start (exit status {self.process.poll()}); maps answer 503",
+                  file=sys.stderr)
+
+    def check(self) -> None:
+        """Start the tier again if it has died (its master killed, out of memory): at once, or,
+        when it died within STABLE_S of its start, after twice the last delay (1 s to MAX_DELAY_S),
+        so that a tier that cannot start does not take a core doing so. Until then heavy requests
+        are 503s (`renderer-unavailable`)."""
+        if self.process is None or self.process.poll() is None:  # poll: 0 once gunicorn's arbiter has reaped it
+            return
+        now = time.monotonic()
+        if self.due is None:
+            quick = now - self.started < STABLE_S
+            self.delay = min(MAX_DELAY_S, max(1.0, 2 * self.delay)) if quick else 0.0
+            self.due = now + self.delay
+            print(f"geomap: the render tier ended (exit status {self.process.returncode}); starting it again in "
+                  f"{self.delay:.0f} s", file=sys.stderr)
+        if now >= self.due:
+            self.due = None
+            self.start(wait=False)
+
+    def stop(self) -> None:
+        """End the tier: gracefully (its workers finish their request), else by force after 15 s."""
+        if self.process is None:
+            return
+        self.process.terminate()
         try:
-            with socket.socket(socket.AF_UNIX) as probe:
-                probe.connect(socket_path)
-            return process
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        except ChildProcessError:  # reaped by gunicorn's arbiter already
+            pass
+
+
+def private_directory() -> Path:
+    """A new directory for the tier's socket (mode 0700: the tier is this user's alone), named
+    after this server's pid. The tier removes it when the server is killed; those left by servers
+    killed together with their tier (kill -9 of the process group) are removed here.
+    """
+    temporary = Path(tempfile.gettempdir())
+    for old in temporary.glob(f"{DIRECTORY_PREFIX}*"):
+        pid = old.name[len(DIRECTORY_PREFIX):].partition("-")[0]
+        try:
+            mine = old.lstat().st_uid == os.getuid() and old.is_dir()
         except OSError:
-            time.sleep(0.1)
-    print(f"geomap: the render tier did not start (exit status {process.poll()}); maps answer 503", file=sys.stderr)
-    return process
+            continue
+        if mine and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-", dir=temporary))
 
 
-def stop(process: subprocess.Popen) -> None:
-    """End the render tier: gracefully (its workers finish their request), else by force after 15 s."""
-    process.terminate()
+def _alive(pid: int) -> bool:
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    except ChildProcessError:  # reaped by gunicorn's arbiter already
-        pass
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
-def lower_priority() -> None:
-    """Below the front: nice +NICE, or one real-time priority lower under a real-time policy
-    (the benchmarks run under `chrt -r`), where nice has no effect."""
-    policy = os.sched_getscheduler(0)
-    if policy in (os.SCHED_RR, os.SCHED_FIFO):
-        priority = os.sched_getparam(0).sched_priority
-        if priority > 1:
-            os.sched_setscheduler(0, policy, os.sched_param(priority - 1))
-        else:
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    os.nice(NICE)
+def lower_priority(pid: int = 0) -> None:
+    """Put process `pid` (0: this one) below the front: nice +NICE, or, under a real-time
+    policy (the benchmarks run under `chrt -r`), out of it to the normal one. Not one real-time
+    priority lower: a real-time tier that keeps the cores busy trips the kernel's real-time
+    throttling (sched_rt_runtime_us, 0.95 s of every second), which stops every real-time
+    task, the front and the database included, for the rest of the second (bench/README "load.py")."""
+    if os.sched_getscheduler(pid) in (os.SCHED_RR, os.SCHED_FIFO):
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+    else:
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + NICE)
 
 
 class _Tier(BaseApplication):
@@ -197,7 +260,7 @@ class _Tier(BaseApplication):
                         "preload_app": True, "timeout": server.TIMEOUT_S, "graceful_timeout": 10,
                         "accesslog": None, "errorlog": "-", "proc_name": "geomap-render",
                         "limit_request_line": server.MAX_REQUEST_LINE, "control_socket_disable": True,
-                        "post_fork": _post_fork}
+                        "post_fork": _post_fork, "worker_exit": _worker_exit}
         super().__init__()
 
     def load_config(self) -> None:
@@ -207,14 +270,31 @@ class _Tier(BaseApplication):
 
     def load(self):
         from geomap import create_app
+        from geomap.db.engine import on_local_backend
 
-        return create_app(default_public_url=self.public_url)
+        app = self.flask_app = create_app(default_public_url=self.public_url)
+        # a map's SQL at the tier's priority too, not on equal terms with the reads'
+        on_local_backend(app.extensions["geomap.engine"], lower_priority)
+        return app
 
 
 def _post_fork(arbiter, worker) -> None:
     from geomap.io.parallel import die_with_parent
 
     die_with_parent(arbiter.pid)  # a killed tier leaves no worker behind
+    # a pool of its own: not the connections the master opened while building the app (shared
+    # by every worker, they would mix their queries), each new one at the tier's priority
+    arbiter.app.flask_app.extensions["geomap.engine"].dispose(close=False)
+
+
+def _worker_exit(arbiter, worker) -> None:
+    """A render worker that has finished ends at once: tearing down its interpreter (the app,
+    matplotlib, their caches) took seconds at the tier's low priority on a busy machine, which
+    held up the tier's stop. A worker that failed to boot keeps its exit status for gunicorn."""
+    if worker.booted:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def main(argv: list[str]) -> None:
@@ -222,9 +302,16 @@ def main(argv: list[str]) -> None:
     from geomap.io.parallel import die_with_parent
 
     parent, socket_path, workers, public_url = argv
-    die_with_parent(int(parent))  # a killed `geomap serve` leaves no render tier behind
+    die_with_parent(int(parent), signal.SIGTERM)  # a killed `geomap serve` leaves no render tier behind
     lower_priority()
-    _Tier(socket_path, int(workers), public_url).run()
+    tier = os.getpid()
+    try:
+        _Tier(socket_path, int(workers), public_url).run()
+    finally:  # in the tier's master only (a worker's exit passes here too), once the server was killed
+        if os.getpid() == tier and os.getppid() != int(parent):  # nobody else will remove the socket's directory
+            shutil.rmtree(Path(socket_path).parent, ignore_errors=True)
+            sys.stderr.flush()
+            os._exit(0)  # and nobody waits for its status: no teardown of the interpreter (as `_worker_exit`)
 
 
 if __name__ == "__main__":

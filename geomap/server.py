@@ -29,16 +29,17 @@ restarted. No gunicorn control socket: several `geomap serve` of one user do not
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import shutil
 import socket
-import tempfile
+import sys
 import warnings
-from pathlib import Path
 
 import msgspec
 from gunicorn import glogging, util
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from geomap.db.engine import cooperative_waits
 
@@ -50,12 +51,29 @@ TIMEOUT_S = 120  # a map of a large area can take tens of seconds on a busy mach
 SECRET_PARAMS = re.compile(r"(?i)((?:^|&)(?:[\w.-]*token|access_token|api_key|apikey|key|password|secret)=)[^&]*")
 
 
+class _Arbiter(Arbiter):
+    """gunicorn's master, which also starts the render tier again when it has died."""
+
+    def manage_workers(self) -> None:
+        """Keep the front's workers, and the render tier (called about once a second)."""
+        super().manage_workers()
+        if self.app.tier is not None:
+            self.app.tier.check()
+
+
 class _Server(BaseApplication):
-    def __init__(self, options: dict[str, object], public_url: str, render_socket: str | None = None):
+    def __init__(self, options: dict[str, object], public_url: str, tier=None):
         self.options = options
         self.public_url = public_url
-        self.render_socket = render_socket
+        self.tier = tier
         super().__init__()
+
+    def run(self) -> None:
+        """gunicorn's BaseApplication.run with this module's arbiter."""
+        try:
+            _Arbiter(self).run()
+        except RuntimeError as exc:
+            sys.exit(f"\nError: {exc}\n")
 
     def load_config(self) -> None:
         for key, value in self.options.items():
@@ -66,9 +84,9 @@ class _Server(BaseApplication):
         from geomap import create_app, render
 
         app = self.flask_app = create_app(default_public_url=self.public_url)
-        if self.render_socket is None:
+        if self.tier is None:
             return app
-        return render.RenderProxy(app, self.render_socket, render.PENDING, TIMEOUT_S)
+        return render.RenderProxy(app, self.tier.socket_path, render.PENDING, TIMEOUT_S)
 
 
 def _cooperative_database(worker) -> None:
@@ -164,11 +182,12 @@ def serve(host: str, port: int, workers: int, public_url: str | None = None, ren
         return
     from geomap import render
 
-    private = Path(tempfile.mkdtemp(prefix="geomap-render-"))  # mode 0700: the tier is this user's alone
-    render_socket, tier = str(private / "render.sock"), []
-    settings["when_ready"] = lambda arbiter: tier.append(render.start(render_socket, render_workers, public_url))
-    settings["on_exit"] = lambda arbiter: [render.stop(process) for process in tier]
+    private, master = render.private_directory(), os.getpid()
+    tier = render.Tier(str(private / "render.sock"), render_workers, public_url)
+    settings["when_ready"] = lambda arbiter: tier.start()
+    settings["on_exit"] = lambda arbiter: tier.stop()
     try:
-        _Server(settings, public_url, render_socket).run()
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
+        _Server(settings, public_url, tier).run()
+    finally:  # a front worker's exit passes here too: only the master removes the directory
+        if os.getpid() == master:
+            shutil.rmtree(private, ignore_errors=True)

@@ -1,15 +1,18 @@
 """The concurrency of `geomap serve` (issue 14's load target; README "Concurrency"): maps drawn
 by the render tier (geomap.render) while reads answer at once, which the old model (maps in the
 front workers, `--render-workers 0`) cannot do; more maps than the tier takes are 503s with
-Retry-After; a killed server leaves no render process behind; a request waiting for the
-database does not hold up the other requests of its worker."""
+Retry-After; a killed render tier is started again by the server; a killed server leaves no
+render process and no socket directory behind; a request waiting for the database does not hold
+up the other requests of its worker."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,6 +24,8 @@ from serving import free_port, get, wait_for_health
 from geomap import render
 
 BIG_MAP = "/maps.png?bbox=40,30,48,38&width=2400&height=1800"  # a second or more of CPU here
+SMALL_MAP = "/maps.png?bbox=43,35,44,36&width=600&height=400"
+RESTART_S = 30  # a killed tier answers again within this: a start delay of at most 1 s, then its boot
 
 
 @pytest.fixture(scope="module")
@@ -112,18 +117,67 @@ def _render_processes(server_pid: int) -> list[int]:
     return found
 
 
-def test_a_killed_server_leaves_no_render_process(cluster_url, tmp_path):
+def _socket_directories(server_pid: int) -> list[str]:
+    return glob.glob(os.path.join(tempfile.gettempdir(), f"{render.DIRECTORY_PREFIX}{server_pid}-*"))
+
+
+def test_a_killed_server_leaves_no_render_process_and_no_directory(cluster_url, tmp_path):
     process, base = _serve(cluster_url, tmp_path / "serve.log", 2)
     try:
-        assert get(base + "/maps.png?bbox=43,35,44,36&width=600&height=400", timeout=60)[0] == 200
+        assert get(base + SMALL_MAP, timeout=60)[0] == 200
         assert len(_render_processes(process.pid)) == 3  # the tier's arbiter and its two workers
+        assert len(_socket_directories(process.pid)) == 1
     finally:
         process.kill()
         process.wait()
-    deadline = time.monotonic() + 10
-    while _render_processes(process.pid) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 15
+    while (_render_processes(process.pid) or _socket_directories(process.pid)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _render_processes(process.pid) == []
+    assert _socket_directories(process.pid) == []  # the tier removed it on its way out
+
+
+def test_a_killed_render_tier_is_started_again(cluster_url, tmp_path):
+    process, base = _serve(cluster_url, tmp_path / "serve.log", 1)
+    try:
+        assert get(base + SMALL_MAP, timeout=60)[0] == 200
+        killed = _render_processes(process.pid)
+        assert len(killed) == 2  # the tier's arbiter and its worker
+        for pid in killed:
+            os.kill(pid, signal.SIGKILL)
+        start, answers = time.monotonic(), []
+        while time.monotonic() - start < RESTART_S:
+            status, headers, body = get(base + SMALL_MAP, timeout=60)
+            answers.append(status)
+            if status == 200:
+                break
+            assert status == 503 and headers["Retry-After"] == str(render.RETRY_AFTER_S), (status, body)
+            assert json.loads(body)["type"].endswith("/renderer-unavailable")
+            time.sleep(0.25)
+        print(f"a map answered 200 {time.monotonic() - start:.1f} s after the kill; before it {answers[:-1]}")
+        assert answers[-1] == 200, answers
+        assert get(base + "/health", timeout=10)[0] == 200  # the front never went away
+        restarted = _render_processes(process.pid)
+        assert len(restarted) == 2 and not set(restarted) & set(killed)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    assert _socket_directories(process.pid) == []
+
+
+def test_socket_directories_of_killed_servers_are_removed_at_start():
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid no process has now (a server killed together with its tier)
+    stale = Path(tempfile.mkdtemp(prefix=f"{render.DIRECTORY_PREFIX}{gone.pid}-"))
+    (stale / "render.sock").touch()
+    live = Path(tempfile.mkdtemp(prefix=f"{render.DIRECTORY_PREFIX}{os.getpid()}-"))  # a running server's
+    try:
+        fresh = render.private_directory()
+        assert not stale.exists() and live.exists()
+        assert fresh.name.startswith(f"{render.DIRECTORY_PREFIX}{os.getpid()}-") and fresh.stat().st_mode & 0o777 == 0o700
+        fresh.rmdir()
+    finally:
+        live.rmdir()
 
 
 def test_a_request_waiting_for_the_database_does_not_stall_its_worker(cluster_url, tmp_path):

@@ -5,6 +5,7 @@ import functools
 import select
 import weakref
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -128,3 +129,22 @@ def cooperative_waits() -> None:
     from psycopg import waiting
 
     waiting.wait = waiting.wait_poll if hasattr(select, "poll") else waiting.wait_select
+
+
+def on_local_backend(engine: Engine, act: Callable[[int], None]) -> None:
+    """Call `act` with the process id of the server process behind each new connection of
+    `engine`, when that process runs on this machine (a loopback or Unix-socket connection to a
+    process named postgres: the embedded cluster). An OSError of `act` (a process of another
+    user) is ignored: the connection works as before."""
+
+    def connected(dbapi_connection, record) -> None:
+        info = dbapi_connection.info
+        if not (info.host in ("localhost", "127.0.0.1", "::1") or info.host.startswith("/")):
+            return
+        try:
+            if Path(f"/proc/{info.backend_pid}/comm").read_text().strip() == "postgres":
+                act(info.backend_pid)
+        except OSError:
+            pass
+
+    event.listen(engine, "connect", connected)

@@ -118,8 +118,9 @@ def _work(path: str, collection: str, lines: Lines, separated: bool, tasks, resu
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when `parent` dies, however it dies (kill -9 included).
+def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
+    """Have the kernel kill this process when `parent` dies, however it dies (kill -9 included);
+    with `sig` (signal.SIGTERM), ask it to end instead, so that it can clean up after itself.
 
     Without it, a killed `geomap import` left its readers running under PID 1, and with them
     the multiprocessing resource tracker, which ends only when every holder of its pipe has
@@ -128,19 +129,21 @@ def die_with_parent(parent: int) -> None:
     """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        armed = libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0
     except (OSError, AttributeError):
         armed = False
     if os.getppid() != parent:
         os._exit(1)
     if not armed:
-        threading.Thread(target=_watch, args=(parent,), daemon=True, name="geomap-parent-watch").start()
+        threading.Thread(target=_watch, args=(parent, sig), daemon=True, name="geomap-parent-watch").start()
 
 
-def _watch(parent: int) -> None:
+def _watch(parent: int, sig: int) -> None:
     while os.getppid() == parent:
         time.sleep(POLL)
-    os._exit(1)
+    if sig == signal.SIGKILL:
+        os._exit(1)
+    os.kill(os.getpid(), sig)
 
 
 def _read(part: Part, stream, reader, lines, separated: bool) -> Done:
