@@ -4,7 +4,8 @@ same with the database restarted in the middle.
 
     flock /tmp/geomap-bench.lock .venv/bin/python bench/load.py [--seconds 60] [--clients 8] [--incidents 10000] [--workers 2] [--render-workers 2] [--no-maps] [--rate R] [--port P]
 
-Prints, for each run: throughput, p50/p99 per kind of request, answers by status; for the
+Prints, for each run: throughput, p50/p99 per kind of request, answers by status (a 503 with
+its problem type), how many maps were shed (503 renderer-busy); for the
 restart run, how long the database was down and how long after its return the first 200 came,
 and whether every write that answered 2xx is stored; plus the unloaded median of each read (one
 client, one request at a time) and p99 under load against 3x it; and the load average.
@@ -52,6 +53,7 @@ class Answer:
     kind: str
     status: int
     written: str | None = None
+    problem: str | None = None  # a 503's problem type: renderer-busy (shed), renderer-unavailable, ...
 
 
 def free_port() -> int:
@@ -81,22 +83,26 @@ class Client:
             kind, fid = self.rng.choices(list(READS), weights=self.weights)[0], None
             method, path, body, headers = "GET", self.rng.choice(READS[kind]), None, {}
         start = time.monotonic()
-        status = self._send(method, path, body, headers)
-        return Answer(start, time.monotonic() - start, kind, status, fid if fid and 200 <= status < 300 else None)
+        status, problem = self._send(method, path, body, headers)
+        return Answer(start, time.monotonic() - start, kind, status, fid if fid and 200 <= status < 300 else None,
+                      problem)
 
-    def _send(self, method, path, body, headers) -> int:
+    def _send(self, method, path, body, headers) -> tuple[int, str | None]:
         try:
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             self.conn.request(method, path, body=body, headers=headers)
             response = self.conn.getresponse()
-            response.read()
-            return response.status
+            content = response.read()
+            problem = None
+            if response.status == 503 and response.getheader("Content-Type", "").startswith("application/problem+json"):
+                problem = json.loads(content).get("type", "").rsplit("/", 1)[-1]
+            return response.status, problem
         except (OSError, http.client.HTTPException):
             if self.conn is not None:
                 self.conn.close()
             self.conn = None
-            return 0
+            return 0, None
 
 
 def run_load(port: int, token: str, clients: int, seconds: float, weights, middle=None,
@@ -150,9 +156,13 @@ def report(title: str, answers: list[Answer], seconds: float, unloaded: dict[str
             continue
         base = unloaded.get(kind)
         versus = f"; p99 / unloaded median {quantile(times, 0.99) / base:.1f}x (target <= 3x)" if base else ""
-        others = dict(sorted(Counter(a.status for a in answers if a.kind == kind and a.status not in (200, 201)).items()))
+        others = dict(sorted(Counter(f"{a.status} {a.problem}" if a.problem else str(a.status)
+                                     for a in answers if a.kind == kind and a.status not in (200, 201)).items()))
         print(f"  {kind:8} {len(times):6d} ok: p50 {quantile(times, 0.5) * 1000:7.1f} ms, "
               f"p99 {quantile(times, 0.99) * 1000:7.1f} ms{versus}" + (f"; other answers {others}" if others else ""))
+    shed = sum(a.problem == "renderer-busy" for a in answers)
+    heavy = sum(a.kind == "maps" for a in answers)
+    print(f"  maps shed (503 renderer-busy, Retry-After): {shed} of {heavy} asked")
 
 
 def unloaded_medians(port: int, token: str) -> dict[str, float]:
