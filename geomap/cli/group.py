@@ -14,15 +14,18 @@ class GeomapGroup(click.Group):
     """Turns geomap's typed errors into a clear message and exit status 1, never a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from sqlalchemy.exc import InterfaceError, OperationalError
+        from geomap.db.engine import lost
 
         try:
             return super().invoke(ctx)
         except GeomapError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-        except (OperationalError, InterfaceError) as exc:  # the connection died: at COMMIT, or before
-            click.echo(f"error: {LOST_CONNECTION}\n  ({str(exc.orig or exc).strip().splitlines()[0]})", err=True)
+        except Exception as exc:
+            if not lost(exc):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]  # died at COMMIT, or before
+            click.echo(f"error: {LOST_CONNECTION}\n  ({reason})", err=True)
             sys.exit(1)
 
 

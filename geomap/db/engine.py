@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
+import psycopg
 from sqlalchemy import Connection, Row, Select, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -95,6 +96,16 @@ def read(engine: Engine, work: Callable[[Connection], T]) -> T:
             raise
     with autocommit(engine).connect() as conn:
         return work(conn)
+
+
+def lost(exc: BaseException) -> bool:
+    """Whether a database error says the database could not do the work (the connection lost, the
+    server shutting down, a timeout or a cancelled transaction), not that it refused the data. Such
+    an error goes on up as what it is (the API's 503, the CLI's lost-connection message); it is
+    never reported as bad input."""
+    error = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error; raw COPY does not
+    return isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def run_compiled(conn: Connection, statement: Select, values: Mapping[str, Any]) -> list[Row]:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geomap.db import bulk, rebuild, staging
 from geomap.db import groups as stored_groups
+from geomap.db.engine import lost
 from geomap.db.write import copy
 from geomap.errors import InvalidInput, Problem
 
@@ -109,6 +110,8 @@ def write(conn: Connection, job: Import, chunks: Iterable[Chunk], sink: Sink, si
             raise _refused(job, exc) from None
         raise ReadAgain("an id is repeated in the file") from None
     except (DBAPIError, psycopg.Error) as exc:
+        if lost(exc):
+            raise
         raise _refused(job, exc) from None
 
 

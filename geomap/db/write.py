@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geomap.db import bulk, incarnation, rows, staging
+from geomap.db.engine import lost
 from geomap.db.incarnation import Version
 from geomap.db.schema import relations
 from geomap.db.store import current_rows, table
@@ -189,18 +190,19 @@ def _staged(conn: Connection, collection: str, records: Sequence[Record], actor:
         try:
             return _stage_and_apply(conn, collection, records, actor, every)
         except (DBAPIError, psycopg.Error) as exc:
-            raise InvalidInput(refused, [Problem(records[0].where, "feature", _reason(exc))]) from None
+            raise _refusal(exc, refused, records[0]) from None
     try:
         with conn.begin_nested():
             return _stage_and_apply(conn, collection, records, actor, every)
-    except (DBAPIError, psycopg.Error):
-        pass
+    except (DBAPIError, psycopg.Error) as exc:
+        if lost(exc):
+            raise
     for record in records:  # the set was refused: find the first record refused (rolled back later)
         try:
             with conn.begin_nested():
                 _stage_and_apply(conn, collection, [record], actor, every)
         except (DBAPIError, psycopg.Error) as exc:
-            raise InvalidInput(refused, [Problem(record.where, "feature", _reason(exc))]) from None
+            raise _refusal(exc, refused, record) from None
     raise InvalidInput(refused, [Problem(records[0].where.split(":")[0], "feature", "refused as a whole")])
 
 
@@ -256,6 +258,13 @@ def copy(conn: Connection, copy_sql: str, lines: list[str]) -> None:
 def _diag(exc: Exception, name: str) -> str | None:
     error = getattr(exc, "orig", exc)  # SQLAlchemy wraps the driver's error; raw COPY does not
     return getattr(getattr(error, "diag", None), name, None)
+
+
+def _refusal(exc: Exception, refused: str, record: Record) -> Exception:
+    """The database's refusal of `record` as bad input; a lost database as itself."""
+    if lost(exc):
+        return exc
+    return InvalidInput(refused, [Problem(record.where, "feature", _reason(exc))])
 
 
 def _reason(exc: Exception) -> str:

@@ -4,6 +4,7 @@ session or one transaction never see each other's staged rows, and made again wh
 back transaction took them away."""
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -156,3 +157,39 @@ def test_a_write_costs_the_same_statements_and_linear_time_whatever_its_claims(s
     with seeded.connect() as conn:
         assert stored(conn, "large-0") == (2, [("create", 1), ("update", 2)], 4000)
     assert min(t for _, t in large) < 20 * min(t for _, t in small), (small, large)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_write_whose_connection_is_lost_is_an_outage_not_refused_input(seeded, count):
+    """The database going away in the middle of a write (here: the write's backend terminated,
+    as a restart does, while it waits for a lock) is reported as a lost connection, which the
+    API answers 503, never as the database refusing the features (422)."""
+    from sqlalchemy.exc import OperationalError
+
+    records = [record(f"lost-{count}-{n}") for n in range(count)]
+    failed: list[BaseException] = []
+    with seeded.connect() as blocker, seeded.connect() as conn:
+        blocker.execute(text("LOCK TABLE incidents IN SHARE MODE"))  # the write's INSERT waits on it
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+        def attempt():
+            try:
+                write.write(conn, "incidents", records, "test")
+            except BaseException as exc:  # noqa: BLE001 - the test asserts on its type below
+                failed.append(exc)
+
+        writer = threading.Thread(target=attempt)
+        writer.start()
+        with seeded.connect() as admin:
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE pid = :pid AND wait_event_type = 'Lock'"
+            deadline = time.monotonic() + 20
+            while not admin.execute(text(waiting), {"pid": pid}).scalar():
+                assert time.monotonic() < deadline, "the write never waited for the lock"
+                time.sleep(0.05)
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        writer.join(20)
+        blocker.rollback()
+    assert len(failed) == 1 and isinstance(failed[0], OperationalError), failed
+    with seeded.connect() as check:
+        ids = [r.id for r in records]
+        assert check.execute(text("SELECT count(*) FROM incidents WHERE id = ANY(:ids)"), {"ids": ids}).scalar() == 0
