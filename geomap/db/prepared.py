@@ -41,9 +41,10 @@ class Compiled:
 
 def compile_once(statement: ClauseElement, dialect: Dialect, supplied: frozenset[str]) -> Compiled:
     """`statement` compiled for `dialect`, its parameters named in `supplied` left to each
-    execution, the others (constants of geomap's code) written in (each was a parameter
-    PostgreSQL received and typed at every execution: 40 for an incident's Feature). A ValueError when the text cannot be reused as is: a parameter the driver would
-    not receive as given (a type that converts its values, a list expanded into the text)."""
+    execution, the others (constants of geomap's code) written in: each was a parameter
+    PostgreSQL received and typed at every execution, 36 for an incidents page. A ValueError
+    when the text cannot be reused as is: a parameter the driver would not receive as given (a
+    type that converts its values, a list expanded into the text)."""
     compiled = statement.compile(dialect=dialect)
     if "POSTCOMPILE" in compiled.string:
         raise ValueError("a list parameter is expanded into the text at each execution")
