@@ -129,14 +129,15 @@ def serve(database_url: str, static: dict[str, str], cached: bool):
     return process, f"http://127.0.0.1:{ports.get(timeout=120)}"
 
 
-def interactive_ms(page, url: str, ready: str | None) -> float:
-    """Milliseconds from navigation start to the load event (and `ready`, when given)."""
+def interactive_ms(page, url: str, ready: str | None) -> tuple[float, float]:
+    """Milliseconds from navigation start to the load event (and `ready`, when given), and to the
+    page's last byte (the server's part of it: for ours, the counting; the rest is the browser's)."""
     page.goto(url, wait_until="load", timeout=600_000)
     if ready:
         page.wait_for_function(ready, timeout=600_000)
     timing = page.evaluate("() => { const t = performance.getEntriesByType('navigation')[0];"
-                           " return {load: t.loadEventEnd, ready: performance.now()}; }")
-    return timing["load"]
+                           " return {load: t.loadEventEnd, response: t.responseEnd}; }")
+    return timing["load"], timing["response"]
 
 
 def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int, settle: float = 0.0) -> dict[str, list[float]]:
@@ -154,8 +155,9 @@ def browser_runs(urls: dict[str, tuple[str, str | None]], runs: int, settle: flo
                            or route.request.url.startswith("data:") else (blocked.append(route.request.url),
                                                                            route.abort()))
                 url, ready = urls[name]
-                times[name].append(interactive_ms(page, url, ready))
-                print(f"  run {i + 1} {name}: {times[name][-1] / 1000:.2f} s", flush=True)
+                load, response = interactive_ms(page, url, ready)
+                times[name].append(load)
+                print(f"  run {i + 1} {name}: {load / 1000:.2f} s (page received at {response / 1000:.2f} s)", flush=True)
                 page.close()
                 time.sleep(settle)  # the closed page's teardown (100 MB for the naive map) ends first
         browser.close()
