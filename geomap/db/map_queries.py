@@ -102,8 +102,8 @@ def incident_cells(conn: Connection, clauses: list[ColumnElement], origin: tuple
     # MATERIALIZED: planned on its own, the count per category is one hash aggregate in memory.
     # Inlined, the planner sorted the 100,000 rows (on disk, with the default 4 MB) to feed the
     # outer GROUP BY in order: twice as slow. A hash that outgrows work_mem spills, never fails.
-    per_category = (select(*keys, inner.c.category, func.count().label("n"), func.sum(inner.c.lon).label("lons"),
-                           func.sum(inner.c.lat).label("lats"), func.min(inner.c.date_start).label("first"),
+    per_category = (select(*keys, inner.c.category, func.count().label("n"), func.sum(_fixed(inner.c.lon)).label("lons"),
+                           func.sum(_fixed(inner.c.lat)).label("lats"), func.min(inner.c.date_start).label("first"),
                            func.max(inner.c.date_end).label("last"))
                     .group_by(*keys, inner.c.category).cte("per_category").prefix_with("MATERIALIZED"))
     c = per_category.c
@@ -113,11 +113,25 @@ def incident_cells(conn: Connection, clauses: list[ColumnElement], origin: tuple
     query = (select(c.cx, c.cy, c.period,
                     type_coerce(func.array_agg(aggregate_order_by(c.category, *order)), untyped).label("categories"),
                     type_coerce(func.array_agg(aggregate_order_by(c.n, *order)), untyped).label("counts"),
-                    n.label("n"), (func.sum(c.lons) / weight).label("lon"), (func.sum(c.lats) / weight).label("lat"),
+                    n.label("n"), _mean(c.lons, weight).label("lon"), _mean(c.lats, weight).label("lat"),
                     func.min(c.first).label("first"), func.max(c.last).label("last"))
              .group_by(c.cx, c.cy, c.period).order_by(c.cx, c.cy, c.period))
     conn.execute(text(f"SET LOCAL work_mem = '{CELLS_WORK_MEM}'"))
     return conn.execute(query).all()
+
+
+# A cell's centre is the mean of its coordinates summed as integers of FIXED degrees (1 cm): exact,
+# so the same rows give the same centre in any order. Summed as floats, rows read in another order
+# (a synchronised scan, an updated row) changed the last bits, the map and its data version.
+FIXED = 10**-7
+
+
+def _fixed(degrees: ColumnElement) -> ColumnElement:
+    return cast(func.round(degrees / FIXED), Integer)  # |degrees| <= 180: within int4; sum(int4) is a bigint
+
+
+def _mean(fixed_sum: ColumnElement, weight: ColumnElement) -> ColumnElement:
+    return cast(func.sum(fixed_sum), Double) * FIXED / weight
 
 
 def _group_category() -> ColumnElement:
