@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from geomap.db.engine import run_compiled
+from geomap.db import prepared
 from geomap.db.reach import Geography, one_box
 from geomap.db.schema import incidents
 
@@ -53,7 +53,7 @@ def base_counts(conn: Connection, lon: float, lat: float, group_ids: Iterable[st
     values = count_params(lon, lat, wanted, local_m=local_m, region_m=region_m, window=window, baseline=baseline,
                           exclude=exclude)
     box = dict(zip(("west", "south", "east", "north"), one_box(lon, lat, region_m), strict=True))
-    return counts_by_group(wanted, run_compiled(conn, _base_counts_statement(), values | box))
+    return counts_by_group(wanted, prepared.run(conn, _base_counts_statement(), values | box))
 
 
 def count_params(lon: float, lat: float, group_ids: list[str], *, local_m: float, region_m: float,

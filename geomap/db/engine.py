@@ -1,17 +1,16 @@
 """Engines: the configured DATABASE_URL, or the embedded cluster started on demand."""
 from __future__ import annotations
 
-import functools
 import select
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 import psycopg
-from sqlalchemy import Connection, Row, Select, create_engine, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from geomap.config import Settings
@@ -106,30 +105,6 @@ def lost(exc: BaseException) -> bool:
     error = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error; raw COPY does not
     return isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated)
-
-
-def run_compiled(conn: Connection, statement: Select, values: Mapping[str, Any]) -> list[Row]:
-    """The rows of `statement` (built once, its values bound parameters) with `values`, sent as
-    its SQL text compiled once per dialect (`exec_driver_sql`: the connection's events, error
-    handling and invalidation as for any statement). For the hot reads (issue 16): SQLAlchemy's
-    per-call cache key and parameter processing for a statement of this size cost 0.1-0.2 ms,
-    about a tenth of a nearby query at 100,000 incidents."""
-    sql, defaults, processors = _compiled(statement, conn.dialect)
-    params = defaults | dict(values)
-    for name, process in processors.items():
-        params[name] = process(params[name])
-    return conn.exec_driver_sql(sql, params).all()
-
-
-@functools.cache
-def _compiled(statement: Select, dialect: Dialect) -> tuple[str, dict[str, Any], dict[str, Callable]]:
-    """The statement's SQL text, the values of its literal parameters, and its parameters' bind
-    processors. Expanding parameters (`IN` lists) would need the values to compile: refused."""
-    compiled = statement.compile(dialect=dialect)
-    if "POSTCOMPILE" in compiled.string:
-        raise ValueError("run_compiled needs a statement without expanding parameters (use = ANY(array))")
-    processors = {k: v for k, v in compiled._bind_processors.items() if k in compiled.params}
-    return compiled.string, dict(compiled.params), processors
 
 
 def cooperative_waits() -> None:

@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from geomap.db import prepared
 from geomap.db.candidates import incident_select
-from geomap.db.engine import run_compiled
 from geomap.db.reach import Geography, envelope
 from geomap.db.schema import incidents
 
@@ -72,7 +72,7 @@ def _execute(conn: Connection, statement: Callable[[int], Select], params: dict[
     boxes = envelope(params["lon"], params["lat"], params["radius"] + widest)
     values = params | {"widest": widest} | {f"{k}{i}": v for i, box in enumerate(boxes)
                                             for k, v in zip(("west", "south", "east", "north"), box, strict=True)}
-    return run_compiled(conn, statement(len(boxes)), values)
+    return prepared.run(conn, statement(len(boxes)), values)
 
 
 def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
@@ -157,7 +157,7 @@ def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
 
 def _list_clauses(event_types: bool, groups: bool, exclude: bool) -> list[ColumnElement]:
     """The lists as arrays (`= ANY`, `<> ALL`), one bound value each, so that the statement's
-    text does not depend on their lengths (`run_compiled`)."""
+    text does not depend on their lengths (`prepared.run`)."""
     clauses = []
     if event_types:
         clauses.append(incidents.c.event_type == any_(cast(bindparam("event_types"), ARRAY(Text))))

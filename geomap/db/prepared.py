@@ -11,12 +11,13 @@ execution for its values.
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from cachetools import LRUCache
-from sqlalchemy import Connection, CursorResult
+from sqlalchemy import Connection, CursorResult, Row
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
@@ -31,36 +32,43 @@ class Compiled:
 
     sql: str
     supplied: frozenset[str]
+    constants: Mapping[str, object]  # those with no literal form (an infinite float), sent as parameters
 
     def execute(self, conn: Connection, values: Mapping[str, object]) -> CursorResult:
         """The statement run with `values` (one for each name in `supplied`)."""
         if values.keys() != self.supplied:
             raise ValueError(f"the statement takes {sorted(self.supplied)}, not {sorted(values)}")
-        return conn.exec_driver_sql(self.sql, dict(values))
+        return conn.exec_driver_sql(self.sql, {**self.constants, **values})
 
 
-def compile_once(statement: ClauseElement, dialect: Dialect, supplied: frozenset[str]) -> Compiled:
-    """`statement` compiled for `dialect`, its parameters named in `supplied` left to each
-    execution, the others (constants of geomap's code) written in: each was a parameter
-    PostgreSQL received and typed at every execution, 36 for an incidents page. A ValueError
-    when the text cannot be reused as is: a parameter the driver would not receive as given (a
-    type that converts its values, a list expanded into the text)."""
+def compile_once(statement: ClauseElement, dialect: Dialect, supplied: frozenset[str] | None = None) -> Compiled:
+    """`statement` compiled for `dialect`, its parameters named in `supplied` (by default those
+    built without a value) left to each execution, the others (constants of geomap's code)
+    written in: each was a parameter PostgreSQL received and typed at every execution, 36 for an
+    incidents page. A ValueError when the text cannot be reused as is: a parameter the driver
+    would not receive as given (a type that converts its values, a list expanded into the text)."""
     compiled = statement.compile(dialect=dialect)
+    if supplied is None:
+        supplied = frozenset(name for bind, name in compiled.bind_names.items() if bind.required)
     if "POSTCOMPILE" in compiled.string:
         raise ValueError("a list parameter is expanded into the text at each execution")
     converted = [name for name, bind in compiled.binds.items()
                  if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None]
     if converted:
         raise ValueError(f"parameters {converted} are converted before they are sent")
-    values = compiled.construct_params()
+    values = compiled.construct_params(dict.fromkeys(supplied))  # the supplied ones need no value here
     missing = supplied - values.keys()
     if missing:
         raise ValueError(f"the statement has no parameters {sorted(missing)}")
-    text = compiled.string
+    text, constants = compiled.string, {}
     for bind, name in compiled.bind_names.items():
-        if name not in supplied:  # the statement's own constant, written in by SQLAlchemy's literal rendering
+        if name in supplied:
+            continue
+        if isinstance(values[name], float) and not math.isfinite(values[name]):
+            constants[name] = values[name]  # SQLAlchemy would write `inf`, which PostgreSQL reads as a column
+        else:  # the statement's own constant, written in by SQLAlchemy's literal rendering
             text = text.replace(f"%({name})s", compiled.render_literal_value(values[name], bind.type))
-    return Compiled(text, supplied)
+    return Compiled(text, supplied, constants)
 
 
 class Statements:
@@ -73,7 +81,7 @@ class Statements:
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, dialect: Dialect, build: Callable[[], ClauseElement],
-            supplied: frozenset[str]) -> Compiled:
+            supplied: frozenset[str] | None = None) -> Compiled:
         """The statement under `key`, built by `build()` and compiled the first time."""
         full = (dialect.name, dialect.driver, dialect.server_version_info, key)
         with self._lock:
@@ -94,3 +102,12 @@ class Statements:
 
 
 STATEMENTS = Statements()  # the process's: each user's keys begin with its own name
+
+
+def run(conn: Connection, statement: ClauseElement, values: Mapping[str, object]) -> list[Row]:
+    """The rows of `statement`, built once (each value a named bind parameter), with `values`:
+    its text compiled once per dialect and kept under the statement itself. For the hot reads
+    of the analysis (nearby, the report's region): SQLAlchemy's per-call cache key and parameter
+    processing cost 0.1-0.2 ms of a 1.7 ms nearby query at 100,000 incidents."""
+    compiled = STATEMENTS.get(("statement", statement), conn.dialect, lambda: statement)
+    return compiled.execute(conn, {name: values[name] for name in compiled.supplied}).all()

@@ -24,8 +24,8 @@ from sqlalchemy import (
     select,
 )
 
+from geomap.db import prepared
 from geomap.db.candidates import incidents_by_id
-from geomap.db.engine import run_compiled
 from geomap.db.reach import Geography, one_box
 from geomap.db.schema import incidents
 
@@ -41,7 +41,7 @@ def nearest_prior(conn: Connection, lon: float, lat: float, *, before: date, wit
     all dates), and each group's incidents are ranked by distance. (An unbounded
     nearest-neighbour walk per group reads the whole index when a group has few such incidents.)
     """
-    ranked = run_compiled(conn, _nearest_prior_statement(), region_params(lon, lat, within_m)
+    ranked = prepared.run(conn, _nearest_prior_statement(), region_params(lon, lat, within_m)
                           | prior_params(before=before, within_m=within_m, days=days, per_group=per_group))
     return by_group(conn, ranked)
 

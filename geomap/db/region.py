@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, Integer, Select, Text, bindparam, cast, func, literal_column, null, select
 
+from geomap.db import prepared
 from geomap.db.base_counts import count_params, counted, counts_by_group
-from geomap.db.engine import run_compiled
 from geomap.db.prior import by_group, ended_in_window, prior_params, ranked_prior, region, region_params
 from geomap.db.schema import incidents
 
@@ -34,7 +34,7 @@ def prior_and_counts(conn: Connection, lon: float, lat: float, group_ids: Iterab
     prior = prior_params(before=before, within_m=within_m, days=days, per_group=per_group)
     values = region_params(lon, lat, max(within_m, region_m)) | counts | prior | {
         "span_from": min(counts["first"], prior["since"]), "span_to": max(counts["last"], before)}
-    rows = run_compiled(conn, _statement(), values)
+    rows = prepared.run(conn, _statement(), values)
     ranked = [r for r in rows if r.kind == "prior"]
     return by_group(conn, ranked), counts_by_group(wanted, ((r.group_id, r.observed, r.baseline) for r in rows
                                                              if r.kind == "count"))
