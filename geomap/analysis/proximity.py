@@ -98,7 +98,10 @@ class Neighbours:
             return []
         spread = self.measure(origin)
         kept = np.flatnonzero(spread.low <= check_radius(radius_m, "radius_m"))
-        order = kept[np.lexsort((np.array(self.ids, dtype=object)[kept], spread.best[kept]))]
+        if 0 < count < len(kept):  # only those as near as the count-th nearest can be listed (ties kept)
+            best = spread.best[kept]
+            kept = kept[best <= np.partition(best, count - 1)[count - 1]]
+        order = kept[np.lexsort((np.array([self.ids[i] for i in kept], dtype=object), spread.best[kept]))]
         return [self.ids[i] for i in order[:count]]
 
 
