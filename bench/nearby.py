@@ -186,15 +186,16 @@ def run_nearby(engine, conn, pts, radius, days):
     return seconds, returned
 
 
-REPORT_PARTS = ("nearest_prior + base counts", "neighbour_columns", "base_counts alone", "other SQL", "Python")
+# The report's parts: its one read of the region (neighbours, nearest prior incidents and base
+# counts: `geomap.db.region`), its nearby reads by point (the likely duplicates' lookup at the
+# focus's target site), its other statements, and Python (row decoding included).
+REPORT_PARTS = ("region (neighbours + prior + counts)", "nearby at target site", "other SQL", "Python")
 
 
 def _statement_kind(statement: str) -> str:
     if "row_number" in statement:
         return REPORT_PARTS[0]
-    if "FILTER (WHERE" in statement:
-        return REPORT_PARTS[2]
-    return REPORT_PARTS[1] if "ST_DWithin" in statement and "FROM incidents" in statement else REPORT_PARTS[3]
+    return REPORT_PARTS[1] if "ST_DWithin" in statement and "FROM incidents" in statement else REPORT_PARTS[2]
 
 
 def run_reports(engine, conn, n, count, rng):
@@ -220,7 +221,7 @@ def run_reports(engine, conn, n, count, rng):
             t, report = timed(inquiry.context_report, engine, i)
             seconds.append(t)
             neighbours.append(report.nearby_total)
-            parts.append([sql_seconds.get(k, 0.0) for k in REPORT_PARTS[:4]] + [t - sum(sql_seconds.values())])
+            parts.append([sql_seconds.get(k, 0.0) for k in REPORT_PARTS[:-1]] + [t - sum(sql_seconds.values())])
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)

@@ -312,16 +312,15 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     focus = Incident.from_row(row)
     loc, window = focus.location, timedelta(days=window_days)
     groups = candidates.all_groups(conn)
-    neighbours = Neighbours.from_columns(near.neighbour_columns(
-        conn, loc.lon, loc.lat, radius_m + loc.precision_m, date_from=focus.date_start - window,
-        date_to=focus.date_end + window, exclude=[focus.id]))
-    listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
-    c = comparison  # the nearest prior incidents and the base counts read the same region: one scan
-    prior_rows, counted = region.prior_and_counts(
+    c = comparison  # the neighbours, the nearest prior incidents and the base counts read one region: one scan
+    prior_rows, counted, columns = region.prior_and_counts(
         conn, loc.lon, loc.lat, [g["id"] for g in groups], before=focus.date_start, within_m=PRIOR_SEARCH_M,
         days=PRIOR_SEARCH_DAYS, local_m=c.local_m, region_m=c.region_m, window=(c.window_from, c.window_to),
-        baseline=(c.baseline_from, c.baseline_to), exclude=[focus.id])
+        baseline=(c.baseline_from, c.baseline_to), exclude=[focus.id],
+        neighbours=(radius_m + loc.precision_m, focus.date_start - window, focus.date_end + window))
+    neighbours = Neighbours.from_columns(columns)
+    listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
     priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(

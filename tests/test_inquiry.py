@@ -255,9 +255,10 @@ def test_nearest_prior_is_each_groups_geodesic_nearest(engine, tmp_path, centre)
 @pytest.mark.parametrize("centre", [(44.21, 35.48), (179.9, -20.0), (20.0, 69.5), (20.0, 78.0)])
 def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, centre):
     """The report's one scan (`region.prior_and_counts`) gives each group's nearest prior
-    incidents and its base counts as GeographicLib and the dates say: incidents placed just
-    inside and outside both radii (where the flat distance cannot decide and the geodesic test
-    must) and on the periods' edges, at mid and high latitudes and across the antimeridian."""
+    incidents, its base counts and the neighbours (with their precision radii) as GeographicLib
+    and the dates say: incidents placed just inside and outside the radii (where the flat
+    distance cannot decide and the geodesic test must) and on the periods' edges, at mid and
+    high latitudes and across the antimeridian."""
     from datetime import timedelta
 
     import numpy as np
@@ -274,16 +275,25 @@ def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, cent
         start = on - timedelta(days=int(rng.choice([-1, 0, 1, 90, 91, 300, 364, 365, 366, 455, 456])))
         end = start + timedelta(days=int(rng.choice([0, 0, 3])))
         groups = [g for g in ("alpha", "beta") if rng.random() < 0.6]
-        made.append(incident(f"r-{k}", lon, lat, start.isoformat(), end.isoformat(),
+        precision = float(rng.choice([0.0, 0.0, 250.0, 5_000.0]))
+        made.append(incident(f"r-{k}", lon, lat, start.isoformat(), end.isoformat(), precision=precision,
                              claims=tuple((g, "claimed") for g in groups)))
-        rows.append((f"r-{k}", reference_metres(*centre, lon, lat), start, end, groups))
+        rows.append((f"r-{k}", reference_metres(*centre, lon, lat), start, end, groups, precision))
     load_features(engine, tmp_path, groups=[group("alpha"), group("beta", "#e69f00")], incidents=made)
     with engine.connect() as conn:
-        priors, counts = region.prior_and_counts(
+        priors, counts, neighbours = region.prior_and_counts(
             conn, *centre, ["alpha", "beta", "gamma"], before=on, within_m=100_000, days=365, local_m=25_000,
-            region_m=100_000, window=window, baseline=baseline, exclude=["r-0"])
+            region_m=100_000, window=window, baseline=baseline, exclude=["r-0"],
+            neighbours=(99_750.0, on - timedelta(days=90), on + timedelta(days=1)))
+    near_from, near_to = on - timedelta(days=90), on + timedelta(days=1)
+    expected = {iid: (precision, groups) for iid, metres, start, end, groups, precision in rows
+                if iid != "r-0" and metres <= 99_750 + precision and end >= near_from and start <= near_to}
+    assert sorted(neighbours["id"]) == sorted(expected) and expected
+    assert {i: (p, n) for i, p, n in zip(neighbours["id"], neighbours["precision_m"], neighbours["group_count"],
+                                         strict=True)} == {i: (p, len(g)) for i, (p, g) in expected.items()}
+    assert sorted(neighbours["groups"]) == sorted(g for _, groups in expected.values() for g in groups)
     for gid in ("alpha", "beta"):
-        mine = [(metres, iid, start, end) for iid, metres, start, end, groups in rows if gid in groups]
+        mine = [(metres, iid, start, end) for iid, metres, start, end, groups, _ in rows if gid in groups]
         ranked = sorted((metres, iid) for metres, iid, start, end in mine
                         if on - timedelta(days=365) <= end < on and metres <= 100_000)
         assert [r["id"] for r in priors[gid]] == [iid for _, iid in ranked[:5]]

@@ -6,7 +6,7 @@ thousands of candidates costs about as much as the query that fetched them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -58,6 +58,9 @@ class Neighbours:
     first: np.ndarray  # date_start
     last: np.ndarray  # date_end
     groups: dict[str, np.ndarray]  # each group's row numbers
+    # measured from an origin once: the report measures its neighbours from the focus three
+    # times (the list, the counts, the likely duplicates), a geodesic call over thousands each
+    _spreads: dict[Location, Spread] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_columns(cls, columns: dict) -> Neighbours:
@@ -73,7 +76,13 @@ class Neighbours:
         return len(self.ids)
 
     def measure(self, origin: Location) -> Spread:
-        return Spread.measure(origin, self.lon, self.lat, self.precision_m)
+        """`Spread.measure` from `origin` to every neighbour (kept: read it, do not change it)."""
+        if origin not in self._spreads:
+            spread = Spread.measure(origin, self.lon, self.lat, self.precision_m)
+            for array in (spread.azimuth, spread.best, spread.low, spread.high):
+                array.flags.writeable = False
+            self._spreads[origin] = spread
+        return self._spreads[origin]
 
     def days_before(self, focus: tuple[date, date]) -> tuple[np.ndarray, np.ndarray]:
         """`DayRange.between` for every neighbour: (min, max) arrays."""
@@ -89,7 +98,10 @@ class Neighbours:
             return []
         spread = self.measure(origin)
         kept = np.flatnonzero(spread.low <= check_radius(radius_m, "radius_m"))
-        order = kept[np.lexsort((np.array(self.ids, dtype=object)[kept], spread.best[kept]))]
+        if 0 < count < len(kept):  # only those as near as the count-th nearest can be listed (ties kept)
+            best = spread.best[kept]
+            kept = kept[best <= np.partition(best, count - 1)[count - 1]]
+        order = kept[np.lexsort((np.array([self.ids[i] for i in kept], dtype=object), spread.best[kept]))]
         return [self.ids[i] for i in order[:count]]
 
 

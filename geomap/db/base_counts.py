@@ -21,9 +21,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    case,
     cast,
-    false,
     func,
     select,
     true,
@@ -31,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from geomap.db import prepared
+from geomap.db.prior import flat_within
 from geomap.db.reach import Geography, one_box
 from geomap.db.schema import incidents
 
@@ -84,12 +83,9 @@ def counted(source: FromClause, geom: ColumnElement, date_start: ColumnElement, 
 
     def within(name: str) -> ColumnElement:
         exact = func.ST_DWithin(cast(geom, Geography), at, bindparam(name, type_=Float))
-        if flat is None:
-            return exact
         # `flat` is within the margin of the geodesic distance (`geomap.db.prior`): only rows in
         # the band between the two bounds need the geodesic test (23,000 of them took 30 ms).
-        margin, metres = bindparam("margin", type_=Float), bindparam(name, type_=Float)
-        return case((flat <= metres / margin, true()), (flat > metres * margin, false()), else_=exact)
+        return exact if flat is None else flat_within(flat, bindparam(name, type_=Float), exact)
 
     wanted = cast(bindparam("groups"), ARRAY(Text))
 

@@ -44,14 +44,22 @@ def max_precision(conn: Connection) -> float:
 
 # The largest precision radius is kept per pooled connection rather than read before every
 # query (a round trip each, issue 16). Each query checks it is still the largest in the same
-# statement, at no cost in round trips: `_widest_holds` is a one-time filter on the
+# statement, at no cost in round trips: `widest_holds` is a one-time filter on the
 # precision index, so a write of a wider precision (from any process) makes the query return no
 # rows, and an empty answer is re-read with the largest radius read afresh (`_guarded`).
 WIDEST = "geomap.widest_precision_m"
 
 
-def _widest_holds() -> ColumnElement:
+def widest_holds() -> ColumnElement:
+    """The largest precision radius is still at most the kept one (`widest`)."""
     return select(func.coalesce(func.max(incidents.c.precision_m), 0.0)).scalar_subquery() <= bindparam("widest")
+
+
+def kept_widest(conn: Connection) -> float:
+    """The largest precision radius kept for the connection (read and kept if none is)."""
+    if conn.info.get(WIDEST) is None:
+        conn.info[WIDEST] = max_precision(conn)
+    return conn.info[WIDEST]
 
 
 def _guarded(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any]) -> list:
@@ -99,9 +107,7 @@ def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float,
     params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=[], groups=[], exclude=list(exclude))
     shape = _shape(params)
     found = _guarded(conn, lambda boxes: _neighbour_columns_statement(boxes, *shape), params)
-    ids, lon_, lat_, precision, first, last, sizes, flat = found[0] if found else ([],) * 7 + (None,)
-    return {"id": ids, "lon": lon_, "lat": lat_, "precision_m": precision, "first": first, "last": last,
-            "group_count": sizes, "groups": flat.split(" ") if flat else []}
+    return as_columns(found[0] if found else None)
 
 
 def _near_params(lon, lat, radius_m, date_from, date_to, **lists) -> dict[str, Any]:
@@ -123,35 +129,58 @@ def _incidents_near_statement(boxes: int, dated: bool, event_types: bool, groups
 
 @functools.cache
 def _neighbour_columns_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
-    """One row of arrays (none when no row matches), every aggregate over the same rows in the
-    same order: ids, lon, lat, precision, first and last day as ordinals, each row's number of
-    groups, and the group ids of all rows in row order."""
+    """One row of arrays (none when no row matches): `neighbour_aggregates` of the incidents."""
     c = incidents.c
-    day_one = literal_column("DATE '0001-01-01'")  # its ordinal is 1
-    return (select(func.array_agg(c.id), func.array_agg(func.ST_X(c.geom)), func.array_agg(func.ST_Y(c.geom)),
-                   func.array_agg(c.precision_m), func.array_agg(c.date_start - day_one + 1),
-                   func.array_agg(c.date_end - day_one + 1),
-                   func.array_agg(func.coalesce(func.cardinality(c.attributed_groups), 0)),
-                   func.string_agg(func.nullif(func.array_to_string(c.attributed_groups, " "), ""), " "))
+    return (select(*neighbour_aggregates(c.id, c.geom, c.precision_m, c.date_start, c.date_end, c.attributed_groups))
             .where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
             .having(func.count() > 0))
+
+
+def neighbour_aggregates(ident: ColumnElement, geom: ColumnElement, precision_m: ColumnElement,
+                         date_start: ColumnElement, date_end: ColumnElement, groups: ColumnElement
+                         ) -> list[ColumnElement]:
+    """`neighbour_columns`'s aggregates, every one over the same rows in the same order: ids,
+    lon, lat, precision, first and last day as ordinals, each row's number of groups, and the
+    group ids of all rows in row order (over the incidents table, or over rows already read:
+    `geomap.db.region`)."""
+    day_one = literal_column("DATE '0001-01-01'")  # its ordinal is 1
+    return [func.array_agg(ident), func.array_agg(func.ST_X(geom)), func.array_agg(func.ST_Y(geom)),
+            func.array_agg(precision_m), func.array_agg(date_start - day_one + 1),
+            func.array_agg(date_end - day_one + 1), func.array_agg(func.coalesce(func.cardinality(groups), 0)),
+            func.string_agg(func.nullif(func.array_to_string(groups, " "), ""), " ")]
+
+
+def as_columns(found: tuple | None) -> dict[str, Any]:
+    """`neighbour_aggregates`' row (None or NULLs when no row matched) as `neighbour_columns`' dict."""
+    ids, lon_, lat_, precision, first, last, sizes, flat = found if found and found[0] is not None \
+        else ([],) * 7 + (None,)
+    return {"id": ids, "lon": lon_, "lat": lat_, "precision_m": precision, "first": first, "last": last,
+            "group_count": sizes, "groups": flat.split(" ") if flat else []}
+
+
+def reaches(geom: ColumnElement, precision_m: ColumnElement) -> ColumnElement:
+    """The row's precision circle reaches within `radius` of (`lon`, `lat`): the exact test."""
+    at = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326)
+    return func.ST_DWithin(cast(geom, Geography), cast(at, Geography), bindparam("radius", type_=Float) + precision_m)
+
+
+def in_window(date_start: ColumnElement, date_end: ColumnElement) -> ColumnElement:
+    """The row's days meet [`date_from`, `date_to`] (as a range overlap, which the
+    (geom, daterange) GiST answers on the table)."""
+    own = func.daterange(date_start, date_end, "[]")
+    return own.op("&&")(func.daterange(bindparam("date_from", type_=Date), bindparam("date_to", type_=Date), "[]"))
 
 
 def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
     """Rows whose precision circle may reach within the radius of the point. The index condition
     is the boxes of the reach, with the widest precision in the table; the exact test keeps only
     rows whose own precision lets them reach, so that no row is transferred for nothing."""
-    at = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326)
-    exact = func.ST_DWithin(cast(incidents.c.geom, Geography), cast(at, Geography),
-                            bindparam("radius", type_=Float) + incidents.c.precision_m)
     box = [incidents.c.geom.op("&&")(func.ST_MakeEnvelope(*(bindparam(f"{k}{i}", type_=Float) for k in
                                                            ("west", "south", "east", "north")), 4326))
            for i in range(boxes)]
-    clauses = [_widest_holds(), or_(*box), exact]
+    clauses = [widest_holds(), or_(*box), reaches(incidents.c.geom, incidents.c.precision_m)]
     if dated:  # so that the (geom, daterange) index answers both
-        own = func.daterange(incidents.c.date_start, incidents.c.date_end, "[]")
-        window = func.daterange(bindparam("date_from", type_=Date), bindparam("date_to", type_=Date), "[]")
-        clauses.insert(2, own.op("&&")(window))
+        clauses.insert(2, in_window(incidents.c.date_start, incidents.c.date_end))
     return clauses
 
 

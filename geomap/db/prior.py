@@ -18,10 +18,13 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
+    case,
     cast,
+    false,
     func,
     literal,
     select,
+    true,
 )
 
 from geomap.db import prepared
@@ -81,6 +84,13 @@ WGS84_A, WGS84_E2 = 6_378_137.0, 0.0066943799901413165
 FLAT_MARGIN, FLAT_MAX_LAT = 1.015 ** 2, 70.0
 
 
+def flat_within(flat: ColumnElement, metres: ColumnElement, exact: ColumnElement) -> ColumnElement:
+    """Within `metres`, by a row's `flat` distance (`region`) where it decides (within `margin`
+    of the geodesic one), by `exact` (the geodesic test) only in the band between the bounds."""
+    margin = bindparam("margin", type_=Float)
+    return case((flat <= metres / margin, true()), (flat > metres * margin, false()), else_=exact)
+
+
 def _local_scale(lat: float) -> tuple[tuple[float, float], float]:
     """Metres per radian of latitude and of longitude (times the cosine of the latitude) at
     `lat`, and the margin of the flat distance (infinite where it is not claimed)."""
@@ -113,7 +123,7 @@ def region(*dates: ColumnElement) -> CTE:
         * func.cos(func.radians((y + lat) / two))
     north = func.radians(y - lat) * bindparam("north_m", type_=Float)
     return (select(incidents.c.id, incidents.c.geom, incidents.c.attributed_groups.label("groups"),
-                   incidents.c.date_start, incidents.c.date_end, func.sqrt(east * east + north * north).label("flat"))
+                   incidents.c.date_start, incidents.c.date_end, incidents.c.precision_m, func.sqrt(east * east + north * north).label("flat"))
             .where(incidents.c.geom.op("&&")(box), *dates)
             .cte("near").prefix_with("MATERIALIZED"))
 

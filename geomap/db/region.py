@@ -13,45 +13,96 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, Integer, Select, Text, bindparam, cast, func, literal_column, null, select
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    Select,
+    Text,
+    all_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from geomap.db import prepared
+from geomap.db import near, prepared
 from geomap.db.base_counts import count_params, counted, counts_by_group
-from geomap.db.prior import by_group, ended_in_window, prior_params, ranked_prior, region, region_params
+from geomap.db.prior import by_group, ended_in_window, flat_within, prior_params, ranked_prior, region, region_params
 from geomap.db.schema import incidents
 
 
 def prior_and_counts(conn: Connection, lon: float, lat: float, group_ids: Iterable[str], *, before: date,
                      within_m: float, days: int, local_m: float, region_m: float, window: tuple[date, date],
                      baseline: tuple[date, date], exclude: Iterable[str] = (), per_group: int = 5,
-                     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]]]:
-    """`prior.nearest_prior(conn, lon, lat, before=, within_m=, days=, per_group=)` and
+                     neighbours: tuple[float, date, date] | None = None,
+                     ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]], dict[str, Any] | None]:
+    """`prior.nearest_prior(conn, lon, lat, before=, within_m=, days=, per_group=)`,
     `base_counts.base_counts(conn, lon, lat, group_ids, local_m=, region_m=, window=, baseline=,
-    exclude=)` from one statement: the same answers, one scan."""
+    exclude=)` and, given `neighbours` = (radius_m, date_from, date_to),
+    `near.neighbour_columns(conn, lon, lat, radius_m, date_from=, date_to=, exclude=)` (else None)
+    from one statement: the same answers, one scan of the region (widened, when the neighbours'
+    reach with the largest precision radius in the table passes it, to hold that reach)."""
     wanted = list(group_ids)
     counts = count_params(lon, lat, wanted, local_m=local_m, region_m=region_m, window=window, baseline=baseline,
                           exclude=exclude)
     prior = prior_params(before=before, within_m=within_m, days=days, per_group=per_group)
-    values = region_params(lon, lat, max(within_m, region_m)) | counts | prior | {
-        "span_from": min(counts["first"], prior["since"]), "span_to": max(counts["last"], before)}
-    rows = prepared.run(conn, _statement(), values)
+    metres, first, last = max(within_m, region_m), min(counts["first"], prior["since"]), max(counts["last"], before)
+    near_values = {}
+    if neighbours is not None:
+        radius, date_from, date_to = neighbours
+        widest = near.kept_widest(conn)
+        near_values = {"radius": float(radius), "date_from": date_from, "date_to": date_to, "widest": widest}
+        metres, first, last = max(metres, radius + widest), min(first, date_from), max(last, date_to)
+    values = region_params(lon, lat, metres) | counts | prior | near_values | {"span_from": first, "span_to": last}
+    rows = prepared.run(conn, _statement(neighbours is not None), values)
     ranked = [r for r in rows if r.kind == "prior"]
+    found = None
+    if neighbours is not None:
+        row = next(r for r in rows if r.kind == "near")
+        found = near.as_columns(row[-9:-1]) if row.holds else near.neighbour_columns(
+            conn, lon, lat, radius, date_from=date_from, date_to=date_to, exclude=exclude)  # a wider precision came
     return by_group(conn, ranked), counts_by_group(wanted, ((r.group_id, r.observed, r.baseline) for r in rows
-                                                             if r.kind == "count"))
+                                                             if r.kind == "count")), found
+
+
+NEIGHBOUR_TYPES = (ARRAY(Text), ARRAY(Float), ARRAY(Float), ARRAY(Float), ARRAY(Integer), ARRAY(Integer),
+                   ARRAY(Integer), Text)
 
 
 @functools.cache
-def _statement() -> Select:
-    """(kind, group_id, id, rank, observed, baseline): 'prior' rows as `prior.ranked_prior`'s,
-    nearest first in each group, then one 'count' row per group counted; built once."""
+def _statement(with_neighbours: bool) -> Select:
+    """(kind, group_id, id, rank, observed, baseline[, the neighbours' 8 columns, holds]):
+    'prior' rows as `prior.ranked_prior`'s, nearest first in each group, one 'count' row per
+    group counted, and one 'near' row of the neighbours' columns (`near.neighbour_aggregates`;
+    `holds`: the kept largest precision radius still holds); built once."""
     c = incidents.c
     span = func.daterange(bindparam("span_from", type_=Date), bindparam("span_to", type_=Date), "[]")
-    near = region(func.daterange(c.date_start, c.date_end, "[]").op("&&")(span))
-    prior = ranked_prior(near, *ended_in_window(near.c.date_end)).subquery("prior")
-    counts = counted(near, near.c.geom, near.c.date_start, near.c.groups, near.c.id, flat=near.c.flat).subquery("counts")
+    around = region(func.daterange(c.date_start, c.date_end, "[]").op("&&")(span))
+    prior = ranked_prior(around, *ended_in_window(around.c.date_end)).subquery("prior")
+    counts = counted(around, around.c.geom, around.c.date_start, around.c.groups, around.c.id,
+                     flat=around.c.flat).subquery("counts")
     text_null, int_null = cast(null(), Text), cast(null(), Integer)
-    first = select(literal_column("'prior'").label("kind"), prior.c.group_id, prior.c.id, prior.c.rank,
-                   int_null.label("observed"), int_null.label("baseline"))
-    second = select(literal_column("'count'"), counts.c.g, text_null, int_null, *list(counts.c)[1:])
-    both = first.union_all(second).subquery("both")
+    names = [*(f"near_{k}" for k in range(len(NEIGHBOUR_TYPES))), "holds"]
+    extra = [cast(null(), t).label(n) for t, n in zip((*NEIGHBOUR_TYPES, Boolean), names, strict=True)
+             ] if with_neighbours else []
+    parts = [select(literal_column("'prior'").label("kind"), prior.c.group_id, prior.c.id, prior.c.rank,
+                    int_null.label("observed"), int_null.label("baseline"), *extra),
+             select(literal_column("'count'"), counts.c.g, text_null, int_null, *list(counts.c)[1:], *extra)]
+    if with_neighbours:
+        a = around.c
+        reach = flat_within(a.flat, bindparam("radius", type_=Float) + a.precision_m, near.reaches(a.geom, a.precision_m))
+        parts.append(select(literal_column("'near'"), text_null, text_null, int_null, int_null, int_null,
+                            *(column.label(n) for column, n in zip(
+                                [*near.neighbour_aggregates(a.id, a.geom, a.precision_m, a.date_start, a.date_end,
+                                                            a.groups), near.widest_holds()], names, strict=True)))
+                     .where(near.in_window(a.date_start, a.date_end), reach,
+                            a.id != all_(cast(bindparam("exclude"), ARRAY(Text)))))
+    both = union_all(*parts).subquery("both")
     return select(both).order_by(both.c.kind.desc(), both.c.group_id, both.c.rank)
