@@ -263,7 +263,7 @@ def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, cent
 
     import numpy as np
 
-    from geomap.db import region
+    from geomap.db import near, region
 
     rng, on = np.random.default_rng(int(abs(centre[1])) + 1), date(2019, 12, 15)
     window, baseline = (on - timedelta(days=90), on), (on - timedelta(days=455), on - timedelta(days=91))
@@ -279,6 +279,11 @@ def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, cent
         made.append(incident(f"r-{k}", lon, lat, start.isoformat(), end.isoformat(), precision=precision,
                              claims=tuple((g, "claimed") for g in groups)))
         rows.append((f"r-{k}", reference_metres(*centre, lon, lat), start, end, groups, precision))
+    for k, bearing in enumerate((0.0, 90.0, 180.0, 270.0)):  # reached only through their precision, past 100 km
+        lon, lat = offset(*centre, bearing, 104_000.0)
+        lon = (lon + 540) % 360 - 180
+        made.append(incident(f"far-{k}", lon, lat, on.isoformat(), precision=5_000.0))
+        rows.append((f"far-{k}", reference_metres(*centre, lon, lat), on, on, [], 5_000.0))
     load_features(engine, tmp_path, groups=[group("alpha"), group("beta", "#e69f00")], incidents=made)
     with engine.connect() as conn:
         priors, counts, neighbours = region.prior_and_counts(
@@ -292,6 +297,12 @@ def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, cent
     assert {i: (p, n) for i, p, n in zip(neighbours["id"], neighbours["precision_m"], neighbours["group_count"],
                                          strict=True)} == {i: (p, len(g)) for i, (p, g) in expected.items()}
     assert sorted(neighbours["groups"]) == sorted(g for _, groups in expected.values() for g in groups)
+    with engine.connect() as conn:  # a largest precision kept from before a wider one was written: read again
+        conn.info[near.WIDEST] = 0.0
+        again = region.prior_and_counts(
+            conn, *centre, ["alpha"], before=on, within_m=100_000, days=365, local_m=25_000, region_m=100_000,
+            window=window, baseline=baseline, exclude=["r-0"], neighbours=(99_750.0, near_from, near_to))[2]
+    assert sorted(again["id"]) == sorted(expected)
     for gid in ("alpha", "beta"):
         mine = [(metres, iid, start, end) for iid, metres, start, end, groups, _ in rows if gid in groups]
         ranked = sorted((metres, iid) for metres, iid, start, end in mine
