@@ -42,6 +42,10 @@ HEAVY = re.compile(r"/maps(?:\.(?:png|svg|pdf))?|/maps/incidents/[^/]+|/collecti
                    r"|/stories/[^/]+\.(?:png|svg|pdf)")
 RETRY_AFTER_S = 2  # about one map's time on this machine
 PENDING = 4  # heavy requests in flight per front worker, waiting or drawing
+# How long a heavy request waits for a tier that is starting, at the server's start or after
+# it died: it boots in 1-5 s here, about a minute at a load of 12-15 (when the front waited for
+# it before serving anything, /health did not answer for that minute).
+STARTING_S = 30
 NICE = 10
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade"}
@@ -88,6 +92,7 @@ class RenderProxy:
             return _busy(start_response, "renderer-busy", "every map renderer is busy; try again shortly")
         conn = _UnixConnection(self.socket_path, self.timeout)
         try:
+            _connect(conn, time.monotonic() + STARTING_S)
             response = _forward(conn, environ)
         except (OSError, http.client.HTTPException):  # no tier, or a worker that died drawing (gunicorn's timeout)
             conn.close()
@@ -96,6 +101,20 @@ class RenderProxy:
         start_response(f"{response.status} {response.reason}",
                        [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP])
         return _drained(conn, response, self.slots.release)
+
+
+def _connect(conn: _UnixConnection, deadline: float) -> None:
+    """Connect to the tier, waiting while it is (re)starting: its socket not there yet, or not
+    accepting (a killed tier's). In a front worker the wait is gevent's: other requests go on."""
+    while True:
+        try:
+            conn.connect()
+            return
+        except (FileNotFoundError, ConnectionRefusedError):
+            conn.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _forward(conn: _UnixConnection, environ) -> http.client.HTTPResponse:
@@ -165,27 +184,17 @@ class Tier:
         self.process: subprocess.Popen | None = None
         self.started, self.delay, self.due = 0.0, 0.0, None
 
-    def start(self, wait: bool = True) -> None:
-        """Start the tier; with `wait`, return once it accepts on its socket (or has failed: then
-        heavy requests are 503s, said in the log)."""
+    def start(self) -> None:
+        """Start the tier, without waiting for it: the front serves meanwhile, and a heavy
+        request waits for the tier to accept (`STARTING_S`). One that fails to start is started
+        again by `check`."""
         self.process, self.started = subprocess.Popen(self.argv), time.monotonic()
-        deadline = time.monotonic() + 120
-        while wait and time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with socket.socket(socket.AF_UNIX) as probe:
-                    probe.connect(self.socket_path)
-                return
-            except OSError:
-                time.sleep(0.1)
-        if wait:
-            print(f"geomap: the render tier did not start (exit status {self.process.poll()}); maps answer 503",
-                  file=sys.stderr)
 
     def check(self) -> None:
         """Start the tier again if it has died (its master killed, out of memory): at once, or,
         when it died within STABLE_S of its start, after twice the last delay (1 s to MAX_DELAY_S),
         so that a tier that cannot start does not take a core doing so. Until then heavy requests
-        are 503s (`renderer-unavailable`)."""
+        wait for it (`STARTING_S`), then are 503s (`renderer-unavailable`)."""
         if self.process is None or self.process.poll() is None:  # poll: 0 once gunicorn's arbiter has reaped it
             return
         now = time.monotonic()
@@ -197,7 +206,7 @@ class Tier:
                   f"{self.delay:.0f} s", file=sys.stderr)
         if now >= self.due:
             self.due = None
-            self.start(wait=False)
+            self.start()
 
     def stop(self) -> None:
         """End the tier: gracefully (its workers finish their request), else by force after 15 s."""

@@ -184,7 +184,7 @@ def serve(host: str, port: int, workers: int, public_url: str | None = None, ren
 
     private, master = render.private_directory(), os.getpid()
     tier = render.Tier(str(private / "render.sock"), render_workers, public_url)
-    settings["when_ready"] = lambda arbiter: tier.start()
+    settings["when_ready"] = lambda arbiter: tier.start()  # the front serves while the tier boots
     settings["on_exit"] = lambda arbiter: tier.stop()
     try:
         _Server(settings, public_url, tier).run()
