@@ -1,15 +1,15 @@
-"""Likely duplicates (issue 12, section 4) over the 1,000,000-incident benchmark database: the
-whole search a first import of every incident makes (`geomap.analysis.duplicates.likely_duplicates`
-with `everything_imported`), in three timed parts: reading the incidents and their claims, the
-search (`geomap.analysis.duplicates.find`), and turning the pairs into the report's rows (what
-the import counts, shows and writes to `--duplicates-report`). Target: minutes at most (the
-grid join it replaces did not finish in 14 minutes).
+"""Duplicates (issue 12, section 4) over the 1,000,000-incident benchmark database: the whole
+search a first import of every incident makes (`geomap.analysis.duplicates.search` with
+`all_mine`), in four timed parts: reading the incidents and their claims, the search
+(`geomap.analysis.duplicates.find`, both grades), turning the likely pairs into the report's rows
+(what the import writes to `--duplicates-report`) and counting the possible ones by precision
+class. Target: minutes at most (the grid join it replaces did not finish in 14 minutes).
 
     flock /tmp/geomap-bench.lock chrt -r 10 .venv/bin/python bench/duplicates.py [--incidents N] [--seed S]
 
 Uses the bench cluster (`bench/data/cluster`, its port in `bench/data/cluster/port`) and builds
-or reuses `bench_<N>_<seed>` with `bench/synth.py`. Prints the pairs by basis and by the wider
-precision radius of the two, the peak memory and the load average before and after.
+or reuses `bench_<N>_<seed>` with `bench/synth.py`. Prints the pairs per grade, by basis and by the
+wider disc's radius, the peak memory and the load average before and after.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 import synth  # noqa: E402  bench/synth.py
 
-from geomap.analysis.duplicates import BASES, DuplicateRule, find, prepare, rows  # noqa: E402
+from geomap.analysis.duplicates import BASES, DuplicateRule, Found, Possible, find, prepare  # noqa: E402
 from geomap.db import duplicates  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
@@ -41,6 +41,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--metres", type=float, default=1000.0)
     parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--precise", type=float, default=DuplicateRule.precise,
+                        help="likely pairs: discs of radius at most this many times --metres")
     parser.add_argument("--reports", type=int, default=100,
                         help="also time the context report's own duplicate step for this many random incidents")
     parser.add_argument("--reports-only", action="store_true", help="time the context report's step only")
@@ -49,7 +51,7 @@ def main(argv=None) -> None:
         synth.build(cluster, args.incidents, args.seed)
         engine = make_engine(cluster.url(synth.database_name(args.incidents, args.seed)))
         if not args.reports_only:
-            run(engine, DuplicateRule(args.metres, args.days))
+            run(engine, DuplicateRule(args.metres, args.days, args.precise))
         if args.reports:
             run_reports(engine, args.incidents, args.reports, args.seed)
 
@@ -64,21 +66,27 @@ def run(engine, rule: DuplicateRule) -> None:
     pairs = find(read.incidents, rule)
     t_find = time.perf_counter() - clock
     clock = time.perf_counter()
-    found = sum(1 for _ in rows(read, pairs))
+    likely = sum(1 for _ in Found(read, pairs).likely())
     t_rows = time.perf_counter() - clock
+    clock = time.perf_counter()
+    possible = Possible.of(pairs)
+    t_count = time.perf_counter() - clock
     load_after = os.getloadavg()
-    x = read.incidents
-    wider = np.maximum(x.radius[pairs.a], x.radius[pairs.b])
-    print(f"{len(read.ids):,} incidents, rule {rule}: {found:,} likely duplicate pairs")
-    print("  by basis: " + ", ".join(f"{BASES[k]} {n:,}" for k, n in sorted(Counter(pairs.basis.tolist()).items())))
-    print("  by the wider precision of the two: " + ", ".join(
-        f"{r / 1000:g} km {n:,}" for r, n in sorted(Counter(wider.tolist()).items())))
-    total = t_read + t_find + t_rows
-    print(f"read {t_read:.1f} s, search {t_find:.1f} s, rows {t_rows:.1f} s: total {total:.1f} s; "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+    print(f"{len(read.ids):,} incidents, rule {rule}: {likely:,} likely duplicate pairs (discs of at most "
+          f"{rule.precise_m:g} m), {possible.total:,} possible ones")
+    for name, grade in (("likely", pairs.likely), ("possible", ~pairs.likely)):
+        print(f"  {name} by basis: " + ", ".join(
+            f"{BASES[k]} {n:,}" for k, n in sorted(Counter(pairs.basis[grade].tolist()).items())))
+        print(f"  {name} by the wider disc: " + ", ".join(
+            f"{r / 1000:g} km {n:,}" for r, n in sorted(Counter(pairs.wider[grade].tolist()).items())))
+    print("  possible by precision class: " + ", ".join(f"up to {c.up_to_m / 1000:g} km {c.pairs:,}"
+                                                         for c in possible.by_precision))
+    total = t_read + t_find + t_rows + t_count
+    print(f"read {t_read:.1f} s, search {t_find:.1f} s, likely rows {t_rows:.1f} s, possible counted "
+          f"{t_count:.1f} s: total {total:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}; "
           f"after: {' '.join(f'{v:.2f}' for v in load_after)}")
-    print(f"likely duplicates at {len(read.ids):,}: {total:.0f} s (target: minutes)")
+    print(f"duplicates at {len(read.ids):,}: {total:.0f} s (target: minutes)")
 
 
 def run_reports(engine, n: int, count: int, seed: int) -> None:
@@ -89,20 +97,22 @@ def run_reports(engine, n: int, count: int, seed: int) -> None:
 
     rng = np.random.default_rng(seed + 3000)
     ids = [synth.incident_id(int(i)) for i in rng.integers(0, n, count + 5)]
-    seconds, found = [], []
+    seconds, found, coarse = [], [], []
     with engine.connect() as conn:
         for k, incident in enumerate(ids):
             evidence = inquiry._evidence(conn, incident, 25000.0, 90)
             clock = time.perf_counter()
             pairs = inquiry._duplicates(conn, evidence)
+            likely, possible = list(pairs.likely()), pairs.possible_counts()  # what the report keeps
             if k >= 5:
                 seconds.append(time.perf_counter() - clock)
-                found.append(len(pairs))
+                found.append(len(likely))
+                coarse.append(possible.total)
     ms = np.array(seconds) * 1000
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
     print(f"context report's duplicate step, {len(ms)} incidents: median {p50:.1f} ms, p90 {p90:.1f} ms, "
           f"p99 {p99:.1f} ms, max {ms.max():.1f} ms ({np.mean(found):.1f} likely duplicates on average, "
-          f"max {max(found)}); load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"max {max(found)}; possible {np.mean(coarse):.1f}, max {max(coarse)}); load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ file formats (`geomap.io`) meet the writing (`geomap.db.importing`), as `geomap.
 4. Problems go to the report as they are found. With any problem the transaction is rolled
    back at the end and InvalidInput lists them: the database is unchanged. With
    `skip_invalid` the valid features are kept.
-5. Likely duplicates among the imported incidents are reported.
+5. Duplicates among the imported incidents are reported: the likely ones pair by pair, the
+   possible ones (their discs meet only through a coarse one) counted by precision class.
 
 Everything runs in one transaction, which locks the collection against other writers; readers
 go on, and see the collection as it was until the commit. With `exclusive`, a large import
@@ -35,14 +36,15 @@ import os
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from geomap.analysis.duplicates import FIELDS, DuplicateRule, likely_duplicates
+from geomap.analysis.duplicates import FIELDS, DuplicateRule, Possible, search
+from geomap.analysis.wording import possible_text
 from geomap.db import duplicates as duplicate_columns
 from geomap.db import groups as stored_groups
 from geomap.db import importing, store
@@ -75,8 +77,9 @@ class ImportResult:
     problem_count: int = 0
     report: Path | None = None
     groups_created: list[str] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)
-    duplicate_count: int = 0
+    duplicates: list[dict] = field(default_factory=list)  # the first likely ones
+    duplicate_count: int = 0  # likely pairs
+    possible_duplicates: Possible = Possible()
     duplicate_rule: DuplicateRule | None = None
     rebuilt_indexes: bool = False
     direct: bool = False  # a first import, written without staging
@@ -95,25 +98,27 @@ class ImportResult:
         if self.duplicate_rule is not None:
             rule = self.duplicate_rule
             out.append(f"likely duplicates (same event type, claims naming a common group or none, locations or "
-                       f"targets within {rule.metres:g} m disc to disc, {rule.days} day(s)): "
-                       f"{self.duplicate_count} pair(s)")
+                       f"targets within {rule.metres:g} m disc to disc, {rule.days} day(s), through discs of at most "
+                       f"{rule.precise_m:g} m): {self.duplicate_count} pair(s)")
             out += [f"  - {d['a']} / {d['b']}: {d['group'] or 'no common group'}, {d['event_type']}, "
                     f"{d['metres']:g} m apart ({d['basis']}), {d['a_date']} / {d['b_date']}" for d in self.duplicates]
+            out.append(possible_text(self.possible_duplicates, rule.precise_m).lower())
         return out
 
 
 def import_file(engine: Engine, path: Path, fmt: str | None = None, collection: str | None = None, *,
                 skip_invalid: bool = False, report: Path | None = None,
                 duplicates: DuplicateRule | None = DuplicateRule(),
-                duplicates_report: Path | None = None, actor: str | None = None,
+                duplicates_report: Path | None = None, possible_duplicates: bool = False, actor: str | None = None,
                 progress: Progress | None = None, exclusive: bool = False) -> ImportResult:
     """Import one file; raise InvalidInput (changing nothing) when any feature is invalid,
     unless `skip_invalid`. `progress` is called now and then with the bytes read so far.
 
     `actor` names the writer in `history` (default "geomap import PATH"); `duplicates` is the
-    likely-duplicate rule (None: do not look); `report` and `duplicates_report` are CSV files
-    that receive every problem and every likely duplicate pair. `exclusive`: a large import may
-    drop and rebuild the indexes (faster; readers wait until it commits).
+    duplicate rule (None: do not look); `report` and `duplicates_report` are CSV files that
+    receive every problem and every likely duplicate pair (and, with `possible_duplicates`,
+    every possible one after them). `exclusive`: a large import may drop and rebuild the
+    indexes (faster; readers wait until it commits).
     """
     path = Path(path)
     job = _Job(path, fmt or detect_format(path), collection, skip_invalid, report,
@@ -128,7 +133,7 @@ def import_file(engine: Engine, path: Path, fmt: str | None = None, collection: 
             log.info("%s; reading the file again the staged way", again)
             result = _read_and_write(conn, stream, job, direct=False)
         if duplicates is not None and result.collection == "incidents":
-            _report_duplicates(conn, duplicates, duplicates_report, result)
+            _report_duplicates(conn, duplicates, duplicates_report, possible_duplicates, result)
     return result
 
 
@@ -211,18 +216,24 @@ def _known(conn: Connection, reader: Reader) -> dict[str, set[str]]:
             "sites": store.existing_ids(conn, "sites")}
 
 
-def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None, result: ImportResult) -> None:
+def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None, possible: bool,
+                       result: ImportResult) -> None:
+    """Likely pairs counted, the first shown and all written to `path`; possible ones counted by
+    precision class (and written after the likely ones when `possible`)."""
     clock = time.perf_counter()
     result.duplicate_rule = rule
+    found = search(duplicate_columns.of_import(conn, rule.days, everything_imported=result.direct), rule,
+                   all_mine=result.direct)
+    result.duplicate_count = int(found.pairs.likely.sum())
+    result.possible_duplicates = found.possible_counts()
     with ExitStack() as stack:
         writer = None
         if path:
             writer = spreadsheet.Writer(stack.enter_context(open(path, "w", newline="", encoding="utf-8")))
             writer.writerow(FIELDS)
-        columns = duplicate_columns.of_import(conn, rule.days, everything_imported=result.direct)
-        for pair in likely_duplicates(columns, rule, all_mine=result.direct):
-            result.duplicate_count += 1
-            if len(result.duplicates) < SHOWN:
+        listed = chain(found.likely(), found.possible() if possible else ()) if writer else islice(found.likely(), SHOWN)
+        for pair in listed:  # rows only for what is shown or written: coarse data makes millions of pairs
+            if len(result.duplicates) < SHOWN and pair["grade"] == "likely":
                 result.duplicates.append(pair)
             if writer:
                 writer.writerow(pair.values())

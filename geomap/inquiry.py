@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from geomap.analysis import polygons
 from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.chance import Chance, disc_chance, region_distance
-from geomap.analysis.duplicates import DuplicateRule, likely_duplicates
+from geomap.analysis.duplicates import DuplicateRule, Found, search
 from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
@@ -251,15 +251,16 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
         evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
         return evidence, related(conn, [ref], either_end=True), _duplicates(conn, evidence)
 
-    evidence, relations, pairs = read(engine, gather)
+    evidence, relations, found = read(engine, gather)
     report = build_report(replace(evidence, measured=_measured(evidence.incident, relations)), radii_m, windows_days)
-    pairs.sort(key=lambda d: (d["metres"], d["a"], d["b"]))
+    pairs = sorted(found.likely(), key=lambda d: (d["metres"], d["a"], d["b"]))
     return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)),
-                   duplicates=tuple(pairs[:DUPLICATES_LISTED]), duplicates_total=len(pairs))
+                   duplicates=tuple(pairs[:DUPLICATES_LISTED]), duplicates_total=len(pairs),
+                   possible_duplicates=found.possible_counts())
 
 
-def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
-    """The focus's likely duplicates (`geomap.analysis.duplicates`, the import's rule) among the
+def _duplicates(conn: Connection, evidence: Evidence) -> Found:
+    """The focus's duplicates, likely and possible (`geomap.analysis.duplicates`, the import's rule), among the
     incidents within a day of it that may meet it through any spot (issue 12):
     - whose location disc may come within the rule's distance of the focus's location: its
       neighbours (all such are neighbours when the widest radius is at least the rule's
@@ -285,7 +286,7 @@ def _duplicates(conn: Connection, evidence: Evidence) -> list[dict]:
              for s in candidates.sites_near(conn, spot.lon, spot.lat, rule.metres + spot.precision_m)}
     ids.update(duplicates.targeting(conn, sorted(sites), first, last))
     ids.discard(focus.id)
-    return list(likely_duplicates(duplicates.of_incident(conn, focus.id, sorted(ids)), rule)) if ids else []
+    return search(duplicates.of_incident(conn, focus.id, sorted(ids)) if ids else None, rule)
 
 
 def _measured(focus: Incident, relations: Related) -> dict[str, tuple[Distance | None, str]]:

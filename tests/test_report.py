@@ -228,8 +228,10 @@ def test_radii_print_with_their_real_unit(seeded):
 
 
 def test_a_record_of_the_attack_coded_at_the_base_is_listed_as_a_likely_duplicate(seeded, tmp_path):
-    """ACLED codes the K-1 attack at the base, with no claim: the import's rule flags it, and the
-    report lists it under "Likely duplicates" (the seed alone has none for the attack)."""
+    """ACLED codes the K-1 attack at the base (±2 km, its geo_precision 1), with no claim: the
+    import's rule flags it, and the report lists it under "Likely duplicates" (the seed alone has
+    none for the attack). The launch site's ±8 km disc is too coarse to make it likely; the record
+    at the attack's target, the base (±3 km), is precise enough (at most 5 km), so that is how they met."""
     from geomap.importer import import_file
 
     assert inquiry.context_report(seeded, ATTACK_ID).duplicates_total == 0
@@ -247,5 +249,8 @@ def test_a_record_of_the_attack_coded_at_the_base_is_listed_as_a_likely_duplicat
     assert report.duplicates_total == 1
     assert (found["a"], found["b"], found["group"], found["b_date"]) == ("acled-k1", ATTACK_ID, None, "2019-12-27")
     assert found["metres"] == pytest.approx(metres_to(SITES["k1-air-base"]), abs=0.1)
-    assert "- acled-k1 (2019-12-28): 7.6 km from this one; met: locations; no common group" in render(report)
+    assert (found["grade"], found["basis"], found["wider_m"]) == ("likely", "a at the target of b", 3000.0)
+    assert report.possible_duplicates.total == 0
+    assert ("- acled-k1 (2019-12-28): 7.6 km from this one; met: the other at the target of this one "
+            "(wider disc ± 3 km); no common group") in render(report)
     assert json.loads(json.dumps(to_data(report)))["duplicates"][0]["a"] == "acled-k1"

@@ -1,6 +1,8 @@
-"""The context report's likely duplicates on a hand-built world (issue 12): records that meet the
-focus only through a target site (theirs or the focus's), wherever their own point is, are
-listed; the expected list comes from GeographicLib and the rule's text, pair by pair."""
+"""The context report's duplicates on a hand-built world (issue 12): likely ones, including records
+that meet the focus only through a target site (theirs or the focus's), wherever their own point
+is, are listed; possible ones (meeting only through a disc wider than 5 km) are counted by
+precision class, not listed. The expected grades come from GeographicLib and the rule's text,
+pair by pair."""
 from __future__ import annotations
 
 import re
@@ -15,7 +17,7 @@ from geomap.analysis.duplicates import BASES
 from geomap.analysis.markdown import render
 from geomap.db.engine import make_engine
 
-ATTACK, METRES, DAYS = "Explosions/Remote violence", 1000.0, 1
+ATTACK, METRES, DAYS, PRECISE_M = "Explosions/Remote violence", 1000.0, 1, 5000.0
 BASE = offset(*FOCUS, 90, 30_000)  # the focus's target, beyond the report's widest radius (25 km)
 SITES = {"base": (*BASE, 300.0), "post": (*offset(*FOCUS, 200, 600), 0.0),
          "elsewhere": (*offset(*FOCUS, 0, 150_000), 0.0)}
@@ -40,6 +42,10 @@ def world() -> list[dict]:
         at("other-type", *offset(*FOCUS, 270, 60_000), day(0), target="base"),
         at("far-target", *offset(*FOCUS, 270, 60_000), day(0), event_type=ATTACK, target="elsewhere"),
         at("far-away", *offset(*FOCUS, 270, 40_000), day(0), precision=5000, event_type=ATTACK),
+        # possible: a district-level disc near the focus, a province-level one reaching its target
+        at("coarse-neighbour", *offset(*FOCUS, 135, 8000), day(1), precision=10_000, event_type=ATTACK),
+        at("coarse-at-base", *offset(*BASE, 0, 40_000), day(0), precision=50_000, event_type=ATTACK),
+        at("fine-neighbour", *offset(*FOCUS, 300, 5500), day(0), precision=5000, event_type=ATTACK),  # likely
     ]
 
 
@@ -52,8 +58,10 @@ def spots(feature: dict) -> list[tuple[int, float, float, float]]:
     return found
 
 
-def expected(features: list[dict]) -> dict[str, str]:
-    """The rule by brute force: each other incident that meets the focus, with the first basis met."""
+def expected(features: list[dict]) -> dict[str, tuple[str, str, float]]:
+    """The rule by brute force: each other incident that meets the focus, with its grade, basis and
+    wider disc: likely through the first basis whose discs are both within 5 km, else possible
+    through the one whose wider disc is narrowest."""
     focus = next(f for f in features if f["id"] == "focus")
     found = {}
     for other in features:
@@ -69,10 +77,14 @@ def expected(features: list[dict]) -> dict[str, str]:
         if mine and theirs and not mine & theirs:
             continue
         a, b = sorted([focus, other], key=lambda f: f["id"])
-        met = [2 * ka + kb for ka, x1, y1, r1 in spots(a) for kb, x2, y2, r2 in spots(b)
-               if Geodesic.WGS84.Inverse(y1, x1, y2, x2)["s12"] <= METRES + r1 + r2]
-        if met:
-            found[other["id"]] = BASES[min(met)]
+        met = sorted((2 * ka + kb, max(r1, r2)) for ka, x1, y1, r1 in spots(a) for kb, x2, y2, r2 in spots(b)
+                     if Geodesic.WGS84.Inverse(y1, x1, y2, x2)["s12"] <= METRES + r1 + r2)
+        precise = [m for m in met if m[1] <= PRECISE_M]
+        if precise:
+            found[other["id"]] = ("likely", BASES[precise[0][0]], precise[0][1])
+        elif met:
+            basis, wider = min(met, key=lambda m: (m[1], m[0]))
+            found[other["id"]] = ("possible", BASES[basis], wider)
     return found
 
 
@@ -94,10 +106,24 @@ def report(cluster, tmp_path_factory):
 def test_records_meeting_the_focus_through_a_target_site_are_listed(report):
     found, features = report
     want = expected(features)
+    likely = {other: (basis, wider) for other, (grade, basis, wider) in want.items() if grade == "likely"}
     # the world exercises every way in: the focus's target, the other's target, both, the locations
-    assert set(want.values()) == set(BASES) and len(want) == 4
-    listed = {(d["b"] if d["a"] == "focus" else d["a"]): d["basis"] for d in found.duplicates}
-    assert listed == want and found.duplicates_total == len(want)
+    assert {basis for basis, _ in likely.values()} == set(BASES) and len(likely) == 5
+    listed = {(d["b"] if d["a"] == "focus" else d["a"]): (d["basis"], d["wider_m"]) for d in found.duplicates}
+    assert listed == likely and found.duplicates_total == len(likely)
+    assert all(d["grade"] == "likely" for d in found.duplicates)
+
+
+def test_possible_duplicates_are_counted_by_precision_class_not_listed(report):
+    found, features = report
+    possible = {other: wider for other, (grade, _, wider) in expected(features).items() if grade == "possible"}
+    assert possible == {"coarse-neighbour": 10_000.0, "coarse-at-base": 50_000.0}
+    assert found.possible_duplicates.total == 2
+    assert [(c.up_to_m, c.pairs) for c in found.possible_duplicates.by_precision] == [(10_000.0, 1), (50_000.0, 1)]
+    text = render(found)
+    assert "Possible duplicates (their discs meet only through one wider than 5 km, too coarse to tell by place): " \
+           "2 pair(s); the wider disc up to 10 km: 1, up to 50 km: 1; not listed." in text
+    assert "coarse-neighbour" not in text.split("## Likely duplicates")[1].split("## Nearby sites")[0]
 
 
 def test_the_markdown_says_how_each_met(report):
@@ -105,4 +131,5 @@ def test_the_markdown_says_how_each_met(report):
     text = render(found)
     for other, met in (("same-target", "target sites"), ("at-base", "the other at the target of this one"),
                        ("by-post", "this one at the target of the other"), ("near-neighbour", "locations")):
-        assert re.search(rf"- {other} \([0-9-]+\): [0-9.]+ k?m from this one; met: {met};", text), other
+        assert re.search(rf"- {other} \([0-9-]+\): [0-9.]+ k?m from this one; met: {met} \(wider disc ± [0-9.]+ k?m\);",
+                         text), other

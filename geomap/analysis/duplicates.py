@@ -1,10 +1,10 @@
-"""Likely duplicate incidents: the rule, and its search over arrays (pure: numpy and pyproj).
+"""Likely and possible duplicate incidents: the rule, and its search over arrays (pure: numpy and pyproj).
 
 Sources often code one event at different points: ACLED puts a rocket attack at the base it hit,
 another source at the launch site kilometres away, each with its own precision. So the rule
 compares *spots*, not points: every incident has the disc of its own location (its point and
 precision radius) and, when it names a target site, the disc of that site. Two incidents are
-likely duplicates when (`DuplicateRule`):
+duplicates when (`DuplicateRule`):
 
 - they have the same event type;
 - their date intervals are at most `days` apart;
@@ -13,6 +13,12 @@ likely duplicates when (`DuplicateRule`):
 - a spot of one comes within `metres` of a spot of the other, disc to disc (geodesic distance
   at most `metres` plus both radii): their locations, one's location and the other's target,
   or their two targets (`BASES`).
+
+A pair is graded by what its places can tell (`GRADES`): *likely* when two discs that meet are
+both precise (radius at most `precise` times the distance), *possible* when every meeting
+depends on a coarser disc. Coarse discs (a district, a province) on neighbouring days meet by
+the million without saying anything about the event, so possible pairs are counted by precision
+class (`Possible`), and listed only when asked.
 
 The search (`find`) never compares all pairs. Every spot is filed in a grid of its *level*: the
 smallest whose cells (2 h 2^level metres, h = metres / 2) hold its radius plus half the
@@ -31,12 +37,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from pyproj import Geod
 
 BASES = ("locations", "a at the target of b", "b at the target of a", "targets")
+GRADES = ("likely", "possible")
 GEOD = Geod(ellps="WGS84")
 SPHERE_M = 6_371_008.8
 SPHERE_MARGIN = 0.006  # the sphere's distance is within 0.6 % of WGS84's geodesic: outside it, no need to ask
@@ -48,13 +55,32 @@ DIRECT_PAIRS = 1 << 22  # with fewer (mine x all) spot pairs than this, compare 
 
 @dataclass(frozen=True)
 class DuplicateRule:
-    """Two incidents are likely duplicates when they have the same event type, their date
-    intervals are at most `days` apart, their claims name a common group (any stance) or one
-    names none, and a spot of each (its location's precision disc, or its target site's) comes
-    within `metres` of a spot of the other."""
+    """Two incidents are duplicates when they have the same event type, their date intervals are
+    at most `days` apart, their claims name a common group (any stance) or one names none, and a
+    spot of each (its location's precision disc, or its target site's) comes within `metres` of a
+    spot of the other. The pair is a *likely* duplicate when two discs that meet both have a
+    radius of at most `precise` times `metres` (`precise_m`), else a *possible* one.
+
+    Why 5 times the distance (5 km for the default 1 km). Two discs meet when their centres are
+    within `metres` plus both radii, so precise discs keep a pair's reach within 11 times the
+    distance (about one order of magnitude), while a district-level disc (10 km: ACLED's
+    geo_precision 2) stretches the default rule's 1 km to at least 21 km, and a province (50 km)
+    to 101 km: at that scale any two events of one type on neighbouring days meet, and the place
+    says nothing. At the default distance the bound sits midway, on a log scale, between ACLED's
+    finest level (2 km, the town itself) and its district level (10 km), so it keeps the case the
+    rule was made for with room to spare: a record coded at the base (2 km) against the
+    launch-site record's target, the base (K-1: 3 km). It scales with the distance: a tighter
+    rule asks for tighter places.
+    """
 
     metres: float = 1000.0
     days: int = 1
+    precise: float = 5.0
+
+    @property
+    def precise_m(self) -> float:
+        """The widest radius, in metres, of a disc that can make a pair likely."""
+        return self.precise * self.metres
 
 
 @dataclass(frozen=True)
@@ -89,16 +115,57 @@ def groups_of(n: int, incident: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Pairs:
-    """Likely duplicate pairs as index arrays, a < b, sorted: the basis of each (index into
-    `BASES`, the best that met: locations first) and a group both name (-1: one names none)."""
+    """Duplicate pairs as index arrays, a < b, sorted: the basis of each (index into `BASES`),
+    a group both name (-1: one names none), the radius of the wider of the basis's two discs
+    (metres) and whether the pair is likely (else possible). The basis is the first in `BASES`
+    order whose discs are precise; for a possible pair, the one whose wider disc is narrowest."""
 
     a: np.ndarray
     b: np.ndarray
     basis: np.ndarray
     group: np.ndarray
+    wider: np.ndarray
+    likely: np.ndarray
 
     def __len__(self) -> int:
         return len(self.a)
+
+    def where(self, keep: np.ndarray) -> Pairs:
+        """The pairs `keep` (a mask or indices) selects."""
+        return Pairs(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+
+@dataclass(frozen=True)
+class PrecisionCount:
+    """Possible pairs whose wider disc's radius is in the class that ends at `up_to_m` metres."""
+
+    up_to_m: float
+    pairs: int
+
+
+@dataclass(frozen=True)
+class Possible:
+    """Possible duplicate pairs, counted by precision class (`precision_class`), narrowest first."""
+
+    total: int = 0
+    by_precision: tuple[PrecisionCount, ...] = ()
+
+    @classmethod
+    def of(cls, pairs: Pairs) -> Possible:
+        up_to, counts = np.unique(precision_class(pairs.wider[~pairs.likely]), return_counts=True)
+        return cls(int(counts.sum()), tuple(PrecisionCount(float(u), int(c)) for u, c in zip(up_to, counts, strict=True)))
+
+
+def precision_class(radius: np.ndarray) -> np.ndarray:
+    """The upper end of each radius's class (metres) on the 1-2-5 series, 1 m at least: ACLED's
+    geo_precision levels as geomap reads them (2, 10 and 50 km) are classes of their own.
+
+    >>> precision_class(np.array([0.0, 2000.0, 3000.0, 10000.0, 10000.5, 50000.0])).tolist()
+    [1.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0]
+    """
+    decade = 10.0 ** np.floor(np.log10(np.maximum(radius, 1.0)))
+    ratio = radius / decade
+    return decade * np.select([ratio <= 1, ratio <= 2, ratio <= 5], [1.0, 2.0, 5.0], 10.0)
 
 
 @dataclass(frozen=True)
@@ -112,13 +179,13 @@ class _Spots:
 
 
 def find(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = None) -> Pairs:
-    """Every likely duplicate pair among the incidents (with `mine`, a boolean mask, only the
-    pairs with at least one of them mine)."""
-    if rule.metres < 0 or rule.days < 0:
-        raise ValueError("the duplicate rule's distance and days must be >= 0")
+    """Every duplicate pair among the incidents, likely or possible (with `mine`, a boolean mask,
+    only the pairs with at least one of them mine)."""
+    if rule.metres < 0 or rule.days < 0 or rule.precise < 0:
+        raise ValueError("the duplicate rule's distance, days and precise bound must be >= 0")
     spots = _spots(incidents, rule)
     if not len(spots.incident):
-        return Pairs(*(np.zeros(0, np.int64) for _ in range(4)))
+        return Pairs(*(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0), np.zeros(0, bool))
     if mine is not None and mine.sum() * len(spots.incident) <= DIRECT_PAIRS:  # a few incidents: each against all
         found = [_exact(incidents, spots, rule, *_against_all(incidents, spots, rule, p))
                  for p in np.flatnonzero(mine[spots.incident])]
@@ -127,11 +194,8 @@ def find(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = No
         found = [_exact(incidents, spots, rule, p, q)
                  for chunk in np.array_split(np.arange(len(spots.incident)), max(1, -(-len(spots.incident) // CHUNK)))
                  for p, q in grid.probe(chunk)]
-    pairs = _first_basis(*(np.concatenate([f[i] for f in found]) for i in range(4)))
-    if mine is not None:
-        keep = mine[pairs.a] | mine[pairs.b]
-        pairs = Pairs(pairs.a[keep], pairs.b[keep], pairs.basis[keep], pairs.group[keep])
-    return pairs
+    pairs = _best_basis(*(np.concatenate([f[i] for f in found]) for i in range(5)), rule.precise_m)
+    return pairs if mine is None else pairs.where(mine[pairs.a] | mine[pairs.b])
 
 
 def _against_all(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -256,7 +320,8 @@ def _expand(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarra
 
 
 def _exact(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: np.ndarray, q: np.ndarray) -> tuple:
-    """The candidate spot pairs that meet the rule exactly, as incident pairs (a, b, basis, group), a < b."""
+    """The candidate spot pairs that meet the rule exactly, as incident pairs (a, b, basis, group,
+    the wider disc's radius), a < b."""
     ia, ib = spots.incident[p], spots.incident[q]
     keep = ia != ib
     p, q, ia, ib = p[keep], q[keep], ia[keep], ib[keep]
@@ -269,16 +334,18 @@ def _exact(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: np.ndarr
     swap = ia > ib
     ka, kb = np.where(swap, spots.kind[q], spots.kind[p]), np.where(swap, spots.kind[p], spots.kind[q])
     return (np.where(swap, ib, ia).astype(np.int32), np.where(swap, ia, ib).astype(np.int32),
-            (2 * ka + kb).astype(np.int8), group.astype(np.int32))
+            (2 * ka + kb).astype(np.int8), group.astype(np.int32), np.maximum(spots.radius[p], spots.radius[q]))
 
 
-def _first_basis(a: np.ndarray, b: np.ndarray, basis: np.ndarray, group: np.ndarray) -> Pairs:
-    """Each incident pair once, sorted, with the best basis that met (locations first)."""
-    order = np.lexsort((basis, b, a))
-    a, b, basis, group = a[order], b[order], basis[order], group[order]
+def _best_basis(a, b, basis, group, wider, precise_m: float) -> Pairs:
+    """Each incident pair once, sorted, with the best basis that met: the first in `BASES` order
+    whose two discs are precise (a likely pair), else the one whose wider disc is narrowest."""
+    order = np.lexsort((basis, np.where(wider <= precise_m, 0.0, wider), b, a))
+    sa, sb = a[order], b[order]
     first = np.ones(len(a), bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    return Pairs(a[first], b[first], basis[first], group[first])
+    first[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
+    keep = order[first]
+    return Pairs(a[keep], b[keep], basis[keep], group[keep], wider[keep], wider[keep] <= precise_m)
 
 
 def _within(lon1, lat1, lon2, lat2, reach) -> np.ndarray:
@@ -307,7 +374,7 @@ def _shared_group(groups: np.ndarray, ia: np.ndarray, ib: np.ndarray, block: int
     return out
 
 
-FIELDS = ("a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis")
+FIELDS = ("a", "b", "group", "event_type", "metres", "a_date", "b_date", "basis", "grade", "wider_m")
 ROWS = 1 << 16  # pairs turned into rows at a time
 
 
@@ -323,19 +390,39 @@ class Read:
     group_ids: list[str]
 
 
-def likely_duplicates(columns, rule: DuplicateRule, all_mine: bool = False) -> Iterator[dict]:
-    """The pairs of likely duplicates among `columns` (`geomap.db.duplicates.Columns`) with at
-    least one incident of interest (every one when `all_mine`), as rows: each pair once (a < b),
-    with a group both name (None when one names none), the event type, the distance between their
-    locations, their start dates and the basis of the match (`BASES`: which spots met)."""
-    if columns is None or not len(columns.ids):
-        return
-    read = prepare(columns.ids, columns.types, columns.numbers, columns.claims)
-    yield from rows(read, find(read.incidents, rule, None if all_mine else read.mine))
+@dataclass(frozen=True)
+class Found:
+    """The duplicate pairs a search found, with the incidents they index: the likely ones as rows,
+    the possible ones counted by precision class (and as rows when asked)."""
+
+    read: Read
+    pairs: Pairs
+
+    def likely(self) -> Iterator[dict]:
+        return rows(self.read, self.pairs.where(self.pairs.likely))
+
+    def possible(self) -> Iterator[dict]:
+        return rows(self.read, self.pairs.where(~self.pairs.likely))
+
+    def possible_counts(self) -> Possible:
+        return Possible.of(self.pairs)
+
+
+def search(columns, rule: DuplicateRule, all_mine: bool = False) -> Found:
+    """The duplicate pairs among `columns` (`geomap.db.duplicates.Columns`, or None: no incidents)
+    with at least one incident of interest (every one when `all_mine`). As rows (`rows`), each pair
+    is once (a < b), with a group both name (None when one names none), the event type, the
+    distance between their locations, their start dates, the basis of the match (`BASES`: which
+    spots met), its grade (`GRADES`) and the radius of the wider of the two discs that met."""
+    if columns is None:
+        read = prepare([], [], np.zeros((0, 9)), [])
+    else:
+        read = prepare(columns.ids, columns.types, columns.numbers, columns.claims)
+    return Found(read, find(read.incidents, rule, None if all_mine else read.mine))
 
 
 def prepare(ids: list[str], types: list[str], numbers: np.ndarray, claims: list[tuple[str, str]]) -> Read:
-    """The search's arrays from plain columns (see `likely_duplicates`), sorted by id."""
+    """The search's arrays from plain columns (see `search`), sorted by id."""
     order = np.argsort(np.array(ids, dtype=str), kind="stable") if ids else np.zeros(0, int)
     ids = np.array(ids, dtype=object)[order]
     numbers = numbers[order]
@@ -355,11 +442,13 @@ def rows(read: Read, pairs: Pairs) -> Iterator[dict]:
     x = read.incidents
     groups = np.array([*read.group_ids, None], dtype=object)  # -1: the last, None
     bases = np.array(BASES, dtype=object)
+    grades = np.array(GRADES, dtype=object)
     for start in range(0, len(pairs), ROWS):
-        a, b = pairs.a[start:start + ROWS], pairs.b[start:start + ROWS]
-        columns = (read.ids[a], read.ids[b], groups[pairs.group[start:start + ROWS]], read.types[x.event_type[a]],
+        batch = pairs.where(slice(start, start + ROWS))
+        a, b = batch.a, batch.b
+        columns = (read.ids[a], read.ids[b], groups[batch.group], read.types[x.event_type[a]],
                    np.round(GEOD.inv(x.lon[a], x.lat[a], x.lon[b], x.lat[b])[2], 1), _iso(x.day_start[a]),
-                   _iso(x.day_start[b]), bases[pairs.basis[start:start + ROWS]])
+                   _iso(x.day_start[b]), bases[batch.basis], grades[(~batch.likely).astype(int)], batch.wider)
         for values in zip(*(c.tolist() for c in columns), strict=True):
             yield dict(zip(FIELDS, values, strict=True))
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 from geomap.analysis.bottomline import reported_text
 from geomap.analysis.model import Facts
 from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM, ContextReport, GroupContext
-from geomap.analysis.wording import DUPLICATES_LEAD, days_before, distance, duplicate_text, length, noted, precision
+from geomap.analysis.wording import (
+    DUPLICATES_LEAD,
+    days_before,
+    distance,
+    duplicate_text,
+    length,
+    noted,
+    possible_text,
+    precision,
+)
 
 
 def render(report: ContextReport) -> str:
@@ -34,6 +43,7 @@ def render(report: ContextReport) -> str:
     lines += ["", f"## Likely duplicates (the nearest {len(report.duplicates)} of {report.duplicates_total})", "",
               DUPLICATES_LEAD, ""]
     lines += [f"- {duplicate_text(report.incident.id, d)}" for d in report.duplicates] or ["- none"]
+    lines += ["", possible_text(report.possible_duplicates) + "; not listed."]
     lines += ["", "## Nearby sites", ""]
     lines += [f"- {s.site.name}: {distance(s.distance)}" for s in report.nearby_sites] or ["- none"]
     lines += ["", "## Sources", ""]

@@ -13,6 +13,7 @@ import numpy as np
 
 from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.bottomline import BottomLine, bottom_line
+from geomap.analysis.duplicates import Possible
 from geomap.analysis.geodesy import Distance, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
 from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
@@ -21,7 +22,7 @@ from geomap.analysis.zones import ZoneRelation, nearest_by_group, relate
 DEFAULT_RADII_M = (5000.0, 10000.0, 25000.0)
 DEFAULT_WINDOWS_DAYS = (10, 30, 90)
 NEARBY_LISTED = 50  # the counts use every neighbour; the list shows the nearest
-DUPLICATES_LISTED = 20  # likely duplicates listed, the nearest first (coarse locations make many)
+DUPLICATES_LISTED = 20  # likely duplicates listed, the nearest first
 PRIOR_SEARCH_KM, PRIOR_SEARCH_DAYS = 100, 365  # the horizon of each group's nearest prior incident
 BASELINE_REGION_M, BASELINE_DAYS = PRIOR_SEARCH_KM * 1000.0, 365  # the base rates' wider region and baseline
 
@@ -88,10 +89,12 @@ class ContextReport:
     # the constraints on it and where it, or a location copied from it, was derived from.
     location_facts: tuple[str, ...] = ()
     # Likely duplicates of the incident among its neighbours (`geomap.analysis.duplicates`, docs/io.md's
-    # rule): dicts of a, b, group, event_type, metres, a_date, b_date, basis; the DUPLICATES_LISTED
-    # nearest, of `duplicates_total`.
+    # rule): dicts of a, b, group, event_type, metres, a_date, b_date, basis, grade, wider_m; the
+    # DUPLICATES_LISTED nearest, of `duplicates_total`. The possible ones (their discs meet only
+    # through a coarse one) are counted by precision class, not listed.
     duplicates: tuple[dict, ...] = ()
     duplicates_total: int = 0
+    possible_duplicates: Possible = Possible()
 
 
 @dataclass(frozen=True)

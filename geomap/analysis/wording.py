@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from geomap.analysis.duplicates import DuplicateRule, Possible
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.model import DayRange
 
@@ -56,18 +57,32 @@ def noted(n: NearbyIncident) -> str:
     return f"; {n.note}" if n.note else ""
 
 
-DUPLICATES_LEAD = ("Other records that may be this same event (docs/io.md's rule: the same event type, dates at most "
-                   "a day apart, claims naming a common group or none, locations or target sites within 1 km disc to "
-                   "disc), wherever their own points are (a record coded at its target site meets through it); flagged, "
-                   "not merged, and still counted above where they are nearby.")
+DUPLICATES_LEAD = ("Other records that are likely this same event (docs/io.md's rule: the same event type, dates at "
+                   "most a day apart, claims naming a common group or none, locations or target sites within 1 km disc "
+                   "to disc, through discs of at most 5 km), wherever their own points are (a record coded at its "
+                   "target site meets through it); flagged, not merged, and still counted above where they are nearby.")
+
+
+def possible_text(possible: Possible, precise_m: float | None = None) -> str:
+    """Possible duplicates in words: how many, and by the precision class of the wider disc
+    (`precise_m`: the rule's bound; by default the default rule's, as the context report uses).
+
+    >>> from geomap.analysis.duplicates import Possible, PrecisionCount
+    >>> possible_text(Possible(3, (PrecisionCount(10000.0, 2), PrecisionCount(50000.0, 1))))
+    'Possible duplicates (their discs meet only through one wider than 5 km, too coarse to tell by place): 3 pair(s); the wider disc up to 10 km: 2, up to 50 km: 1'
+    """
+    bound = DuplicateRule().precise_m if precise_m is None else precise_m
+    classes = ", ".join(f"up to {length(c.up_to_m)}: {c.pairs}" for c in possible.by_precision)
+    return (f"Possible duplicates (their discs meet only through one wider than {length(bound)}, too coarse to "
+            f"tell by place): {possible.total} pair(s)" + (f"; the wider disc {classes}" if classes else ""))
 
 
 def duplicate_text(focus_id: str, d: dict) -> str:
     """A likely duplicate of the report's incident in words, from `geomap.analysis.duplicates`' row.
 
     >>> duplicate_text("a", {"a": "a", "b": "b", "group": None, "metres": 7612.3, "b_date": "2019-12-28",
-    ...                      "basis": "b at the target of a"})
-    'b (2019-12-28): 7.6 km from this one; met: the other at the target of this one; no common group (one names none)'
+    ...                      "basis": "b at the target of a", "wider_m": 3000.0})
+    'b (2019-12-28): 7.6 km from this one; met: the other at the target of this one (wider disc ± 3 km); no common group (one names none)'
     """
     other, date = (d["b"], d["b_date"]) if d["a"] == focus_id else (d["a"], d["a_date"])
     basis = {"locations": "locations", "targets": "target sites",
@@ -76,4 +91,4 @@ def duplicate_text(focus_id: str, d: dict) -> str:
              "b at the target of a": "the other at the target of this one" if d["a"] == focus_id else
              "this one at the target of the other"}[d["basis"]]
     group = f"both name {d['group']}" if d["group"] else "no common group (one names none)"
-    return f"{other} ({date}): {length(d['metres'])} from this one; met: {basis}; {group}"
+    return f"{other} ({date}): {length(d['metres'])} from this one; met: {basis} (wider disc ± {length(d['wider_m'])}); {group}"

@@ -30,17 +30,24 @@ def load(files: tuple[Path, ...]) -> None:
               help="Write every problem to this CSV file (where, field, reason).")
 @click.option("--skip-invalid", is_flag=True, help="Import the valid features and report the others.")
 @click.option("--duplicate-distance", type=click.FloatRange(min=0), default=1000.0, show_default=True,
-              help="Likely duplicates: locations or target sites at most this many metres apart, disc to disc.")
+              help="Duplicates: locations or target sites at most this many metres apart, disc to disc.")
 @click.option("--duplicate-days", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Likely duplicates: date intervals at most this many days apart.")
+              help="Duplicates: date intervals at most this many days apart.")
+@click.option("--duplicate-precise", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Likely (not only possible) duplicates: discs that meet of radius at most this many times "
+                   "the distance.")
 @click.option("--duplicates-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every likely duplicate pair to this CSV file.")
+@click.option("--possible-duplicates", is_flag=True,
+              help="With --duplicates-report: write the possible duplicates too (pairs whose discs meet only "
+                   "through a coarser one), after the likely ones.")
 @click.option("--no-duplicates", is_flag=True, help="Do not look for likely duplicates.")
 @click.option("--history", is_flag=True, help="Data package into an empty database: restore its history too.")
 @click.option("--exclusive", is_flag=True, help="A large import drops and rebuilds the indexes: faster, but readers "
                                                 "wait until it ends (for a first load before serving).")
 def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_distance, duplicate_days,
-                   duplicates_report, no_duplicates, history, exclusive) -> None:
+                   duplicate_precise, duplicates_report, possible_duplicates, no_duplicates, history,
+                   exclusive) -> None:
     """Import FILE (GeoJSON, GeoJSON text sequence, ACLED CSV, KML or a data package) in one transaction."""
     from geomap.io.package import is_package
 
@@ -53,11 +60,16 @@ def import_command(file: Path, fmt, collection, report, skip_invalid, duplicate_
     from geomap.analysis.duplicates import DuplicateRule
     from geomap.importer import import_file
 
+    if possible_duplicates and not duplicates_report:
+        raise click.UsageError("--possible-duplicates lists pairs in the --duplicates-report FILE: give one")
+
     bar, update = progress(file)
     try:
         result = import_file(open_engine(), file, fmt, collection, skip_invalid=skip_invalid, report=report,
-                             duplicates=None if no_duplicates else DuplicateRule(duplicate_distance, duplicate_days),
-                             duplicates_report=duplicates_report, progress=update, exclusive=exclusive)
+                             duplicates=None if no_duplicates else DuplicateRule(duplicate_distance, duplicate_days,
+                                                                                 duplicate_precise),
+                             duplicates_report=duplicates_report, possible_duplicates=possible_duplicates,
+                             progress=update, exclusive=exclusive)
     finally:
         if bar is not None:
             bar.close()

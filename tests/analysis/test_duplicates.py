@@ -1,6 +1,6 @@
-"""The likely-duplicate search (`geomap.analysis.duplicates.find`) against a brute force over every
-pair, on hand-built worlds dense enough that every basis, every grid level and both date
-directions occur: precisions from 0 to 20 km, three target sites, long date intervals, two
+"""The duplicate search (`geomap.analysis.duplicates.find`) against a brute force over every
+pair, on hand-built worlds dense enough that every basis, both grades, every grid level and both
+date directions occur: precisions from 0 to 20 km, three target sites, long date intervals, two
 event types, claims of three groups or none."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from geomap.analysis.duplicates import BASES, DuplicateRule, Incidents, find, groups_of
+from geomap.analysis.duplicates import BASES, DuplicateRule, Incidents, Possible, find, groups_of
 
 GEOD = Geod(ellps="WGS84")
 SITES = np.array([[44.28417, 35.5125, 1000.0], [44.15, 35.55, 2500.0], [44.3, 35.4, 0.0]])
@@ -29,8 +29,10 @@ def world(n: int, seed: int) -> Incidents:
                      groups_of(n, incident, group))
 
 
-def brute_force(x: Incidents, rule: DuplicateRule) -> dict[tuple[int, int], int]:
-    """Every pair, every spot: {(a, b): the first basis that meets}."""
+def brute_force(x: Incidents, rule: DuplicateRule) -> dict[tuple[int, int], tuple[int, bool, float]]:
+    """Every pair, every spot: {(a, b): (basis, likely, the wider disc's radius)}, from the rule's
+    text: likely when two meeting discs both have a radius of at most `precise` x `metres` (the
+    first such basis), else possible (the basis whose wider disc is narrowest, then the first)."""
     named = [set(row[row >= 0].tolist()) for row in x.groups]
     found = {}
     for a, b in itertools.combinations(range(len(x.day_start)), 2):
@@ -40,25 +42,56 @@ def brute_force(x: Incidents, rule: DuplicateRule) -> dict[tuple[int, int], int]
             continue
         spots = [[(x.lon[i], x.lat[i], x.radius[i]), (x.target_lon[i], x.target_lat[i], x.target_radius[i])]
                  for i in (a, b)]
-        for basis, (sa, sb) in enumerate(itertools.product(*spots)):
-            if not (np.isnan(sa[0]) or np.isnan(sb[0])) and \
-                    GEOD.inv(sa[0], sa[1], sb[0], sb[1])[2] <= rule.metres + sa[2] + sb[2]:
-                found[a, b] = basis
-                break
+        met = [(basis, max(sa[2], sb[2])) for basis, (sa, sb) in enumerate(itertools.product(*spots))
+               if not (np.isnan(sa[0]) or np.isnan(sb[0]))
+               and GEOD.inv(sa[0], sa[1], sb[0], sb[1])[2] <= rule.metres + sa[2] + sb[2]]
+        precise = [(basis, wider) for basis, wider in met if wider <= rule.precise * rule.metres]
+        if precise:
+            found[a, b] = (precise[0][0], True, precise[0][1])
+        elif met:
+            basis, wider = min(met, key=lambda m: (m[1], m[0]))
+            found[a, b] = (basis, False, wider)
     return found
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("rule", [DuplicateRule(700, 1), DuplicateRule(0, 0), DuplicateRule(3000, 3)])
+@pytest.mark.parametrize("rule", [DuplicateRule(700, 1), DuplicateRule(0, 0), DuplicateRule(3000, 3),
+                                  DuplicateRule(700, 1, precise=2.0)])
 def test_the_search_finds_what_brute_force_finds(seed, rule):
     x = world(300, seed)
     pairs = find(x, rule)
     expected = brute_force(x, rule)
-    assert {(int(a), int(b)): int(k) for a, b, k in zip(pairs.a, pairs.b, pairs.basis, strict=True)} == expected
-    assert len(expected) > 500 and set(expected.values()) == set(range(len(BASES)))
+    found = {(int(a), int(b)): (int(k), bool(likely), float(w))
+             for a, b, k, likely, w in zip(pairs.a, pairs.b, pairs.basis, pairs.likely, pairs.wider, strict=True)}
+    assert found == expected
+    assert len(expected) > 500 and {k for k, _, _ in expected.values()} == set(range(len(BASES)))
     named = [set(row[row >= 0].tolist()) for row in x.groups]
     for a, b, g in zip(pairs.a, pairs.b, pairs.group, strict=True):  # a group both name, or -1: one names none
         assert (g in named[a] & named[b] and g == min(named[a] & named[b])) if g >= 0 else not (named[a] and named[b])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_both_grades_occur_through_every_basis(seed):
+    """The worlds above test both grades: likely and possible pairs, each through every basis
+    (with a bound of 1.4 km, 2 and 20 km locations and the 2.5 km site are coarse)."""
+    expected = brute_force(world(300, seed), DuplicateRule(700, 1, precise=2.0))
+    for likely in (True, False):
+        assert {k for k, grade, _ in expected.values() if grade == likely} == set(range(len(BASES))), likely
+
+
+def test_possible_pairs_are_counted_by_the_class_of_their_wider_disc():
+    """Counted by hand from the brute force: the wider radius rounded up to 1, 2 or 5 x a power of 10."""
+    x = world(300, 0)
+    rule = DuplicateRule(700, 1, precise=2.0)  # coarse: the 2 and 20 km locations, the 2.5 km site
+    expected = brute_force(x, rule)
+    by_class: dict[float, int] = {}
+    for _, likely, wider in expected.values():
+        if not likely:
+            up_to = next(c * 10.0 ** e for e in range(0, 8) for c in (1, 2, 5) if wider <= c * 10.0 ** e)
+            by_class[up_to] = by_class.get(up_to, 0) + 1
+    possible = Possible.of(find(x, rule))
+    assert {c.up_to_m: c.pairs for c in possible.by_precision} == by_class
+    assert possible.total == sum(by_class.values()) > 100 and set(by_class) == {2000.0, 5000.0, 20000.0}
 
 
 @pytest.mark.parametrize("direct", [True, False])
@@ -70,10 +103,10 @@ def test_mine_keeps_the_pairs_that_touch_it(direct, monkeypatch):
     mine = np.zeros(200, bool)
     mine[[5, 17, 100]] = True
     some = find(x, DuplicateRule(), mine)
-    expected = [(a, b, k, g) for a, b, k, g in zip(everything.a, everything.b, everything.basis, everything.group,
-                                                   strict=True) if mine[a] or mine[b]]
+    columns = (everything.a, everything.b, everything.basis, everything.group, everything.wider, everything.likely)
+    expected = [row for row in zip(*columns, strict=True) if mine[row[0]] or mine[row[1]]]
     assert len(expected) > 20
-    assert list(zip(some.a, some.b, some.basis, some.group, strict=True)) == expected
+    assert list(zip(some.a, some.b, some.basis, some.group, some.wider, some.likely, strict=True)) == expected
 
 
 def test_far_apart_the_grid_keys_still_fit():
@@ -87,3 +120,5 @@ def test_far_apart_the_grid_keys_still_fit():
 def test_a_negative_rule_is_refused():
     with pytest.raises(ValueError, match="must be >= 0"):
         find(world(3, 0), DuplicateRule(-1.0, 1))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        find(world(3, 0), DuplicateRule(precise=-1.0))
