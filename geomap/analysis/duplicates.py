@@ -117,7 +117,8 @@ def groups_of(n: int, incident: np.ndarray, group: np.ndarray) -> np.ndarray:
 class Pairs:
     """Duplicate pairs as index arrays, a < b, sorted: the basis of each (index into `BASES`),
     a group both name (-1: one names none), the radius of the wider of the basis's two discs
-    (metres) and whether the pair is likely (else possible). The basis is the first in `BASES`
+    (metres, float32: 29 million pairs over a million incidents) and whether the pair is likely
+    (else possible: decided on the float64 radii). The basis is the first in `BASES`
     order whose discs are precise; for a possible pair, the one whose wider disc is narrowest."""
 
     a: np.ndarray
@@ -152,8 +153,10 @@ class Possible:
 
     @classmethod
     def of(cls, pairs: Pairs) -> Possible:
-        up_to, counts = np.unique(precision_class(pairs.wider[~pairs.likely]), return_counts=True)
-        return cls(int(counts.sum()), tuple(PrecisionCount(float(u), int(c)) for u, c in zip(up_to, counts, strict=True)))
+        radii, counts = np.unique(pairs.wider[~pairs.likely], return_counts=True)  # a few radii, millions of pairs
+        up_to, where = np.unique(precision_class(radii.astype(float)), return_inverse=True)
+        by_class = np.bincount(where, weights=counts, minlength=len(up_to)).astype(np.int64)
+        return cls(int(counts.sum()), tuple(PrecisionCount(float(u), int(c)) for u, c in zip(up_to, by_class, strict=True)))
 
 
 def precision_class(radius: np.ndarray) -> np.ndarray:
@@ -196,12 +199,12 @@ def find(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = No
                  for p, q in grid.probe(chunk)]
     if not found:
         return _none()
-    pairs = _best_basis(*_columns(found), rule.precise_m)
+    pairs = _best_basis(*_columns(found))
     return pairs if mine is None else pairs.where(mine[pairs.a] | mine[pairs.b])
 
 
 def _none() -> Pairs:
-    return Pairs(*(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0), np.zeros(0, bool))
+    return Pairs(*(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0, np.float32), np.zeros(0, bool))
 
 
 def _columns(found: list[tuple]) -> list[np.ndarray]:
@@ -340,7 +343,7 @@ def _expand(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarra
 
 def _exact(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: np.ndarray, q: np.ndarray) -> tuple:
     """The candidate spot pairs that meet the rule exactly, as incident pairs (a, b, basis, group,
-    the wider disc's radius), a < b."""
+    the wider disc's radius in float32, whether both discs are precise), a < b."""
     ia, ib = spots.incident[p], spots.incident[q]
     keep = ia != ib
     p, q, ia, ib = p[keep], q[keep], ia[keep], ib[keep]
@@ -352,19 +355,23 @@ def _exact(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: np.ndarr
     p, q, ia, ib, group = p[kept], q[kept], ia[kept], ib[kept], group[kept]
     swap = ia > ib
     ka, kb = np.where(swap, spots.kind[q], spots.kind[p]), np.where(swap, spots.kind[p], spots.kind[q])
+    wider = np.maximum(spots.radius[p], spots.radius[q])  # precise or not decided in float64, kept in float32
     return (np.where(swap, ib, ia).astype(np.int32), np.where(swap, ia, ib).astype(np.int32),
-            (2 * ka + kb).astype(np.int8), group.astype(np.int32), np.maximum(spots.radius[p], spots.radius[q]))
+            (2 * ka + kb).astype(np.int8), group.astype(np.int32), wider.astype(np.float32), wider <= rule.precise_m)
 
 
-def _best_basis(a, b, basis, group, wider, precise_m: float) -> Pairs:
+def _best_basis(a, b, basis, group, wider, precise) -> Pairs:
     """Each incident pair once, sorted, with the best basis that met: the first in `BASES` order
-    whose two discs are precise (a likely pair), else the one whose wider disc is narrowest."""
-    order = np.lexsort((basis, np.where(wider <= precise_m, 0.0, wider), b, a))
+    whose two discs are precise (a likely pair), else the one whose wider disc is narrowest.
+    Temporaries are let go early: over a million incidents each is hundreds of MB."""
+    order = np.lexsort((basis, np.where(precise, np.float32(0), wider), b, a))
     sa, sb = a[order], b[order]
     first = np.ones(len(a), bool)
     first[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
+    del sa, sb
     keep = order[first]
-    return Pairs(a[keep], b[keep], basis[keep], group[keep], wider[keep], wider[keep] <= precise_m)
+    del order, first
+    return Pairs(a[keep], b[keep], basis[keep], group[keep], wider[keep], precise[keep])
 
 
 def _within(lon1, lat1, lon2, lat2, reach) -> np.ndarray:
@@ -467,7 +474,8 @@ def rows(read: Read, pairs: Pairs) -> Iterator[dict]:
         a, b = batch.a, batch.b
         columns = (read.ids[a], read.ids[b], groups[batch.group], read.types[x.event_type[a]],
                    np.round(GEOD.inv(x.lon[a], x.lat[a], x.lon[b], x.lat[b])[2], 1), _iso(x.day_start[a]),
-                   _iso(x.day_start[b]), bases[batch.basis], grades[(~batch.likely).astype(int)], batch.wider)
+                   _iso(x.day_start[b]), bases[batch.basis], grades[(~batch.likely).astype(int)],
+                   np.round(batch.wider.astype(float), 1))
         for values in zip(*(c.tolist() for c in columns), strict=True):
             yield dict(zip(FIELDS, values, strict=True))
 
