@@ -29,6 +29,7 @@ asks for such rings to be split there) and must not enclose a pole.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -103,23 +104,45 @@ def _project(zone: BaseGeometry, transformer: pyproj.Transformer) -> BaseGeometr
 
 def _locate(lon: float, lat: float, zone: Zone) -> tuple[bool, float, tuple[float, float]]:
     """Whether (lon, lat) is in the zone, its geodesic distance to the zone's boundary in
-    metres, and the nearest boundary point (lon, lat).
+    metres, and the nearest boundary point (lon, lat)."""
+    return _locate_all(lon, lat, [zone])[0]
+
+
+def _locate_all(lon: float, lat: float, zones: Sequence[Zone]) -> list[tuple[bool, float, tuple[float, float]]]:
+    """`_locate` for each zone, from one point: each step one call over every zone.
 
     Only the runs of the boundary that may hold the nearest point are projected (`_Outline`):
     a report relates every zone in force to its focus, and projecting each whole zone was the
     largest part of the report's Python (issue 16). Containment is read in lon/lat, where that
     cannot differ from the projection's answer; otherwise the zone is projected whole."""
-    outline = _outline(zone)
-    transformer = _aeqd(float(lon), float(lat))
-    runs = outline.candidates(lon, lat)
-    near = _nearest_on_runs(*transformer.transform(*outline.vertices(runs).T), outline.breaks(runs))
-    near_lon, near_lat = transformer.transform(*near, direction="INVERSE")
-    _, _, metres = GEOD.inv(lon, lat, near_lon, near_lat)
+    outlines = [_outline(zone) for zone in zones]
+    if not outlines:
+        return []
+    lon, lat = float(lon), float(lat)
+    transformer = _aeqd(lon, lat)
+    centres = np.concatenate([o.centre for o in outlines])
+    _, _, d = GEOD.inv(np.full(len(centres), lon), np.full(len(centres), lat), centres[:, 0], centres[:, 1])
+    runs = [o.candidates(ds) for o, ds in zip(outlines, np.split(d, np.cumsum([len(o.centre) for o in outlines])[:-1]),
+                                              strict=True)]
+    vertices = [o.vertices(r) for o, r in zip(outlines, runs, strict=True)]
+    x, y = transformer.transform(*np.concatenate(vertices).T)
+    cuts = np.cumsum([len(v) for v in vertices])[:-1]
+    near = np.array([_nearest_on_runs(xs, ys, o.breaks(r)) for o, r, xs, ys in
+                     zip(outlines, runs, np.split(x, cuts), np.split(y, cuts), strict=True)])
+    near_lon, near_lat = transformer.transform(near[:, 0], near[:, 1], direction="INVERSE")
+    _, _, metres = GEOD.inv(np.full(len(near), lon), np.full(len(near), lat), near_lon, near_lat)
+    nearest = zip(near_lon.tolist(), near_lat.tolist(), strict=True)
+    return [(_inside(lon, lat, o, transformer, m), 0.0 if m <= BOUNDARY_TOLERANCE_M else m, point)
+            for o, m, point in zip(outlines, metres.tolist(), nearest, strict=True)]
+
+
+def _inside(lon: float, lat: float, outline: _Outline, transformer: pyproj.Transformer, metres: float) -> bool:
+    """Is (lon, lat), `metres` from the zone's boundary, in the zone (the boundary included)?"""
     if metres <= BOUNDARY_TOLERANCE_M:
-        return True, 0.0, (near_lon, near_lat)
+        return True
     if metres > LONLAT_SAFE_M and outline.max_abs_lat <= LONLAT_MAX_LAT:
-        return bool(shapely.contains_xy(outline.dense, lon, lat)), metres, (near_lon, near_lat)
-    return _project(outline.dense, transformer).covers(ORIGIN), metres, (near_lon, near_lat)
+        return bool(shapely.contains_xy(outline.dense, lon, lat))
+    return _project(outline.dense, transformer).covers(ORIGIN)
 
 
 # Runs of RUN consecutive densified vertices are what `_locate` projects or skips (8 km of
@@ -162,8 +185,9 @@ class _Outline:
         return cls(dense, coords, starts, centre, np.maximum.reduceat(from_centre, starts[:-1]),
                    np.maximum.reduceat(np.append(steps, 0.0), starts[:-1]), float(np.abs(coords[:, 1]).max()))
 
-    def candidates(self, lon: float, lat: float) -> np.ndarray:
-        """The runs that may hold the boundary point nearest (lon, lat) in its AEQD projection.
+    def candidates(self, d: np.ndarray) -> np.ndarray:
+        """The runs that may hold the boundary point nearest a point in its AEQD projection, from
+        the point's geodesic distances `d` to the runs' centres.
 
         The nearest boundary point is no farther than the nearest run centre (a vertex), and a
         vertex's distance from the projection's centre is its geodesic distance (d for the
@@ -172,8 +196,6 @@ class _Outline:
         length times the projection's largest scale out to that distance (sigma / sin sigma on
         a sphere of the semi-minor axis, 1 % added for the ellipsoid; beyond 0.9 pi, unbounded:
         such runs are always projected). A run nearer by no bound than that is skipped."""
-        _, _, d = GEOD.inv(np.full(len(self.centre), float(lon)), np.full(len(self.centre), float(lat)),
-                           self.centre[:, 0], self.centre[:, 1])
         sigma = (d + self.radius_m + self.step_m) / WGS84_B
         scale = np.where(sigma < 0.9 * math.pi, 1.01 / np.sinc(np.minimum(sigma, 0.9 * math.pi) / math.pi), np.inf)
         low = d - self.radius_m - scale * self.step_m / 2 - 1.0
@@ -275,14 +297,26 @@ def distance_to_zone(lon: float, lat: float, precision_m: float, polygon: Zone,
 def relate_point(lon: float, lat: float, precision_m: float, polygon: Zone,
                  zone_precision_m: float = 0.0) -> tuple[Answer, Distance]:
     """`contains` (with both radii) and `distance_to_zone` at once, measuring the zone once."""
-    _check_zone(polygon)
-    reach = check_radius(precision_m) + check_radius(zone_precision_m)
-    inside, metres, _ = _locate(lon, lat, polygon)
-    if inside:
-        answer = "yes" if metres >= reach else "possibly"
-    else:
-        answer = "no" if metres > reach else "possibly"
-    return answer, Distance.from_best(0.0 if inside else metres, precision_m, zone_precision_m)
+    return relate_points(lon, lat, precision_m, [(polygon, zone_precision_m)])[0]
+
+
+def relate_points(lon: float, lat: float, precision_m: float,
+                  zones: Sequence[tuple[Zone, float]]) -> list[tuple[Answer, Distance]]:
+    """`relate_point` for each (zone, zone_precision_m), from one point: every zone measured at once."""
+    for polygon, zone_precision_m in zones:
+        _check_zone(polygon)
+        check_radius(zone_precision_m)
+    check_radius(precision_m)
+    found = []
+    for (inside, metres, _), (_, zone_precision_m) in zip(_locate_all(lon, lat, [z for z, _ in zones]), zones,
+                                                          strict=True):
+        reach = precision_m + zone_precision_m
+        if inside:
+            answer = "yes" if metres >= reach else "possibly"
+        else:
+            answer = "no" if metres > reach else "possibly"
+        found.append((answer, Distance.from_best(0.0 if inside else metres, precision_m, zone_precision_m)))
+    return found
 
 
 def polygon_to_polygon_distance(a: Zone, b: Zone) -> float:
