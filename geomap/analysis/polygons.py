@@ -29,6 +29,8 @@ asks for such rings to be split there) and must not enclose a pole.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -103,14 +105,133 @@ def _project(zone: BaseGeometry, transformer: pyproj.Transformer) -> BaseGeometr
 def _locate(lon: float, lat: float, zone: Zone) -> tuple[bool, float, tuple[float, float]]:
     """Whether (lon, lat) is in the zone, its geodesic distance to the zone's boundary in
     metres, and the nearest boundary point (lon, lat)."""
-    transformer = _aeqd(float(lon), float(lat))
-    projected = _project(_densified(zone), transformer)
-    near = shapely.shortest_line(projected.boundary, ORIGIN).coords[0]
-    near_lon, near_lat = transformer.transform(*near, direction="INVERSE")
-    _, _, metres = GEOD.inv(lon, lat, near_lon, near_lat)
+    return _locate_all(lon, lat, [zone])[0]
+
+
+def _locate_all(lon: float, lat: float, zones: Sequence[Zone]) -> list[tuple[bool, float, tuple[float, float]]]:
+    """`_locate` for each zone, from one point: each step one call over every zone.
+
+    Only the runs of the boundary that may hold the nearest point are projected (`_Outline`):
+    a report relates every zone in force to its focus, and projecting each whole zone was the
+    largest part of the report's Python (issue 16). Containment is read in lon/lat, where that
+    cannot differ from the projection's answer; otherwise the zone is projected whole."""
+    outlines = [_outline(zone) for zone in zones]
+    if not outlines:
+        return []
+    lon, lat = float(lon), float(lat)
+    transformer = _aeqd(lon, lat)
+    centres = np.concatenate([o.centre for o in outlines])
+    _, _, d = GEOD.inv(np.full(len(centres), lon), np.full(len(centres), lat), centres[:, 0], centres[:, 1])
+    runs = [o.candidates(ds) for o, ds in zip(outlines, np.split(d, np.cumsum([len(o.centre) for o in outlines])[:-1]),
+                                              strict=True)]
+    vertices = [o.vertices(r) for o, r in zip(outlines, runs, strict=True)]
+    x, y = transformer.transform(*np.concatenate(vertices).T)
+    cuts = np.cumsum([len(v) for v in vertices])[:-1]
+    near = np.array([_nearest_on_runs(xs, ys, o.breaks(r)) for o, r, xs, ys in
+                     zip(outlines, runs, np.split(x, cuts), np.split(y, cuts), strict=True)])
+    near_lon, near_lat = transformer.transform(near[:, 0], near[:, 1], direction="INVERSE")
+    _, _, metres = GEOD.inv(np.full(len(near), lon), np.full(len(near), lat), near_lon, near_lat)
+    nearest = zip(near_lon.tolist(), near_lat.tolist(), strict=True)
+    return [(_inside(lon, lat, o, transformer, m), 0.0 if m <= BOUNDARY_TOLERANCE_M else m, point)
+            for o, m, point in zip(outlines, metres.tolist(), nearest, strict=True)]
+
+
+def _inside(lon: float, lat: float, outline: _Outline, transformer: pyproj.Transformer, metres: float) -> bool:
+    """Is (lon, lat), `metres` from the zone's boundary, in the zone (the boundary included)?"""
     if metres <= BOUNDARY_TOLERANCE_M:
-        return True, 0.0, (near_lon, near_lat)
-    return projected.covers(ORIGIN), metres, (near_lon, near_lat)
+        return True
+    if metres > LONLAT_SAFE_M and outline.max_abs_lat <= LONLAT_MAX_LAT:
+        return bool(shapely.contains_xy(outline.dense, lon, lat))
+    return _project(outline.dense, transformer).covers(ORIGIN)
+
+
+# Runs of RUN consecutive densified vertices are what `_locate` projects or skips (8 km of
+# boundary at DENSIFY_M): short enough that one or two runs usually hold the nearest point.
+RUN = 8
+# Containment is read from the lon/lat polygon only a metre or more from the boundary and below
+# 85 degrees of latitude: there a lon/lat line between two densified vertices (at most DENSIFY_M
+# apart) departs from the geodesic by at most L^2 tan(lat) / 8R = 0.22 m, and the projection's
+# straight segments by far less, so both polygons put the point on the same side.
+LONLAT_SAFE_M, LONLAT_MAX_LAT = 1.0, 85.0
+WGS84_B = 6_356_752.314245  # the semi-minor axis: the smallest radius, the largest angle per metre
+
+
+@dataclass(frozen=True, eq=False)
+class _Outline:
+    """A densified zone's boundary cut into runs of consecutive vertices (a run shares its last
+    vertex with the next run of its ring, so each segment is in one run), with what bounds the
+    distance from any point to a run without projecting it: the geodesic circle about the run's
+    middle vertex that holds the run's vertices, and the run's longest segment."""
+
+    dense: Zone  # the densified zone, prepared (lon/lat containment)
+    coords: np.ndarray  # (n, 2) lon/lat: the runs' vertices, one run after another
+    starts: np.ndarray  # run i is coords[starts[i]:starts[i + 1]]
+    centre: np.ndarray  # (runs, 2) lon/lat of each run's middle vertex
+    radius_m: np.ndarray  # the farthest vertex of each run from its centre
+    step_m: np.ndarray  # each run's longest segment
+    max_abs_lat: float
+
+    @classmethod
+    def of(cls, dense: Zone) -> _Outline:
+        runs = [ring[i:min(i + RUN, len(ring) - 1) + 1] for ring in _rings(dense) for i in range(0, len(ring) - 1, RUN)]
+        coords = np.concatenate(runs)
+        starts = np.cumsum([0] + [len(r) for r in runs])
+        centre = np.array([r[len(r) // 2] for r in runs])
+        owner = np.repeat(np.arange(len(runs)), [len(r) for r in runs])
+        _, _, from_centre = GEOD.inv(centre[owner, 0], centre[owner, 1], coords[:, 0], coords[:, 1])
+        _, _, steps = GEOD.inv(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1])
+        steps[starts[1:-1] - 1] = 0.0  # the pairs across two runs are no segment
+        shapely.prepare(dense)
+        return cls(dense, coords, starts, centre, np.maximum.reduceat(from_centre, starts[:-1]),
+                   np.maximum.reduceat(np.append(steps, 0.0), starts[:-1]), float(np.abs(coords[:, 1]).max()))
+
+    def candidates(self, d: np.ndarray) -> np.ndarray:
+        """The runs that may hold the boundary point nearest a point in its AEQD projection, from
+        the point's geodesic distances `d` to the runs' centres.
+
+        The nearest boundary point is no farther than the nearest run centre (a vertex), and a
+        vertex's distance from the projection's centre is its geodesic distance (d for the
+        centres, at least d - radius for the run's other vertices); a point of
+        a projected segment PQ is within |PQ| / 2 of P or Q, and |PQ| is at most the segment's
+        length times the projection's largest scale out to that distance (sigma / sin sigma on
+        a sphere of the semi-minor axis, 1 % added for the ellipsoid; beyond 0.9 pi, unbounded:
+        such runs are always projected). A run nearer by no bound than that is skipped."""
+        sigma = (d + self.radius_m + self.step_m) / WGS84_B
+        scale = np.where(sigma < 0.9 * math.pi, 1.01 / np.sinc(np.minimum(sigma, 0.9 * math.pi) / math.pi), np.inf)
+        low = d - self.radius_m - scale * self.step_m / 2 - 1.0
+        return np.flatnonzero(~(low > d.min()))
+
+    def vertices(self, runs: np.ndarray) -> np.ndarray:
+        """The vertices of the runs given, run after run."""
+        return np.concatenate([self.coords[self.starts[i]:self.starts[i + 1]] for i in runs])
+
+    def breaks(self, runs: np.ndarray) -> np.ndarray:
+        """Where `vertices(runs)` passes from one run to the next: the indices of the last vertex
+        of each run but the last."""
+        return np.cumsum(self.starts[runs + 1] - self.starts[runs])[:-1] - 1
+
+
+def _rings(zone: Zone) -> list[np.ndarray]:
+    return [np.asarray(r.coords)[:, :2] for part in _parts(zone) for r in (part.exterior, *part.interiors)]
+
+
+@lru_cache(maxsize=256)
+def _outline(zone: Zone) -> _Outline:
+    # Keyed by the zone's geometry itself (its coordinates): a changed zone is another key.
+    return _Outline.of(_densified(zone))
+
+
+def _nearest_on_runs(x: np.ndarray, y: np.ndarray, breaks: np.ndarray) -> tuple[float, float]:
+    """The point nearest the origin of the segments between consecutive (x, y), but for the
+    pairs that start at `breaks` (one run's last vertex, the next run's first)."""
+    px, py, dx, dy = x[:-1], y[:-1], np.diff(x), np.diff(y)
+    length2 = dx * dx + dy * dy
+    t = np.clip(-(px * dx + py * dy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+    nx, ny = px + t * dx, py + t * dy
+    apart = nx * nx + ny * ny
+    apart[breaks] = np.inf
+    i = int(np.argmin(apart))
+    return float(nx[i]), float(ny[i])
 
 
 def nearest_boundary_point(lon: float, lat: float, polygon: Zone) -> tuple[float, float, float]:
@@ -176,14 +297,26 @@ def distance_to_zone(lon: float, lat: float, precision_m: float, polygon: Zone,
 def relate_point(lon: float, lat: float, precision_m: float, polygon: Zone,
                  zone_precision_m: float = 0.0) -> tuple[Answer, Distance]:
     """`contains` (with both radii) and `distance_to_zone` at once, measuring the zone once."""
-    _check_zone(polygon)
-    reach = check_radius(precision_m) + check_radius(zone_precision_m)
-    inside, metres, _ = _locate(lon, lat, polygon)
-    if inside:
-        answer = "yes" if metres >= reach else "possibly"
-    else:
-        answer = "no" if metres > reach else "possibly"
-    return answer, Distance.from_best(0.0 if inside else metres, precision_m, zone_precision_m)
+    return relate_points(lon, lat, precision_m, [(polygon, zone_precision_m)])[0]
+
+
+def relate_points(lon: float, lat: float, precision_m: float,
+                  zones: Sequence[tuple[Zone, float]]) -> list[tuple[Answer, Distance]]:
+    """`relate_point` for each (zone, zone_precision_m), from one point: every zone measured at once."""
+    for polygon, zone_precision_m in zones:
+        _check_zone(polygon)
+        check_radius(zone_precision_m)
+    check_radius(precision_m)
+    found = []
+    for (inside, metres, _), (_, zone_precision_m) in zip(_locate_all(lon, lat, [z for z, _ in zones]), zones,
+                                                          strict=True):
+        reach = precision_m + zone_precision_m
+        if inside:
+            answer = "yes" if metres >= reach else "possibly"
+        else:
+            answer = "no" if metres > reach else "possibly"
+        found.append((answer, Distance.from_best(0.0 if inside else metres, precision_m, zone_precision_m)))
+    return found
 
 
 def polygon_to_polygon_distance(a: Zone, b: Zone) -> float:

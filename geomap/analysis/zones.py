@@ -10,7 +10,7 @@ from shapely import STRtree
 
 from geomap.analysis.geodesy import Answer, Distance, Location
 from geomap.analysis.model import ControlZone
-from geomap.analysis.polygons import overlap_area_km2, relate_point
+from geomap.analysis.polygons import overlap_area_km2, relate_points
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,10 @@ def relate(location: Location, zones: Iterable[ControlZone], on: date) -> list[Z
 
     The zone's own boundary uncertainty widens both the containment test and the distance.
     """
-    relations = []
-    for zone in zones:
-        if zone.in_force(on):
-            relations.append(ZoneRelation(zone, *relate_point(location.lon, location.lat, location.precision_m,
-                                                              zone.geometry, zone.precision_m)))
+    current = [zone for zone in zones if zone.in_force(on)]
+    measured = relate_points(location.lon, location.lat, location.precision_m,
+                             [(zone.geometry, zone.precision_m) for zone in current])
+    relations = [ZoneRelation(zone, *m) for zone, m in zip(current, measured, strict=True)]
     return sorted(relations, key=lambda r: (r.distance.best, r.zone.id))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import random
 from itertools import pairwise
 
 import pytest
@@ -336,6 +337,98 @@ def test_densify_keeps_vertices_and_spacing():
     assert set(HOLED.interiors[0].coords) <= set(dense.interiors[0].coords)
     coords = list(dense.exterior.coords)
     assert max(geodesic(*p, *q) for p, q in pairwise(coords)) <= 500.0 + 1e-6
+
+
+# --- the boundary measured run by run (only the runs that may hold the nearest point) ------
+
+# 4 x 15 degrees of longitude north of Svalbard: lon/lat lines bow most from the geodesics here.
+ARCTIC = Polygon([(10.0, 80.0), (25.0, 80.0), (25.0, 84.0), (10.0, 84.0)])
+# Reaching past 85 degrees, where containment is always read in the projection: at 89.5 degrees
+# a lon/lat line between two densified vertices 1 km apart parts from the geodesic by 2.2 m.
+NEAR_POLE = Polygon([(-40.0, 88.0), (-20.0, 88.0), (-20.0, 89.5), (-40.0, 89.5)])
+
+
+@pytest.mark.parametrize("name, zone, point", [
+    ("small: from Cape Town, 7,000 km", SMALL, (18.42, -33.92)),
+    ("small: from the south Pacific, near its antipode", SMALL, (-130.0, -30.0)),
+    ("large: from Lima, 13,000 km", LARGE, (-77.04, -12.05)),
+    ("arctic: from Tromso", ARCTIC, (18.96, 69.65)),
+    ("arctic: from across the pole", ARCTIC, (-160.0, 85.0)),
+    ("near the pole: from Alert", NEAR_POLE, (-62.35, 82.5)),
+    ("near the pole: from across the pole", NEAR_POLE, (150.0, 88.0)),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_far_and_polar_points_match_geodesic_sampling(name, zone, point):
+    assert contains(zone, *point) == "no"
+    assert point_to_polygon_distance(*point, zone) == pytest.approx(reference_boundary_distance(*point, zone), rel=REL)
+
+
+def _star(lon, lat, radii_km):
+    """A star-shaped polygon about (lon, lat) with its vertices `radii_km` out, evenly around."""
+    step = 360.0 / len(radii_km)
+    return Polygon([offset(lon, lat, 90.0 - k * step, r * 1000.0) for k, r in enumerate(radii_km)])
+
+
+# A 16-pointed star about Kirkuk, 36-60 km out: the nearest point from afar often lies on an
+# arm whose middle is not the nearest, as in the synthetic data's zones.
+STAR = _star(44.39, 35.47, [60, 38, 55, 41, 36, 58, 47, 39, 60, 44, 37, 52, 59, 36, 48, 42])
+
+
+@pytest.mark.parametrize("zone", [LARGE, STAR], ids=["large", "star"])
+def test_the_nearest_point_is_found_whichever_run_holds_it(zone):
+    # Points off random spots of the edges, inside and out, and from random bearings near and
+    # far: the distance is the nearest to 2 cm (the densified edges' own departure from the
+    # geodesics) and is measured to the point returned.
+    rng = random.Random(16)
+    points = [off_edge(zone.exterior, rng.randrange(len(zone.exterior.coords) - 1), metres, side=side,
+                       fraction=rng.random())
+              for metres, side in [(3.0, 1), (3.0, -1), (400.0, 1), (400.0, -1), (7000.0, 1), (7000.0, -1)]]
+    points += [offset(44.39, 35.47, rng.uniform(0, 360), metres)
+               for metres in (80e3, 150e3, 400e3, 1e6, 3e6, 9e6) for _ in range(4)]
+    for lon, lat in points:
+        near_lon, near_lat, found = nearest_boundary_point(lon, lat, zone)
+        assert found == pytest.approx(reference_boundary_distance(lon, lat, zone), abs=0.02), (lon, lat)
+        assert geodesic(lon, lat, near_lon, near_lat) == pytest.approx(found, abs=1e-3)
+
+
+@pytest.mark.parametrize("zone", [ARCTIC, NEAR_POLE], ids=["arctic", "near the pole"])
+@pytest.mark.parametrize("metres", [0.5, 2.0, 50.0])
+def test_polar_containment_either_side_of_an_edge(zone, metres):
+    # ARCTIC and NEAR_POLE run counter-clockwise: the right of each edge is outside. Their
+    # east-west edges bow poleward by kilometres off the lon/lat lines.
+    for index in range(4):
+        for fraction in (0.2, 0.5):
+            outside = off_edge(zone.exterior, index, metres, side=+1, fraction=fraction)
+            inside = off_edge(zone.exterior, index, metres, side=-1, fraction=fraction)
+            assert contains(zone, *outside) == "no", (index, fraction)
+            assert contains(zone, *inside) == "yes", (index, fraction)
+            assert point_to_polygon_distance(*outside, zone) == pytest.approx(metres, abs=0.02)
+
+
+@pytest.mark.parametrize("zone, metres", [(ARCTIC, 0.05), (NEAR_POLE, 1.5)], ids=["arctic", "near the pole"])
+def test_inside_points_where_lon_lat_lines_bow_most(zone, metres):
+    # Midway between two densified vertices (1 km apart at most) of the northern edge, the
+    # geodesic runs poleward of the lon/lat line by 0.19 m at 84 degrees, 2.2 m at 89.5: a point
+    # just inside the edge is outside the lon/lat polygon, and inside the zone.
+    (lon1, lat1), (lon2, lat2) = zone.exterior.coords[2], zone.exterior.coords[3]
+    line = WGS84.InverseLine(lat1, lon1, lat2, lon2)
+    pieces = math.ceil(line.s13 / polygons.DENSIFY_M)
+    for k in (0, pieces // 2, pieces - 1):
+        p = line.Position(line.s13 * (k + 0.5) / pieces)
+        inside = offset(p["lon2"], p["lat2"], p["azi2"] - 90.0, metres)
+        assert not shapely.Point(inside).within(densify(zone)), k  # the lon/lat polygon leaves it out
+        assert contains(zone, *inside) == "yes", k
+        assert nearest_boundary_point(*inside, zone)[2] == pytest.approx(metres, abs=0.02)
+
+
+def test_a_changed_zone_is_measured_anew():
+    # What the zones keep between calls is keyed by their coordinates: the same zone with a
+    # vertex moved 5 km out is measured as it now is, and the first again as it was.
+    point = offset(*V1, 150.0, 10_000.0)
+    moved = Polygon([offset(*V1, 150.0, 5000.0) if c == V1 else c for c in SMALL.exterior.coords[:-1]])
+    for zone in (SMALL, moved, SMALL):
+        assert point_to_polygon_distance(*point, zone) == pytest.approx(reference_boundary_distance(*point, zone),
+                                                                        abs=0.02)
+    assert point_to_polygon_distance(*point, moved) == pytest.approx(5000.0, abs=0.02)
 
 
 def test_non_polygons_are_rejected():
