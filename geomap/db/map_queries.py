@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     Double,
     Integer,
+    Select,
     and_,
     bindparam,
     case,
@@ -68,12 +69,17 @@ def count_incidents(conn: Connection, clauses: list[ColumnElement], cap: int) ->
 
 def incident_bounds(conn: Connection, clauses: list[ColumnElement]) -> dict[str, Any] | None:
     """The bounding box (west, south, east, north) and dates (first, last) of matching incidents."""
-    lon, lat = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
-    query = select(func.min(lon).label("west"), func.min(lat).label("south"), func.max(lon).label("east"),
-                   func.max(lat).label("north"), func.min(incidents.c.date_start).label("first"),
-                   func.max(incidents.c.date_end).label("last")).where(*clauses)
-    row = conn.execute(query).mappings().first()
+    row = conn.execute(bounds_query(clauses)).mappings().first()
     return None if row is None or row["west"] is None else dict(row)
+
+
+def bounds_query(clauses: list[ColumnElement]) -> Select:
+    """`incident_bounds`' statement: it reads only columns of the index `incidents_map_columns`
+    (0012), so PostgreSQL can answer it from that index alone when the filters allow."""
+    lon, lat = incidents.c.lon, incidents.c.lat  # ST_X(geom), ST_Y(geom), stored
+    return select(func.min(lon).label("west"), func.min(lat).label("south"), func.max(lon).label("east"),
+                  func.max(lat).label("north"), func.min(incidents.c.date_start).label("first"),
+                  func.max(incidents.c.date_end).label("last")).where(*clauses)
 
 
 def incident_cells(conn: Connection, clauses: list[ColumnElement], origin: tuple[float, float],
@@ -86,9 +92,17 @@ def incident_cells(conn: Connection, clauses: list[ColumnElement], origin: tuple
     and period: cx, cy, period (its first day), categories and counts (largest first), n, mean
     lon and lat, first and last date.
     """
+    conn.execute(text(f"SET LOCAL work_mem = '{CELLS_WORK_MEM}'"))
+    return conn.execute(cells_query(clauses, origin, cell, period, by)).all()
+
+
+def cells_query(clauses: list[ColumnElement], origin: tuple[float, float], cell: tuple[float, float], period: str,
+                by: str) -> Select:
+    """`incident_cells`' statement. Like `bounds_query` it reads only columns of the index
+    `incidents_map_columns`: a selection's 100,000 rows are read from its 10 MB, not the table's 49."""
     if period not in MAP_PERIODS:
         raise ValueError(f"period must be one of {MAP_PERIODS}")
-    lon, lat = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
+    lon, lat = incidents.c.lon, incidents.c.lat  # ST_X(geom), ST_Y(geom), stored (migration 0012)
     category = incidents.c.event_type if by == "event_type" else _group_category()
     inner = select(
         lon.label("lon"), lat.label("lat"), incidents.c.date_start, incidents.c.date_end,
@@ -110,14 +124,12 @@ def incident_cells(conn: Connection, clauses: list[ColumnElement], origin: tuple
     order = (c.n.desc(), c.category)
     untyped = NullType()  # psycopg already returns Python lists; SQLAlchemy need not walk them again
     n, weight = cast(func.sum(c.n), Integer), cast(func.sum(c.n), Double)  # floats, not Decimals
-    query = (select(c.cx, c.cy, c.period,
-                    type_coerce(func.array_agg(aggregate_order_by(c.category, *order)), untyped).label("categories"),
-                    type_coerce(func.array_agg(aggregate_order_by(c.n, *order)), untyped).label("counts"),
-                    n.label("n"), _mean(c.lons, weight).label("lon"), _mean(c.lats, weight).label("lat"),
-                    func.min(c.first).label("first"), func.max(c.last).label("last"))
-             .group_by(c.cx, c.cy, c.period).order_by(c.cx, c.cy, c.period))
-    conn.execute(text(f"SET LOCAL work_mem = '{CELLS_WORK_MEM}'"))
-    return conn.execute(query).all()
+    return (select(c.cx, c.cy, c.period,
+                   type_coerce(func.array_agg(aggregate_order_by(c.category, *order)), untyped).label("categories"),
+                   type_coerce(func.array_agg(aggregate_order_by(c.n, *order)), untyped).label("counts"),
+                   n.label("n"), _mean(c.lons, weight).label("lon"), _mean(c.lats, weight).label("lat"),
+                   func.min(c.first).label("first"), func.max(c.last).label("last"))
+            .group_by(c.cx, c.cy, c.period).order_by(c.cx, c.cy, c.period))
 
 
 # A cell's centre is the mean of its coordinates summed as integers of FIXED degrees (1 cm): exact,

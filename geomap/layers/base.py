@@ -22,7 +22,7 @@ from geomap.layers.assets import RUNTIME_CSS, RUNTIME_JS, Raw
 from geomap.layers.geo import Projection
 from geomap.layers.scene import Scene
 from geomap.layers.style import LegendEntry, Mark
-from geomap.layers.text import script_json
+from geomap.layers.text import script_json, script_parse
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class JsCall(JSCSSMixin, MacroElement):
         self.payload = payload if payload is not None else script_json(data)
 
     def render(self, **kwargs) -> None:
-        call = f"geomap.{self.function}({self._parent.get_name()}, {self.payload});"
+        call = f"geomap.{self.function}({self._parent.get_name()}, {script_parse(self.payload)});"
         self.get_root().script.add_child(Raw(call), name=self.get_name())
 
 

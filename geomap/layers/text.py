@@ -23,6 +23,15 @@ def script_json(data) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+def script_parse(json_text: str) -> str:
+    """`JSON.parse('...')` of JSON from `script_json`: V8 parses a string and then JSON faster
+    than the same data as a JavaScript literal (about 1.7x, V8's own figure: JSON is a smaller
+    grammar), which counts for a map's 400 KB of inline cells and zones. Only backslashes and
+    quotes need escaping: `script_json` already wrote `<`, `>`, `&`, U+2028 and U+2029 as
+    escapes, and JSON text holds no raw line break."""
+    return "JSON.parse('" + json_text.replace("\\", "\\\\").replace("'", "\\'") + "')"
+
+
 def mpl_text(text: object) -> str:
     """A string matplotlib draws literally (a `$` would otherwise start mathtext)."""
     return str(text).replace("\\", "\\\\").replace("$", r"\$")

@@ -23,8 +23,13 @@ def page(scene, layer_names) -> str:
 
 
 def payloads(html: str, function: str) -> list[dict]:
-    """The data the page hands to geomap.<function>(parent, data)."""
-    return [json.loads(m) for m in re.findall(rf"geomap\.{function}\([\w]+, (.*)\);", html)]
+    """The data the page hands to geomap.<function>(parent, JSON.parse('data'))."""
+    return [json.loads(js_string(m)) for m in re.findall(rf"geomap\.{function}\([\w]+, JSON\.parse\('(.*)'\)\);", html)]
+
+
+def js_string(body: str) -> str:
+    """The value of a single-quoted JavaScript string literal's body (escapes: \\\\ and \\')."""
+    return re.sub(r"\\(.)", r"\1", body)
 
 
 def features(html: str, function: str) -> list[dict]:
