@@ -102,6 +102,7 @@ incidents = Table(
     Index("incidents_date_end", "date_end"),
     Index("incidents_geom_dates_gist", "geom", text("daterange(date_start, date_end, '[]')"), postgresql_using="gist"),
     Index("incidents_target_site", "target_site", "date_end", postgresql_where=text("target_site IS NOT NULL")),
+    Index("incidents_span", text("(date_end - date_start)")),
 )
 
 attributions = Table(
