@@ -35,7 +35,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
@@ -174,7 +173,7 @@ def _interval(stored: Stored, start: date | None, end: date | None, longest: boo
     if start is not None:
         clauses.append(last >= start)
         if longest:
-            clauses += [first >= type_coerce(start, Date) - bindparam("longest", type_=Integer), _longest_holds(stored)]
+            clauses += [first >= cast(start, Date) - bindparam("longest", type_=Integer), _longest_holds(stored)]
     return and_(*clauses)
 
 
@@ -283,7 +282,8 @@ def keys(q: FeatureQuery, counted: bool = False, longest: bool = False) -> Selec
     `longest`, a date window bounds the start date below too (`_interval`)."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
-    columns = [stored.table.c.id] + ([func.count().over().label("matched")] if counted else [])
+    values = [t.expression.label(f"order_{i}") for i, t in enumerate(terms[:-1])]  # the last is the id
+    columns = [*values, stored.table.c.id] + ([func.count().over().label("matched")] if counted else [])
     query = select(*columns).where(*where(stored, q, longest)).order_by(*_sql_order(terms))
     if q.page.after is not None:
         query = query.where(after(terms, q.page.after))
@@ -296,21 +296,23 @@ def statement(q: FeatureQuery, counted: bool = False, stamped: bool = False, lon
     """The SQL for a feature query: its features as JSON text, then their order values (then, with
     `stamped`, the collection's change stamp, read in the statement's snapshot; and, for a page
     with `counted`, the number matched: see `keys`). A page (a limit) builds JSON for the rows
-    `keys` selects (with `longest`: see `keys`); a whole result (no limit) in one pass. A CQL2
-    filter that names no queryable is a BadRequest."""
+    `keys` selects (with `longest`: see `keys`), in the keys' own order; a whole result (no
+    limit) in one pass. A CQL2 filter that names no queryable is a BadRequest."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
     feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry, q.crs), Text).label("feature")
-    query = select(feature, *(t.expression for t in terms))
+    if q.page.limit is None and q.page.after is None:
+        query = select(feature, *(t.expression for t in terms)).where(*where(stored, q)).offset(q.page.offset or None)
+    else:  # joined (not `id IN`) and ordered by the keys' columns, so that a nested loop over the
+        page_keys = keys(q, counted, longest).subquery()  # ordered keys keeps their order: no sort of the wide rows
+        terms = [replace(t, expression=page_keys.c[f"order_{i}"]) for i, t in enumerate(terms[:-1])] + \
+            [replace(terms[-1], expression=page_keys.c.id)]
+        query = select(feature, *(t.expression for t in terms)).join_from(
+            stored.table, page_keys, stored.table.c.id == page_keys.c.id)
     if stamped:
         query = query.add_columns(change_stamp(stored.table.name))
-    if q.page.limit is None and q.page.after is None:
-        query = query.where(*where(stored, q)).offset(q.page.offset or None)
-    else:  # joined (not `id IN`), so that a nested loop over the ordered keys keeps their order: no sort
-        page_keys = keys(q, counted, longest).subquery()  # of the wide JSON rows when the order is the id's
-        query = query.join_from(stored.table, page_keys, stored.table.c.id == page_keys.c.id)
-        if counted:
-            query = query.add_columns(page_keys.c.matched)
+    if counted and (q.page.limit is not None or q.page.after is not None):
+        query = query.add_columns(page_keys.c.matched)
     return query.order_by(*_sql_order(terms))
 
 
