@@ -287,22 +287,33 @@ def keys(q: FeatureQuery, counted: bool = False, longest: bool = False) -> Selec
     query = select(*columns).where(*where(stored, q, longest)).order_by(*_sql_order(terms))
     if q.page.after is not None:
         query = query.where(after(terms, q.page.after))
-    elif isinstance(q.page.offset, BindParameter) or q.page.offset:  # a bound offset (`_bound`) is not 0
+    elif _skips(q.page):
         query = query.offset(q.page.offset)
     return query.limit(q.page.limit + 1) if q.page.limit is not None else query
+
+
+def _skips(page: Page) -> bool:
+    """Whether a page skips rows by its offset (not after a cursor; a bound offset, `_bound`, is not 0)."""
+    return page.after is None and (isinstance(page.offset, BindParameter) or bool(page.offset))
 
 
 def statement(q: FeatureQuery, counted: bool = False, stamped: bool = False, longest: bool = False) -> Select:
     """The SQL for a feature query: its features as JSON text, then their order values (then, with
     `stamped`, the collection's change stamp, read in the statement's snapshot; and, for a page
     with `counted`, the number matched: see `keys`). A page (a limit) builds JSON for the rows
-    `keys` selects (with `longest`: see `keys`), in the keys' own order; a whole result (no
-    limit) in one pass. A CQL2 filter that names no queryable is a BadRequest."""
+    `keys` selects (with `longest`: see `keys`), in the keys' own order, when it skips rows by an
+    offset or counts (a first page or one after a cursor, uncounted, is one ordered scan: the
+    JSON is built after its Limit, PostgreSQL's postponed target list, issue 16); a whole result
+    (no limit) in one pass. A CQL2 filter that names no queryable is a BadRequest."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
     feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry, q.crs), Text).label("feature")
     if q.page.limit is None and q.page.after is None:
         query = select(feature, *(t.expression for t in terms)).where(*where(stored, q)).offset(q.page.offset or None)
+    elif not counted and not _skips(q.page):  # no row skipped: PostgreSQL builds the JSON after the
+        query = select(feature, *(t.expression for t in terms)).where(*where(stored, q, longest))  # Limit
+        query = query.where(after(terms, q.page.after)) if q.page.after is not None else query
+        query = query.limit(q.page.limit + 1)
     else:  # joined (not `id IN`) and ordered by the keys' columns, so that a nested loop over the
         page_keys = keys(q, counted, longest).subquery()  # ordered keys keeps their order: no sort of the wide rows
         terms = [replace(t, expression=page_keys.c[f"order_{i}"]) for i, t in enumerate(terms[:-1])] + \
