@@ -21,6 +21,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     CursorResult,
+    Date,
+    Integer,
     Select,
     Table,
     Text,
@@ -66,6 +68,10 @@ class Stored:
     collection: Collection
     table: Table
     properties: tuple[str, ...]
+    # A date window is stated on the two dates (not as a range overlap) and bounded below on the
+    # start date by the longest span (`longest_span`), so that the start-date B-tree walks it
+    # in the collection's date order (`Collection.order`) and stops after the page.
+    walks_dates: bool = False
 
     def column(self, name: str) -> ColumnElement:
         """The column of a property or queryable (a zone's `group` is its `group_id`)."""
@@ -73,7 +79,7 @@ class Stored:
 
 
 STORED: dict[str, Stored] = {s.collection.id: s for s in (
-    Stored(COLLECTIONS["incidents"], incidents, INCIDENT_PROPERTIES),
+    Stored(COLLECTIONS["incidents"], incidents, INCIDENT_PROPERTIES, walks_dates=True),
     Stored(COLLECTIONS["sites"], sites, _properties("sites")),
     Stored(COLLECTIONS["control_zones"], control_zones, _properties("control_zones")),
     Stored(COLLECTIONS["relations"], relations, _properties("relations")),
@@ -139,7 +145,10 @@ def _bbox(stored: Stored, bbox: tuple[float, float, float, float], bbox_crs: Crs
     if bbox_crs is None and _crosses(bbox):
         return or_(_bbox(stored, (west, south, 180.0, north)), _bbox(stored, (-180.0, south, east, north)))
     envelope = func.ST_MakeEnvelope(*bbox, 4326) if bbox_crs is None else in_crs.envelope(bbox, bbox_crs)
-    return and_(stored.table.c.geom.op("&&")(envelope), func.ST_Intersects(stored.table.c.geom, envelope))
+    # ST_Intersects brings its own `&&` for the index (PostGIS's support function): a second one
+    # would count the box's selectivity twice, and the planner then expects a dense box's page
+    # to be found among a few rows and sorts them all rather than walking an order (issue 16).
+    return func.ST_Intersects(stored.table.c.geom, envelope)
 
 
 def _crosses(bbox: tuple) -> bool:
@@ -148,15 +157,32 @@ def _crosses(bbox: tuple) -> bool:
     return not isinstance(bbox[0], BindParameter) and bbox[0] > bbox[2]
 
 
-def _interval(stored: Stored, start: date | None, end: date | None) -> ColumnElement:
-    """Features whose own interval (dates, or validity with an open end) overlaps [start, end].
+def _interval(stored: Stored, start: date | None, end: date | None, longest: bool = False) -> ColumnElement:
+    """Features whose own interval (dates, or validity with an open end) overlaps [start, end];
+    a null bound is open on either side.
 
     As range overlap, so that the (geom, daterange) GiST index answers bbox and time together;
-    a null bound is open on either side.
+    for a collection that `walks_dates`, as the two date tests, and with `longest` also the
+    start date at most the longest span (the `longest` parameter, `longest_span`) before the
+    window: no feature more, but a start for the start-date B-tree's walk.
     """
     first, last = (stored.column(c) for c in stored.collection.temporal)
-    own = func.daterange(first, last, "[]")
-    return own.op("&&")(func.daterange(start, end, "[]"))
+    if not stored.walks_dates:
+        return func.daterange(first, last, "[]").op("&&")(func.daterange(start, end, "[]"))
+    clauses = [] if end is None else [first <= end]
+    if start is not None:
+        clauses.append(last >= start)
+        if longest:
+            clauses += [first >= cast(start, Date) - bindparam("longest", type_=Integer), _longest_holds(stored)]
+    return and_(*clauses)
+
+
+def _longest_holds(stored: Stored) -> ColumnElement:
+    """No feature spans longer than the `longest` parameter (a one-time filter, read from
+    migration 0013's index): a longer span written since it was read empties the page, which
+    `page` then reads again."""
+    first, last = (stored.column(c) for c in stored.collection.temporal)
+    return select(func.coalesce(func.max(last - first), 0)).scalar_subquery() <= bindparam("longest", type_=Integer)
 
 
 def equals_clause(stored: Stored, name: str, values: tuple) -> ColumnElement:
@@ -170,13 +196,14 @@ def _near(stored: Stored, near: Near) -> ColumnElement:
     return within(stored.table.c.geom, near.lon, near.lat, near.radius_m)
 
 
-def where(stored: Stored, q: FeatureQuery) -> list[ColumnElement]:
-    """The clauses every matching feature meets (all of the query's criteria; not its page)."""
+def where(stored: Stored, q: FeatureQuery, longest: bool = False) -> list[ColumnElement]:
+    """The clauses every matching feature meets (all of the query's criteria; not its page); with
+    `longest`, a date window's start bound of the start date too (`_interval`)."""
     clauses = [equals_clause(stored, name, values) for name, values in q.equals.items()]
     if q.bbox is not None:
         clauses.append(_bbox(stored, q.bbox, q.bbox_crs))
     if q.interval is not None and stored.collection.temporal is not None:
-        clauses.append(_interval(stored, *q.interval))
+        clauses.append(_interval(stored, *q.interval, longest))
     if q.near is not None:
         clauses.append(_near(stored, q.near))
     if q.filter is not None:
@@ -197,10 +224,10 @@ class OrderTerm:
 
 def order_terms(stored: Stored, q: FeatureQuery) -> list[OrderTerm]:
     """The order of a query's features (`geomap.model.query.order_kinds` gives their kinds): its
-    `sortby`, then (with `near`) the distance, then the id, a total order so that pages never
-    overlap or skip."""
+    sort keys (`FeatureQuery.order`), then (with `near` and no `sortby`) the distance, then the id,
+    a total order so that pages never overlap or skip."""
     terms = [OrderTerm(stored.column(k.queryable), k.ascending, stored.column(k.queryable).nullable)
-             for k in q.sortby]
+             for k in q.order]
     if q.near is not None and not q.sortby:
         terms.append(OrderTerm(_distance(stored.table, q.near)))
     return [*terms, OrderTerm(stored.table.c.id)]
@@ -213,14 +240,21 @@ def _sql_order(terms: list[OrderTerm]) -> list[ColumnElement]:
 def after(terms: list[OrderTerm], values: tuple) -> ColumnElement:
     """The features after the one whose order values are `values`, in PostgreSQL's order (nulls
     last when ascending, first when descending): one of the terms later, all before it the same.
-    Ordered by id alone this is `id > :last`, a walk of the primary key from where it left off."""
+    Ordered by id alone this is `id > :last`, a walk of the primary key from where it left off;
+    the first term's own bound (`date_start >= :last_date`) is stated too, where the index of
+    that term starts its walk."""
     alternatives = []
     for i, (term, value) in enumerate(zip(terms, values, strict=True)):
         later = _later(term, value)
         if later is not None:
             same = [_same(t, v) for t, v in zip(terms[:i], values[:i], strict=True)]
             alternatives.append(and_(*same, later))
-    return or_(*alternatives) if alternatives else false()
+    if not alternatives:
+        return false()
+    first, value = terms[0], values[0]
+    if len(terms) == 1 or first.nullable or value is None:
+        return or_(*alternatives)
+    return and_(first.expression >= value if first.ascending else first.expression <= value, or_(*alternatives))
 
 
 def _same(term: OrderTerm, value) -> ColumnElement:
@@ -240,41 +274,56 @@ def _later(term: OrderTerm, value) -> ColumnElement | None:
 
 # -- statements -------------------------------------------------------------------------------
 
-def keys(q: FeatureQuery, counted: bool = False) -> Select:
+def keys(q: FeatureQuery, counted: bool = False, longest: bool = False) -> Select:
     """The ids of the page's features (one more than its limit, to know whether another
     follows): filters, order, offset or cursor and limit, with no JSON built. With `counted`,
     each row also carries `matched`: how many features match (after the cursor, with one), counted
-    in the same scan (`count(*) OVER ()`, evaluated before the offset and the limit)."""
+    in the same scan (`count(*) OVER ()`, evaluated before the offset and the limit). With
+    `longest`, a date window bounds the start date below too (`_interval`)."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
-    columns = [stored.table.c.id] + ([func.count().over().label("matched")] if counted else [])
-    query = select(*columns).where(*where(stored, q)).order_by(*_sql_order(terms))
+    values = [t.expression.label(f"order_{i}") for i, t in enumerate(terms[:-1])]  # the last is the id
+    columns = [*values, stored.table.c.id] + ([func.count().over().label("matched")] if counted else [])
+    query = select(*columns).where(*where(stored, q, longest)).order_by(*_sql_order(terms))
     if q.page.after is not None:
         query = query.where(after(terms, q.page.after))
-    elif isinstance(q.page.offset, BindParameter) or q.page.offset:  # a bound offset (`_bound`) is not 0
+    elif _skips(q.page):
         query = query.offset(q.page.offset)
     return query.limit(q.page.limit + 1) if q.page.limit is not None else query
 
 
-def statement(q: FeatureQuery, counted: bool = False, stamped: bool = False) -> Select:
+def _skips(page: Page) -> bool:
+    """Whether a page skips rows by its offset (not after a cursor; a bound offset, `_bound`, is not 0)."""
+    return page.after is None and (isinstance(page.offset, BindParameter) or bool(page.offset))
+
+
+def statement(q: FeatureQuery, counted: bool = False, stamped: bool = False, longest: bool = False) -> Select:
     """The SQL for a feature query: its features as JSON text, then their order values (then, with
     `stamped`, the collection's change stamp, read in the statement's snapshot; and, for a page
     with `counted`, the number matched: see `keys`). A page (a limit) builds JSON for the rows
-    `keys` selects; a whole result (no limit) in one pass. A CQL2 filter that names no queryable is
-    a BadRequest."""
+    `keys` selects (with `longest`: see `keys`), in the keys' own order, when it skips rows by an
+    offset or counts (a first page or one after a cursor, uncounted, is one ordered scan: the
+    JSON is built after its Limit, PostgreSQL's postponed target list, issue 16); a whole result
+    (no limit) in one pass. A CQL2 filter that names no queryable is a BadRequest."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
     feature = cast(feature_json(stored, q.near, q.properties, q.skip_geometry, q.crs), Text).label("feature")
-    query = select(feature, *(t.expression for t in terms))
+    if q.page.limit is None and q.page.after is None:
+        query = select(feature, *(t.expression for t in terms)).where(*where(stored, q)).offset(q.page.offset or None)
+    elif not counted and not _skips(q.page):  # no row skipped: PostgreSQL builds the JSON after the
+        query = select(feature, *(t.expression for t in terms)).where(*where(stored, q, longest))  # Limit
+        query = query.where(after(terms, q.page.after)) if q.page.after is not None else query
+        query = query.limit(q.page.limit + 1)
+    else:  # joined (not `id IN`) and ordered by the keys' columns, so that a nested loop over the
+        page_keys = keys(q, counted, longest).subquery()  # ordered keys keeps their order: no sort of the wide rows
+        terms = [replace(t, expression=page_keys.c[f"order_{i}"]) for i, t in enumerate(terms[:-1])] + \
+            [replace(terms[-1], expression=page_keys.c.id)]
+        query = select(feature, *(t.expression for t in terms)).join_from(
+            stored.table, page_keys, stored.table.c.id == page_keys.c.id)
     if stamped:
         query = query.add_columns(change_stamp(stored.table.name))
-    if q.page.limit is None and q.page.after is None:
-        query = query.where(*where(stored, q)).offset(q.page.offset or None)
-    else:  # joined (not `id IN`), so that a nested loop over the ordered keys keeps their order: no sort
-        page_keys = keys(q, counted).subquery()  # of the wide JSON rows when the order is the id's
-        query = query.join_from(stored.table, page_keys, stored.table.c.id == page_keys.c.id)
-        if counted:
-            query = query.add_columns(page_keys.c.matched)
+    if counted and (q.page.limit is not None or q.page.after is not None):
+        query = query.add_columns(page_keys.c.matched)
     return query.order_by(*_sql_order(terms))
 
 
@@ -315,16 +364,50 @@ def _bound(q: FeatureQuery) -> tuple[Hashable, FeatureQuery, dict[str, object]] 
     return key, bound, values
 
 
-def _execute(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool) -> CursorResult:
-    """Run `q`'s `statement`: compiled once for every query of its shape (`_bound`), else built
-    for its own values."""
+def _execute(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool, longest: int | None) -> CursorResult:
+    """Run `q`'s `statement` (with the `longest` span, when given: `_interval`): compiled once for
+    every query of its shape (`_bound`), else built for its own values."""
+    extra = {} if longest is None else {"longest": longest}
     bound = _bound(q)
     if bound is None:
-        return conn.execute(statement(q, counted, stamped))
+        return conn.execute(statement(q, counted, stamped, longest is not None), extra)
     key, template, values = bound
-    compiled = prepared.STATEMENTS.get(("features", counted, stamped, key), conn.dialect,
-                                       lambda: statement(template, counted, stamped), frozenset(values))
+    values |= extra
+    compiled = prepared.STATEMENTS.get(("features", counted, stamped, longest is not None, key), conn.dialect,
+                                       lambda: statement(template, counted, stamped, longest is not None),
+                                       frozenset(values))
     return compiled.execute(conn, values)
+
+
+# The longest span (date_end - date_start, in days) is kept per pooled connection, as the largest
+# precision radius is (`geomap.db.near`): each dated page checks in the same statement that it
+# still holds (`_longest_holds`), and an empty page is read again with the longest read afresh.
+LONGEST = "geomap.longest_span_days"
+
+
+def longest_span(conn: Connection, stored: Stored) -> int:
+    """The longest span of a collection that `walks_dates` (from migration 0013's index)."""
+    first, last = (stored.column(c) for c in stored.collection.temporal)
+    return conn.execute(select(func.coalesce(func.max(last - first), 0))).scalar_one()
+
+
+def _walks(q: FeatureQuery) -> bool:
+    """Whether `q`'s statement bounds the start date by the longest span: a date window with a start."""
+    stored = STORED[q.collection.id]
+    return stored.walks_dates and q.interval is not None and q.interval[0] is not None
+
+
+def _rows(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool) -> list:
+    """The rows of `q`'s statement; with a dated window, with the longest span kept for the
+    connection, and again with the one read now when it may have grown since (no rows)."""
+    if not _walks(q):
+        return _execute(conn, q, counted, stamped, None).all()
+    kept = conn.info.get(LONGEST)
+    rows = [] if kept is None else _execute(conn, q, counted, stamped, kept).all()
+    if rows:
+        return rows
+    fresh = conn.info[LONGEST] = longest_span(conn, STORED[q.collection.id])
+    return rows if kept is not None and fresh <= kept else _execute(conn, q, counted, stamped, fresh).all()
 
 
 # -- running --------------------------------------------------------------------------------
@@ -334,7 +417,7 @@ def page(conn: Connection, q: FeatureQuery, counted: bool = False, stamped: bool
     number of features matched too, from the same scan (`FeaturePage.matched`); with `stamped`,
     the collection's change stamp as of the page's data (`FeaturePage.stamp`; None when the page
     is empty)."""
-    rows = _execute(conn, q, counted, stamped).all()
+    rows = _rows(conn, q, counted, stamped)
     limit = q.page.limit
     more = limit is not None and len(rows) > limit
     matched = rows[0][-1] + (q.page.offset if q.page.after is not None else 0) if counted and rows else None

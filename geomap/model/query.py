@@ -33,13 +33,16 @@ class Collection:
     """A collection of features as a query sees it.
 
     `queryables` maps each property a query may filter on to its kind; `temporal` names the two
-    properties whose interval `datetime` is matched against (None: the collection is timeless).
+    properties whose interval `datetime` is matched against (None: the collection is timeless);
+    `order` the queryables its features are listed by, ascending and before the id, when a query
+    asks no other order (`FeatureQuery.order`).
     """
 
     id: str
     geometry_type: str  # GeoJSON: Point or MultiPolygon (relations: mostly null)
     queryables: Mapping[str, str]
     temporal: tuple[str, str] | None = None
+    order: tuple[str, ...] = ()
 
 
 # The JSON Schema kind of each record field kind (`geomap.model.records.kinds`) a query can filter.
@@ -47,17 +50,21 @@ _QUERYABLE_KIND = {"text": "string", "date": "date", "integer": "integer", "numb
 
 
 def _collection(cid: str, geometry_type: str, names: tuple[str, ...],
-                temporal: tuple[str, str] | None = None) -> Collection:
+                temporal: tuple[str, str] | None = None, order: tuple[str, ...] = ()) -> Collection:
     """The collection whose queryables are the named fields of its record, each of the kind the
     record gives it; an incident's `group` (the groups it is attributed to) is text, no field."""
     fields = kinds(PROPERTIES[cid]) | {"group": "text"}
-    return Collection(cid, geometry_type, MappingProxyType({n: _QUERYABLE_KIND[fields[n]] for n in names}), temporal)
+    return Collection(cid, geometry_type, MappingProxyType({n: _QUERYABLE_KIND[fields[n]] for n in names}), temporal,
+                      order)
 
 
 COLLECTIONS: Mapping[str, Collection] = MappingProxyType({c.id: c for c in (
     _collection("incidents", "Point", (
         "title", "event_type", "sub_event_type", "status", "country", "admin1", "admin2", "location_name",
-        "target_site", "group", "precision_m", "fatalities_best", "date_start", "date_end"), ("date_start", "date_end")),
+        "target_site", "group", "precision_m", "fatalities_best", "date_start", "date_end"), ("date_start", "date_end"),
+        # Listed in date order, as incident lists are (ACLED's by event date): the order the start-date
+        # B-tree gives, so that a page of a dated window stops after its features (issue 16).
+        ("date_start",)),
     _collection("sites", "Point", ("name", "kind", "status", "country", "admin1", "precision_m")),
     _collection("control_zones", "MultiPolygon", (
         "name", "group", "kind", "confidence", "status", "precision_m", "valid_from", "valid_to"),
@@ -104,7 +111,8 @@ class FeatureQuery:
 
     `equals` maps a queryable to the values it may take (any of them); for `group` on incidents
     that means a group the incident is attributed to. Features come in the order of `sortby`,
-    then (with `near`) by distance, then by id, so that pages never overlap or skip.
+    else (with `near`) by distance, else in the collection's own order, then by id, so that
+    pages never overlap or skip (`order`).
     """
 
     collection: Collection
@@ -120,11 +128,19 @@ class FeatureQuery:
     crs: Crs | None = None  # the response's coordinates (Part 2); None: CRS84, as stored
     bbox_crs: Crs | None = None  # the CRS `bbox` is in, when not CRS84 (its values then in that CRS's axis order)
 
+    @property
+    def order(self) -> tuple[SortKey, ...]:
+        """The sort keys features come in before the distance (with `near`) and the id: `sortby`,
+        else, without `near`, the collection's own order (`Collection.order`)."""
+        if self.sortby or self.near is not None:
+            return self.sortby
+        return tuple(SortKey(name) for name in self.collection.order)
+
 
 def order_kinds(q: FeatureQuery) -> tuple[str, ...]:
     """The kinds of the values features are ordered by (a keyset cursor holds one of each): the
-    `sortby` queryables, then the distance (with `near` and no `sortby`), then the id."""
-    kinds = [q.collection.queryables[key.queryable] for key in q.sortby]
+    sort keys (`FeatureQuery.order`), then the distance (with `near` and no `sortby`), then the id."""
+    kinds = [q.collection.queryables[key.queryable] for key in q.order]
     if q.near is not None and not q.sortby:
         kinds.append("number")
     return (*kinds, "string")

@@ -84,7 +84,8 @@ def _negated(value):
 @pytest.mark.parametrize("sortby", ["", "-date_start", "fatalities_best", "-fatalities_best,admin2",
                                     "admin2,-precision_m", "-admin2,date_end"])
 def test_next_links_walk_every_feature_once_in_order(api, sortby):
-    keys = [(k.lstrip("-"), not k.startswith("-")) for k in sortby.split(",") if k]
+    """Without `sortby`, incidents come in date order (date_start, then id)."""
+    keys = [(k.lstrip("-"), not k.startswith("-")) for k in sortby.split(",") if k] or [("date_start", True)]
     seen, pages = walk(api, f"/collections/incidents/items?limit=17&sortby={sortby}" if sortby
                        else "/collections/incidents/items?limit=17")
     assert seen == sorted(BY_ID, key=python_order(keys))
@@ -137,6 +138,38 @@ def test_filters_and_counts_match_a_brute_force(api, query, keep):
     seen, pages = walk(api, f"/collections/incidents/items?limit=10&{query}")
     assert sorted(seen) == sorted(expected)
     assert {p["numberMatched"] for p in pages} == {len(expected)}
+
+
+@pytest.mark.parametrize("query, keep", [
+    ("bbox=43,32,46,35&datetime=2019-03-01/2019-10-31", lambda f: in_box(f, 43, 32, 46, 35)
+     and overlaps(f, "2019-03-01", "2019-10-31")),
+    ("datetime=2019-06-01/..", lambda f: f["properties"]["date_end"] >= "2019-06-01"),
+    ("datetime=../2019-06-01", lambda f: f["properties"]["date_start"] <= "2019-06-01"),
+])
+def test_dated_pages_come_in_date_order(api, query, keep):
+    """A dated window's pages (the start-date walk, issue 16) by next links, against the brute
+    force in date order; then again after a write made one incident span months into the window
+    from before it, longer than any span the connections kept (`features.longest_span`)."""
+    from sqlalchemy import text
+
+    def expected():
+        return sorted((f["id"] for f in FEATURES if keep(f)), key=python_order([("date_start", True)]))
+
+    assert walk(api, f"/collections/incidents/items?limit=7&{query}")[0] == expected()
+    early = next(f for f in FEATURES if in_box(f, 43, 32, 46, 35) and f["properties"]["date_end"] < "2019-02-01")
+    engine = api.application.extensions["geomap.engine"]
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE incidents SET date_end = '2019-07-01' WHERE id = :id"), {"id": early["id"]})
+    before = early["properties"]["date_end"]
+    early["properties"]["date_end"] = "2019-07-01"
+    try:
+        seen, pages = walk(api, f"/collections/incidents/items?limit=7&{query}")
+        assert seen == expected() and {p["numberMatched"] for p in pages} == {len(seen)}
+        assert early["id"] in seen or not keep(early)
+    finally:
+        early["properties"]["date_end"] = before
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE incidents SET date_end = :end WHERE id = :id"), {"id": early["id"], "end": before})
 
 
 def test_a_limit_above_the_maximum_is_the_maximum(api):
