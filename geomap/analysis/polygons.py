@@ -11,7 +11,10 @@ east-west edge at 35 N bows about 140 m poleward of the straight lon/lat line). 
 2. Distances and containment are computed in an **azimuthal equidistant (AEQD) projection
    centred on the query point**. There, distance from the centre *is* the geodesic distance
    (PROJ's ellipsoidal aeqd runs Karney's geodesic), and every geodesic through the centre is
-   a straight line, so a point lying on a geodesic edge lands on the projected boundary.
+   a straight line, so a point lying on a geodesic edge lands on the projected boundary. Only
+   the runs of the boundary that may hold the nearest point are projected (`_Outline`), and
+   containment is read from the lon/lat polygon where it cannot differ (a metre or more from
+   the boundary, below 85 degrees); the answers are those of the whole projection.
 3. The nearest boundary point found in the projection is mapped back to lon/lat and its
    distance **re-measured with `Geod.inv`**: the number returned is an ellipsoidal geodesic
    distance to a real point of the zone's boundary.
