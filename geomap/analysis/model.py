@@ -11,7 +11,6 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geomap.analysis.frozen import build
 from geomap.analysis.geodesy import Location
 
 
@@ -57,11 +56,9 @@ class Incident:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Incident:
-        """From an incident row (`geomap.db.candidates.incident_select`'s columns); its location is
-        checked by `Location`, its other values by the table's constraints (`frozen.build`)."""
-        return build(cls, row["id"], row["title"], Location(row["lon"], row["lat"], row["precision_m"]),
-                     row["date_start"], row["date_end"], row["event_type"], row["sub_event_type"], row["status"],
-                     row["target_site"], tuple(sorted(row["groups"])), tuple(row["sources"]))
+        return cls(row["id"], row["title"], Location(row["lon"], row["lat"], row["precision_m"]),
+                   row["date_start"], row["date_end"], row["event_type"], row["sub_event_type"], row["status"],
+                   row["target_site"], tuple(sorted(row["groups"])), tuple(row["sources"]))
 
 
 @dataclass(frozen=True)

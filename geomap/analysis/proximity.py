@@ -11,7 +11,6 @@ from datetime import date
 
 import numpy as np
 
-from geomap.analysis.frozen import build
 from geomap.analysis.geodesy import GEOD, Answer, Distance, Location, check_radius, normalise_bearing
 from geomap.analysis.model import DayRange, Incident
 
@@ -118,7 +117,7 @@ def _by_group(rows: np.ndarray, groups: Sequence[str]) -> dict[str, np.ndarray]:
 
 def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: float | None,
                 focus_dates: tuple[date, date] | None = None) -> list[NearbyIncident]:
-    """The candidates that are (possibly) within `radius_m` of `origin`, nearest first (ties by id).
+    """The candidates that are (possibly) within `radius_m` of `origin`, nearest first.
 
     A candidate is kept unless it is certainly beyond the radius (`within` says "no"); with
     `radius_m` None every candidate is kept and ranked, and `within` is None.
@@ -127,17 +126,14 @@ def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: floa
         radius_m = check_radius(radius_m, "radius_m")
     if not candidates:
         return []
-    s = Spread.measure(origin, *np.array([(c.location.lon, c.location.lat, c.location.precision_m)
-                                          for c in candidates]).T)
-    kept = range(len(candidates)) if radius_m is None else np.flatnonzero(s.low <= radius_m).tolist()
-    best, low, high, azimuth = (a.tolist() for a in (s.best, s.low, s.high, s.azimuth))
-    # ranked before any result is built: tuples compare in C, where a key function is a call per row
-    return [_nearby(candidates[i], build(Distance, b, low[i], high[i]), azimuth[i], radius_m, focus_dates)
-            for b, _, i in sorted((best[i], candidates[i].id, i) for i in kept)]
-
-
-def _nearby(candidate: Incident, distance: Distance, azimuth: float, radius_m: float | None,
-            focus_dates: tuple[date, date] | None) -> NearbyIncident:
-    answer = None if radius_m is None else ("yes" if distance.max <= radius_m else "possibly")
-    days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None
-    return build(NearbyIncident, candidate, distance, normalise_bearing(azimuth), answer, days, None)
+    s = Spread.measure(origin, *(np.array([getattr(c.location, k) for c in candidates])
+                                 for k in ("lon", "lat", "precision_m")))
+    kept = np.arange(len(candidates)) if radius_m is None else np.flatnonzero(s.low <= radius_m)
+    found = []
+    for i, best, low, high, azimuth in zip(kept.tolist(), *(a[kept].tolist() for a in (s.best, s.low, s.high,
+                                                                                        s.azimuth)), strict=True):
+        candidate = candidates[i]
+        answer = None if radius_m is None else ("yes" if high <= radius_m else "possibly")
+        days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None
+        found.append(NearbyIncident(candidate, Distance(best, low, high), normalise_bearing(azimuth), answer, days))
+    return sorted(found, key=lambda n: (n.distance.best, n.incident.id))
