@@ -5,10 +5,12 @@ PostgreSQL builds each Feature's GeoJSON (json_build_object + ST_AsGeoJSON), so 
 features crosses into Python as text and leaves as bytes. The properties are exactly the data
 model's (docs/data-model.md), so an exported feature loads back unchanged.
 
-A page selects its keys first (filters, order, offset or keyset cursor, limit: an index-only walk
-where the order allows), then builds the JSON (and the claims subquery) for those rows alone, so
-a deep page costs what its key walk costs, and a page reached by its keyset cursor what the first
-page costs.
+A page that skips rows by an offset (or counts its matches) selects its keys first (filters,
+order, offset, limit: an index-only walk where the order allows), then builds the JSON (and the
+claims subquery) for those rows alone, so a deep page costs what its key walk costs; a first
+page, or one reached by its keyset cursor, is one ordered scan whose JSON PostgreSQL builds after
+its limit, so it costs what the first page costs. Incidents come in date order (issue 16): a
+dated window's page walks the start-date B-tree from the window's start less the longest span.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlencode
 
 import pytest
@@ -21,6 +22,8 @@ PATH_IDS = {"incidents": "k1-rocket-attack-2019-12-27", "sites": "k1-air-base", 
             "relations": "k1-launch-site-within-305m-of-herders-execution"}
 # Relations have no precision: their sort key and filter name another number.
 RELATION_VALID = {"sortby": "-distance_max_m", "filter": "distance_max_m > 0", "properties": "kind,distance_max_m"}
+# Incidents come in date order (date_start, then id): their cursor holds a date before the id.
+INCIDENT_VALID = {"cursor": cursors.encode(1, (date(2019, 12, 1), "a"))}
 ASSET = common_assets()[0][1].name
 # A value each parameter accepts on every route that has it (with NEEDS); the queryables' come
 # from their schemas (see `valid`).
@@ -146,6 +149,8 @@ def valid(route: Route, name: str) -> str:
     """An accepted value: from VALID, else by the parameter's schema (the queryables)."""
     if "/collections/relations/" in route.path and name in RELATION_VALID:
         return RELATION_VALID[name]
+    if "/collections/incidents/" in route.path and name in INCIDENT_VALID:
+        return INCIDENT_VALID[name]
     if name in VALID:
         return VALID[name]
     kind = schema(route, name)
