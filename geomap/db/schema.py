@@ -110,8 +110,9 @@ incidents = Table(
     # What a selection map counts (bounds, cells), read by an index-only scan (0012).
     Index("incidents_map_columns", "date_start", "date_end",
           postgresql_include=["lon", "lat", "event_type", "attributed_groups"]),
-    # The longest span, read from its end (0013).
+    # Incidents' date order (0013): the longest span, read from its end, and the order an offset walks.
     Index("incidents_span", text("(date_end - date_start)")),
+    Index("incidents_date_order", "date_start", "id"),
 )
 
 attributions = Table(
