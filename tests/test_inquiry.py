@@ -298,7 +298,7 @@ def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, cent
                                          strict=True)} == {i: (p, len(g)) for i, (p, g) in expected.items()}
     assert sorted(neighbours["groups"]) == sorted(g for _, groups in expected.values() for g in groups)
     with engine.connect() as conn:  # a largest precision kept from before a wider one was written: read again
-        conn.info[near.WIDEST] = 0.0
+        conn.info[near.WIDEST.key] = 0.0
         again = region.prior_and_counts(
             conn, *centre, ["alpha"], before=on, within_m=100_000, days=365, local_m=25_000, region_m=100_000,
             window=window, baseline=baseline, exclude=["r-0"], neighbours=(99_750.0, near_from, near_to))[2]

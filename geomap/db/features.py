@@ -14,6 +14,7 @@ dated window's page walks the start-date B-tree from the window's start less the
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
@@ -44,6 +45,7 @@ from geomap.db import cql2, incarnation, prepared
 from geomap.db import crs as in_crs
 from geomap.db.candidates import attributed_to
 from geomap.db.incarnation import Version
+from geomap.db.kept import Kept
 from geomap.db.map_queries import change_stamp
 from geomap.db.reach import Geography, point, within
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
@@ -381,16 +383,18 @@ def _execute(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool, lo
     return compiled.execute(conn, values)
 
 
-# The longest span (date_end - date_start, in days) is kept per pooled connection, as the largest
-# precision radius is (`geomap.db.near`): each dated page checks in the same statement that it
-# still holds (`_longest_holds`), and an empty page is read again with the longest read afresh.
-LONGEST = "geomap.longest_span_days"
-
-
 def longest_span(conn: Connection, stored: Stored) -> int:
     """The longest span of a collection that `walks_dates` (from migration 0013's index)."""
     first, last = (stored.column(c) for c in stored.collection.temporal)
     return conn.execute(select(func.coalesce(func.max(last - first), 0))).scalar_one()
+
+
+# The longest span (date_end - date_start, in days) of each collection that `walks_dates`, kept
+# per pooled connection (`geomap.db.kept`): each dated page checks in the same statement that it
+# still holds (`_longest_holds`).
+LONGEST: dict[str, Kept] = {s.collection.id: Kept(f"geomap.longest_span_days.{s.collection.id}",
+                                                  functools.partial(longest_span, stored=s))
+                            for s in STORED.values() if s.walks_dates}
 
 
 def _walks(q: FeatureQuery) -> bool:
@@ -404,12 +408,7 @@ def _rows(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool) -> li
     connection, and again with the one read now when it may have grown since (no rows)."""
     if not _walks(q):
         return _execute(conn, q, counted, stamped, None).all()
-    kept = conn.info.get(LONGEST)
-    rows = [] if kept is None else _execute(conn, q, counted, stamped, kept).all()
-    if rows:
-        return rows
-    fresh = conn.info[LONGEST] = longest_span(conn, STORED[q.collection.id])
-    return rows if kept is not None and fresh <= kept else _execute(conn, q, counted, stamped, fresh).all()
+    return LONGEST[q.collection.id].rows(conn, lambda longest: _execute(conn, q, counted, stamped, longest).all())
 
 
 # -- running --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from geomap.db import prepared
 from geomap.db.candidates import incident_select
+from geomap.db.kept import Kept
 from geomap.db.reach import Geography, envelope
 from geomap.db.schema import incidents
 
@@ -43,11 +44,8 @@ def max_precision(conn: Connection) -> float:
 
 
 # The largest precision radius is kept per pooled connection rather than read before every
-# query (a round trip each, issue 16). Each query checks it is still the largest in the same
-# statement, at no cost in round trips: `widest_holds` is a one-time filter on the
-# precision index, so a write of a wider precision (from any process) makes the query return no
-# rows, and an empty answer is re-read with the largest radius read afresh (`_guarded`).
-WIDEST = "geomap.widest_precision_m"
+# query (`geomap.db.kept`): `widest_holds` checks in each statement that it still holds.
+WIDEST = Kept("geomap.widest_precision_m", max_precision)
 
 
 def widest_holds() -> ColumnElement:
@@ -57,22 +55,13 @@ def widest_holds() -> ColumnElement:
 
 def kept_widest(conn: Connection) -> float:
     """The largest precision radius kept for the connection (read and kept if none is)."""
-    if conn.info.get(WIDEST) is None:
-        conn.info[WIDEST] = max_precision(conn)
-    return conn.info[WIDEST]
+    return WIDEST.value(conn)
 
 
 def _guarded(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any]) -> list:
     """The rows of a statement built on `_near_clauses` for its number of boxes, with the kept
     largest precision, and again with the one read now when it may have grown since (no rows)."""
-    widest = conn.info.get(WIDEST)
-    if widest is not None:
-        rows = _execute(conn, statement, params, widest)
-        if rows:
-            return rows
-    fresh = max_precision(conn)
-    conn.info[WIDEST] = fresh
-    return rows if widest is not None and fresh <= widest else _execute(conn, statement, params, fresh)
+    return WIDEST.rows(conn, lambda widest: _execute(conn, statement, params, widest))
 
 
 def _execute(conn: Connection, statement: Callable[[int], Select], params: dict[str, Any], widest: float) -> list:
