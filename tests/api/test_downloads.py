@@ -24,7 +24,8 @@ def big(cluster):
         with app.extensions["geomap.engine"].begin() as conn:
             columns = [c for c in conn.execute(text(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = 'incidents' "
-                "AND column_name NOT IN ('id', 'created_at', 'updated_at') ORDER BY ordinal_position")).scalars()]
+                "AND column_name NOT IN ('id', 'created_at', 'updated_at') AND is_generated = 'NEVER' "
+                "ORDER BY ordinal_position")).scalars()]
             listed = ", ".join(columns)
             conn.execute(text(f"INSERT INTO incidents (id, {listed}) SELECT 'copy-' || lpad(g::text, 5, '0'), "
                               f"{listed} FROM incidents, generate_series(1, :n) g WHERE id = 'k1-rocket-attack-2019-12-27'"),
