@@ -30,7 +30,9 @@ start on its own start day up to `days` after its end (forward), and in the grid
 level for those that started before it and end at most `days` before its start (backward).
 Each pair is found from its lower-level spot, or at equal levels from its earlier one; the
 exact tests (geodesic distance, claims) follow, on arrays. Cells do not wrap around the
-antimeridian.
+antimeridian. The search runs a block of start days at a time (`blocks`), so that its memory
+follows the block, not the data; `graded` keeps only the likely pairs of each block and counts
+the possible ones.
 """
 from __future__ import annotations
 
@@ -49,9 +51,10 @@ SPHERE_M = 6_371_008.8
 SPHERE_MARGIN = 0.006  # the sphere's distance is within 0.6 % of WGS84's geodesic: outside it, no need to ask
 DEGREE_M = 110_000.0  # a degree of latitude is at least 110.57 km
 KEY_BITS = 62
-CHUNK = 1 << 15  # probing spots at a time: bounds the candidate arrays' memory
+CHUNK = 1 << 15  # probing spots at a time
+CANDIDATES = 1 << 19  # candidate spot pairs tested at a time: bounds the candidate arrays' memory
 DIRECT_PAIRS = 1 << 22  # with fewer (mine x all) spot pairs than this, compare them directly, not through the grid
-BLOCK = 1 << 17  # incidents starting in one date block's core: bounds the search's memory (`blocks`)
+BLOCK = 1 << 15  # incidents starting in one date block's core: bounds the search's memory (`blocks`)
 
 
 @dataclass(frozen=True)
@@ -230,13 +233,12 @@ def blocks(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = 
     for first, last in _cores(start, budget):
         t1 = start[last - 1] + 1
         upto = np.searchsorted(start, incidents.day_end[order[first:last]].max() + rule.days, "right")
-        rows = np.sort(order[first:upto])  # index order kept: a < b holds in the block as in the whole
+        rows = np.sort(order[first:upto]).astype(np.int32)  # index order kept: a < b holds in the block as in the whole
         block = Incidents(*(getattr(incidents, f.name)[rows] for f in fields(incidents)))
         pairs = _search(block, rule, None if mine is None else mine[rows])
-        a, b = rows[pairs.a], rows[pairs.b]
-        owned = np.minimum(incidents.day_start[a], incidents.day_start[b]) < t1
-        yield Pairs(a[owned].astype(np.int32), b[owned].astype(np.int32), *(getattr(pairs, f.name)[owned]
-                                                                          for f in fields(pairs)[2:]))
+        pairs = pairs.where(np.minimum(block.day_start[pairs.a], block.day_start[pairs.b]) < t1)
+        yield Pairs(rows[pairs.a], rows[pairs.b], *(getattr(pairs, f.name) for f in fields(pairs)[2:]))
+        del block, pairs
 
 
 def _cores(start: np.ndarray, budget: int) -> list[tuple[int, int]]:
@@ -389,15 +391,15 @@ class _Grid:
                 low, high = (np.maximum(s - d - self.longest[lv], 0), s - 1) if backward else (s, e + d)
                 for dy, dx in itertools.product((-1, 0, 1), repeat=2):
                     base = self._code(self.type[use], lv, cy + dy, cx + dx) * self.day_span
-                    p, q = _expand(use, np.searchsorted(self.key, base + low, "left"),
-                                   np.searchsorted(self.key, base + high, "right"))
-                    q = self.order[q]
-                    if backward:  # started before: it must end at most `days` before the probe starts
-                        keep = self.end[q] + d >= self.start[p]
-                    else:  # found from both sides: keep one
-                        keep = ((self.spots.level[p] < lv) | (self.start[q] > self.start[p])
-                                | (self.spots.incident[p] < self.spots.incident[q]))
-                    yield p[keep], q[keep]
+                    for p, q in _expand(use, np.searchsorted(self.key, base + low, "left"),
+                                        np.searchsorted(self.key, base + high, "right")):
+                        q = self.order[q]
+                        if backward:  # started before: it must end at most `days` before the probe starts
+                            keep = self.end[q] + d >= self.start[p]
+                        else:  # found from both sides: keep one
+                            keep = ((self.spots.level[p] < lv) | (self.start[q] > self.start[p])
+                                    | (self.spots.incident[p] < self.spots.incident[q]))
+                        yield p[keep], q[keep]
 
 
 def _cell(half_m: float, highest: float) -> tuple[float, float]:
@@ -408,15 +410,22 @@ def _cell(half_m: float, highest: float) -> tuple[float, float]:
     return cell_lat, min(cell_lat / math.cos(math.radians(widest)), 360.0)
 
 
-def _expand(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, position) for every position in lo[i]..hi[i] - 1 of each row."""
+def _expand(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(row, position) for every position in lo[i]..hi[i] - 1 of each row, in batches of about
+    `CANDIDATES` (a row's whole range at least): coarse discs on busy days make tens of millions
+    of candidates for one chunk of probing spots, and the exact tests hold several arrays of each."""
     counts = np.maximum(hi - lo, 0)
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    p = np.repeat(rows, counts)
-    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    return p, starts + np.arange(total)
+    ends = np.cumsum(counts)
+    first = 0
+    while first < len(rows) and ends[-1] > (ends[first - 1] if first else 0):
+        done = int(ends[first - 1]) if first else 0
+        last = max(int(np.searchsorted(ends, done + CANDIDATES, "right")), first + 1)
+        c = counts[first:last]
+        total = int(ends[last - 1]) - done
+        p = np.repeat(rows[first:last], c)
+        starts = np.repeat(lo[first:last] - (np.cumsum(c) - c), c)
+        yield p, starts + np.arange(total)
+        first = last
 
 
 def _exact(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: np.ndarray, q: np.ndarray) -> tuple:
