@@ -1,14 +1,15 @@
 """Duplicates (issue 12, section 4) over the 1,000,000-incident benchmark database: the whole
 search a first import of every incident makes (`geomap.analysis.duplicates.search` with
-`all_mine`), in four timed parts: reading the incidents and their claims, the search
-(`geomap.analysis.duplicates.find`, both grades), turning the likely pairs into the report's rows
-(what the import writes to `--duplicates-report`) and counting the possible ones by precision
-class. Target: minutes at most (the grid join it replaces did not finish in 14 minutes).
+`all_mine`), in three timed parts: reading the incidents and their claims, the search in date
+blocks (`geomap.analysis.duplicates.graded`: the likely pairs kept, the possible ones counted by
+precision class, as the import does) and turning the likely pairs into the report's rows (what
+the import writes to `--duplicates-report`). Target: minutes at most (the grid join it replaces
+did not finish in 14 minutes).
 
     flock /tmp/geomap-bench.lock chrt -r 10 .venv/bin/python bench/duplicates.py [--incidents N] [--seed S]
 
 Uses the bench cluster (`bench/data/cluster`, its port in `bench/data/cluster/port`) and builds
-or reuses `bench_<N>_<seed>` with `bench/synth.py`. Prints the pairs per grade, by basis and by the
+or reuses `bench_<N>_<seed>` with `bench/synth.py`. Prints the pairs per grade, the likely ones by basis and by the
 wider disc's radius, the peak memory and the load average before and after.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ if str(ROOT) not in sys.path:
 
 import synth  # noqa: E402  bench/synth.py
 
-from geomap.analysis.duplicates import BASES, DuplicateRule, Found, Possible, find, prepare  # noqa: E402
+from geomap.analysis.duplicates import BASES, BLOCK, DuplicateRule, Found, graded, prepare  # noqa: E402
 from geomap.db import duplicates  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
@@ -63,27 +64,23 @@ def run(engine, rule: DuplicateRule) -> None:
         read = prepare(*vars(duplicates.read(conn, "true", "", "", {})).values())
         t_read = time.perf_counter() - clock
     clock = time.perf_counter()
-    pairs = find(read.incidents, rule)
+    pairs, possible = graded(read.incidents, rule)  # what the import keeps: likely pairs, possible counts
     t_find = time.perf_counter() - clock
     clock = time.perf_counter()
-    likely = sum(1 for _ in Found(read, pairs).likely())
+    likely = sum(1 for _ in Found(read, pairs, possible).likely())
     t_rows = time.perf_counter() - clock
-    clock = time.perf_counter()
-    possible = Possible.of(pairs)
-    t_count = time.perf_counter() - clock
     load_after = os.getloadavg()
     print(f"{len(read.ids):,} incidents, rule {rule}: {likely:,} likely duplicate pairs (discs of at most "
           f"{rule.precise_m:g} m), {possible.total:,} possible ones")
-    for name, grade in (("likely", pairs.likely), ("possible", ~pairs.likely)):
-        print(f"  {name} by basis: " + ", ".join(
-            f"{BASES[k]} {n:,}" for k, n in sorted(Counter(pairs.basis[grade].tolist()).items())))
-        print(f"  {name} by the wider disc: " + ", ".join(
-            f"{r / 1000:g} km {n:,}" for r, n in sorted(Counter(pairs.wider[grade].tolist()).items())))
+    print("  likely by basis: " + ", ".join(
+        f"{BASES[k]} {n:,}" for k, n in sorted(Counter(pairs.basis.tolist()).items())))
+    print("  likely by the wider disc: " + ", ".join(
+        f"{r / 1000:g} km {n:,}" for r, n in sorted(Counter(pairs.wider.tolist()).items())))
     print("  possible by precision class: " + ", ".join(f"up to {c.up_to_m / 1000:g} km {c.pairs:,}"
                                                          for c in possible.by_precision))
-    total = t_read + t_find + t_rows + t_count
-    print(f"read {t_read:.1f} s, search {t_find:.1f} s, likely rows {t_rows:.1f} s, possible counted "
-          f"{t_count:.1f} s: total {total:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+    total = t_read + t_find + t_rows
+    print(f"read {t_read:.1f} s, search in date blocks of {BLOCK:,} incidents (likely pairs kept, possible "
+          f"counted) {t_find:.1f} s, likely rows {t_rows:.1f} s: total {total:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in load_before)}; "
           f"after: {' '.join(f'{v:.2f}' for v in load_after)}")
     print(f"duplicates at {len(read.ids):,}: {total:.0f} s (target: minutes)")

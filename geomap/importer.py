@@ -223,7 +223,7 @@ def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None,
     clock = time.perf_counter()
     result.duplicate_rule = rule
     found = search(duplicate_columns.of_import(conn, rule.days, everything_imported=result.direct), rule,
-                   all_mine=result.direct)
+                   all_mine=result.direct, list_possible=bool(path) and possible)
     result.duplicate_count = int(found.pairs.likely.sum())
     result.possible_duplicates = found.possible_counts()
     with ExitStack() as stack:

@@ -30,7 +30,9 @@ start on its own start day up to `days` after its end (forward), and in the grid
 level for those that started before it and end at most `days` before its start (backward).
 Each pair is found from its lower-level spot, or at equal levels from its earlier one; the
 exact tests (geodesic distance, claims) follow, on arrays. Cells do not wrap around the
-antimeridian.
+antimeridian. The search runs a block of start days at a time (`blocks`), so that its memory
+follows the block, not the data; `graded` keeps only the likely pairs of each block and counts
+the possible ones.
 """
 from __future__ import annotations
 
@@ -49,8 +51,10 @@ SPHERE_M = 6_371_008.8
 SPHERE_MARGIN = 0.006  # the sphere's distance is within 0.6 % of WGS84's geodesic: outside it, no need to ask
 DEGREE_M = 110_000.0  # a degree of latitude is at least 110.57 km
 KEY_BITS = 62
-CHUNK = 1 << 15  # probing spots at a time: bounds the candidate arrays' memory
+CHUNK = 1 << 15  # probing spots at a time
+CANDIDATES = 1 << 19  # candidate spot pairs tested at a time: bounds the candidate arrays' memory
 DIRECT_PAIRS = 1 << 22  # with fewer (mine x all) spot pairs than this, compare them directly, not through the grid
+BLOCK = 1 << 15  # incidents starting in one date block's core: bounds the search's memory (`blocks`)
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,11 @@ class Possible:
 
     @classmethod
     def of(cls, pairs: Pairs) -> Possible:
-        radii, counts = np.unique(pairs.wider[~pairs.likely], return_counts=True)  # a few radii, millions of pairs
+        return cls.counted(*np.unique(pairs.wider[~pairs.likely], return_counts=True))  # a few radii, millions of pairs
+
+    @classmethod
+    def counted(cls, radii: np.ndarray, counts: np.ndarray) -> Possible:
+        """From the counts of possible pairs by the wider disc's radius (a radius may repeat)."""
         up_to, where = np.unique(precision_class(radii.astype(float)), return_inverse=True)
         by_class = np.bincount(where, weights=counts, minlength=len(up_to)).astype(np.int64)
         return cls(int(counts.sum()), tuple(PrecisionCount(float(u), int(c)) for u, c in zip(up_to, by_class, strict=True)))
@@ -181,11 +189,83 @@ class _Spots:
     level: np.ndarray
 
 
-def find(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = None) -> Pairs:
+def find(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = None, budget: int = BLOCK) -> Pairs:
     """Every duplicate pair among the incidents, likely or possible (with `mine`, a boolean mask,
-    only the pairs with at least one of them mine)."""
+    only the pairs with at least one of them mine), searched in date blocks (`blocks`)."""
+    return _joined(list(blocks(incidents, rule, mine, budget)))
+
+
+def graded(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = None, list_possible: bool = False,
+           budget: int = BLOCK) -> tuple[Pairs, Possible]:
+    """The pairs `find` finds, but only the likely ones kept as pairs (and the possible ones too
+    when `list_possible`), the possible ones counted by precision class: over a million incidents
+    of coarse data the possible pairs are tens of millions, and each block's are let go."""
+    kept, radii, counts = [], [], []
+    for pairs in blocks(incidents, rule, mine, budget):
+        radius, count = np.unique(pairs.wider[~pairs.likely], return_counts=True)
+        radii.append(radius)
+        counts.append(count)
+        kept.append(pairs if list_possible else pairs.where(pairs.likely))
+        del pairs
+    return _joined(kept), Possible.counted(np.concatenate([np.zeros(0, np.float32), *radii]),
+                                           np.concatenate([np.zeros(0, np.int64), *counts]))
+
+
+def blocks(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None = None,
+           budget: int = BLOCK) -> Iterator[Pairs]:
+    """Every duplicate pair once, a block of consecutive start days at a time, so that the
+    search's memory follows the block, not the data: the core days [t0, t1) of a block hold about
+    `budget` incidents (a single denser day is a block of its own).
+
+    Why each pair is found, and once. A pair (i, j) is *owned* by the one that starts first, say
+    i (s_i <= s_j; on a tie either: both start on the same day). The rule's date test is
+    s_j <= e_i + days and s_i <= e_j + days, so the partner starts in [s_i, e_i + days]. The block
+    whose core holds s_i therefore searches the incidents that start in [t0, max e_i + days], the
+    maximum over its core's incidents: both of every pair it owns are among them, and the rule
+    is a test of two incidents alone, so the search of that subset finds the pair with the same
+    basis, group, radius and grade as the search of the whole. It keeps a pair only when
+    min(s_a, s_b) < t1 (every incident it searched starts at t0 or later): the pairs it owns.
+    The cores split the days, so every pair is owned by exactly one block."""
     if rule.metres < 0 or rule.days < 0 or rule.precise < 0:
         raise ValueError("the duplicate rule's distance, days and precise bound must be >= 0")
+    order = np.argsort(incidents.day_start, kind="stable")
+    start = incidents.day_start[order]
+    for first, last in _cores(start, budget):
+        t1 = start[last - 1] + 1
+        upto = np.searchsorted(start, incidents.day_end[order[first:last]].max() + rule.days, "right")
+        rows = np.sort(order[first:upto]).astype(np.int32)  # index order kept: a < b holds in the block as in the whole
+        block = Incidents(*(getattr(incidents, f.name)[rows] for f in fields(incidents)))
+        pairs = _search(block, rule, None if mine is None else mine[rows])
+        pairs = pairs.where(np.minimum(block.day_start[pairs.a], block.day_start[pairs.b]) < t1)
+        yield Pairs(rows[pairs.a], rows[pairs.b], *(getattr(pairs, f.name) for f in fields(pairs)[2:]))
+        del block, pairs
+
+
+def _cores(start: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """(first, last) positions in the sorted start days of each block's core: whole days, about
+    `budget` incidents each, at least one day."""
+    days_end = np.flatnonzero(np.diff(start)) + 1  # where each day's incidents end, but the last
+    ends = np.concatenate([days_end, [len(start)]]) if len(start) else np.zeros(0, np.int64)
+    cores, first = [], 0
+    while first < len(start):
+        k = max(int(np.searchsorted(ends, first + budget, "right")) - 1, int(np.searchsorted(ends, first, "right")))
+        cores.append((first, int(ends[k])))
+        first = int(ends[k])
+    return cores
+
+
+def _joined(parts: list[Pairs]) -> Pairs:
+    """The blocks' pairs as one, sorted by (a, b), letting each block go as it is joined."""
+    if not parts:
+        return _none()
+    columns = _columns([tuple(getattr(p, f.name) for f in fields(p)) for p in parts])
+    parts.clear()
+    pairs = Pairs(*columns)
+    return pairs.where(np.lexsort((pairs.b, pairs.a)))
+
+
+def _search(incidents: Incidents, rule: DuplicateRule, mine: np.ndarray | None) -> Pairs:
+    """Every duplicate pair among the incidents, searched as one."""
     spots = _spots(incidents, rule)
     if not len(spots.incident):
         return _none()
@@ -311,15 +391,15 @@ class _Grid:
                 low, high = (np.maximum(s - d - self.longest[lv], 0), s - 1) if backward else (s, e + d)
                 for dy, dx in itertools.product((-1, 0, 1), repeat=2):
                     base = self._code(self.type[use], lv, cy + dy, cx + dx) * self.day_span
-                    p, q = _expand(use, np.searchsorted(self.key, base + low, "left"),
-                                   np.searchsorted(self.key, base + high, "right"))
-                    q = self.order[q]
-                    if backward:  # started before: it must end at most `days` before the probe starts
-                        keep = self.end[q] + d >= self.start[p]
-                    else:  # found from both sides: keep one
-                        keep = ((self.spots.level[p] < lv) | (self.start[q] > self.start[p])
-                                | (self.spots.incident[p] < self.spots.incident[q]))
-                    yield p[keep], q[keep]
+                    for p, q in _expand(use, np.searchsorted(self.key, base + low, "left"),
+                                        np.searchsorted(self.key, base + high, "right")):
+                        q = self.order[q]
+                        if backward:  # started before: it must end at most `days` before the probe starts
+                            keep = self.end[q] + d >= self.start[p]
+                        else:  # found from both sides: keep one
+                            keep = ((self.spots.level[p] < lv) | (self.start[q] > self.start[p])
+                                    | (self.spots.incident[p] < self.spots.incident[q]))
+                        yield p[keep], q[keep]
 
 
 def _cell(half_m: float, highest: float) -> tuple[float, float]:
@@ -330,15 +410,22 @@ def _cell(half_m: float, highest: float) -> tuple[float, float]:
     return cell_lat, min(cell_lat / math.cos(math.radians(widest)), 360.0)
 
 
-def _expand(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, position) for every position in lo[i]..hi[i] - 1 of each row."""
+def _expand(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(row, position) for every position in lo[i]..hi[i] - 1 of each row, in batches of about
+    `CANDIDATES` (a row's whole range at least): coarse discs on busy days make tens of millions
+    of candidates for one chunk of probing spots, and the exact tests hold several arrays of each."""
     counts = np.maximum(hi - lo, 0)
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    p = np.repeat(rows, counts)
-    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
-    return p, starts + np.arange(total)
+    ends = np.cumsum(counts)
+    first = 0
+    while first < len(rows) and ends[-1] > (ends[first - 1] if first else 0):
+        done = int(ends[first - 1]) if first else 0
+        last = max(int(np.searchsorted(ends, done + CANDIDATES, "right")), first + 1)
+        c = counts[first:last]
+        total = int(ends[last - 1]) - done
+        p = np.repeat(rows[first:last], c)
+        starts = np.repeat(lo[first:last] - (np.cumsum(c) - c), c)
+        yield p, starts + np.arange(total)
+        first = last
 
 
 def _exact(incidents: Incidents, spots: _Spots, rule: DuplicateRule, p: np.ndarray, q: np.ndarray) -> tuple:
@@ -419,10 +506,11 @@ class Read:
 @dataclass(frozen=True)
 class Found:
     """The duplicate pairs a search found, with the incidents they index: the likely ones as rows,
-    the possible ones counted by precision class (and as rows when asked)."""
+    the possible ones counted by precision class (and as rows when the search listed them)."""
 
     read: Read
-    pairs: Pairs
+    pairs: Pairs  # the likely pairs, and the possible ones when listed
+    counts: Possible  # the possible pairs by precision class
 
     def likely(self) -> Iterator[dict]:
         return rows(self.read, self.pairs.where(self.pairs.likely))
@@ -431,12 +519,13 @@ class Found:
         return rows(self.read, self.pairs.where(~self.pairs.likely))
 
     def possible_counts(self) -> Possible:
-        return Possible.of(self.pairs)
+        return self.counts
 
 
-def search(columns, rule: DuplicateRule, all_mine: bool = False) -> Found:
+def search(columns, rule: DuplicateRule, all_mine: bool = False, list_possible: bool = False) -> Found:
     """The duplicate pairs among `columns` (`geomap.db.duplicates.Columns`, or None: no incidents)
-    with at least one incident of interest (every one when `all_mine`). As rows (`rows`), each pair
+    with at least one incident of interest (every one when `all_mine`), the possible ones listed
+    only when `list_possible` (else only counted). As rows (`rows`), each pair
     is once (a < b), with a group both name (None when one names none), the event type, the
     distance between their locations, their start dates, the basis of the match (`BASES`: which
     spots met), its grade (`GRADES`) and the radius of the wider of the two discs that met."""
@@ -444,7 +533,7 @@ def search(columns, rule: DuplicateRule, all_mine: bool = False) -> Found:
         read = prepare([], [], np.zeros((0, 9)), [])
     else:
         read = prepare(columns.ids, columns.types, columns.numbers, columns.claims)
-    return Found(read, find(read.incidents, rule, None if all_mine else read.mine))
+    return Found(read, *graded(read.incidents, rule, None if all_mine else read.mine, list_possible))
 
 
 def prepare(ids: list[str], types: list[str], numbers: np.ndarray, claims: list[tuple[str, str]]) -> Read:

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from geomap.analysis.duplicates import BASES, DuplicateRule, Incidents, Possible, find, groups_of
+from geomap.analysis.duplicates import BASES, DuplicateRule, Incidents, Possible, blocks, find, graded, groups_of
 
 GEOD = Geod(ellps="WGS84")
 SITES = np.array([[44.28417, 35.5125, 1000.0], [44.15, 35.55, 2500.0], [44.3, 35.4, 0.0]])
 
 
-def world(n: int, seed: int) -> Incidents:
+def world(n: int, seed: int, days: int = 25) -> Incidents:
     rng = np.random.default_rng(seed)
     lon, lat = 44.2 + rng.normal(0, 0.08, n), 35.5 + rng.normal(0, 0.08, n)
-    start = rng.integers(0, 25, n)
+    start = rng.integers(0, days, n)
     target = rng.choice([-1, -1, -1, 0, 1, 2], n)
     site = np.where(target[:, None] >= 0, SITES[target], np.nan)
     claims = [(i, g) for i in range(n) for g in set(rng.choice([0, 1, 2], rng.integers(0, 3)).tolist())]
@@ -122,3 +122,58 @@ def test_a_negative_rule_is_refused():
         find(world(3, 0), DuplicateRule(-1.0, 1))
     with pytest.raises(ValueError, match="must be >= 0"):
         find(world(3, 0), DuplicateRule(precise=-1.0))
+
+
+def spanning_world() -> Incidents:
+    """The random world over 60 days, with ties (ten incidents starting on day 30 at one spot)
+    and long intervals: one from day 0 to day 45 and one from day 2 to day 59 at that spot, one
+    starting on day 46 (a day after the first ends: within `days`), one on day 47 (too late for
+    it with a one-day rule) and one on day 60, a day after the longest ends."""
+    x = world(300, 5, days=60)
+    lon, lat = 44.21, 35.49
+    extra = [(30, 30)] * 10 + [(0, 45), (2, 59), (46, 46), (47, 47), (60, 60)]
+    k = len(extra)
+    start, end = (np.array(v) for v in zip(*extra, strict=True))
+    groups = np.full((k, x.groups.shape[1]), -1)
+    return Incidents(np.concatenate([x.day_start, start]), np.concatenate([x.day_end, end]),
+                     np.concatenate([x.event_type, np.zeros(k, int)]), np.concatenate([x.lon, np.full(k, lon)]),
+                     np.concatenate([x.lat, np.full(k, lat)]), np.concatenate([x.radius, np.zeros(k)]),
+                     *(np.concatenate([c, np.full(k, np.nan)]) for c in (x.target_lon, x.target_lat, x.target_radius)),
+                     np.concatenate([x.groups, groups]))
+
+
+def as_dict(pairs) -> dict:
+    return {(int(a), int(b)): (int(k), bool(likely), float(w), int(g)) for a, b, k, likely, w, g
+            in zip(pairs.a, pairs.b, pairs.basis, pairs.likely, pairs.wider, pairs.group, strict=True)}
+
+
+@pytest.mark.parametrize("budget", [1, 7, 40])
+@pytest.mark.parametrize("rule", [DuplicateRule(700, 1), DuplicateRule(3000, 3, precise=2.0)])
+def test_the_search_in_date_blocks_finds_each_pair_once(budget, rule):
+    """With a budget of a few incidents the 315 incidents are searched in 5 to 61 date blocks:
+    pairs across block borders, over the long intervals and among the tied start days are found
+    once each, as the search in one block finds them (same order, grades, bases, groups, radii)
+    and as brute force finds them."""
+    x = spanning_world()
+    whole, blocked = find(x, rule, budget=len(x.day_start)), find(x, rule, budget=budget)
+    assert len(list(blocks(x, rule, budget=budget))) >= 5
+    for name in ("a", "b", "basis", "group", "wider", "likely"):
+        assert np.array_equal(getattr(blocked, name), getattr(whole, name)), name
+    expected = brute_force(x, rule)
+    assert {pair: found[:3] for pair, found in as_dict(blocked).items()} == expected
+    n = 300  # the hand-built incidents: 300-309 tied on day 30, 310 from day 0 to 45, 311 from 2 to 59, ...
+    assert all((a, b) in expected for a, b in itertools.combinations(range(n, n + 10), 2))
+    assert {(n + 10, n + 11), (n + 10, n + 12), (n + 11, n + 12), (n + 11, n + 13), (n + 11, n + 14)} <= set(expected)
+    assert ((n + 10, n + 13) in expected) == (rule.days >= 2) and (n + 10, n + 14) not in expected
+
+
+@pytest.mark.parametrize("list_possible", [False, True])
+def test_graded_keeps_the_likely_pairs_and_counts_the_possible_ones(list_possible):
+    """Over date blocks: the likely pairs kept (and the possible ones when listed), the possible
+    ones counted by precision class as the whole search's pairs are."""
+    x, rule = spanning_world(), DuplicateRule(700, 1, precise=2.0)
+    whole = find(x, rule, budget=len(x.day_start))
+    pairs, possible = graded(x, rule, list_possible=list_possible, budget=7)
+    kept = whole if list_possible else whole.where(whole.likely)
+    assert as_dict(pairs) == as_dict(kept) and 0 < kept.likely.sum() < len(whole)
+    assert possible == Possible.of(whole) and possible.total == (~whole.likely).sum() > 100
