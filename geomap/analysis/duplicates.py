@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -493,8 +493,9 @@ ROWS = 1 << 16  # pairs turned into rows at a time
 
 @dataclass(frozen=True)
 class Read:
-    """Incidents prepared for a search: ids sorted (index order is id order), event types, the
-    arrays the search takes, which are of interest, and the group ids the groups' codes stand for."""
+    """Incidents prepared for a search: ids sorted (a 'U' array: index order is id order), event
+    types, the arrays the search takes, which are of interest, and the group ids the groups' codes
+    stand for."""
 
     ids: np.ndarray
     types: np.ndarray
@@ -529,27 +530,51 @@ def search(columns, rule: DuplicateRule, all_mine: bool = False, list_possible: 
     is once (a < b), with a group both name (None when one names none), the event type, the
     distance between their locations, their start dates, the basis of the match (`BASES`: which
     spots met), its grade (`GRADES`) and the radius of the wider of the two discs that met."""
-    if columns is None:
-        read = prepare([], [], np.zeros((0, 9)), [])
-    else:
-        read = prepare(columns.ids, columns.types, columns.numbers, columns.claims)
+    read = prepare((), ()) if columns is None else prepare(columns.incidents, columns.claims)
     return Found(read, *graded(read.incidents, rule, None if all_mine else read.mine, list_possible))
 
 
-def prepare(ids: list[str], types: list[str], numbers: np.ndarray, claims: list[tuple[str, str]]) -> Read:
-    """The search's arrays from plain columns (see `search`), sorted by id."""
-    order = np.argsort(np.array(ids, dtype=str), kind="stable") if ids else np.zeros(0, int)
-    ids = np.array(ids, dtype=object)[order]
-    numbers = numbers[order]
-    types, type_code = np.unique(np.array(types, dtype=str)[order], return_inverse=True)
-    index = {fid: i for i, fid in enumerate(ids.tolist())}
-    group_ids = sorted({g for _, g in claims})
-    code = {g: i for i, g in enumerate(group_ids)}
-    groups = groups_of(len(ids), np.array([index[i] for i, _ in claims], dtype=np.int64),
-                       np.array([code[g] for _, g in claims], dtype=np.int64))
-    incidents = Incidents(numbers[:, 0].astype(np.int64), numbers[:, 1].astype(np.int64), type_code.astype(np.int64),
+def prepare(incidents: Iterable[tuple], claims: Iterable[tuple]) -> Read:
+    """The search's arrays, sorted by id, from batches of plain columns (`geomap.db.duplicates.Columns`):
+    incident batches (ids, event types, an (n, 9) array of numbers, see `search`), then claim
+    batches (incident ids, group ids). Each batch becomes arrays as it comes (types and groups coded
+    through a dict of their few values, claims' incidents found by binary search in the sorted ids):
+    a million incidents' ids and 900,000 claims as Python objects took a gigabyte."""
+    ids, type_codes, numbers, type_code = [], [], [], {}
+    for batch_ids, batch_types, batch_numbers in incidents:
+        ids.append(np.array(batch_ids, dtype=str))
+        type_codes.append(_coded(batch_types, type_code))
+        numbers.append(batch_numbers)
+    ids = np.concatenate(ids) if ids else np.zeros(0, dtype=str)
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    numbers = (np.concatenate(numbers) if numbers else np.zeros((0, 9)))[order]
+    types, type_rank = _ranked(type_code)
+    event_type = type_rank[np.concatenate(type_codes)[order]] if type_codes else np.zeros(0, np.int64)
+    del order, type_codes
+    rows, group_codes, group_code = [], [], {}
+    for incident_ids, group_ids in claims:
+        rows.append(np.searchsorted(ids, np.array(incident_ids, dtype=ids.dtype)))
+        group_codes.append(_coded(group_ids, group_code))
+    group_ids, group_rank = _ranked(group_code)
+    groups = groups_of(len(ids), np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64),
+                       group_rank[np.concatenate(group_codes)] if group_codes else np.zeros(0, np.int64))
+    incidents = Incidents(numbers[:, 0].astype(np.int64), numbers[:, 1].astype(np.int64), event_type,
                           *(numbers[:, k] for k in range(2, 8)), groups)
-    return Read(ids, types.astype(object), incidents, numbers[:, 8].astype(bool), group_ids)
+    return Read(ids, np.array(types, dtype=object), incidents, numbers[:, 8].astype(bool), list(group_ids))
+
+
+def _coded(values: list[str], code: dict[str, int]) -> np.ndarray:
+    """The values' codes in `code` (new values get the next codes: order of first appearance)."""
+    return np.array([code.setdefault(v, len(code)) for v in values], dtype=np.int64)
+
+
+def _ranked(code: dict[str, int]) -> tuple[list[str], np.ndarray]:
+    """The coded values sorted, and each code's index among them."""
+    values = sorted(code)
+    rank = np.zeros(len(code), dtype=np.int64)
+    rank[[code[v] for v in values]] = np.arange(len(values))
+    return values, rank
 
 
 def rows(read: Read, pairs: Pairs) -> Iterator[dict]:

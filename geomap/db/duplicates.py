@@ -9,6 +9,7 @@ read.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -29,14 +30,13 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class Columns:
-    """Incidents as the search takes them: ids, event types, one row of numbers each (start and
-    end day since 1970, lon, lat, precision, the target site's lon, lat and precision or NaN,
-    1 for the incidents of interest) and every (incident id, group id) a claim names."""
+    """Incidents as the search takes them (`geomap.analysis.duplicates.prepare`), in batches read
+    as they are asked for: incident batches (ids, event types, one row of numbers each: start and
+    end day since 1970, lon, lat, precision, the target site's lon, lat and precision or NaN, 1 for
+    the incidents of interest), then claim batches (the incident ids and group ids claims name)."""
 
-    ids: list[str]
-    types: list[str]
-    numbers: np.ndarray
-    claims: list[tuple[str, str]]
+    incidents: Iterator[tuple[list[str], list[str], np.ndarray]]
+    claims: Iterator[tuple[list[str], list[str]]]
 
 
 def of_import(conn: Connection, days: int, everything_imported: bool = False) -> Columns | None:
@@ -71,16 +71,24 @@ def targeting(conn: Connection, site_ids: list[str], first: date, last: date) ->
 
 
 def read(conn: Connection, mine: str, seen: str, where: str, params: dict, stream: bool = True) -> Columns:
-    """The incidents (with their target sites) that `where` keeps and their claims' groups (with
-    `stream`, in batches from a server-side cursor, which needs a transaction: no row objects kept)."""
-    ids, types, numbers = [], [], []
-    result = (conn.execution_options(stream_results=True, yield_per=BATCH) if stream else conn).execute(
-        text(f"SELECT {_COLUMNS.format(mine=mine, seen=seen)}{where}"), params)
-    for batch in result.partitions(BATCH):
-        ids += [r[0] for r in batch]
-        types += [r[1] for r in batch]
-        numbers.append(np.array([r[2:] for r in batch], dtype=float).reshape(len(batch), 9))
-    result.close()
-    claims = conn.execute(text("SELECT a.incident_id, a.group_id FROM attributions a JOIN incidents i ON i.id = a.incident_id "
-                               f"{seen}{where}"), params).all() if ids else []
-    return Columns(ids, types, np.concatenate(numbers) if numbers else np.zeros((0, 9)), [tuple(c) for c in claims])
+    """The incidents (with their target sites) that `where` keeps and their claims' groups, as
+    batches (with `stream`, from server-side cursors, which need a transaction): a million
+    incidents are never a million row objects at once. The claims are read once the incidents are."""
+    incidents = _batches(conn, f"SELECT {_COLUMNS.format(mine=mine, seen=seen)}{where}", params, stream)
+    claims = _batches(conn, "SELECT a.incident_id, a.group_id FROM attributions a JOIN incidents i ON i.id = a.incident_id "
+                      f"{seen}{where}", params, stream)
+    return Columns(((_column(b, 0), _column(b, 1), np.array([r[2:] for r in b], dtype=float).reshape(len(b), 9))
+                    for b in incidents), ((_column(b, 0), _column(b, 1)) for b in claims))
+
+
+def _batches(conn: Connection, sql: str, params: dict, stream: bool) -> Iterator[list]:
+    """The rows of `sql`, BATCH at a time, the query run when the first batch is asked for."""
+    result = (conn.execution_options(stream_results=True, yield_per=BATCH) if stream else conn).execute(text(sql), params)
+    try:
+        yield from result.partitions(BATCH)
+    finally:
+        result.close()
+
+
+def _column(batch: list, k: int) -> list:
+    return [r[k] for r in batch]
