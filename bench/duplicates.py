@@ -1,5 +1,5 @@
 """Duplicates (issue 12, section 4) over the 1,000,000-incident benchmark database: the whole
-search a first import of every incident makes (`geomap.analysis.duplicates.search` with
+search a first import of every incident makes (`geomap.analysis.duplicate_rows.search` with
 `all_mine`), in three timed parts: reading the incidents and their claims, the search in date
 blocks (`geomap.analysis.duplicates.graded`: the likely pairs kept, the possible ones counted by
 precision class, as the import does) and turning the likely pairs into the report's rows (what
@@ -30,7 +30,8 @@ if str(ROOT) not in sys.path:
 
 import synth  # noqa: E402  bench/synth.py
 
-from geomap.analysis.duplicates import BASES, BLOCK, DuplicateRule, Found, graded, prepare  # noqa: E402
+from geomap.analysis.duplicate_rows import Found, prepare  # noqa: E402
+from geomap.analysis.duplicates import BASES, BLOCK, DuplicateRule, graded  # noqa: E402
 from geomap.db import duplicates  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
@@ -100,7 +101,7 @@ def run_reports(engine, n: int, count: int, seed: int) -> None:
             evidence = inquiry._evidence(conn, incident, 25000.0, 90)
             clock = time.perf_counter()
             pairs = inquiry._duplicates(conn, evidence)
-            likely, possible = list(pairs.likely()), pairs.possible_counts()  # what the report keeps
+            likely, possible = list(pairs.likely()), pairs.counts  # what the report keeps
             if k >= 5:
                 seconds.append(time.perf_counter() - clock)
                 found.append(len(likely))

@@ -43,7 +43,8 @@ from typing import IO
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from geomap.analysis.duplicates import FIELDS, DuplicateRule, Possible, search
+from geomap.analysis.duplicate_rows import FIELDS, search
+from geomap.analysis.duplicates import DuplicateRule, Possible
 from geomap.analysis.wording import possible_text
 from geomap.db import duplicates as duplicate_columns
 from geomap.db import groups as stored_groups
@@ -225,7 +226,7 @@ def _report_duplicates(conn: Connection, rule: DuplicateRule, path: Path | None,
     found = search(duplicate_columns.of_import(conn, rule.days, everything_imported=result.direct), rule,
                    all_mine=result.direct, list_possible=bool(path) and possible)
     result.duplicate_count = int(found.pairs.likely.sum())
-    result.possible_duplicates = found.possible_counts()
+    result.possible_duplicates = found.counts
     with ExitStack() as stack:
         writer = None
         if path:

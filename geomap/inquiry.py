@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from geomap.analysis import polygons
 from geomap.analysis.baserate import BaseRate, Comparison, base_rate
 from geomap.analysis.chance import Chance, disc_chance, region_distance
-from geomap.analysis.duplicates import DuplicateRule, Found, search
+from geomap.analysis.duplicate_rows import Found, search
+from geomap.analysis.duplicates import DuplicateRule
 from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
@@ -256,7 +257,7 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
     pairs = sorted(found.likely(), key=lambda d: (d["metres"], d["a"], d["b"]))
     return replace(report, location_facts=tuple(location_facts(ref, relations.constraints, relations.derivations)),
                    duplicates=tuple(pairs[:DUPLICATES_LISTED]), duplicates_total=len(pairs),
-                   possible_duplicates=found.possible_counts())
+                   possible_duplicates=found.counts)
 
 
 def _duplicates(conn: Connection, evidence: Evidence) -> Found:

@@ -30,7 +30,7 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class Columns:
-    """Incidents as the search takes them (`geomap.analysis.duplicates.prepare`), in batches read
+    """Incidents as the search takes them (`geomap.analysis.duplicate_rows.prepare`), in batches read
     as they are asked for: incident batches (ids, event types, one row of numbers each: start and
     end day since 1970, lon, lat, precision, the target site's lon, lat and precision or NaN, 1 for
     the incidents of interest), then claim batches (the incident ids and group ids claims name)."""

@@ -13,7 +13,8 @@ from builders import offset
 from io_helpers import incident, load_references, site, write_collection, write_sequence
 from pyproj import Geod
 
-from geomap.analysis.duplicates import BASES, FIELDS, DuplicateRule
+from geomap.analysis.duplicate_rows import FIELDS
+from geomap.analysis.duplicates import BASES, DuplicateRule
 from geomap.importer import import_file
 from geomap.ingest import load
 
