@@ -10,10 +10,10 @@ from geomap.analysis.bottomline import reported_text
 from geomap.analysis.model import Facts
 from geomap.analysis.report import PRIOR_SEARCH_DAYS, PRIOR_SEARCH_KM, ContextReport, GroupContext
 from geomap.analysis.wording import (
-    DUPLICATES_LEAD,
     days_before,
     distance,
     duplicate_text,
+    duplicates_lead,
     length,
     noted,
     possible_text,
@@ -41,7 +41,7 @@ def render(report: ContextReport) -> str:
               f"location {precision(n.incident.location.precision_m, n.incident.status)}{noted(n)}"
               for n in report.nearby_incidents] or ["- none"]
     lines += ["", f"## Likely duplicates (the nearest {len(report.duplicates)} of {report.duplicates_total})", "",
-              DUPLICATES_LEAD, ""]
+              duplicates_lead(), ""]
     lines += [f"- {duplicate_text(report.incident.id, d)}" for d in report.duplicates] or ["- none"]
     lines += ["", possible_text(report.possible_duplicates) + "; not listed."]
     lines += ["", "## Nearby sites", ""]

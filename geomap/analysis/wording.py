@@ -57,10 +57,20 @@ def noted(n: NearbyIncident) -> str:
     return f"; {n.note}" if n.note else ""
 
 
-DUPLICATES_LEAD = ("Other records that are likely this same event (docs/io.md's rule: the same event type, dates at "
-                   "most a day apart, claims naming a common group or none, locations or target sites within 1 km disc "
-                   "to disc, through discs of at most 5 km), wherever their own points are (a record coded at its "
-                   "target site meets through it); flagged, not merged, and still counted above where they are nearby.")
+def duplicates_lead(rule: DuplicateRule = DuplicateRule()) -> str:
+    """What the listed likely duplicates are, in the words of `rule` (the context report's: the
+    default rule).
+
+    >>> lead = duplicates_lead(DuplicateRule(metres=500.0, days=2))
+    >>> "at most 2 days apart" in lead, "within 500 m disc to disc, through discs of at most 2.5 km" in lead
+    (True, True)
+    """
+    days = "a day" if rule.days == 1 else f"{rule.days} days"
+    return (f"Other records that are likely this same event (docs/io.md's rule: the same event type, dates at most "
+            f"{days} apart, claims naming a common group or none, locations or target sites within "
+            f"{length(rule.metres)} disc to disc, through discs of at most {length(rule.precise_m)}), wherever their "
+            "own points are (a record coded at its target site meets through it); flagged, not merged, and still "
+            "counted above where they are nearby.")
 
 
 def possible_text(possible: Possible, precise_m: float | None = None) -> str:
