@@ -13,6 +13,8 @@ from sqlalchemy import text
 
 from geomap import inquiry
 from geomap.analysis.geodesy import Location
+from geomap.db import near
+from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
 
 ORIGIN = (44.21, 35.48)
@@ -223,6 +225,33 @@ def test_a_pooled_connection_whose_server_process_ended_is_not_used(world):
         assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
     found = inquiry.nearby(world, Location(*ORIGIN), 25000, date_from=date(2019, 11, 27), date_to=date(2019, 12, 27))
     assert ids(found) == ["i-4km", "i-9km", "i-24km", "i-26km-vague"]
+
+
+def test_nearby_whose_connection_is_lost_after_checkout_is_read_again_on_a_new_one(world):
+    """The server process ends after the pool handed the connection out (its socket check passed):
+    nearby's statement, run on the driver cursor, meets the closed connection and `read` runs it
+    again on a new one. The rows: those PostGIS finds within the radius plus their precision."""
+    window = {"date_from": date(2019, 11, 27), "date_to": date(2019, 12, 27)}
+    inquiry.nearby(world, Location(*ORIGIN), 25000, **window)  # the pooled connection keeps the widest precision
+    pids = []
+
+    def work(conn):
+        pids.append(conn.connection.dbapi_connection.info.backend_pid)
+        if len(pids) == 1:
+            with world.connect() as other:
+                other.exec_driver_sql(f"SELECT pg_terminate_backend({pids[0]})")
+            time.sleep(0.2)
+        return near.incidents_near(conn, *ORIGIN, 25000, **window)
+
+    found = read(world, work)
+    assert len(pids) == 2 and pids[0] != pids[1]
+    with world.connect() as conn:
+        expected = conn.execute(text(
+            "SELECT id FROM incidents WHERE date_end >= :date_from AND date_start <= :date_to AND ST_DWithin("
+            "geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 25000 + precision_m)"),
+            {"lon": ORIGIN[0], "lat": ORIGIN[1], **window}).scalars().all()
+    assert sorted(r["id"] for r in found) == sorted(expected) == ["i-24km", "i-26km-vague", "i-4km", "i-9km"]
+    assert all(set(r) == set(near.INCIDENT_COLUMNS) for r in found)
 
 
 @pytest.mark.parametrize("centre", [(44.21, 35.48), (179.9, -20.0), (20.0, 69.5), (20.0, 78.0)])

@@ -4,7 +4,8 @@ the (geom, daterange) GiST answers the boxes of the reach and the dates together
 
 Each statement is built once per shape (its values are bound parameters), and the largest
 precision radius in the table, which widens the boxes, is kept per connection, not queried per
-call (issue 16).
+call, and the statements run on the driver's cursor (`prepared.run_on_driver`), their rows read
+by position (issue 16).
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ from geomap.db.candidates import incident_select
 from geomap.db.kept import Kept
 from geomap.db.reach import Geography, envelope
 from geomap.db.schema import incidents
+
+INCIDENT_COLUMNS = tuple(incident_select().selected_columns.keys())  # incidents_near's rows' names, in order
 
 
 def max_precision(conn: Connection) -> float:
@@ -69,7 +72,7 @@ def _execute(conn: Connection, statement: Callable[[int], Select], params: dict[
     boxes = envelope(params["lon"], params["lat"], params["radius"] + widest)
     values = params | {"widest": widest} | {f"{k}{i}": v for i, box in enumerate(boxes)
                                             for k, v in zip(("west", "south", "east", "north"), box, strict=True)}
-    return prepared.run(conn, statement(len(boxes)), values)
+    return prepared.run_on_driver(conn, statement(len(boxes)), values)
 
 
 def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
@@ -80,7 +83,8 @@ def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
     params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=list(event_types),
                           groups=list(group_ids), exclude=list(exclude))
     shape = _shape(params)
-    return [row._mapping for row in _guarded(conn, lambda boxes: _incidents_near_statement(boxes, *shape), params)]
+    return [dict(zip(INCIDENT_COLUMNS, row, strict=True))
+            for row in _guarded(conn, lambda boxes: _incidents_near_statement(boxes, *shape), params)]
 
 
 def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float, *, date_from: date,
