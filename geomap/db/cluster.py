@@ -58,8 +58,9 @@ def shared_buffers_mb(memory: int | None = None) -> int:
 
     PostgreSQL's default holds neither a 1,000,000-incident table (488 MB of heap) nor the pages
     one context report reads (about 10,000, scattered one row to a page), so each report read them
-    from the OS's cache: with 1 GB the report's median was 86 ms against 99 (bench/README.md, issue
-    16). PostgreSQL's own advice for a dedicated server is a quarter of the memory; an eighth
+    from the OS's cache: at 1,000,000 incidents, alternating runs in one lock hold, the report's
+    median took 80 and 89 ms with 1 GB against 107 ms with 128 MB (bench/README.md, issue 16).
+    PostgreSQL's own advice for a dedicated server is a quarter of the memory; an eighth
     leaves room for the app, its render workers and a browser on the same machine.
 
     >>> shared_buffers_mb(2 * 2**30), shared_buffers_mb(4 * 2**30), shared_buffers_mb(64 * 2**30)
