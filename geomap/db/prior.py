@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    Subquery,
     bindparam,
     case,
     cast,
@@ -29,7 +30,7 @@ from sqlalchemy import (
 
 from geomap.db import prepared
 from geomap.db.candidates import incidents_by_id
-from geomap.db.reach import Geography, one_box
+from geomap.db.reach import Geography, located, one_box
 from geomap.db.schema import incidents
 
 
@@ -112,20 +113,31 @@ def _nearest_prior_statement() -> Select:
 
 
 def region(*dates: ColumnElement) -> CTE:
-    """The incidents in the box (`west`..`north`) that meet the date conditions, each with its
-    flat distance from (`lon`, `lat`) in the local scale (`east_m`, `north_m`): a scan of the
-    (geom, daterange) GiST, materialised so that each flat distance is computed once."""
+    """`region_rows`, materialised so that each flat distance is computed once."""
+    return select(region_rows(*dates)).cte("near").prefix_with("MATERIALIZED")
+
+
+def region_rows(*dates: ColumnElement) -> Subquery:
+    """The incidents in the box (`west`..`north`) that meet the date conditions, a scan of the
+    (geom, daterange) GiST: id, groups, dates, precision, lon, lat and the flat distance from
+    (`lon`, `lat`) in the local scale (`east_m`, `north_m`), from the stored lon/lat columns
+    (`ST_X(geom)` read the geometry seven times a row). Each step is fenced (OFFSET 0) so that
+    the planner does not copy an expression into every use of it: the offsets east and north
+    are computed once, the flat distance once."""
+    c = incidents.c
     lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     box = func.ST_MakeEnvelope(*(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
-    x, y = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
     turn, two = literal(360.0, Float), literal(2.0, Float)  # floats: with integers, SQLAlchemy divides as NUMERIC
-    east = func.radians(x - lon - turn * func.round((x - lon) / turn)) * bindparam("east_m", type_=Float) \
-        * func.cos(func.radians((y + lat) / two))
-    north = func.radians(y - lat) * bindparam("north_m", type_=Float)
-    return (select(incidents.c.id, incidents.c.geom, incidents.c.attributed_groups.label("groups"),
-                   incidents.c.date_start, incidents.c.date_end, incidents.c.precision_m, func.sqrt(east * east + north * north).label("flat"))
-            .where(incidents.c.geom.op("&&")(box), *dates)
-            .cte("near").prefix_with("MATERIALIZED"))
+    east = func.radians(c.lon - lon - turn * func.round((c.lon - lon) / turn)) * bindparam("east_m", type_=Float) \
+        * func.cos(func.radians((c.lat + lat) / two))
+    north = func.radians(c.lat - lat) * bindparam("north_m", type_=Float)
+    kept = (c.id, c.attributed_groups.label("groups"), c.date_start, c.date_end, c.precision_m, c.lon, c.lat)
+    offsets = (select(*kept, east.label("east"), north.label("north"))
+               .where(c.geom.op("&&")(box), *dates).offset(0).subquery("offsets"))
+    o = offsets.c
+    flat = func.sqrt(o.east * o.east + o.north * o.north)
+    return (select(o.id, o.groups, o.date_start, o.date_end, o.precision_m, o.lon, o.lat, flat.label("flat"))
+            .offset(0).subquery("located"))
 
 
 def ended_in_window(date_end: ColumnElement) -> list[ColumnElement]:
@@ -149,14 +161,14 @@ def ranked_prior(near: CTE, *where: ColumnElement) -> Select:
     `near` (`region`) that meet `where`, nearest first."""
     lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     margin = bindparam("margin", type_=Float)
-    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.geom, near.c.flat)
+    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.lon, near.c.lat, near.c.flat)
                .where(near.c.flat <= bindparam("within_m", type_=Float) * margin, *where).subquery("claimed"))
     kth = func.nth_value(claimed.c.flat, bindparam("per_group", type_=Integer)).over(
         partition_by=claimed.c.group_id, order_by=claimed.c.flat, rows=(None, None))
     bounded = select(claimed, kth.label("kth")).subquery("bounded")
     at = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
     few = (select(bounded.c.group_id, bounded.c.id,
-                  func.ST_Distance(cast(bounded.c.geom, Geography), at).label("metres"))
+                  func.ST_Distance(located(bounded.c.lon, bounded.c.lat), at).label("metres"))
            .where(bounded.c.flat <= func.coalesce(bounded.c.kth, float("inf")) * margin).subquery("few"))
     rank = func.row_number().over(partition_by=few.c.group_id, order_by=(few.c.metres, few.c.id))
     ranked = (select(few.c.group_id, few.c.id, rank.label("rank"))
