@@ -67,7 +67,12 @@ def by_group(conn: Connection, ranked: list) -> dict[str, list[dict[str, Any]]]:
     """The ranked (group_id, id) rows as each group's incident rows, nearest first: the few read
     by id (joined in the statement, the planner expected tens of thousands of ranked rows and
     merge-joined them over the whole primary key, issue 16)."""
-    rows = {row["id"]: row for row in incidents_by_id(conn, {r.id for r in ranked})}
+    return grouped(ranked, {row["id"]: row for row in incidents_by_id(conn, {r.id for r in ranked})})
+
+
+def grouped(ranked: list, rows: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """`by_group` with the incident rows already read by id (`rows`: every ranked id among them;
+    the context report reads them with its listed neighbours, in one statement)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for r in ranked:
         found.setdefault(r.group_id, []).append(rows[r.id] | {"prior_of": r.group_id})

@@ -61,6 +61,19 @@ def prior_and_counts(conn: Connection, lon: float, lat: float, group_ids: Iterab
     `near.neighbour_columns(conn, lon, lat, radius_m, date_from=, date_to=, exclude=)` (else None)
     from one statement: the same answers, one scan of the region (widened, when the neighbours'
     reach with the largest precision radius in the table passes it, to hold that reach)."""
+    ranked, counts, found = read(
+        conn, lon, lat, group_ids, before=before, within_m=within_m, days=days, local_m=local_m, region_m=region_m,
+        window=window, baseline=baseline, exclude=exclude, per_group=per_group, neighbours=neighbours)
+    return by_group(conn, ranked), counts, found
+
+
+def read(conn: Connection, lon: float, lat: float, group_ids: Iterable[str], *, before: date, within_m: float,
+         days: int, local_m: float, region_m: float, window: tuple[date, date], baseline: tuple[date, date],
+         exclude: Iterable[str] = (), per_group: int = 5, neighbours: tuple[float, date, date] | None = None,
+         ) -> tuple[list, dict[str, tuple[int, int]], dict[str, Any] | None]:
+    """`prior_and_counts` with the nearest prior incidents as their ranked (group_id, id) rows,
+    not yet read by id (`prior.grouped`): the context report reads them with its listed
+    neighbours, in one statement."""
     wanted = list(group_ids)
     counts = count_params(lon, lat, wanted, local_m=local_m, region_m=region_m, window=window, baseline=baseline,
                           exclude=exclude)
@@ -80,8 +93,8 @@ def prior_and_counts(conn: Connection, lon: float, lat: float, group_ids: Iterab
         row = next(r for r in rows if r.kind == "near")
         found = near.as_columns(row[-9:-1]) if row.holds else near.neighbour_columns(
             conn, lon, lat, radius, date_from=date_from, date_to=date_to, exclude=exclude)  # a wider precision came
-    return by_group(conn, ranked), counts_by_group(wanted, ((r.group_id, r.observed, r.baseline) for r in rows
-                                                             if r.kind == "count")), found
+    return ranked, counts_by_group(wanted, ((r.group_id, r.observed, r.baseline) for r in rows
+                                            if r.kind == "count")), found
 
 
 NEIGHBOUR_TYPES = (ARRAY(Text), ARRAY(Float), ARRAY(Float), ARRAY(Float), ARRAY(Integer), ARRAY(Integer),
