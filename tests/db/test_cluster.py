@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from conftest import make_home
 
-from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir, free_port, may_search
+from geomap.db.cluster import DEFAULT_PORT, Cluster, find_bindir, free_port, may_search, shared_buffers_mb
 from geomap.errors import DatabaseUnavailable, MissingDependency
 
 
@@ -40,6 +40,18 @@ def test_start_initialises_a_postgis_capable_cluster_and_reuses_it(own_cluster):
     assert query(own_cluster, "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'") == 1
     again = own_cluster.start()
     assert (again.pid, again.port) == (first.pid, first.port)
+
+
+def test_the_buffer_cache_is_an_eighth_of_the_memory_within_bounds_at_every_start(own_cluster):
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # no container limit on the test machines
+    expected = min(1024, max(128, memory // 8 // 2**20))
+    own_cluster.start()
+    assert query(own_cluster, "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'") \
+        == expected == shared_buffers_mb()
+    own_cluster.stop()
+    own_cluster.start()  # an existing cluster gets it too: it is set at start, not written at initdb
+    assert query(own_cluster, "SHOW shared_buffers") in (f"{expected}MB", f"{expected // 1024}GB")
+    assert (shared_buffers_mb(512 * 2**20), shared_buffers_mb(3 * 2**30), shared_buffers_mb(32 * 2**30)) == (128, 384, 1024)
 
 
 def test_server_runs_as_postgres_when_geomap_runs_as_root(own_cluster):
