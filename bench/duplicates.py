@@ -32,7 +32,7 @@ import synth  # noqa: E402  bench/synth.py
 
 from geomap.analysis.duplicate_rows import Found, prepare  # noqa: E402
 from geomap.analysis.duplicates import BASES, BLOCK, DuplicateRule, graded  # noqa: E402
-from geomap.db import duplicates  # noqa: E402
+from geomap.db import candidates, duplicates  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
 
@@ -98,9 +98,10 @@ def run_reports(engine, n: int, count: int, seed: int) -> None:
     seconds, found, coarse = [], [], []
     with engine.connect() as conn:
         for k, incident in enumerate(ids):
-            evidence = inquiry._evidence(conn, incident, 25000.0, 90)
+            widest = candidates.widest_site(conn)
+            evidence = inquiry._evidence(conn, incident, 25000.0, 90, widest)
             clock = time.perf_counter()
-            pairs = inquiry._duplicates(conn, evidence)
+            pairs = inquiry._duplicates(conn, evidence, widest)
             likely, possible = list(pairs.likely()), pairs.counts  # what the report keeps
             if k >= 5:
                 seconds.append(time.perf_counter() - clock)

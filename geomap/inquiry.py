@@ -38,7 +38,7 @@ from geomap.analysis.report import (
     build_report,
 )
 from geomap.analysis.zones import Overlap, ZoneRelation, nearest_by_group, overlaps, relate
-from geomap.db import base_counts, candidates, duplicates, near, region, store
+from geomap.db import base_counts, candidates, duplicates, near, prior, region, store
 from geomap.db import relations as db_relations
 from geomap.db.engine import read
 from geomap.errors import InvalidInput, NotFound
@@ -249,8 +249,9 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
     ref = f"incidents/{incident_id}"
 
     def gather(conn: Connection):
-        evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days))
-        return evidence, related(conn, [ref], either_end=True), _duplicates(conn, evidence)
+        widest = candidates.widest_site(conn)  # read once for the report's two searches of sites
+        evidence = _evidence(conn, incident_id, max(radii_m), max(windows_days), widest)
+        return evidence, related(conn, [ref], either_end=True), _duplicates(conn, evidence, widest)
 
     evidence, relations, found = read(engine, gather)
     report = build_report(replace(evidence, measured=_measured(evidence.incident, relations)), radii_m, windows_days)
@@ -260,7 +261,7 @@ def context_report(engine: Engine, incident_id: str, radii_m: Sequence[float] = 
                    possible_duplicates=found.counts)
 
 
-def _duplicates(conn: Connection, evidence: Evidence) -> Found:
+def _duplicates(conn: Connection, evidence: Evidence, widest_site: float) -> Found:
     """The focus's duplicates, likely and possible (`geomap.analysis.duplicates`, the import's rule), among the
     incidents within a day of it that may meet it through any spot (issue 12):
     - whose location disc may come within the rule's distance of the focus's location: its
@@ -284,7 +285,7 @@ def _duplicates(conn: Connection, evidence: Evidence) -> Found:
         ids.update(r["id"] for r in near.incidents_near(conn, spot.lon, spot.lat, rule.metres + spot.precision_m,
                                                           date_from=first, date_to=last))
     sites = {s["id"] for spot in spots
-             for s in candidates.sites_near(conn, spot.lon, spot.lat, rule.metres + spot.precision_m)}
+             for s in candidates.sites_near(conn, spot.lon, spot.lat, rule.metres + spot.precision_m, widest_site)}
     ids.update(duplicates.targeting(conn, sorted(sites), first, last))
     ids.discard(focus.id)
     return search(duplicates.of_incident(conn, focus.id, sorted(ids)) if ids else None, rule)
@@ -307,8 +308,8 @@ def _measured(focus: Incident, relations: Related) -> dict[str, tuple[Distance |
     return found
 
 
-def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: int) -> Evidence:
-    row = candidates.incident(conn, incident_id)
+def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: int, widest_site: float) -> Evidence:
+    row = candidates.incident_with_facts(conn, incident_id)
     if row is None:
         raise NotFound(f"no incident with id {incident_id!r}")
     focus = Incident.from_row(row)
@@ -316,22 +317,25 @@ def _evidence(conn: Connection, incident_id: str, radius_m: float, window_days: 
     groups = candidates.all_groups(conn)
     comparison = Comparison.before(focus.date_start, radius_m, BASELINE_REGION_M, window_days, BASELINE_DAYS)
     c = comparison  # the neighbours, the nearest prior incidents and the base counts read one region: one scan
-    prior_rows, counted, columns = region.prior_and_counts(
+    ranked, counted, columns = region.read(
         conn, loc.lon, loc.lat, [g["id"] for g in groups], before=focus.date_start, within_m=PRIOR_SEARCH_M,
         days=PRIOR_SEARCH_DAYS, local_m=c.local_m, region_m=c.region_m, window=(c.window_from, c.window_to),
         baseline=(c.baseline_from, c.baseline_to), exclude=[focus.id],
         neighbours=(radius_m + loc.precision_m, focus.date_start - window, focus.date_end + window))
     neighbours = Neighbours.from_columns(columns)
-    listed = candidates.incidents_by_id(conn, neighbours.nearest(loc, radius_m, NEARBY_LISTED))
-    priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior_rows.items()}
+    nearest = neighbours.nearest(loc, radius_m, NEARBY_LISTED)  # read by id with the prior incidents: one statement
+    by_id = {r["id"]: r for r in candidates.incidents_by_id(conn, {*nearest, *(r.id for r in ranked)})}
+    priors = {gid: [Incident.from_row(r) for r in rows] for gid, rows in prior.grouped(ranked, by_id).items()}
     target = candidates.site(conn, focus.target_site) if focus.target_site else None
     return Evidence(
         incident=focus, claims=_claims(conn, focus.id), groups=groups,
         target=Site.from_row(target) if target else None,
         zones=[ControlZone.from_row(r) for r in candidates.zones_in_force(conn, focus.date_start)],
-        neighbours=neighbours, listed=[Incident.from_row(r) for r in listed], prior_candidates=priors,
-        sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m)],
-        facts=Facts.from_row(candidates.incident_facts(conn, focus.id)), comparison=comparison,
+        neighbours=neighbours, listed=[Incident.from_row(by_id[i]) for i in nearest if i in by_id],
+        prior_candidates=priors,
+        sites=[Site.from_row(r) for r in candidates.sites_near(conn, loc.lon, loc.lat, radius_m + loc.precision_m,
+                                                               widest_site)],
+        facts=Facts.from_row(row), comparison=comparison,
         base_counts={g["id"]: counted.get(g["id"], (0, 0)) for g in groups},
     )
 

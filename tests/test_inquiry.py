@@ -281,6 +281,56 @@ def test_nearest_prior_is_each_groups_geodesic_nearest(engine, tmp_path, centre)
         assert [r["id"] for r in found[gid]] == [iid for metres, iid in ranked if metres <= 100_000][:5]
 
 
+@pytest.mark.parametrize("centre", [(44.21, 35.48), (20.0, 69.5)])
+def test_nearest_prior_across_each_steps_edge(engine, tmp_path, centre):
+    """`prior` sorts only a group's candidates within the first step (5, 10, 25, 50 km) that
+    holds its 5 nearest, widened by the flat distance's margin. Each group here has 4 incidents
+    well inside a step and two on its edge, placed (by bearing) where the flat distance and the
+    geodesic one disagree on the side (they differ by at most 2 cm at 5 km, 2 m at 50 km): X,
+    just inside by GeographicLib, lies outside by the flat distance, and Y, just outside, inside. The step then holds 5 by the flat distance, and X (the
+    true 5th nearest) only within the margin: the 5 nearest are as GeographicLib gives them."""
+    import math
+
+    import numpy as np
+
+    from geomap.db import prior
+
+    (north_m, east_m), _ = prior._local_scale(centre[1])
+
+    def flat(lon: float, lat: float) -> float:  # the flat distance of `prior.region_rows`, as written there
+        east = math.radians((lon - centre[0] + 180) % 360 - 180) * east_m * math.cos(math.radians((lat + centre[1]) / 2))
+        return math.hypot(east, math.radians(lat - centre[1]) * north_m)
+
+    def placed(metres: float, outside_flat: bool) -> tuple[float, float] | None:
+        for bearing in np.arange(0.0, 360.0, 0.5):
+            lon, lat = offset(*centre, float(bearing), metres)
+            if (flat(lon, lat) > step) == outside_flat:
+                return lon, lat
+        return None
+
+    rng = np.random.default_rng(int(abs(centre[1])) + 7)
+    rows, made, gids = [], [], []
+    for s, step in enumerate(prior.KTH_STEPS_M):
+        edge = step * step * 2e-10  # 5 mm at 5 km, 0.5 m at 50 km
+        x, y = placed(step - edge, True), placed(step + edge, False)
+        if x is None or y is None:
+            continue
+        gid = f"g{s}"
+        gids.append(gid)
+        inside = [offset(*centre, float(rng.uniform(0, 360)), float(rng.uniform(0.2, 0.9) * step)) for _ in range(4)]
+        beyond = [offset(*centre, float(rng.uniform(0, 360)), float(rng.uniform(step * 1.05, 100_000))) for _ in range(6)]
+        for k, (lon, lat) in enumerate([*inside, x, y, *beyond]):
+            made.append(incident(f"{gid}-{k}", lon, lat, "2019-06-01", claims=((gid, "claimed"),)))
+            rows.append((f"{gid}-{k}", lon, lat, gid))
+    assert len(gids) >= 2  # edges where the two distances disagree exist at these latitudes
+    load_features(engine, tmp_path, groups=[group(g) for g in gids], incidents=made)
+    with engine.connect() as conn:
+        found = prior.nearest_prior(conn, *centre, before=date(2019, 12, 15), within_m=100_000, days=365)
+    for gid in gids:
+        ranked = sorted((reference_metres(*centre, lon, lat), iid) for iid, lon, lat, g in rows if g == gid)
+        assert [r["id"] for r in found[gid]] == [iid for metres, iid in ranked if metres <= 100_000][:5], gid
+
+
 @pytest.mark.parametrize("centre", [(44.21, 35.48), (179.9, -20.0), (20.0, 69.5), (20.0, 78.0)])
 def test_prior_and_counts_in_one_scan_match_geographiclib(engine, tmp_path, centre):
     """The report's one scan (`region.prior_and_counts`) gives each group's nearest prior

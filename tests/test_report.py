@@ -254,3 +254,25 @@ def test_a_record_of_the_attack_coded_at_the_base_is_listed_as_a_likely_duplicat
     assert ("- acled-k1 (2019-12-28): 7.6 km from this one; met: the other at the target of this one "
             "(wider disc ± 3 km); no common group") in render(report)
     assert json.loads(json.dumps(to_data(report)))["duplicates"][0]["a"] == "acled-k1"
+
+
+def test_the_report_reads_in_few_statements(seeded):
+    """Each statement is a round trip (issue 16): the report reads its focus with its facts, the
+    ranked prior incidents by id with the listed neighbours, and the largest site precision once
+    for its two searches of sites (the K-1 report, with its target site and location relations: 17 statements, 22 before)."""
+    from sqlalchemy import event
+
+    inquiry.context_report(seeded, ATTACK_ID)  # the largest precision radius kept for the pooled connection
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(seeded, "before_cursor_execute", count)
+    try:
+        inquiry.context_report(seeded, ATTACK_ID)
+    finally:
+        event.remove(seeded, "before_cursor_execute", count)
+    assert sum("FROM sites" in s and "max(sites.precision_m)" in s for s in seen) == 1
+    assert sum("incidents.description" in s for s in seen) == 1  # the focus with its facts
+    assert len(seen) <= 17, "\n\n".join(seen)

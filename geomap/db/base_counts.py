@@ -71,39 +71,47 @@ def counts_by_group(wanted: list[str], rows: Iterable) -> dict[str, tuple[int, i
     return found
 
 
-def counted(source: FromClause, geom: ColumnElement, date_start: ColumnElement, groups: ColumnElement,
-            ident: ColumnElement, *where: ColumnElement, flat: ColumnElement | None = None) -> Select:
+def in_count(geog: ColumnElement, date_start: ColumnElement, groups: ColumnElement, ident: ColumnElement,
+             flat: ColumnElement | None = None) -> ColumnElement:
+    """The rows the base counts count, in either period: a start date from `first` to `last`,
+    within `region_m`, attributed to a wanted group (`groups`, bound), not excluded."""
+    return and_(date_start.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
+                _within(geog, "region_m", flat), groups.overlap(cast(bindparam("groups"), ARRAY(Text))),
+                ident != all_(cast(bindparam("exclude"), ARRAY(Text))))
+
+
+def counted(source: FromClause, geog: ColumnElement, date_start: ColumnElement, groups: ColumnElement,
+            *where: ColumnElement, flat: ColumnElement | None = None) -> Select:
     """(group, observed, baseline) for each wanted group (`groups`, bound) over the rows of
-    `source` that meet `where`: the one definition of the base counts, over the incidents table
-    or over a region already read (`geomap.db.region`, whose `flat` distances decide most rows
-    without a geodesic test). Values bound: lon, lat, local_m, region_m, window_from/to,
-    baseline_from/to, first/last, groups, exclude (and margin, with `flat`)."""
-    at = cast(func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326),
-              Geography)
-
-    def within(name: str) -> ColumnElement:
-        exact = func.ST_DWithin(cast(geom, Geography), at, bindparam(name, type_=Float))
-        # `flat` is within the margin of the geodesic distance (`geomap.db.prior`): only rows in
-        # the band between the two bounds need the geodesic test (23,000 of them took 30 ms).
-        return exact if flat is None else flat_within(flat, bindparam(name, type_=Float), exact)
-
+    `source` that meet `where` (`in_count` among them): the one definition of the base counts,
+    over the incidents table or over a region already read (`geomap.db.region`, whose `flat`
+    distances decide most rows without a geodesic test). `geog`: each row's geography. Values
+    bound: lon, lat, local_m, region_m, window_from/to, baseline_from/to, first/last, groups,
+    exclude (and margin, with `flat`)."""
     wanted = cast(bindparam("groups"), ARRAY(Text))
 
     def days(name: str) -> ColumnElement:
         return date_start.between(bindparam(f"{name}_from", type_=Date), bindparam(f"{name}_to", type_=Date))
 
-    local = and_(days("window"), within("local_m"))
+    local = and_(days("window"), _within(geog, "local_m", flat))
     # counted per distinct list of groups first (a few dozen lists for tens of thousands of rows),
     # then per group: unnesting every row's groups before counting cost more than the scan's filter
     by_list = (select(groups.label("groups"), func.count().filter(local).label("observed"),
                       func.count().filter(days("baseline")).label("baseline"))
-               .select_from(source)
-               .where(*where, date_start.between(bindparam("first", type_=Date), bindparam("last", type_=Date)),
-                      within("region_m"), groups.overlap(wanted), ident != all_(cast(bindparam("exclude"), ARRAY(Text))))
-               .group_by(groups).subquery("by_list"))
+               .select_from(source).where(*where).group_by(groups).subquery("by_list"))
     group = func.unnest(by_list.c.groups).table_valued("g").render_derived()
     return (select(group.c.g, func.sum(by_list.c.observed).cast(Integer), func.sum(by_list.c.baseline).cast(Integer))
             .select_from(by_list).join(group, true()).where(group.c.g == any_(wanted)).group_by(group.c.g))
+
+
+def _within(geog: ColumnElement, name: str, flat: ColumnElement | None) -> ColumnElement:
+    """Within the bound metres `name` of (`lon`, `lat`): the geodesic test, or with `flat`, that
+    test only for rows in the band where the flat distance cannot decide (`geomap.db.prior`; the
+    geodesic test of 23,000 rows took 30 ms)."""
+    at = cast(func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326),
+              Geography)
+    exact = func.ST_DWithin(geog, at, bindparam(name, type_=Float))
+    return exact if flat is None else flat_within(flat, bindparam(name, type_=Float), exact)
 
 
 @functools.cache
@@ -113,6 +121,7 @@ def _base_counts_statement() -> Select:
     c = incidents.c
     box = func.ST_MakeEnvelope(*(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
     span = func.daterange(bindparam("first", type_=Date), bindparam("last", type_=Date), "[]")
-    return counted(incidents, c.geom, c.date_start, c.attributed_groups, c.id,
+    geog = cast(c.geom, Geography)
+    return counted(incidents, geog, c.date_start, c.attributed_groups,
                    c.geom.op("&&")(box), func.daterange(c.date_start, c.date_end, "[]").op("&&")(span),
-                   c.attributed_groups.overlap(cast(bindparam("groups"), ARRAY(Text))))
+                   in_count(geog, c.date_start, c.attributed_groups, c.id))

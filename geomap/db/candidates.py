@@ -64,14 +64,27 @@ def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
 def incident_facts(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     """The facts a report prints about its own incident (`geomap.analysis.model.Facts`)."""
     c = incidents.c
-    row = conn.execute(select(c.description, c.location_name, c.fatalities_low, c.fatalities_best, c.fatalities_high,
-                              c.injured, c.notes, c.reported_events).where(c.id == incident_id)).mappings().first()
+    row = conn.execute(select(*_fact_columns()).where(c.id == incident_id)).mappings().first()
     return dict(row) if row else None
 
 
+def incident_with_facts(conn: Connection, incident_id: str) -> dict[str, Any] | None:
+    """`incident` and `incident_facts` in one row (one round trip: the context report reads both),
+    or None if there is no incident with this id."""
+    row = conn.execute(_incident_statement(with_facts=True), {"id": incident_id}).mappings().first()
+    return dict(row) if row else None
+
+
+def _fact_columns() -> tuple:
+    c = incidents.c
+    return (c.description, c.location_name, c.fatalities_low, c.fatalities_best, c.fatalities_high, c.injured,
+            c.notes, c.reported_events)
+
+
 @functools.cache
-def _incident_statement() -> Select:
-    return incident_select().where(incidents.c.id == bindparam("id"))
+def _incident_statement(with_facts: bool = False) -> Select:
+    query = incident_select().where(incidents.c.id == bindparam("id"))
+    return query.add_columns(*_fact_columns()) if with_facts else query
 
 
 def incidents_by_id(conn: Connection, ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -98,12 +111,19 @@ def site(conn: Connection, site_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def sites_near(conn: Connection, lon: float, lat: float, radius_m: float) -> list[dict[str, Any]]:
+def widest_site(conn: Connection) -> float:
+    """The largest site precision radius (`sites_near` reaches out by it)."""
+    return conn.execute(select(func.coalesce(func.max(sites.c.precision_m), 0.0))).scalar_one()
+
+
+def sites_near(conn: Connection, lon: float, lat: float, radius_m: float, widest: float | None = None
+               ) -> list[dict[str, Any]]:
     """The sites that may lie within `radius_m` metres of the point, given their precision.
 
-    The search reaches out by the largest site precision too; the analysis measures each exactly.
+    The search reaches out by the largest site precision too (`widest`, read when not given:
+    `widest_site`); the analysis measures each exactly.
     """
-    reach = radius_m + conn.execute(select(func.coalesce(func.max(sites.c.precision_m), 0.0))).scalar_one()
+    reach = radius_m + (widest_site(conn) if widest is None else widest)
     return [dict(r) for r in conn.execute(site_select().where(within(sites.c.geom, lon, lat, reach))).mappings()]
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     Text,
     all_,
+    and_,
     any_,
     bindparam,
     cast,
@@ -124,12 +125,12 @@ def _incidents_near_statement(boxes: int, dated: bool, event_types: bool, groups
 def _neighbour_columns_statement(boxes: int, dated: bool, event_types: bool, groups: bool, exclude: bool) -> Select:
     """One row of arrays (none when no row matches): `neighbour_aggregates` of the incidents."""
     c = incidents.c
-    return (select(*neighbour_aggregates(c.id, c.geom, c.precision_m, c.date_start, c.date_end, c.attributed_groups))
+    return (select(*neighbour_aggregates(c.id, c.lon, c.lat, c.precision_m, c.date_start, c.date_end, c.attributed_groups))
             .where(*_near_clauses(boxes, dated), *_list_clauses(event_types, groups, exclude))
             .having(func.count() > 0))
 
 
-def neighbour_aggregates(ident: ColumnElement, geom: ColumnElement, precision_m: ColumnElement,
+def neighbour_aggregates(ident: ColumnElement, lon: ColumnElement, lat: ColumnElement, precision_m: ColumnElement,
                          date_start: ColumnElement, date_end: ColumnElement, groups: ColumnElement
                          ) -> list[ColumnElement]:
     """`neighbour_columns`'s aggregates, every one over the same rows in the same order: ids,
@@ -137,7 +138,7 @@ def neighbour_aggregates(ident: ColumnElement, geom: ColumnElement, precision_m:
     group ids of all rows in row order (over the incidents table, or over rows already read:
     `geomap.db.region`)."""
     day_one = literal_column("DATE '0001-01-01'")  # its ordinal is 1
-    return [func.array_agg(ident), func.array_agg(func.ST_X(geom)), func.array_agg(func.ST_Y(geom)),
+    return [func.array_agg(ident), func.array_agg(lon), func.array_agg(lat),
             func.array_agg(precision_m), func.array_agg(date_start - day_one + 1),
             func.array_agg(date_end - day_one + 1), func.array_agg(func.coalesce(func.cardinality(groups), 0)),
             func.string_agg(func.nullif(func.array_to_string(groups, " "), ""), " ")]
@@ -151,17 +152,25 @@ def as_columns(found: tuple | None) -> dict[str, Any]:
             "group_count": sizes, "groups": flat.split(" ") if flat else []}
 
 
-def reaches(geom: ColumnElement, precision_m: ColumnElement) -> ColumnElement:
-    """The row's precision circle reaches within `radius` of (`lon`, `lat`): the exact test."""
+def reaches(geog: ColumnElement, precision_m: ColumnElement) -> ColumnElement:
+    """The row's precision circle (about its geography `geog`) reaches within `radius` of
+    (`lon`, `lat`): the exact test."""
     at = func.ST_SetSRID(func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326)
-    return func.ST_DWithin(cast(geom, Geography), cast(at, Geography), bindparam("radius", type_=Float) + precision_m)
+    return func.ST_DWithin(geog, cast(at, Geography), bindparam("radius", type_=Float) + precision_m)
 
 
 def in_window(date_start: ColumnElement, date_end: ColumnElement) -> ColumnElement:
     """The row's days meet [`date_from`, `date_to`] (as a range overlap, which the
-    (geom, daterange) GiST answers on the table)."""
+    (geom, daterange) GiST answers on the table). On rows already read, `in_window_read`."""
     own = func.daterange(date_start, date_end, "[]")
     return own.op("&&")(func.daterange(bindparam("date_from", type_=Date), bindparam("date_to", type_=Date), "[]"))
+
+
+def in_window_read(date_start: ColumnElement, date_end: ColumnElement) -> ColumnElement:
+    """`in_window` on rows already read (`geomap.db.region`): `date_start <= date_to` and
+    `date_end >= date_from`, the same rule (an incident's days are ordered, a check of the table),
+    without building two ranges a row."""
+    return and_(date_start <= bindparam("date_to", type_=Date), date_end >= bindparam("date_from", type_=Date))
 
 
 def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
@@ -171,7 +180,7 @@ def _near_clauses(boxes: int, dated: bool) -> list[ColumnElement]:
     box = [incidents.c.geom.op("&&")(func.ST_MakeEnvelope(*(bindparam(f"{k}{i}", type_=Float) for k in
                                                            ("west", "south", "east", "north")), 4326))
            for i in range(boxes)]
-    clauses = [widest_holds(), or_(*box), reaches(incidents.c.geom, incidents.c.precision_m)]
+    clauses = [widest_holds(), or_(*box), reaches(cast(incidents.c.geom, Geography), incidents.c.precision_m)]
     if dated:  # so that the (geom, daterange) index answers both
         clauses.insert(2, in_window(incidents.c.date_start, incidents.c.date_end))
     return clauses

@@ -17,19 +17,21 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    Subquery,
     bindparam,
     case,
     cast,
     false,
     func,
     literal,
+    literal_column,
     select,
     true,
 )
 
 from geomap.db import prepared
 from geomap.db.candidates import incidents_by_id
-from geomap.db.reach import Geography, one_box
+from geomap.db.reach import Geography, located, one_box
 from geomap.db.schema import incidents
 
 
@@ -66,7 +68,12 @@ def by_group(conn: Connection, ranked: list) -> dict[str, list[dict[str, Any]]]:
     """The ranked (group_id, id) rows as each group's incident rows, nearest first: the few read
     by id (joined in the statement, the planner expected tens of thousands of ranked rows and
     merge-joined them over the whole primary key, issue 16)."""
-    rows = {row["id"]: row for row in incidents_by_id(conn, {r.id for r in ranked})}
+    return grouped(ranked, {row["id"]: row for row in incidents_by_id(conn, {r.id for r in ranked})})
+
+
+def grouped(ranked: list, rows: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """`by_group` with the incident rows already read by id (`rows`: every ranked id among them;
+    the context report reads them with its listed neighbours, in one statement)."""
     found: dict[str, list[dict[str, Any]]] = {}
     for r in ranked:
         found.setdefault(r.group_id, []).append(rows[r.id] | {"prior_of": r.group_id})
@@ -112,20 +119,31 @@ def _nearest_prior_statement() -> Select:
 
 
 def region(*dates: ColumnElement) -> CTE:
-    """The incidents in the box (`west`..`north`) that meet the date conditions, each with its
-    flat distance from (`lon`, `lat`) in the local scale (`east_m`, `north_m`): a scan of the
-    (geom, daterange) GiST, materialised so that each flat distance is computed once."""
+    """`region_rows`, materialised so that each flat distance is computed once."""
+    return select(region_rows(*dates)).cte("near").prefix_with("MATERIALIZED")
+
+
+def region_rows(*dates: ColumnElement) -> Subquery:
+    """The incidents in the box (`west`..`north`) that meet the date conditions, a scan of the
+    (geom, daterange) GiST: id, groups, dates, precision, lon, lat and the flat distance from
+    (`lon`, `lat`) in the local scale (`east_m`, `north_m`), from the stored lon/lat columns
+    (`ST_X(geom)` read the geometry seven times a row). Each step is fenced (OFFSET 0) so that
+    the planner does not copy an expression into every use of it: the offsets east and north
+    are computed once, the flat distance once."""
+    c = incidents.c
     lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     box = func.ST_MakeEnvelope(*(bindparam(k, type_=Float) for k in ("west", "south", "east", "north")), 4326)
-    x, y = func.ST_X(incidents.c.geom), func.ST_Y(incidents.c.geom)
     turn, two = literal(360.0, Float), literal(2.0, Float)  # floats: with integers, SQLAlchemy divides as NUMERIC
-    east = func.radians(x - lon - turn * func.round((x - lon) / turn)) * bindparam("east_m", type_=Float) \
-        * func.cos(func.radians((y + lat) / two))
-    north = func.radians(y - lat) * bindparam("north_m", type_=Float)
-    return (select(incidents.c.id, incidents.c.geom, incidents.c.attributed_groups.label("groups"),
-                   incidents.c.date_start, incidents.c.date_end, incidents.c.precision_m, func.sqrt(east * east + north * north).label("flat"))
-            .where(incidents.c.geom.op("&&")(box), *dates)
-            .cte("near").prefix_with("MATERIALIZED"))
+    east = func.radians(c.lon - lon - turn * func.round((c.lon - lon) / turn)) * bindparam("east_m", type_=Float) \
+        * func.cos(func.radians((c.lat + lat) / two))
+    north = func.radians(c.lat - lat) * bindparam("north_m", type_=Float)
+    kept = (c.id, c.attributed_groups.label("groups"), c.date_start, c.date_end, c.precision_m, c.lon, c.lat)
+    offsets = (select(*kept, east.label("east"), north.label("north"))
+               .where(c.geom.op("&&")(box), *dates).offset(0).subquery("offsets"))
+    o = offsets.c
+    flat = func.sqrt(o.east * o.east + o.north * o.north)
+    return (select(o.id, o.groups, o.date_start, o.date_end, o.precision_m, o.lon, o.lat, flat.label("flat"))
+            .offset(0).subquery("located"))
 
 
 def ended_in_window(date_end: ColumnElement) -> list[ColumnElement]:
@@ -149,17 +167,40 @@ def ranked_prior(near: CTE, *where: ColumnElement) -> Select:
     `near` (`region`) that meet `where`, nearest first."""
     lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
     margin = bindparam("margin", type_=Float)
-    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.geom, near.c.flat)
-               .where(near.c.flat <= bindparam("within_m", type_=Float) * margin, *where).subquery("claimed"))
-    kth = func.nth_value(claimed.c.flat, bindparam("per_group", type_=Integer)).over(
-        partition_by=claimed.c.group_id, order_by=claimed.c.flat, rows=(None, None))
-    bounded = select(claimed, kth.label("kth")).subquery("bounded")
+    per_group = bindparam("per_group", type_=Integer)
+    claimed = (select(func.unnest(near.c.groups).label("group_id"), near.c.id, near.c.lon, near.c.lat, near.c.flat)
+               .where(near.c.flat <= bindparam("within_m", type_=Float) * margin, *where)
+               .cte("claimed").prefix_with("MATERIALIZED"))
+    kept = _within_kth_step(claimed, per_group, margin)
+    kth = func.nth_value(kept.c.flat, per_group).over(partition_by=kept.c.group_id, order_by=kept.c.flat,
+                                                      rows=(None, None))
+    bounded = select(kept, kth.label("kth")).subquery("bounded")
     at = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
     few = (select(bounded.c.group_id, bounded.c.id,
-                  func.ST_Distance(cast(bounded.c.geom, Geography), at).label("metres"))
+                  func.ST_Distance(located(bounded.c.lon, bounded.c.lat), at).label("metres"))
            .where(bounded.c.flat <= func.coalesce(bounded.c.kth, float("inf")) * margin).subquery("few"))
     rank = func.row_number().over(partition_by=few.c.group_id, order_by=(few.c.metres, few.c.id))
     ranked = (select(few.c.group_id, few.c.id, rank.label("rank"))
               .where(few.c.metres <= bindparam("within_m", type_=Float)).subquery("ranked"))
     return (select(ranked.c.group_id, ranked.c.id, ranked.c.rank).where(ranked.c.rank <= bindparam("per_group", type_=Integer))
             .order_by(ranked.c.group_id, ranked.c.rank))
+
+
+# Flat distances (m) tried in turn as a bound on each group's k-th nearest (`_within_kth_step`).
+KTH_STEPS_M = (5_000.0, 10_000.0, 25_000.0, 50_000.0)
+
+
+def _within_kth_step(claimed: CTE, per_group: ColumnElement, margin: ColumnElement) -> Subquery:
+    """The rows of `claimed` (group_id, ..., flat) that can be among a group's nearest: within
+    `margin` times the first of KTH_STEPS_M within which the group has `per_group` rows (all
+    its rows when no step holds that many). Its k-th smallest flat distance is at most that
+    step, so every row within `margin` of the k-th is kept, and so are the k nearest: the k-th
+    read from these rows is the k-th of all. Counted in one pass per group, this spares sorting
+    every candidate (a region's groups have thousands within 100 km, and the 5th nearest is
+    mostly within a few km)."""
+    flat = claimed.c.flat
+    step = case(*((func.count().filter(flat <= metres) >= per_group, literal(metres, Float)) for metres in KTH_STEPS_M),
+                else_=literal_column("'Infinity'::float8"))
+    steps = select(claimed.c.group_id, step.label("step")).group_by(claimed.c.group_id).subquery("steps")
+    return (select(claimed).join(steps, steps.c.group_id == claimed.c.group_id)
+            .where(flat <= steps.c.step * margin).subquery("kept"))

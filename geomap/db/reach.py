@@ -29,6 +29,12 @@ def point(lon: float, lat: float) -> ColumnElement:
     return cast(func.ST_SetSRID(func.ST_MakePoint(float(lon), float(lat)), 4326), Geography)
 
 
+def located(lon: ColumnElement, lat: ColumnElement) -> ColumnElement:
+    """The geography of a row's lon/lat columns (the stored `incidents.lon`, `lat`, which are
+    the point's own coordinates: the same geography as its `geom`'s, without reading `geom`)."""
+    return cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
+
+
 def within(geom_column, lon: float, lat: float, metres: float) -> ColumnElement:
     """Rows within `metres` (geodesic) of the point: boxes the geometry GiST index answers
     (`in_envelope`), then the exact test."""

@@ -20,21 +20,33 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    Subquery,
     Text,
     all_,
+    and_,
     bindparam,
     cast,
     func,
     literal_column,
     null,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from geomap.db import near, prepared
-from geomap.db.base_counts import count_params, counted, counts_by_group
-from geomap.db.prior import by_group, ended_in_window, flat_within, prior_params, ranked_prior, region, region_params
+from geomap.db.base_counts import count_params, counted, counts_by_group, in_count
+from geomap.db.prior import (
+    by_group,
+    ended_in_window,
+    flat_within,
+    prior_params,
+    ranked_prior,
+    region_params,
+    region_rows,
+)
+from geomap.db.reach import located
 from geomap.db.schema import incidents
 
 
@@ -49,6 +61,19 @@ def prior_and_counts(conn: Connection, lon: float, lat: float, group_ids: Iterab
     `near.neighbour_columns(conn, lon, lat, radius_m, date_from=, date_to=, exclude=)` (else None)
     from one statement: the same answers, one scan of the region (widened, when the neighbours'
     reach with the largest precision radius in the table passes it, to hold that reach)."""
+    ranked, counts, found = read(
+        conn, lon, lat, group_ids, before=before, within_m=within_m, days=days, local_m=local_m, region_m=region_m,
+        window=window, baseline=baseline, exclude=exclude, per_group=per_group, neighbours=neighbours)
+    return by_group(conn, ranked), counts, found
+
+
+def read(conn: Connection, lon: float, lat: float, group_ids: Iterable[str], *, before: date, within_m: float,
+         days: int, local_m: float, region_m: float, window: tuple[date, date], baseline: tuple[date, date],
+         exclude: Iterable[str] = (), per_group: int = 5, neighbours: tuple[float, date, date] | None = None,
+         ) -> tuple[list, dict[str, tuple[int, int]], dict[str, Any] | None]:
+    """`prior_and_counts` with the nearest prior incidents as their ranked (group_id, id) rows,
+    not yet read by id (`prior.grouped`): the context report reads them with its listed
+    neighbours, in one statement."""
     wanted = list(group_ids)
     counts = count_params(lon, lat, wanted, local_m=local_m, region_m=region_m, window=window, baseline=baseline,
                           exclude=exclude)
@@ -68,8 +93,8 @@ def prior_and_counts(conn: Connection, lon: float, lat: float, group_ids: Iterab
         row = next(r for r in rows if r.kind == "near")
         found = near.as_columns(row[-9:-1]) if row.holds else near.neighbour_columns(
             conn, lon, lat, radius, date_from=date_from, date_to=date_to, exclude=exclude)  # a wider precision came
-    return by_group(conn, ranked), counts_by_group(wanted, ((r.group_id, r.observed, r.baseline) for r in rows
-                                                             if r.kind == "count")), found
+    return ranked, counts_by_group(wanted, ((r.group_id, r.observed, r.baseline) for r in rows
+                                            if r.kind == "count")), found
 
 
 NEIGHBOUR_TYPES = (ARRAY(Text), ARRAY(Float), ARRAY(Float), ARRAY(Float), ARRAY(Integer), ARRAY(Integer),
@@ -81,13 +106,20 @@ def _statement(with_neighbours: bool) -> Select:
     """(kind, group_id, id, rank, observed, baseline[, the neighbours' 8 columns, holds]):
     'prior' rows as `prior.ranked_prior`'s, nearest first in each group, one 'count' row per
     group counted, and one 'near' row of the neighbours' columns (`near.neighbour_aggregates`;
-    `holds`: the kept largest precision radius still holds); built once."""
+    `holds`: the kept largest precision radius still holds); built once.
+
+    Each row read is tested once for each use (`_uses`), and only the rows some use keeps are
+    materialised: about half of a region's rows have no group and lie outside the neighbours'
+    window, and the three readings of the materialised rows test a flag each."""
     c = incidents.c
     span = func.daterange(bindparam("span_from", type_=Date), bindparam("span_to", type_=Date), "[]")
-    around = region(func.daterange(c.date_start, c.date_end, "[]").op("&&")(span))
-    prior = ranked_prior(around, *ended_in_window(around.c.date_end)).subquery("prior")
-    counts = counted(around, around.c.geom, around.c.date_start, around.c.groups, around.c.id,
-                     flat=around.c.flat).subquery("counts")
+    flagged = _uses(region_rows(func.daterange(c.date_start, c.date_end, "[]").op("&&")(span)), with_neighbours)
+    f = flagged.c
+    around = (select(flagged).where(or_(*(f[use] for use in USES if use in f.keys())))
+              .cte("near").prefix_with("MATERIALIZED"))
+    a = around.c
+    prior = ranked_prior(around, a.prior).subquery("prior")
+    counts = counted(around, located(a.lon, a.lat), a.date_start, a.groups, a.counted, flat=a.flat).subquery("counts")
     text_null, int_null = cast(null(), Text), cast(null(), Integer)
     names = [*(f"near_{k}" for k in range(len(NEIGHBOUR_TYPES))), "holds"]
     extra = [cast(null(), t).label(n) for t, n in zip((*NEIGHBOUR_TYPES, Boolean), names, strict=True)
@@ -96,13 +128,32 @@ def _statement(with_neighbours: bool) -> Select:
                     int_null.label("observed"), int_null.label("baseline"), *extra),
              select(literal_column("'count'"), counts.c.g, text_null, int_null, *list(counts.c)[1:], *extra)]
     if with_neighbours:
-        a = around.c
-        reach = flat_within(a.flat, bindparam("radius", type_=Float) + a.precision_m, near.reaches(a.geom, a.precision_m))
         parts.append(select(literal_column("'near'"), text_null, text_null, int_null, int_null, int_null,
                             *(column.label(n) for column, n in zip(
-                                [*near.neighbour_aggregates(a.id, a.geom, a.precision_m, a.date_start, a.date_end,
+                                [*near.neighbour_aggregates(a.id, a.lon, a.lat, a.precision_m, a.date_start, a.date_end,
                                                             a.groups), near.widest_holds()], names, strict=True)))
-                     .where(near.in_window(a.date_start, a.date_end), reach,
-                            a.id != all_(cast(bindparam("exclude"), ARRAY(Text)))))
+                     .where(a.near))
     both = union_all(*parts).subquery("both")
     return select(both).order_by(both.c.kind.desc(), both.c.group_id, both.c.rank)
+
+
+USES = ("prior", "counted", "near")
+
+
+def _uses(rows: Subquery, with_neighbours: bool) -> Subquery:
+    """`rows` (`prior.region_rows`) with a flag for each use that keeps the row: `prior`, a
+    candidate for a group's nearest prior incidents (`prior.ranked_prior`'s own test and
+    `ended_in_window`, with a group); `counted`, counted by the base counts
+    (`base_counts.in_count`); `near`, a neighbour (`near.in_window_read`, its precision circle
+    reaching within `radius`, not excluded). Fenced (OFFSET 0): each flag computed once a row."""
+    r = rows.c
+    geog = located(r.lon, r.lat)
+    prior = and_(*ended_in_window(r.date_end), r.flat <= bindparam("within_m", type_=Float) * bindparam("margin", type_=Float),
+                 func.cardinality(r.groups) > 0)
+    flags = [prior.label("prior"), in_count(geog, r.date_start, r.groups, r.id, flat=r.flat).label("counted")]
+    if with_neighbours:
+        radius = bindparam("radius", type_=Float) + r.precision_m
+        flags.append(and_(near.in_window_read(r.date_start, r.date_end),
+                          flat_within(r.flat, radius, near.reaches(geog, r.precision_m)),
+                          r.id != all_(cast(bindparam("exclude"), ARRAY(Text)))).label("near"))
+    return select(rows, *flags).offset(0).subquery("uses")

@@ -63,8 +63,10 @@ def locations(conn: Connection, refs: Iterable[str]) -> dict[str, tuple[float, f
 
 def zones(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[bytes, float]]:
     """(WKB, precision_m) of each zone among `ids`."""
+    if not (ids := list(ids)):
+        return {}
     z = control_zones.c
-    query = select(z.id, func.ST_AsBinary(z.geom), z.precision_m).where(z.id.in_(list(ids)))
+    query = select(z.id, func.ST_AsBinary(z.geom), z.precision_m).where(z.id.in_(ids))
     return {row[0]: (bytes(row[1]), row[2]) for row in conn.execute(query)}
 
 
