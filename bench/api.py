@@ -395,12 +395,14 @@ def profile(url: str, bare_url: str, paths: list[str]) -> None:
     event.remove(engine, "after_cursor_execute", after)
     bare = []
     with psycopg.connect(bare_url, autocommit=True, prepare_threshold=None) as conn:  # as bare_items
+        longest = conn.execute("SELECT coalesce(max(date_end - date_start), 0) FROM incidents").fetchone()[0]
         for p in paths:
             q = {k: v[0] for k, v in parse_qs(urlsplit(p).query).items()}
             w, s, e, n = (float(v) for v in q["bbox"].split(","))
             start, end = q["datetime"].split("/")
             clock = time.perf_counter()
-            conn.execute(bare_items.SQL, dict(w=w, s=s, e=e, n=n, start=start, end=end, limit=LIMIT)).fetchone()
+            conn.execute(bare_items.SQL, dict(w=w, s=s, e=e, n=n, start=start, end=end, longest=longest,
+                                              limit=LIMIT)).fetchone()
             bare.append(time.perf_counter() - clock)
     totals, sqls, bare = (np.asarray(x) * 1000 for x in (totals, sqls, bare))
     print(f"\nprofile: geomap items in-process over {len(paths)} paths, ms per request (median / mean): "
