@@ -290,7 +290,8 @@ def _release() -> None:
         _LIBC.malloc_trim(0)
 
 
-_LIBC = ctypes.CDLL(None) if hasattr(ctypes.CDLL(None), "malloc_trim") else None  # the process's own C library
+_PROCESS = ctypes.CDLL(None)  # the process's own symbols, its C library's among them
+_LIBC = _PROCESS if hasattr(_PROCESS, "malloc_trim") else None
 
 
 def _columns(found: list[tuple]) -> list[np.ndarray]:

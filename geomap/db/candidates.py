@@ -61,16 +61,9 @@ def incident(conn: Connection, incident_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def incident_facts(conn: Connection, incident_id: str) -> dict[str, Any] | None:
-    """The facts a report prints about its own incident (`geomap.analysis.model.Facts`)."""
-    c = incidents.c
-    row = conn.execute(select(*_fact_columns()).where(c.id == incident_id)).mappings().first()
-    return dict(row) if row else None
-
-
 def incident_with_facts(conn: Connection, incident_id: str) -> dict[str, Any] | None:
-    """`incident` and `incident_facts` in one row (one round trip: the context report reads both),
-    or None if there is no incident with this id."""
+    """`incident` and the facts a report prints about it (`geomap.analysis.model.Facts`) in one row
+    (one round trip), or None if there is no incident with this id."""
     row = conn.execute(_incident_statement(with_facts=True), {"id": incident_id}).mappings().first()
     return dict(row) if row else None
 
