@@ -4,16 +4,22 @@ the driver's errors come up as SQLAlchemy's, a lost connection is invalidated so
 SQLAlchemy's events still sees them."""
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
-from sqlalchemy import Integer, bindparam, event, literal_column, select
+from sqlalchemy import Float, Integer, bindparam, event, func, literal_column, select
 from sqlalchemy.exc import DBAPIError
 
 from geomap.db import prepared
 from geomap.db.engine import autocommit, read
 
 RATIO = select((literal_column("12") / bindparam("d", type_=Integer)).label("q"), bindparam("d", type_=Integer).label("d"))
+SLEEP = select(func.pg_sleep(bindparam("s", type_=Float)))
+
+
+class Exit(BaseException):
+    """An exit raised while the driver waits for the server, as a gevent timeout is."""
 
 
 def terminate(engine, pid: int) -> None:
@@ -76,6 +82,28 @@ def test_read_retries_on_a_new_connection_when_the_driver_path_finds_its_own_los
 
     assert read(engine, work) == [(1, 12)]
     assert len(pids) == 2 and pids[0] != pids[1]
+
+
+def test_an_exit_during_the_statement_invalidates_the_connection(engine):
+    """The driver may be left mid-message: the connection is invalidated, never pooled again,
+    and the next one the pool hands out is another server process that answers."""
+    def leave(signum, frame):
+        raise Exit
+
+    previous = signal.signal(signal.SIGALRM, leave)
+    try:
+        with autocommit(engine).connect() as conn:
+            pid = backend_pid(conn)
+            signal.setitimer(signal.ITIMER_REAL, 0.2)
+            with pytest.raises(Exit):
+                prepared.run_on_driver(conn, SLEEP, {"s": 5.0})
+            assert conn.invalidated
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with autocommit(engine).connect() as conn:
+        assert backend_pid(conn) != pid
+        assert prepared.run_on_driver(conn, RATIO, {"d": 4}) == [(3, 4)]
 
 
 def test_statements_watched_through_sqlalchemy_events_are_seen(engine):
