@@ -151,34 +151,67 @@
   }
 
   var BasemapCanvas = L.Canvas.extend({
-    initialize: function (paths, options) {
+    initialize: function (options) {
       L.Canvas.prototype.initialize.call(this, options);
-      this._paths = paths;
+      this._parts = [];
     },
     _draw: function () {
       var map = this._map, ctx = this._ctx;
       if (!map) return;
-      var s = map.options.crs.scale(map.getZoom()) / 256, po = map.getPixelOrigin(), o = this._paths.origin;
+      var s = map.options.crs.scale(map.getZoom()) / 256, po = map.getPixelOrigin();
       ctx.save();
-      ctx.translate(o[0] * s - po.x, o[1] * s - po.y);
-      ctx.scale(s, s);
       ctx.lineCap = ctx.lineJoin = "round";
-      this._paths.groups.forEach(function (g) {
-        var st = g.style;
-        if (st.fill) {
-          ctx.globalAlpha = st.fillOpacity;
-          ctx.fillStyle = st.fillColor || st.color;
-          ctx.fill(g.path, "evenodd");
-        }
-        if (st.weight) {
-          ctx.setLineDash(g.dash.map(function (d) { return d / s; }));
-          ctx.globalAlpha = st.opacity;
-          ctx.lineWidth = st.weight / s;
-          ctx.strokeStyle = st.color;
-          ctx.stroke(g.path);
-        }
+      this._parts.forEach(function (part) {
+        var o = part.paths.origin;
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.restore();
+        ctx.save();
+        ctx.translate(o[0] * s - po.x, o[1] * s - po.y);
+        ctx.scale(s, s);
+        part.paths.groups.forEach(function (g) { drawGroup(ctx, g, s); });
       });
       ctx.restore();
+    }
+  });
+
+  function drawGroup(ctx, g, s) {
+    var st = g.style;
+    if (st.fill) {
+      ctx.globalAlpha = st.fillOpacity;
+      ctx.fillStyle = st.fillColor || st.color;
+      ctx.fill(g.path, "evenodd");
+    }
+    if (st.weight) {
+      ctx.setLineDash(g.dash.map(function (d) { return d / s; }));
+      ctx.globalAlpha = st.opacity;
+      ctx.lineWidth = st.weight / s;
+      ctx.strokeStyle = st.color;
+      ctx.lineCap = ctx.lineJoin = "round";
+      ctx.stroke(g.path);
+    }
+  }
+
+  /* One part of the basemap (its fill, its lines) as a layer of its own, for the layer control;
+     every part is drawn on one shared canvas (one bitmap to composite, not one per part), in
+     the parts' order. */
+  var BasemapPart = L.Layer.extend({
+    initialize: function (canvas, paths, order) {
+      this._canvas = canvas;
+      this.paths = paths;
+      this.order = order;
+    },
+    onAdd: function (map) {
+      var canvas = this._canvas;
+      canvas._parts.push(this);
+      canvas._parts.sort(function (a, b) { return a.order - b.order; });
+      if (canvas._map) canvas._redraw();
+      else map.addLayer(canvas);
+    },
+    onRemove: function (map) {
+      var canvas = this._canvas;
+      canvas._parts = canvas._parts.filter(function (p) { return p !== this; }, this);
+      if (!canvas._parts.length) map.removeLayer(canvas);
+      else if (canvas._map) canvas._redraw();
     }
   });
   G.BasemapCanvas = BasemapCanvas;
@@ -226,9 +259,9 @@
 
   G.prepareBasemap = function () {
     if (G.basemapLayers || !G.basemapData || !window.L) return;
-    var d = G.basemapData;
-    G.basemapLayers = {fill: [new BasemapCanvas(decodedPaths(d.fill), {pane: "gmBasemap"})],
-                       lines: [new BasemapCanvas(decodedPaths(d.lines), {pane: "gmBasemap"})],
+    var d = G.basemapData, canvas = new BasemapCanvas({pane: "gmBasemap"});
+    G.basemapLayers = {fill: [new BasemapPart(canvas, decodedPaths(d.fill), 0)],
+                       lines: [new BasemapPart(canvas, decodedPaths(d.lines), 1)],
                        places: placeLayers(d.places)};
   };
 
