@@ -250,4 +250,8 @@ def test_the_projected_basemap_fills_land_lakes_and_sea_where_shapely_puts_them(
         for zoom in (5, 8):
             (found,) = page.evaluate(probe, [[[target.y, target.x]], zoom])
             assert found == colours[expected], (expected, zoom, found)
+    # Online tiles picked in the layer control take the fill off (the lines stay), and back.
+    toggled = [page.evaluate(f"() => {{ geomap.map.{verb}(geomap.basemapLayers.fill[0]); return 0; }}")
+               or page.evaluate(probe, [[[land.y, land.x]], 8])[0] for verb in ("removeLayer", "addLayer")]
+    assert toggled == [colours["none"], colours["land"]], toggled
     watched.assert_clean()
