@@ -159,18 +159,14 @@
       var map = this._map, ctx = this._ctx;
       if (!map) return;
       var s = map.options.crs.scale(map.getZoom()) / 256, po = map.getPixelOrigin();
-      ctx.save();
-      ctx.lineCap = ctx.lineJoin = "round";
-      this._parts.forEach(function (part) {
+      this._parts.forEach(function (part) {  // on the renderer's transform (retina, its bounds)
         var o = part.paths.origin;
-        ctx.setTransform(1, 0, 0, 1, 0, 0);
-        ctx.restore();
         ctx.save();
         ctx.translate(o[0] * s - po.x, o[1] * s - po.y);
         ctx.scale(s, s);
         part.paths.groups.forEach(function (g) { drawGroup(ctx, g, s); });
+        ctx.restore();
       });
-      ctx.restore();
     }
   });
 
