@@ -18,6 +18,7 @@ from markupsafe import escape
 from matplotlib.patches import PathPatch
 from shapely.geometry import box, shape
 
+from geomap.layers import basemap_paths
 from geomap.layers.assets import BASEMAP_JS, RUNTIME_CSS, RUNTIME_JS
 from geomap.layers.base import Frame, JsCall, Layer, collection, feature, polygon_path
 from geomap.layers.scene import Scene
@@ -69,16 +70,6 @@ def place_rank(props: dict) -> int:
     return 3
 
 
-def _rounded(coords, digits: int = 4):
-    if isinstance(coords[0], (int, float)):
-        return [round(coords[0], digits), round(coords[1], digits)]
-    return [_rounded(c, digits) for c in coords]
-
-
-def _plain(geometry: dict) -> dict:
-    return {"type": geometry["type"], "coordinates": _rounded(geometry["coordinates"])}
-
-
 # The web map's basemap is generalised to about its source's own scale: Natural Earth 1:10m
 # places its lines to a kilometre or so. Borders are simplified together (coverage
 # simplification: neighbours keep one shared edge, no gap or overlap), rivers and lakes each by
@@ -105,16 +96,10 @@ def _folium_payloads() -> tuple[str, str, str]:
     admin = Mark(color=ADMIN1, weight=0.8, dash=(3, 2)).leaflet()
     river = Mark(color=RIVER, weight=1.2).leaflet()
     rivers = list(zip((props["kind"] for props, _ in shapes("rivers")), web_geometries("rivers"), strict=True))
-    fill = [{"type": "Feature", "geometry": _plain(g), "properties": {"style": land}}
-            for g in web_geometries("countries")]
-    fill += [{"type": "Feature", "geometry": _plain(g), "properties": {"style": lake}} for kind, g in rivers
-             if kind == "lake"]
-    lines = [{"type": "Feature", "geometry": _plain(g), "properties": {"style": {**border, "fill": False}}}
-             for g in web_geometries("countries")]
-    lines += [{"type": "Feature", "geometry": _plain(g), "properties": {"style": {**admin, "fill": False}}}
-              for g in web_geometries("iraq_admin1")]
-    lines += [{"type": "Feature", "geometry": _plain(g), "properties": {"style": river}} for kind, g in rivers
-              if kind == "river"]
+    countries, admin1 = web_geometries("countries"), web_geometries("iraq_admin1")
+    fill = [(land, g) for g in countries] + [(lake, g) for kind, g in rivers if kind == "lake"]
+    lines = [({**border, "fill": False}, g) for g in countries] + [({**admin, "fill": False}, g) for g in admin1]
+    lines += [(river, g) for kind, g in rivers if kind == "river"]
     places = [feature(*f["geometry"]["coordinates"], pane="gmBasemapLabels",
                       cls=f"gm-place gm-rank-{place_rank(f['properties'])}"
                           + (" gm-place-major" if place_rank(f["properties"]) == 1 else ""),
@@ -122,7 +107,8 @@ def _folium_payloads() -> tuple[str, str, str]:
                       anchor=[4, 0])
               for f in layer_data("places")]
     # Serialised once per process: the same half megabyte for every page.
-    return tuple(script_json(collection(part)) for part in (fill, lines, places))
+    outlines = [script_json(basemap_paths.groups([(style, shape(g)) for style, g in part])) for part in (fill, lines)]
+    return (*outlines, script_json(collection(places)))
 
 
 BASEMAP_PARTS = ("fill", "lines", "places")

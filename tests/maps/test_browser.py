@@ -12,8 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 from builders import SOURCE, group, incident, load_features, site, zone
 from conftest import ROOT, fresh_database, serving
+from shapely import Point, unary_union
+from shapely.geometry import shape
 
 from geomap import create_app, maps
+from geomap.layers import basemap
 
 K1 = "k1-rocket-attack-2019-12-27"
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -216,4 +219,39 @@ def test_the_items_page_filter_form_answers_with_empty_fields_left_empty(watched
     seed = json.loads((ROOT / "data" / "incidents.geojson").read_text())["features"]
     expected = sum(f["properties"]["event_type"] == "Battles" for f in seed)
     assert watched.count("table.results tr") - 1 == expected > 0
+    watched.assert_clean()
+
+
+def test_the_projected_basemap_fills_land_lakes_and_sea_where_shapely_puts_them(watched, seeded_url):
+    """The basemap canvas (drawn from outlines projected on the server) has the land colour at a
+    point that Shapely puts deep inside a country, the water colour inside a lake, and nothing
+    out at sea, where Leaflet puts those points: at the first view, zoomed in and after a pan."""
+    countries = [shape(g) for g in basemap.web_geometries("countries")]
+    lakes = [shape(g) for (p, _), g in zip(basemap.shapes("rivers"), basemap.web_geometries("rivers"), strict=True)
+             if p["kind"] == "lake"]
+    land = max(countries, key=lambda g: g.area).buffer(-0.5).representative_point()
+    lake = max(lakes, key=lambda g: g.area).buffer(-0.03).representative_point()
+    sea = Point(32.0, 33.0)  # the Mediterranean, west of Haifa
+    assert not unary_union(countries + lakes).buffer(0.3).contains(sea) and not any(g.contains(land) for g in lakes)
+    page = watched.open(f"{seeded_url}/maps")
+    probe = """([points, zoom]) => {
+      const map = geomap.map, canvas = document.querySelector(".leaflet-gmBasemap-pane canvas");
+      map.setView(points[0], zoom, {animate: false});
+      const box = canvas.getBoundingClientRect(), origin = map.getContainer().getBoundingClientRect();
+      const k = canvas.width / box.width, ctx = canvas.getContext("2d");
+      return points.map((at) => {
+        const p = map.latLngToContainerPoint(at);
+        const x = Math.round((p.x + origin.left - box.left) * k), y = Math.round((p.y + origin.top - box.top) * k);
+        return Array.from(ctx.getImageData(x, y, 1, 1).data);
+      });
+    }"""
+    colours = {"land": [0xf4, 0xf1, 0xea, 255], "water": [0xdf, 0xe9, 0xf0, 255], "none": [0, 0, 0, 0]}
+    for target, expected in ((land, "land"), (lake, "water"), (sea, "none")):
+        for zoom in (5, 8):
+            (found,) = page.evaluate(probe, [[[target.y, target.x]], zoom])
+            assert found == colours[expected], (expected, zoom, found)
+    # Online tiles picked in the layer control take the fill off (the lines stay), and back.
+    toggled = [page.evaluate(f"() => {{ geomap.map.{verb}(geomap.basemapLayers.fill[0]); return 0; }}")
+               or page.evaluate(probe, [[[land.y, land.x]], 8])[0] for verb in ("removeLayer", "addLayer")]
+    assert toggled == [colours["none"], colours["land"]], toggled
     watched.assert_clean()

@@ -121,15 +121,96 @@
 
   /* The basemap: boundaries, rivers and lakes, not interactive, under everything else, and the
      names of places. Its data come in a script of their own (geomap.basemapData, linked in the
-     page's head); its layers are built as soon as that script and Leaflet are loaded, while the
-     server is still sending the rest of the page, and the map only adds them. */
-  function basemapLayers(fc) {
-    return fc.features.map(function (f) {
-      var p = f.properties;
-      return L.geoJSON(f, {pane: "gmBasemap", renderer: G.basemapRenderer, interactive: false,
-                           style: function () { return p.style; }});
-    });
+     page's head); its paths are built as soon as that script and Leaflet are loaded, while the
+     server is still sending the rest of the page, and the map only adds them.
+
+     The outlines come projected (geomap.layers.basemap_paths: Web Mercator pixels at zoom 0 in
+     integer steps), so each part is one Path2D per style, built once, and one canvas that draws
+     them with the view's scale and shift: Leaflet projected, clipped and simplified every vertex
+     of ~90 GeoJSON layers when the map opened. The canvas is a Leaflet renderer with no layers
+     of its own, so it follows the map's moves and zoom animations as Leaflet's canvases do. */
+  var UNIT = 1e-5;  // basemap_paths.UNIT
+
+  function decodedPaths(groups) {
+    // Relative to the first point, so that Path2D's single-precision floats stay precise at high zooms.
+    var origin = groups.length && groups[0].rings.length ? groups[0].rings[0].slice(0, 2) : [0, 0];
+    return {origin: [origin[0] * UNIT, origin[1] * UNIT], groups: groups.map(function (g) {
+      var path = new Path2D();
+      g.rings.forEach(function (r) {
+        var x = r[0] - origin[0], y = r[1] - origin[1];
+        path.moveTo(x * UNIT, y * UNIT);
+        for (var i = 2; i < r.length; i += 2) {
+          x += r[i]; y += r[i + 1];
+          path.lineTo(x * UNIT, y * UNIT);
+        }
+        if (g.closed) path.closePath();
+      });
+      var dash = g.style.dashArray ? String(g.style.dashArray).split(/[ ,]+/).map(Number) : [];
+      return {path: path, style: g.style, dash: dash};
+    })};
   }
+
+  var BasemapCanvas = L.Canvas.extend({
+    initialize: function (options) {
+      L.Canvas.prototype.initialize.call(this, options);
+      this._parts = [];
+    },
+    _draw: function () {
+      var map = this._map, ctx = this._ctx;
+      if (!map) return;
+      var s = map.options.crs.scale(map.getZoom()) / 256, po = map.getPixelOrigin();
+      this._parts.forEach(function (part) {  // on the renderer's transform (retina, its bounds)
+        var o = part.paths.origin;
+        ctx.save();
+        ctx.translate(o[0] * s - po.x, o[1] * s - po.y);
+        ctx.scale(s, s);
+        part.paths.groups.forEach(function (g) { drawGroup(ctx, g, s); });
+        ctx.restore();
+      });
+    }
+  });
+
+  function drawGroup(ctx, g, s) {
+    var st = g.style;
+    if (st.fill) {
+      ctx.globalAlpha = st.fillOpacity;
+      ctx.fillStyle = st.fillColor || st.color;
+      ctx.fill(g.path, "evenodd");
+    }
+    if (st.weight) {
+      ctx.setLineDash(g.dash.map(function (d) { return d / s; }));
+      ctx.globalAlpha = st.opacity;
+      ctx.lineWidth = st.weight / s;
+      ctx.strokeStyle = st.color;
+      ctx.lineCap = ctx.lineJoin = "round";
+      ctx.stroke(g.path);
+    }
+  }
+
+  /* One part of the basemap (its fill, its lines) as a layer of its own, for the layer control;
+     every part is drawn on one shared canvas (one bitmap to composite, not one per part), in
+     the parts' order. */
+  var BasemapPart = L.Layer.extend({
+    initialize: function (canvas, paths, order) {
+      this._canvas = canvas;
+      this.paths = paths;
+      this.order = order;
+    },
+    onAdd: function (map) {
+      var canvas = this._canvas;
+      canvas._parts.push(this);
+      canvas._parts.sort(function (a, b) { return a.order - b.order; });
+      if (canvas._map) canvas._redraw();
+      else map.addLayer(canvas);
+    },
+    onRemove: function (map) {
+      var canvas = this._canvas;
+      canvas._parts = canvas._parts.filter(function (p) { return p !== this; }, this);
+      if (!canvas._parts.length) map.removeLayer(canvas);
+      else if (canvas._map) canvas._redraw();
+    }
+  });
+  G.BasemapCanvas = BasemapCanvas;
 
   /* Many labels that nothing clicks as one layer: one element whose HTML is written at once and
      rewritten when the zoom changes (hidden while it animates), instead of a Leaflet marker per
@@ -174,10 +255,10 @@
 
   G.prepareBasemap = function () {
     if (G.basemapLayers || !G.basemapData || !window.L) return;
-    // One canvas: hundreds of non-interactive outlines, no DOM node each.
-    G.basemapRenderer = L.canvas({pane: "gmBasemap"});
-    var d = G.basemapData;
-    G.basemapLayers = {fill: basemapLayers(d.fill), lines: basemapLayers(d.lines), places: placeLayers(d.places)};
+    var d = G.basemapData, canvas = new BasemapCanvas({pane: "gmBasemap"});
+    G.basemapLayers = {fill: [new BasemapPart(canvas, decodedPaths(d.fill), 0)],
+                       lines: [new BasemapPart(canvas, decodedPaths(d.lines), 1)],
+                       places: placeLayers(d.places)};
   };
 
   G.basemap = function (parent, part) {
