@@ -49,7 +49,7 @@ from geomap.db.map_queries import change_stamp
 from geomap.db.reach import Geography, point, within
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
 from geomap.model.crs import Crs
-from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near, Page
+from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near, Page, order_kinds
 from geomap.model.records import PROPERTIES
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
@@ -431,7 +431,7 @@ def page(conn: Connection, q: FeatureQuery, counted: bool = False, stamped: bool
     more = limit is not None and len(rows) > limit
     matched = rows[0][-1] + (q.page.offset if q.page.after is not None else 0) if counted and rows else None
     rows = rows[:limit] if more else rows
-    width = len(order_terms(STORED[q.collection.id], q))
+    width = len(order_kinds(q))  # the order values (`order_terms`), without building their SQL
     stamp = rows[0][1 + width] if stamped and rows else None
     return FeaturePage([r[0] for r in rows], more, tuple(rows[-1][1:1 + width]) if rows else None, matched, stamp)
 
