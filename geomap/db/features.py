@@ -15,7 +15,7 @@ dated window's page walks the start-date B-tree from the window's start less the
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -23,7 +23,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
-    CursorResult,
     Date,
     Integer,
     Select,
@@ -50,7 +49,7 @@ from geomap.db.map_queries import change_stamp
 from geomap.db.reach import Geography, point, within
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
 from geomap.model.crs import Crs
-from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near, Page
+from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near, Page, order_kinds
 from geomap.model.records import PROPERTIES
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
@@ -338,9 +337,10 @@ def _pattern(values: tuple | None) -> tuple | None:
     return None if values is None else tuple(None if v is None else type(v) for v in values)
 
 
-def _bound(q: FeatureQuery) -> tuple[Hashable, FeatureQuery, dict[str, object]] | None:
-    """`q` with its values replaced by named bind parameters, those values by name, and the key
-    of everything else that shapes its SQL. None when a value shapes the SQL beyond its own place
+def _bound(q: FeatureQuery) -> tuple[Hashable, dict[str, object], Callable[[], FeatureQuery]] | None:
+    """The key of everything but its values that shapes `q`'s SQL, those values by name, and a
+    function building `q` with named bind parameters in their place (called once per key, when its
+    statement is compiled: `_execute`). None when a value shapes the SQL beyond its own place
     (`near`: boxes computed from the point; a CQL2 filter; a bbox in another CRS or across the
     antimeridian; incidents' `group`, an array) or for a whole result (`stream`): such a query
     is built for its own values."""
@@ -348,39 +348,47 @@ def _bound(q: FeatureQuery) -> tuple[Hashable, FeatureQuery, dict[str, object]] 
             or (q.bbox is not None and _crosses(q.bbox)) or (q.collection.id == "incidents" and "group" in q.equals)):
         return None
     values: dict[str, object] = {}
+    _parameters(q, values.setdefault)
+    key = (q.collection.id, _pattern(q.bbox), _pattern(_timed(q)), tuple((n, _pattern(v)) for n, v in q.equals.items()),
+           q.sortby, bool(q.page.offset) and q.page.after is None, _pattern(q.page.after), q.properties, q.skip_geometry, q.crs)
+    return key, values, lambda: replace(q, **_parameters(q, bindparam))
 
-    def bind(name: str, value):
-        if value is None:
-            return None  # NULL in the text, as when built for the value
-        values[name] = value
-        return bindparam(name, value)  # typed as the value is when built for it
+
+def _timed(q: FeatureQuery) -> tuple | None:
+    """The query's date window as its SQL takes it: a timeless collection ignores it (`where`)."""
+    return q.interval if q.collection.temporal is not None else None
+
+
+def _parameters(q: FeatureQuery, bind: Callable[[str, object], object]) -> dict[str, object]:
+    """The fields of `q` that hold a request's values (its bbox, interval, equality values and
+    page), each value given by `bind(name, value)` (a bind parameter of that name: `_bound`); a
+    None stays None (NULL in the text, as when built for the value)."""
 
     def each(prefix: str, items: tuple | None) -> tuple | None:
-        return None if items is None else tuple(bind(f"{prefix}_{i}", v) for i, v in enumerate(items))
+        return None if items is None else tuple(None if v is None else bind(f"{prefix}_{i}", v)
+                                                for i, v in enumerate(items))
 
-    timed = q.interval if q.collection.temporal is not None else None  # a timeless collection ignores it (`where`)
-    bound = replace(q, bbox=each("bbox", q.bbox), interval=each("interval", timed),
-                    equals={name: each(f"equals_{k}", v) for k, (name, v) in enumerate(q.equals.items())},
-                    page=Page(bind("limit", q.page.limit), bind("offset", q.page.offset) if q.page.offset and q.page.after is None
-                              else 0, each("after", q.page.after)))  # after a cursor, the offset is not in the SQL
-    key = (q.collection.id, _pattern(q.bbox), _pattern(timed), tuple((n, _pattern(v)) for n, v in q.equals.items()),
-           q.sortby, bool(q.page.offset) and q.page.after is None, _pattern(q.page.after), q.properties, q.skip_geometry, q.crs)
-    return key, bound, values
+    offset = bind("offset", q.page.offset) if q.page.offset and q.page.after is None else 0  # after a cursor,
+    return {"bbox": each("bbox", q.bbox), "interval": each("interval", _timed(q)),  # the offset is not in the SQL
+            "equals": {name: each(f"equals_{k}", v) for k, (name, v) in enumerate(q.equals.items())},
+            "page": Page(bind("limit", q.page.limit), offset, each("after", q.page.after))}
 
 
-def _execute(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool, longest: int | None) -> CursorResult:
-    """Run `q`'s `statement` (with the `longest` span, when given: `_interval`): compiled once for
-    every query of its shape (`_bound`), else built for its own values."""
+def _execute(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool, longest: int | None) -> list:
+    """The rows of `q`'s `statement` (with the `longest` span, when given: `_interval`): compiled
+    once for every query of its shape (`_bound`) and run on the driver's cursor, its rows the
+    driver's tuples (`prepared.Compiled.driver_rows`: a page's columns are read by position), else
+    built for its own values."""
     extra = {} if longest is None else {"longest": longest}
     bound = _bound(q)
     if bound is None:
-        return conn.execute(statement(q, counted, stamped, longest is not None), extra)
-    key, template, values = bound
+        return conn.execute(statement(q, counted, stamped, longest is not None), extra).all()
+    key, values, template = bound
     values |= extra
     compiled = prepared.STATEMENTS.get(("features", counted, stamped, longest is not None, key), conn.dialect,
-                                       lambda: statement(template, counted, stamped, longest is not None),
+                                       lambda: statement(template(), counted, stamped, longest is not None),
                                        frozenset(values))
-    return compiled.execute(conn, values)
+    return compiled.driver_rows(conn, values)
 
 
 def longest_span(conn: Connection, stored: Stored) -> int:
@@ -407,8 +415,8 @@ def _rows(conn: Connection, q: FeatureQuery, counted: bool, stamped: bool) -> li
     """The rows of `q`'s statement; with a dated window, with the longest span kept for the
     connection, and again with the one read now when it may have grown since (no rows)."""
     if not _walks(q):
-        return _execute(conn, q, counted, stamped, None).all()
-    return LONGEST[q.collection.id].rows(conn, lambda longest: _execute(conn, q, counted, stamped, longest).all())
+        return _execute(conn, q, counted, stamped, None)
+    return LONGEST[q.collection.id].rows(conn, lambda longest: _execute(conn, q, counted, stamped, longest))
 
 
 # -- running --------------------------------------------------------------------------------
@@ -423,7 +431,7 @@ def page(conn: Connection, q: FeatureQuery, counted: bool = False, stamped: bool
     more = limit is not None and len(rows) > limit
     matched = rows[0][-1] + (q.page.offset if q.page.after is not None else 0) if counted and rows else None
     rows = rows[:limit] if more else rows
-    width = len(order_terms(STORED[q.collection.id], q))
+    width = len(order_kinds(q))  # the order values (`order_terms`), without building their SQL
     stamp = rows[0][1 + width] if stamped and rows else None
     return FeaturePage([r[0] for r in rows], more, tuple(rows[-1][1:1 + width]) if rows else None, matched, stamp)
 

@@ -9,9 +9,11 @@ bound parameters, never formatted into the SQL. This is not a server-side prepar
 (geomap's engine turns those off: their generic plans were slower); PostgreSQL plans every
 execution for its values.
 
-Most run through SQLAlchemy (`run`, `Compiled.execute`: rows with names). The hottest, nearby's,
-runs on the driver's own cursor (`run_on_driver`): SQLAlchemy's execution of the text was about
-a third of what nearby cost beyond bare SQL at 100,000 incidents. What that skips is done by hand
+Most run through SQLAlchemy (`run`, `Compiled.execute`: rows with names). The hottest, nearby's
+and an items page's, run on the driver's own cursor (`run_on_driver`, `Compiled.driver_rows`):
+SQLAlchemy's execution of the text was about a third of what nearby cost beyond bare SQL at
+100,000 incidents, and a large part of what an items request spent in Python beyond the bare
+reference's (bench/README.md, sessions 9 and 10). What that skips is done by hand
 there: the driver's errors raised as SQLAlchemy's (a lost connection invalidated, so that
 `geomap.db.engine.read` retries), a transaction begun in SQLAlchemy's books as its own execution
 would, and statements that something watches through SQLAlchemy's events run the usual way.
