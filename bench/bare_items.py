@@ -30,7 +30,7 @@ FROM (SELECT i.id, i.date_start, json_build_object('type', 'Feature', 'id', i.id
           'attributions', (SELECT coalesce(json_agg(json_build_object('group', a.group_id, 'claimant', a.claimant,
                              'stance', a.stance, 'sources', a.sources, 'notes', a.notes) ORDER BY a.position), '[]')
                            FROM attributions a WHERE a.incident_id = i.id),
-          'sources', i.sources, 'tags', i.tags, 'notes', i.notes)) AS feature
+          'sources', i.sources, 'tags', i.tags, 'notes', i.notes, 'reported_events', i.reported_events)) AS feature
       FROM incidents i
       WHERE ST_Intersects(i.geom, ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326))
         AND i.date_end >= %(start)s::date AND i.date_start <= %(end)s::date
