@@ -44,7 +44,7 @@ from geomap.synth import DAYS
 
 DATA = Path(__file__).resolve().parent / "data"
 WARMUP = 20
-NEARBY_TARGET, REPORT_TARGET, REPORT_P99_MS = 1.3, 8, 1000  # issue 16
+NEARBY_TARGET, REPORT_TARGET, REPORT_P99_MS, REPORT_AT = 1.3, 8, 1000, 1_000_000  # issue 16
 
 # The honest equivalent of geomap.db.near.incidents_near with a date window, in plain SQL:
 # the index condition is a lon/lat box around the radius widened by the largest precision in the
@@ -373,10 +373,11 @@ def report(args, seconds, returned, reports, stats, uses, name) -> None:
     ratio, report_ratio = o["median"] / b["median"], r["median"] / o["median"]
     print(f"\nnearby (R={km:g} km, {args.days} d)  ours median {o['median']:.2f} ms   bare SQL median "
           f"{b['median']:.2f} ms (bare)   ratio X/Y = {ratio:.3f}  (target <= {NEARBY_TARGET}){_missed(ratio <= NEARBY_TARGET)}")
+    at = args.incidents == REPORT_AT  # issue 16 sets the report's targets at 1,000,000 only
     print(f"context report          median {r['median']:.2f} ms   ratio to one nearby = {report_ratio:.2f}"
-          f"           (target <= {REPORT_TARGET}){_missed(report_ratio <= REPORT_TARGET)}")
+          f"           (target <= {REPORT_TARGET} at {REPORT_AT:,}){_missed(not at or report_ratio <= REPORT_TARGET)}")
     print(f"context report          p50 {r['median']:.0f} ms   p90 {r['p90']:.0f} ms   report p99 = {r['p99']:.0f} ms"
-          f"   (target <= {REPORT_P99_MS} ms){_missed(r['p99'] <= REPORT_P99_MS)}")
+          f"   (target <= {REPORT_P99_MS} ms at {REPORT_AT:,}){_missed(not at or r['p99'] <= REPORT_P99_MS)}")
     rates = summary(t_rates)
     worst = float(np.max(t_rates)) * 1000
     print(f"base rate, one group    median {rates['median']:.2f} ms   p90 {rates['p90']:.2f} ms   max {worst:.1f} ms   "

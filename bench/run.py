@@ -12,7 +12,8 @@ run one after the other, never side by side, each as its own process (`bench/<sc
 its own arguments), so a crash in one still lets the others run. Each one's output goes to the
 terminal and to `bench/data/run-<time>/<name>.log`; the ratios are read from the lines each
 script prints with its target, and the summary table and a JSON copy
-(`bench/data/run-<time>/summary.json`) list them all with PASS or MISS. The exit status is 0
+(`bench/data/run-<time>/summary.json`) list them all with PASS or MISS (or "none at this size"
+for a target set at one size only: the report's, at 1,000,000 incidents). The exit status is 0
 only when every benchmark ran and met every target.
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Metric:
     pattern: str
     op: str
     target: float
+    only_at: int | None = None  # the target holds at this size only (issue 16: the report's, at 1,000,000)
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,8 @@ BENCHMARKS = (
     Benchmark("synth", "synth.py", "builds the synthetic benchmark database bench_<N>_<seed>", ()),
     Benchmark("nearby", "nearby.py", "nearby query against bare PostGIS; context report against one nearby", (
         Metric("nearby / bare SQL", rf"ratio X/Y = {NUMBER}", "<=", 1.3),
-        Metric("context report / one nearby", rf"ratio to one nearby = {NUMBER}", "<=", 8),
-        Metric("context report p99 (ms)", rf"report p99 = {NUMBER} ms", "<=", 1000),
+        Metric("context report / one nearby", rf"ratio to one nearby = {NUMBER}", "<=", 8, only_at=1_000_000),
+        Metric("context report p99 (ms)", rf"report p99 = {NUMBER} ms", "<=", 1000, only_at=1_000_000),
         Metric("base rate of one group, max (s)", rf"max = {NUMBER} s \(target <= 0.3\)", "<=", 0.3),
     ), quick=("--queries", "10")),
     Benchmark("api", "api.py", "OGC API items under gunicorn: geomap against pygeoapi and a bare reference", (
@@ -112,16 +114,28 @@ def command(benchmark: Benchmark, quick: bool, incidents: int | None, seed: int)
     return args + list(benchmark.quick if quick else benchmark.full)
 
 
-def figures(benchmark: Benchmark, output: str) -> list[dict]:
-    """Each metric's value read from the output (the last line that shows it), with its verdict."""
+NOT_AT_THIS_SIZE = "none at this size"
+
+
+def figures(benchmark: Benchmark, output: str, incidents: int | None = None) -> list[dict]:
+    """Each metric's value read from the output (the last line that shows it), with its verdict
+    (none for a target set at another size than the run's `incidents`, when that is known)."""
     found = []
     for metric in benchmark.metrics:
         matches = re.findall(metric.pattern, output)
         value = float(matches[-1].replace(",", "")) if matches else None
         ok = value is not None and COMPARE[metric.op](value, metric.target)
+        verdict = "PASS" if ok else ("MISS" if value is not None else "NO FIGURE")
+        if value is not None and None not in (metric.only_at, incidents) and incidents != metric.only_at:
+            verdict = NOT_AT_THIS_SIZE
         found.append({"metric": metric.name, "value": value, "target": f"{metric.op} {metric.target:g}",
-                      "verdict": "PASS" if ok else ("MISS" if value is not None else "NO FIGURE")})
+                      "verdict": verdict})
     return found
+
+
+def size(argv: list[str]) -> int | None:
+    """The benchmark's size in its command line (`command`), if it takes one."""
+    return int(argv[argv.index("--incidents") + 1]) if "--incidents" in argv else None
 
 
 def run(benchmark: Benchmark, argv: list[str], log: Path) -> Outcome:
@@ -137,7 +151,7 @@ def run(benchmark: Benchmark, argv: list[str], log: Path) -> Outcome:
             out.write(line)
             lines.append(line)
     outcome.seconds, outcome.status = time.perf_counter() - clock, child.returncode
-    outcome.figures = figures(benchmark, "".join(lines))
+    outcome.figures = figures(benchmark, "".join(lines), size(argv))
     return outcome
 
 
@@ -160,7 +174,7 @@ def summary(outcomes: list[Outcome], load: tuple[str, str]) -> list[str]:
 
 
 def passed(outcomes: list[Outcome]) -> bool:
-    return all(o.figures and all(f["verdict"] == "PASS" for f in o.figures) if o.benchmark != "synth"
+    return all(o.figures and all(f["verdict"] in ("PASS", NOT_AT_THIS_SIZE) for f in o.figures) if o.benchmark != "synth"
                else o.status == 0 for o in outcomes)
 
 

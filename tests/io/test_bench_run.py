@@ -66,6 +66,25 @@ def test_ratios_are_read_with_their_targets(name, output, expected):
     assert [(f["value"], f["verdict"]) for f in run.figures(benchmark, output)] == expected
 
 
+NEARBY_OUTPUT = ("nearby (R=25 km, 30 d)  ours median 2.14 ms   bare SQL median 1.73 ms (bare)   ratio X/Y = 1.241  "
+                 "(target <= 1.3)\ncontext report          median 35.00 ms   ratio to one nearby = 16.33\n"
+                 "context report          p50 35 ms   p90 53 ms   report p99 = 1,067 ms\n"
+                 "base rate, one group    median 5.23 ms   max = 0.01 s (target <= 0.3)\n")
+
+
+@pytest.mark.parametrize("incidents, report_verdict", [(1_000_000, "MISS"), (100_000, run.NOT_AT_THIS_SIZE)])
+def test_the_reports_targets_hold_at_a_million_incidents_only(incidents, report_verdict):
+    """Issue 16 sets the report's median ratio and p99 at 1,000,000 incidents; at another size
+    they are shown without a verdict, and the run can still pass."""
+    nearby = next(b for b in run.BENCHMARKS if b.name == "nearby")
+    argv = run.command(nearby, False, incidents, 1)
+    assert run.size(argv) == incidents
+    found = run.figures(nearby, NEARBY_OUTPUT, run.size(argv))
+    assert [(f["value"], f["verdict"]) for f in found] == [
+        (1.241, "PASS"), (16.33, report_verdict), (1067.0, report_verdict), (0.01, "PASS")]
+    assert run.passed([run.Outcome("nearby", argv, 1.0, 0, found)]) == (incidents != 1_000_000)
+
+
 def test_the_summary_fails_unless_every_benchmark_passes():
     ok = run.Outcome("import", [], 1.0, 0, [{"metric": "m", "value": 1.0, "target": "<= 1.5", "verdict": "PASS"}])
     missing = run.Outcome("api", [], 1.0, 1, [{"metric": "m", "value": None, "target": ">= 4", "verdict": "NO FIGURE"}])
