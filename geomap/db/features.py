@@ -31,7 +31,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    false,
     func,
     literal_column,
     null,
@@ -40,11 +39,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from geomap.db import cql2, incarnation, prepared
+from geomap.db import cql2, incarnation, keyset, prepared
 from geomap.db import crs as in_crs
 from geomap.db.candidates import attributed_to
 from geomap.db.incarnation import Version
 from geomap.db.kept import Kept
+from geomap.db.keyset import OrderTerm
 from geomap.db.map_queries import change_stamp
 from geomap.db.reach import Geography, point, within
 from geomap.db.schema import attributions, control_zones, incidents, relations, sites
@@ -216,15 +216,6 @@ def where(stored: Stored, q: FeatureQuery, longest: bool = False) -> list[Column
 
 # -- order and keyset -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class OrderTerm:
-    """One value features are ordered by: ascending or not, and whether it can be null."""
-
-    expression: ColumnElement
-    ascending: bool = True
-    nullable: bool = False
-
-
 def order_terms(stored: Stored, q: FeatureQuery) -> list[OrderTerm]:
     """The order of a query's features (`geomap.model.query.order_kinds` gives their kinds): its
     sort keys (`FeatureQuery.order`), then (with `near` and no `sortby`) the distance, then the id,
@@ -234,45 +225,6 @@ def order_terms(stored: Stored, q: FeatureQuery) -> list[OrderTerm]:
     if q.near is not None and not q.sortby:
         terms.append(OrderTerm(_distance(stored.table, q.near)))
     return [*terms, OrderTerm(stored.table.c.id)]
-
-
-def _sql_order(terms: list[OrderTerm]) -> list[ColumnElement]:
-    return [t.expression.asc() if t.ascending else t.expression.desc() for t in terms]
-
-
-def after(terms: list[OrderTerm], values: tuple) -> ColumnElement:
-    """The features after the one whose order values are `values`, in PostgreSQL's order (nulls
-    last when ascending, first when descending): one of the terms later, all before it the same.
-    Ordered by id alone this is `id > :last`, a walk of the primary key from where it left off;
-    the first term's own bound (`date_start >= :last_date`) is stated too, where the index of
-    that term starts its walk."""
-    alternatives = []
-    for i, (term, value) in enumerate(zip(terms, values, strict=True)):
-        later = _later(term, value)
-        if later is not None:
-            same = [_same(t, v) for t, v in zip(terms[:i], values[:i], strict=True)]
-            alternatives.append(and_(*same, later))
-    if not alternatives:
-        return false()
-    first, value = terms[0], values[0]
-    if len(terms) == 1 or first.nullable or value is None:
-        return or_(*alternatives)
-    return and_(first.expression >= value if first.ascending else first.expression <= value, or_(*alternatives))
-
-
-def _same(term: OrderTerm, value) -> ColumnElement:
-    return term.expression.is_(None) if value is None else term.expression == value
-
-
-def _later(term: OrderTerm, value) -> ColumnElement | None:
-    e = term.expression
-    if term.ascending:
-        if value is None:
-            return None  # nulls come last: nothing after them but other nulls
-        return or_(e > value, e.is_(None)) if term.nullable else e > value
-    if value is None:
-        return e.is_not(None)  # nulls come first
-    return e < value
 
 
 # -- statements -------------------------------------------------------------------------------
@@ -287,9 +239,9 @@ def keys(q: FeatureQuery, counted: bool = False, longest: bool = False) -> Selec
     terms = order_terms(stored, q)
     values = [t.expression.label(f"order_{i}") for i, t in enumerate(terms[:-1])]  # the last is the id
     columns = [*values, stored.table.c.id] + ([func.count().over().label("matched")] if counted else [])
-    query = select(*columns).where(*where(stored, q, longest)).order_by(*_sql_order(terms))
+    query = select(*columns).where(*where(stored, q, longest)).order_by(*keyset.sql_order(terms))
     if q.page.after is not None:
-        query = query.where(after(terms, q.page.after))
+        query = query.where(keyset.after(terms, q.page.after))
     elif _skips(q.page):
         query = query.offset(q.page.offset)
     return query.limit(q.page.limit + 1) if q.page.limit is not None else query
@@ -315,7 +267,7 @@ def statement(q: FeatureQuery, counted: bool = False, stamped: bool = False, lon
         query = select(feature, *(t.expression for t in terms)).where(*where(stored, q)).offset(q.page.offset or None)
     elif not counted and not _skips(q.page):  # no row skipped: PostgreSQL builds the JSON after the
         query = select(feature, *(t.expression for t in terms)).where(*where(stored, q, longest))  # Limit
-        query = query.where(after(terms, q.page.after)) if q.page.after is not None else query
+        query = query.where(keyset.after(terms, q.page.after)) if q.page.after is not None else query
         query = query.limit(q.page.limit + 1)
     else:  # joined (not `id IN`) and ordered by the keys' columns, so that a nested loop over the
         page_keys = keys(q, counted, longest).subquery()  # ordered keys keeps their order: no sort of the wide rows
@@ -327,7 +279,7 @@ def statement(q: FeatureQuery, counted: bool = False, stamped: bool = False, lon
         query = query.add_columns(change_stamp(stored.table.name))
     if counted and (q.page.limit is not None or q.page.after is not None):
         query = query.add_columns(page_keys.c.matched)
-    return query.order_by(*_sql_order(terms))
+    return query.order_by(*keyset.sql_order(terms))
 
 
 # -- statements compiled once (geomap.db.prepared) ------------------------------------------
