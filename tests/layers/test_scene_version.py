@@ -11,10 +11,9 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from scenes import cells_scene, focus_scene
 
 from geomap.layers.scene import Scene
-
-from scenes import cells_scene, focus_scene
 
 
 def _plain(value):
