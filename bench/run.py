@@ -68,12 +68,13 @@ class Outcome:
 
 
 NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
+REPORT_SIZE = 1_000_000  # nearby.REPORT_AT: issue 16 sets the report's targets at this size only
 BENCHMARKS = (
     Benchmark("synth", "synth.py", "builds the synthetic benchmark database bench_<N>_<seed>", ()),
     Benchmark("nearby", "nearby.py", "nearby query against bare PostGIS; context report against one nearby", (
         Metric("nearby / bare SQL", rf"ratio X/Y = {NUMBER}", "<=", 1.3),
-        Metric("context report / one nearby", rf"ratio to one nearby = {NUMBER}", "<=", 8, only_at=1_000_000),
-        Metric("context report p99 (ms)", rf"report p99 = {NUMBER} ms", "<=", 1000, only_at=1_000_000),
+        Metric("context report / one nearby", rf"ratio to one nearby = {NUMBER}", "<=", 8, only_at=REPORT_SIZE),
+        Metric("context report p99 (ms)", rf"report p99 = {NUMBER} ms", "<=", 1000, only_at=REPORT_SIZE),
         Metric("base rate of one group, max (s)", rf"max = {NUMBER} s \(target <= 0.3\)", "<=", 0.3),
     ), quick=("--queries", "10")),
     Benchmark("api", "api.py", "OGC API items under gunicorn: geomap against pygeoapi and a bare reference", (
