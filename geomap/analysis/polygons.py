@@ -24,7 +24,7 @@ east-west edge at 35 N bows about 140 m poleward of the straight lon/lat line). 
    which PROJ's aeqd inverse snaps a point onto the centre. Holes are outside the zone; their
    rings are boundary.
 5. Overlap areas intersect the densified zones and measure the result's **geodesic area**
-   (`Geod.polygon_area_perimeter`, Karney's polygon area), in km².
+   (`geomap.analysis.areas`), in km².
 
 Zones must be valid (see `geomap.io.geometry`), must not cross the antimeridian (RFC 7946
 asks for such rings to be split there) and must not enclose a pole.
@@ -42,6 +42,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from geomap.analysis.areas import geodesic_area_km2, polygon_parts
 from geomap.analysis.geodesy import GEOD, Answer, Distance, check_radius
 
 Zone = Polygon | MultiPolygon
@@ -63,7 +64,7 @@ def densify(zone: Zone, max_segment_m: float = DENSIFY_M) -> Zone:
     _check_zone(zone)
     if not max_segment_m > 0:
         raise ValueError(f"max_segment_m must be a positive number of metres; got {max_segment_m!r}")
-    polygons = [_densify_polygon(part, max_segment_m) for part in _parts(zone)]
+    polygons = [_densify_polygon(part, max_segment_m) for part in polygon_parts(zone)]
     return polygons[0] if isinstance(zone, Polygon) else MultiPolygon(polygons)
 
 
@@ -215,7 +216,7 @@ class _Outline:
 
 
 def _rings(zone: Zone) -> list[np.ndarray]:
-    return [np.asarray(r.coords)[:, :2] for part in _parts(zone) for r in (part.exterior, *part.interiors)]
+    return [np.asarray(r.coords)[:, :2] for part in polygon_parts(zone) for r in (part.exterior, *part.interiors)]
 
 
 @lru_cache(maxsize=256)
@@ -366,28 +367,6 @@ def zone_distance(a: Zone, ra: float, b: Zone, rb: float) -> Distance:
     return Distance.from_best(polygon_to_polygon_distance(a, b), ra, rb)
 
 
-def geodesic_area_km2(polygon: BaseGeometry) -> float:
-    """Area of a polygonal geometry on the WGS84 ellipsoid in km² (holes subtracted).
-
-    Edges between consecutive vertices are geodesics; non-polygonal parts count 0.
-
-    Examples
-    --------
-    >>> round(geodesic_area_km2(Polygon([(44, 35), (45, 35), (45, 36), (44, 36)])), 1)
-    10066.3
-    """
-    square_metres = 0.0
-    for part in _parts(polygon):
-        square_metres += _ring_area(part.exterior) - sum(_ring_area(h) for h in part.interiors)
-    return square_metres / 1e6
-
-
-def _ring_area(ring) -> float:
-    # Karney's polygon area is signed by ring orientation; zones may come either way round.
-    lons, lats = ring.xy
-    return abs(GEOD.polygon_area_perimeter(lons, lats)[0])
-
-
 def overlap_area_km2(a: Zone, b: Zone) -> float:
     """Geodesic area in km² of the overlap of two zones; 0.0 when they only touch or are apart.
 
@@ -403,11 +382,6 @@ def overlap_area_km2(a: Zone, b: Zone) -> float:
     # Densified first so the planar intersection follows the geodesic edges to ~1 cm.
     overlap = _densified(a).intersection(_densified(b))
     return geodesic_area_km2(overlap)
-
-
-def _parts(geometry: BaseGeometry) -> list[Polygon]:
-    """The polygons in any geometry (an intersection can hold lines and points too)."""
-    return [part for part in shapely.get_parts(geometry) if isinstance(part, Polygon) and not part.is_empty]
 
 
 def _check_zone(zone: object) -> None:

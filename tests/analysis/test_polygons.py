@@ -26,13 +26,13 @@ from geographiclib.geodesic import Geodesic
 from shapely.geometry import MultiPolygon, Polygon
 from sqlalchemy import text
 
-from geomap.analysis import polygons
+from geomap.analysis import areas, polygons
+from geomap.analysis.areas import geodesic_area_km2
 from geomap.analysis.geodesy import Distance
 from geomap.analysis.polygons import (
     contains,
     densify,
     distance_to_zone,
-    geodesic_area_km2,
     nearest_boundary_point,
     overlap_area_km2,
     point_to_polygon_distance,
@@ -576,3 +576,4 @@ def test_disjoint_and_touching_zones_do_not_overlap():
 
 def test_docstring_examples_run():
     assert doctest.testmod(polygons).failed == 0
+    assert doctest.testmod(areas).failed == 0
