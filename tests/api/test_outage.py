@@ -96,6 +96,7 @@ class Answer:
 READS = ["/collections/incidents/items?f=json&limit=5", "/collections/sites/items/k1-air-base?f=json",
          "/analysis/distance?from=sites/k1-air-base&to=44.0,35.0", "/health",
          "/collections/incidents/items/k1-rocket-attack-2019-12-27/context?f=json"]  # by the render tier
+OUTAGE_S = 30  # the longest the database stays down waiting for the load to meet the outage
 # 4 clients: never more than a front worker's render.PENDING heavy requests, so no 503 is load shedding
 
 
@@ -128,10 +129,26 @@ def _load(base: str, token: str, stop: threading.Event, out: list[Answer], worke
         n += 1
 
 
+def _until_met(answers: list[Answer], seconds: float) -> None:
+    """Keep the database down until the load has met the outage (an answer 503) or for `seconds`:
+    on a slow machine a fixed 2 s could pass with every request still in flight."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not any(a.status == 503 for a in list(answers)):
+        time.sleep(0.1)
+    time.sleep(0.5)  # a little longer, so that more than one request meets it
+
+
 def test_a_database_restart_under_load_answers_503_never_500_and_loses_no_write(own_cluster, tmp_path):
+    engine = make_engine(own_cluster.url())
+    try:
+        _restart_under_load(own_cluster, engine, tmp_path)
+    finally:  # also when an assertion fails: its pooled connection is closed, not left to the garbage collector
+        engine.dispose()
+
+
+def _restart_under_load(own_cluster, engine, tmp_path) -> None:
     from geomap.db import tokens
 
-    engine = make_engine(own_cluster.url())
     with engine.begin() as conn:
         token = tokens.create(conn, "chaos", "editor")
     port, log = free_port(), tmp_path / "serve.log"
@@ -146,7 +163,7 @@ def test_a_database_restart_under_load_answers_503_never_500_and_loses_no_write(
             thread.start()
         time.sleep(2)
         own_cluster.stop()
-        time.sleep(2)
+        _until_met(answers, OUTAGE_S)
         own_cluster.start()
         back = time.monotonic()
         time.sleep(6)
@@ -167,5 +184,4 @@ def test_a_database_restart_under_load_answers_503_never_500_and_loses_no_write(
     assert written, "no write succeeded"
     with engine.connect() as conn:
         stored = set(conn.execute(text("SELECT id FROM sites WHERE id LIKE 'chaos-%'")).scalars())
-    engine.dispose()
     assert set(written) <= stored
