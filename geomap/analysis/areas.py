@@ -1,7 +1,7 @@
 """Geodesic areas of polygonal geometries on the WGS84 ellipsoid (Karney's polygon area,
 `Geod.polygon_area_perimeter`): edges between consecutive vertices are geodesics, as PostGIS
-`geography` treats them. Overlaps of zones (`geomap.analysis.polygons.overlap_area_km2`) are
-measured here after their edges are densified."""
+`geography` treats them. `geomap.analysis.polygons.overlap_area_km2` densifies two zones'
+edges, intersects them and measures the result here."""
 from __future__ import annotations
 
 import shapely

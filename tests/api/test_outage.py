@@ -96,8 +96,8 @@ class Answer:
 READS = ["/collections/incidents/items?f=json&limit=5", "/collections/sites/items/k1-air-base?f=json",
          "/analysis/distance?from=sites/k1-air-base&to=44.0,35.0", "/health",
          "/collections/incidents/items/k1-rocket-attack-2019-12-27/context?f=json"]  # by the render tier
-OUTAGE_S = 30  # the longest the database stays down waiting for the load to meet the outage
 # 4 clients: never more than a front worker's render.PENDING heavy requests, so no 503 is load shedding
+OUTAGE_S = 30  # the longest the database stays down waiting for the load to meet the outage
 
 
 def _ask(base: str, token: str, n: int, rng: random.Random) -> Answer:
