@@ -55,9 +55,11 @@ def of_import(conn: Connection, days: int, everything_imported: bool = False) ->
 
 def of_incident(conn: Connection, incident_id: str, ids: list[str]) -> Columns:
     """One incident (of interest) and the incidents `ids` (the context report's neighbours)."""
-    # one ANY (an OR with the focus's own id would not use the primary key: a scan of every incident)
+    # one ANY (an OR with the focus's own id would not use the primary key: a scan of every incident);
+    # the claims by their own index: joined to incidents, 10,000 ids were a hash join over every
+    # claim (415-485 ms at 1,000,000 incidents against 35 ms)
     return read(conn, "i.id = :id", "", " WHERE i.id = ANY(:ids)", {"id": incident_id, "ids": [incident_id, *ids]},
-                stream=False)  # a few rows, on the report's autocommit connection
+                stream=False, claims_where=" WHERE a.incident_id = ANY(:ids)")  # on the report's autocommit connection
 
 
 def targeting(conn: Connection, site_ids: list[str], first: date, last: date) -> list[str]:
@@ -70,13 +72,16 @@ def targeting(conn: Connection, site_ids: list[str], first: date, last: date) ->
                              ).scalars())
 
 
-def read(conn: Connection, mine: str, seen: str, where: str, params: dict, stream: bool = True) -> Columns:
+def read(conn: Connection, mine: str, seen: str, where: str, params: dict, stream: bool = True,
+         claims_where: str | None = None) -> Columns:
     """The incidents (with their target sites) that `where` keeps and their claims' groups, as
     batches (with `stream`, from server-side cursors, which need a transaction): a million
-    incidents are never a million row objects at once. The claims are read once the incidents are."""
+    incidents are never a million row objects at once. The claims are read once the incidents are:
+    those of the incidents kept, or those `claims_where` keeps (a condition on `attributions a` alone)."""
     incidents = _batches(conn, f"SELECT {_COLUMNS.format(mine=mine, seen=seen)}{where}", params, stream)
-    claims = _batches(conn, "SELECT a.incident_id, a.group_id FROM attributions a JOIN incidents i ON i.id = a.incident_id "
-                      f"{seen}{where}", params, stream)
+    joined = f"JOIN incidents i ON i.id = a.incident_id {seen}{where}"
+    claims = _batches(conn, f"SELECT a.incident_id, a.group_id FROM attributions a {joined if claims_where is None else claims_where}",
+                      params, stream)
     return Columns(((_column(b, 0), _column(b, 1), np.array([r[2:] for r in b], dtype=float).reshape(len(b), 9))
                     for b in incidents), ((_column(b, 0), _column(b, 1)) for b in claims))
 
