@@ -5,7 +5,7 @@ descriptions and queryable types come from `geomap.api.catalogue`.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from geomap.api import catalogue, schemas
 from geomap.api.params import CRS84
@@ -52,10 +52,13 @@ def with_query(url: str, params: dict[str, str], quoted: dict | None = None) -> 
     if not params:
         return url
     quoted = {} if quoted is None else quoted
+    parts = []
     for pair in params.items():
-        if pair not in quoted:
-            quoted[pair] = urlencode((pair,))
-    return f"{url}?{'&'.join(quoted[pair] for pair in params.items())}"
+        text = quoted.get(pair)
+        if text is None:  # as urlencode((pair,)) writes a pair of strings, without its checks per call
+            text = quoted[pair] = f"{quote_plus(str(pair[0]))}={quote_plus(str(pair[1]))}"
+        parts.append(text)
+    return f"{url}?{'&'.join(parts)}"
 
 
 def landing(base: str) -> dict:

@@ -10,6 +10,8 @@ ACCEPT = {"application/geo+json": "json", "application/json": "json", "text/html
           "application/vnd.google-earth.kml+xml": "kml", "application/geopackage+sqlite3": "gpkg",
           "text/markdown": "md", "application/pdf": "pdf",
           "application/geo+json-seq": "geojsonseq", "application/flatgeobuf": "fgb"}
+_CHOSEN: dict[tuple[str | None, tuple[str, ...]], str] = {}  # by Accept header and formats allowed
+_CHOSEN_MAX = 256  # distinct Accept headers kept; past it, the table starts again
 
 
 def negotiate(allowed: tuple[str, ...] = ("json", "html")) -> str:
@@ -19,9 +21,18 @@ def negotiate(allowed: tuple[str, ...] = ("json", "html")) -> str:
         if fmt not in allowed:
             raise BadRequest(f"f: must be one of {', '.join(allowed)}; got {fmt!r}")
         return "json" if fmt == "geojson" else fmt
-    offered = [media for media, name in ACCEPT.items() if name in allowed]
-    # Ties (e.g. curl's */*) go to the first offered: GeoJSON.
-    return ACCEPT[request.accept_mimetypes.best_match(offered, default="application/geo+json")]
+    # Clients send few distinct Accept headers: each one's choice is made once per process (the
+    # header parsed and matched was a tenth of an items request's Python beyond its read, issue 16).
+    key = (request.environ.get("HTTP_ACCEPT"), allowed)
+    chosen = _CHOSEN.get(key)
+    if chosen is None:
+        offered = [media for media, name in ACCEPT.items() if name in allowed]
+        # Ties (e.g. curl's */*) go to the first offered: GeoJSON.
+        chosen = ACCEPT[request.accept_mimetypes.best_match(offered, default="application/geo+json")]
+        if len(_CHOSEN) >= _CHOSEN_MAX:
+            _CHOSEN.clear()
+        _CHOSEN[key] = chosen
+    return chosen
 
 
 def json_response(data: dict, media_type: str = "application/json", status: int = 200) -> Response:

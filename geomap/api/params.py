@@ -52,6 +52,9 @@ def single(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     for name, value in pairs:
         if "\x00" in name or "\x00" in value:
             raise parameter_error(name.replace("\x00", ""), "contains a NUL character; send text without it")
+    found = dict(pairs)
+    if len(found) == len(pairs):  # no name twice (the usual case, without counting them)
+        return found
     repeated = sorted(name for name, count in Counter(name for name, _ in pairs).items() if count > 1)
     if repeated:
         raise parameters_error(repeated, "given more than once; give each parameter once "

@@ -96,3 +96,37 @@ def test_tokens_in_query_strings_are_redacted():
     assert redact("access_token=s3cret") == "access_token=REDACTED"
     assert redact("api_key=1&password=2&f=html") == "api_key=REDACTED&password=REDACTED&f=html"
     assert redact("monkey=1&f=json") == "monkey=1&f=json"
+
+
+def test_each_bound_address_gets_its_own_links(api):
+    # The root URL is made once per scheme, host and port (geomap.api.ogc.base_url): a second
+    # address must not be answered with the first one's.
+    for base in ("http://localhost", "http://127.0.0.1:5000", "https://localhost:8443", "http://localhost"):
+        links = api.get("/collections/incidents/items?limit=1", base_url=base).get_json()["links"]
+        assert {link["href"].split("/collections/")[0] for link in links} == {base}
+
+
+def test_a_header_the_view_set_is_kept_once(database_url):
+    # The security headers are added only when missing, whatever the case of the view's own.
+    from flask import Response
+
+    app = create_app({"DATABASE_URL": database_url})
+    app.add_url_rule("/own-policy", "own_policy", lambda: Response("x", headers={
+        "content-security-policy": "default-src 'none'", "X-FRAME-OPTIONS": "DENY"}))
+    headers = app.test_client().get("/own-policy").headers
+    app.extensions["geomap.engine"].dispose()
+    assert headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert headers.getlist("X-Frame-Options") == ["DENY"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+@pytest.mark.parametrize("accept, media", [("text/html", "text/html"), ("application/json", "application/geo+json"),
+                                           ("text/csv", "text/csv"), (None, "application/geo+json"),
+                                           ("text/html", "text/html"), ("*/*", "application/geo+json"),
+                                           ("text/csv;q=0.5, text/html", "text/html")])
+def test_each_accept_header_gets_its_own_format(api, accept, media):
+    # Each Accept header's choice is kept per process (geomap.api.formats.negotiate): one after
+    # another, each still gets its own.
+    response = api.get("/collections/incidents/items?limit=1", headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200 and response.mimetype == media
