@@ -5,6 +5,7 @@ thousands of candidates costs about as much as the query that fetched them.
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -154,7 +155,7 @@ def rank_rows(origin: Location, rows: Sequence[Sequence], columns: Sequence[str]
     if not rows:
         return []
     at = {name: i for i, name in enumerate(columns)}
-    take = [at[k] for k in _INCIDENT_FIELDS]
+    take = operator.itemgetter(*(at[k] for k in _INCIDENT_FIELDS))
     i_lon, i_lat, i_precision = at["lon"], at["lat"], at["precision_m"]
     lon, lat, precision = np.array([(r[i_lon], r[i_lat], r[i_precision]) for r in rows], dtype=float).T
     Location.check_all(lon, lat, precision)
@@ -162,7 +163,7 @@ def rank_rows(origin: Location, rows: Sequence[Sequence], columns: Sequence[str]
 
     def incident(i: int) -> Incident:
         (ident, title, date_start, date_end, event_type, sub_event_type, status, target_site, groups, sources,
-         x, y, metres) = (rows[i][k] for k in take)
+         x, y, metres) = take(rows[i])
         return _INCIDENT(ident, title, _LOCATION(x, y, metres), date_start, date_end, event_type, sub_event_type,
                          status, target_site, tuple(sorted(groups)), tuple(sources))
 
