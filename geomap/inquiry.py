@@ -22,7 +22,7 @@ from geomap.analysis.duplicates import DuplicateRule
 from geomap.analysis.feasible import Constraint, component, constraints_between, feasible_regions
 from geomap.analysis.geodesy import Distance, Location, check_radius, point_distance, within
 from geomap.analysis.model import ControlZone, Facts, Incident, Site
-from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_nearby
+from geomap.analysis.proximity import NearbyIncident, Neighbours, rank_rows
 from geomap.analysis.relations import Derivation, constraint_from_row, derived_note, location_facts
 from geomap.analysis.report import (
     BASELINE_DAYS,
@@ -218,13 +218,13 @@ def nearby(engine: Engine, origin: str | Location, radius_m: float, *, date_from
         if isinstance(focus, ControlZone):
             raise InvalidInput("nearby needs a point: an incident, a site or lon,lat")
         location = _location(focus)
-        return focus, near.incidents_near(
+        return focus, near.incident_rows(
             conn, location.lon, location.lat, radius_m + location.precision_m, date_from=date_from, date_to=date_to,
             event_types=event_types, group_ids=group_ids, exclude=[focus.id] if isinstance(focus, Incident) else [])
 
     focus, rows = read(engine, candidates_of)
     dates = focus.dates if isinstance(focus, Incident) else None
-    return rank_nearby(_location(focus), [Incident.from_row(r) for r in rows], radius_m, dates)
+    return rank_rows(_location(focus), rows, near.INCIDENT_COLUMNS, radius_m, dates)
 
 
 def zones_at(engine: Engine, location: Location, on: date) -> tuple[list[ZoneRelation], dict[str, ZoneRelation]]:

@@ -5,13 +5,23 @@ thousands of candidates costs about as much as the query that fetched them.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
-from geomap.analysis.geodesy import GEOD, Answer, Distance, Location, check_radius, normalise_bearing
+from geomap.analysis.geodesy import (
+    GEOD,
+    UNCHECKED_LOCATION,
+    Answer,
+    Distance,
+    Location,
+    check_radius,
+    filler,
+    normalise_bearing,
+)
 from geomap.analysis.model import DayRange, Incident
 
 
@@ -126,14 +136,61 @@ def rank_nearby(origin: Location, candidates: Sequence[Incident], radius_m: floa
         radius_m = check_radius(radius_m, "radius_m")
     if not candidates:
         return []
-    s = Spread.measure(origin, *(np.array([getattr(c.location, k) for c in candidates])
-                                 for k in ("lon", "lat", "precision_m")))
-    kept = np.arange(len(candidates)) if radius_m is None else np.flatnonzero(s.low <= radius_m)
+    lon, lat, precision = np.array([(c.location.lon, c.location.lat, c.location.precision_m) for c in candidates],
+                                   dtype=float).T
+    return _ranked(origin, lon, lat, precision, [c.id for c in candidates], candidates.__getitem__, radius_m,
+                   focus_dates)
+
+
+def rank_rows(origin: Location, rows: Sequence[Sequence], columns: Sequence[str], radius_m: float | None,
+              focus_dates: tuple[date, date] | None = None) -> list[NearbyIncident]:
+    """`rank_nearby` of the incidents given as rows of `columns` (`Incident.from_row`'s names, in
+    any order: `geomap.db.near.incident_rows`' tuples): the same results, equal object for
+    object, with an `Incident` built only for each row kept, and every object of a result filled
+    by `filler` (its locations checked at once by `Location.check_all`), not by the frozen
+    classes' `__init__`: building and ranking the rows was most of nearby's Python (issue 16;
+    bench/README.md, session 12)."""
+    if radius_m is not None:
+        radius_m = check_radius(radius_m, "radius_m")
+    if not rows:
+        return []
+    at = {name: i for i, name in enumerate(columns)}
+    take = operator.itemgetter(*(at[k] for k in _INCIDENT_FIELDS))
+    i_lon, i_lat, i_precision = at["lon"], at["lat"], at["precision_m"]
+    lon, lat, precision = np.array([(r[i_lon], r[i_lat], r[i_precision]) for r in rows], dtype=float).T
+    Location.check_all(lon, lat, precision)
+    i_id = at["id"]
+
+    def incident(i: int) -> Incident:
+        (ident, title, date_start, date_end, event_type, sub_event_type, status, target_site, groups, sources,
+         x, y, metres) = take(rows[i])
+        return _INCIDENT(ident, title, _LOCATION(x, y, metres), date_start, date_end, event_type, sub_event_type,
+                         status, target_site, tuple(sorted(groups)), tuple(sources))
+
+    return _ranked(origin, lon, lat, precision, [r[i_id] for r in rows], incident, radius_m, focus_dates)
+
+
+# Incident.from_row's columns, in the order `rank_rows` reads them
+_INCIDENT_FIELDS = ("id", "title", "date_start", "date_end", "event_type", "sub_event_type", "status", "target_site",
+                    "groups", "sources", "lon", "lat", "precision_m")
+_INCIDENT, _LOCATION = filler(Incident), UNCHECKED_LOCATION
+_DISTANCE, _NEARBY = filler(Distance), filler(NearbyIncident)
+
+
+def _ranked(origin: Location, lon: np.ndarray, lat: np.ndarray, precision: np.ndarray, ids: list[str],
+            incident: Callable[[int], Incident], radius_m: float | None,
+            focus_dates: tuple[date, date] | None) -> list[NearbyIncident]:
+    """rank_nearby's ranking of candidates given as arrays of their locations and their ids,
+    `incident(i)` the i-th's Incident, built once it is kept. Nearest first, then by id."""
+    s = Spread.measure(origin, lon, lat, precision)
+    kept = np.arange(len(ids)) if radius_m is None else np.flatnonzero(s.low <= radius_m)
+    kept_list = kept.tolist()
+    best, low, high, azimuth = (a[kept].tolist() for a in (s.best, s.low, s.high, s.azimuth))
     found = []
-    for i, best, low, high, azimuth in zip(kept.tolist(), *(a[kept].tolist() for a in (s.best, s.low, s.high,
-                                                                                        s.azimuth)), strict=True):
-        candidate = candidates[i]
-        answer = None if radius_m is None else ("yes" if high <= radius_m else "possibly")
+    for _, _, j in sorted(zip(best, [ids[i] for i in kept_list], range(len(kept_list)), strict=True)):
+        candidate = incident(kept_list[j])
+        answer = None if radius_m is None else ("yes" if high[j] <= radius_m else "possibly")
         days = DayRange.between(candidate.dates, focus_dates) if focus_dates else None
-        found.append(NearbyIncident(candidate, Distance(best, low, high), normalise_bearing(azimuth), answer, days))
-    return sorted(found, key=lambda n: (n.distance.best, n.incident.id))
+        found.append(_NEARBY(candidate, _DISTANCE(best[j], low[j], high[j]), normalise_bearing(azimuth[j]), answer,
+                             days, None))
+    return found

@@ -81,11 +81,21 @@ def incidents_near(conn: Connection, lon: float, lat: float, radius_m: float, *,
                    event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
                    exclude: Iterable[str] = ()) -> list[dict[str, Any]]:
     """Incidents whose precision circle may reach within `radius_m` of the point."""
+    return [dict(zip(INCIDENT_COLUMNS, row, strict=True))
+            for row in incident_rows(conn, lon, lat, radius_m, date_from=date_from, date_to=date_to,
+                                     event_types=event_types, group_ids=group_ids, exclude=exclude)]
+
+
+def incident_rows(conn: Connection, lon: float, lat: float, radius_m: float, *,
+                  date_from: date | None = None, date_to: date | None = None,
+                  event_types: Iterable[str] = (), group_ids: Iterable[str] = (),
+                  exclude: Iterable[str] = ()) -> list[tuple]:
+    """`incidents_near`'s rows as the driver's tuples, their values in `INCIDENT_COLUMNS`' order
+    (nearby's: `geomap.analysis.proximity.rank_rows` reads them by position)."""
     params = _near_params(lon, lat, radius_m, date_from, date_to, event_types=list(event_types),
                           groups=list(group_ids), exclude=list(exclude))
     shape = _shape(params)
-    return [dict(zip(INCIDENT_COLUMNS, row, strict=True))
-            for row in _guarded(conn, lambda boxes: _incidents_near_statement(boxes, *shape), params)]
+    return _guarded(conn, lambda boxes: _incidents_near_statement(boxes, *shape), params)
 
 
 def neighbour_columns(conn: Connection, lon: float, lat: float, radius_m: float, *, date_from: date,
