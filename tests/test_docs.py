@@ -55,13 +55,18 @@ def _environment_name(node: ast.AST) -> str | None:
     """"X" in os.environ.get("X"), os.environ["X"] or os.getenv("X")."""
     if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
         func = node.func
-        if (isinstance(func, ast.Attribute) and func.attr == "get" and isinstance(func.value, ast.Attribute)
-                and func.value.attr == "environ") or (isinstance(func, ast.Attribute) and func.attr == "getenv"):
+        if (isinstance(func, ast.Attribute) and func.attr == "get" and _is_os_environ(func.value)) or \
+                (isinstance(func, ast.Attribute) and func.attr == "getenv"):
             return node.args[0].value
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "environ" \
-            and isinstance(node.slice, ast.Constant):
+    if isinstance(node, ast.Subscript) and _is_os_environ(node.value) and isinstance(node.slice, ast.Constant):
         return node.slice.value
     return None
+
+
+def _is_os_environ(node: ast.AST) -> bool:
+    """`os.environ`, not a WSGI environ such as `request.environ` (whose keys are not settings)."""
+    return isinstance(node, ast.Attribute) and node.attr == "environ" and isinstance(node.value, ast.Name) \
+        and node.value.id == "os"
 
 
 def test_the_settings_are_found():
