@@ -12,6 +12,7 @@ from datetime import date
 
 import numpy as np
 
+from geomap.analysis.frozen import filler
 from geomap.analysis.geodesy import (
     GEOD,
     UNCHECKED_LOCATION,
@@ -19,7 +20,6 @@ from geomap.analysis.geodesy import (
     Distance,
     Location,
     check_radius,
-    filler,
     normalise_bearing,
 )
 from geomap.analysis.model import DayRange, Incident

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from geographiclib.geodesic import Geodesic
 
-from geomap.analysis.geodesy import UNCHECKED_LOCATION, Distance, Location, filler
+from geomap.analysis.frozen import filler
+from geomap.analysis.geodesy import UNCHECKED_LOCATION, Distance, Location
 from geomap.analysis.model import DayRange, Incident
 from geomap.analysis.proximity import NearbyIncident, rank_nearby, rank_rows
 from geomap.errors import InvalidInput
