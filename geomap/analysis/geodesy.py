@@ -37,6 +37,9 @@ def check_radius(value: float, name: str = "precision_m") -> float:
     return value
 
 
+LON_LIMIT, LAT_LIMIT = 180.0, 90.0  # |lon| and |lat| at most: Location's checks and Location.check_all's
+
+
 @dataclass(frozen=True)
 class Location:
     """A point in WGS84 lon/lat with its precision radius in metres (0 = exact).
@@ -52,9 +55,9 @@ class Location:
     precision_m: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.lon) and -180 <= self.lon <= 180):
+        if not (math.isfinite(self.lon) and -LON_LIMIT <= self.lon <= LON_LIMIT):
             raise InvalidInput(f"longitude must be in [-180, 180]; got {self.lon!r}")
-        if not (math.isfinite(self.lat) and -90 <= self.lat <= 90):
+        if not (math.isfinite(self.lat) and -LAT_LIMIT <= self.lat <= LAT_LIMIT):
             raise InvalidInput(f"latitude must be in [-90, 90]; got {self.lat!r}")
         check_radius(self.precision_m)
 
@@ -62,7 +65,7 @@ class Location:
     def check_all(lon: np.ndarray, lat: np.ndarray, precision_m: np.ndarray) -> None:
         """`Location`'s checks over arrays of float values at once: the InvalidInput that the first
         location that fails them would raise (`UNCHECKED_LOCATION` builds the others)."""
-        ok = np.isfinite(lon) & (lon >= -180) & (lon <= 180) & np.isfinite(lat) & (lat >= -90) & (lat <= 90)
+        ok = np.isfinite(lon) & (np.abs(lon) <= LON_LIMIT) & np.isfinite(lat) & (np.abs(lat) <= LAT_LIMIT)
         ok &= np.isfinite(precision_m) & (precision_m >= 0)
         if not ok.all():
             first = int(np.flatnonzero(~ok)[0])
