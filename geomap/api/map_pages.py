@@ -6,6 +6,8 @@ request renders nothing.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import render_template, url_for
 
 from geomap import maps
@@ -14,8 +16,9 @@ from geomap.layers.scene import Scene
 from geomap.layers.webmap import common_assets
 from geomap.maps import cache
 
-FAILED_PAGE_REST = ('</head>\n<body>\n<p role="alert">The map could not be drawn: the server failed while '
-                    'it gathered the selection. The failure has been logged; try again.</p>\n</body>\n</html>\n')
+FAILED = ('<p role="alert">The map could not be drawn: the server failed while it gathered the selection. '
+          'The failure has been logged; try again.</p>\n</body>\n</html>\n')
+FAILED_PAGE_REST = '</head>\n<body>\n' + FAILED  # a failure before any of the page's body went out
 
 
 def assets_base() -> str:
@@ -46,8 +49,25 @@ def page_rest(scene: Scene, embed: bool, cached: bool = False) -> str:
     return entry[1]
 
 
-def _render(scene: Scene, embed: bool, base: str) -> str:
+def selection_rest(steps: Iterator[Scene], embed: bool) -> Iterator[str]:
+    """The page after `head` from `maps.selection_steps`: for a scene whose cells are still to
+    count, the map without them first (the browser draws it while the server counts), then the
+    script that adds them with the page below the map; else the page after `head` at once."""
+    scene = next(steps)
+    if not scene.pending:
+        yield page_rest(scene, embed, cached=True)
+        return
+    yield _render(scene, embed, assets_base(), part="frame")
+    whole = next(steps)
+    yield render_template(_template(embed), scene=whole, part="end", later=maps.later(whole, embed),
+                          sources=whole.sources())
+
+
+def _render(scene: Scene, embed: bool, base: str, part: str = "whole") -> str:
     sent = frozenset(item.name for _, item in common_assets())
     rendered = maps.interactive(scene, assets=base, embed=embed, sent=sent)
-    template = "maps/embed.html" if embed else "maps/page.html"
-    return render_template(template, scene=scene, map=rendered, sources=scene.sources())
+    return render_template(_template(embed), scene=scene, map=rendered, sources=scene.sources(), part=part)
+
+
+def _template(embed: bool) -> str:
+    return "maps/embed.html" if embed else "maps/page.html"

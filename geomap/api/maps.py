@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from geomap import maps
 from geomap.api import engine, params
 from geomap.api.map_openapi import MEDIA
-from geomap.api.map_pages import FAILED_PAGE_REST, head, page, page_rest
+from geomap.api.map_pages import FAILED, FAILED_PAGE_REST, head, page, selection_rest
 from geomap.errors import NotFound
 from geomap.layers import assets
 from geomap.maps.request import IMAGE_PARAMETERS
@@ -49,8 +49,10 @@ def incident_graphic(incident_id: str, fmt: str) -> Response:
 def selection_map() -> Response:
     """Streamed: the page's head (its title and every asset link) goes out before the incidents
     are counted, so the browser fetches and compiles Leaflet, the runtime and the basemap while
-    the server works; the map follows. Every check that can refuse the request runs first; a failure after the
-    head closes the page with an alert (the 200 has gone out) and is logged."""
+    the server works; then, when the incidents are to be counted per area, the map without them,
+    which the browser draws while the server counts; then the rest. Every check that can refuse
+    the request runs first; a failure after the head closes the page with an alert (the 200 has
+    gone out) and is logged."""
     req = maps.map_request(request.args, focus=False, image=False)
     options = _with_links(req.options, "maps.selection_graphic", "maps.selection_map")
     maps.check_selection(options)
@@ -58,11 +60,14 @@ def selection_map() -> Response:
 
     def parts():
         yield first
+        body_sent = False
         try:
-            yield page_rest(maps.selection_scene(engine(), req.selection, options), req.embed, cached=True)
+            for part in selection_rest(maps.selection_steps(engine(), req.selection, options), req.embed):
+                yield part
+                body_sent = True
         except Exception:  # the status has gone out with the head: say so in the page instead
             log.exception("map of %s failed after its head was sent", request.full_path)
-            yield FAILED_PAGE_REST
+            yield FAILED if body_sent else FAILED_PAGE_REST
 
     return Response(stream_with_context(parts()), mimetype="text/html")
 

@@ -61,14 +61,9 @@ def map_incidents(conn: Connection, clauses: list[ColumnElement], limit: int | N
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def count_incidents(conn: Connection, clauses: list[ColumnElement], cap: int) -> int:
-    """How many incidents match, counting no further than `cap` (so a huge table costs little)."""
-    capped = select(incidents.c.id).where(*clauses).limit(cap).subquery()
-    return conn.execute(select(func.count()).select_from(capped)).scalar_one()
-
-
 def incident_bounds(conn: Connection, clauses: list[ColumnElement]) -> dict[str, Any] | None:
-    """The bounding box (west, south, east, north) and dates (first, last) of matching incidents."""
+    """How many incidents match (n), their bounding box (west, south, east, north) and dates
+    (first, last); None when none match."""
     row = conn.execute(bounds_query(clauses)).mappings().first()
     return None if row is None or row["west"] is None else dict(row)
 
@@ -79,7 +74,7 @@ def bounds_query(clauses: list[ColumnElement]) -> Select:
     lon, lat = incidents.c.lon, incidents.c.lat  # ST_X(geom), ST_Y(geom), stored
     return select(func.min(lon).label("west"), func.min(lat).label("south"), func.max(lon).label("east"),
                   func.max(lat).label("north"), func.min(incidents.c.date_start).label("first"),
-                  func.max(incidents.c.date_end).label("last")).where(*clauses)
+                  func.max(incidents.c.date_end).label("last"), func.count().label("n")).where(*clauses)
 
 
 def incident_cells(conn: Connection, clauses: list[ColumnElement], origin: tuple[float, float],

@@ -63,6 +63,11 @@ class Layer:
     def to_folium(self, fmap: folium.Map, scene: Scene) -> None:
         raise NotImplementedError
 
+    def later(self, scene: Scene) -> list[str]:
+        """The calls (`js_call`) that complete what `to_folium` drew from the scene while it was
+        pending (`Scene.pending`), now that `scene` is whole; most layers draw everything at once."""
+        return []
+
     def to_axes(self, ax, scene: Scene, frame: Frame) -> None:
         raise NotImplementedError
 
@@ -87,8 +92,14 @@ class JsCall(JSCSSMixin, MacroElement):
         self.payload = payload if payload is not None else script_json(data)
 
     def render(self, **kwargs) -> None:
-        call = f"geomap.{self.function}({self._parent.get_name()}, {script_parse(self.payload)});"
-        self.get_root().script.add_child(Raw(call), name=self.get_name())
+        self.get_root().script.add_child(Raw(js_call(self.function, self._parent.get_name(), self.payload)),
+                                         name=self.get_name())
+
+
+def js_call(function: str, parent: str, payload: str) -> str:
+    """`geomap.<function>(<parent>, <payload>);`: the runtime's call on a parent (a JavaScript
+    expression) with data serialised by `script_json`."""
+    return f"geomap.{function}({parent}, {script_parse(payload)});"
 
 
 def overlay(fmap: folium.Map, title: str, show: bool = True) -> folium.FeatureGroup:

@@ -14,7 +14,7 @@ from folium.plugins import MarkerCluster
 from markupsafe import escape
 from matplotlib.colors import to_rgba
 
-from geomap.layers.base import Frame, JsCall, Layer, collection, feature, overlay
+from geomap.layers.base import Frame, JsCall, Layer, collection, feature, js_call, overlay
 from geomap.layers.claims import displaced
 from geomap.layers.scene import Cell, MapIncident, Scene
 from geomap.layers.style import (
@@ -28,7 +28,7 @@ from geomap.layers.style import (
     incident_mark,
     status_mark,
 )
-from geomap.layers.text import incident_popup, incident_tooltip
+from geomap.layers.text import incident_popup, incident_tooltip, script_json
 
 CLUSTER_OPTIONS = {"maxClusterRadius": 30, "showCoverageOnHover": False, "spiderfyOnMaxZoom": True,
                    "chunkedLoading": True}
@@ -94,7 +94,7 @@ class Incidents(Layer):
     title = "Incidents"
 
     def applies(self, scene: Scene) -> bool:
-        return bool(scene.incidents or scene.cells)
+        return bool(scene.incidents) or scene.aggregated
 
     def to_folium(self, fmap: folium.Map, scene: Scene) -> None:
         if scene.aggregated:
@@ -110,7 +110,11 @@ class Incidents(Layer):
 
     def _cells_to_folium(self, fmap: folium.Map, scene: Scene) -> None:
         group = overlay(fmap, f"Incidents ({scene.total_incidents:,}, counted per area on the server)")
-        group.add_child(JsCall("cells", cells_payload(scene)))
+        group.add_child(JsCall("awaiting", "cells") if scene.pending else JsCall("cells", cells_payload(scene)))
+
+    def later(self, scene: Scene) -> list[str]:
+        """The cells, drawn in the group that `_cells_to_folium` left awaiting them."""
+        return [js_call("cells", "geomap.awaited.cells", script_json(cells_payload(scene)))] if scene.cells else []
 
     def to_axes(self, ax, scene: Scene, frame: Frame) -> None:
         if scene.aggregated:

@@ -151,6 +151,7 @@ class Scene:
     groups: dict[str, Group] = field(default_factory=dict)
     incidents: tuple[MapIncident, ...] = ()
     cells: tuple[Cell, ...] = ()  # set instead of `incidents` when the selection is too large
+    pending: bool = False  # cells still to count: a page draws the rest first (maps.selection_steps)
     total_incidents: int = 0
     sites: tuple[MapSite, ...] = ()
     zones: tuple[ControlZone, ...] = ()
@@ -164,7 +165,7 @@ class Scene:
 
     @property
     def aggregated(self) -> bool:
-        return bool(self.cells)
+        return bool(self.cells) or self.pending
 
     @property
     def timed(self) -> bool:

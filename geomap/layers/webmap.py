@@ -11,11 +11,12 @@ from folium.plugins import Fullscreen, MeasureControl
 from markupsafe import Markup, escape
 
 from geomap.layers.assets import INLINE, Asset, asset, localise
-from geomap.layers.base import JsCall, Layer
+from geomap.layers.base import JsCall, Layer, js_call
 from geomap.layers.basemap import ATTRIBUTION, BasemapCall
 from geomap.layers.credit import origins, public_page
 from geomap.layers.scene import Scene
 from geomap.layers.style import LegendEntry, Mark
+from geomap.layers.text import script_json
 
 # Of Folium's default assets, Leaflet only (no jQuery, Bootstrap or icon fonts), picked by the
 # names Folium gives them; `localise` swaps each for its offline copy before rendering.
@@ -54,13 +55,30 @@ def build(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> folium.
     drawn = [layer for layer in layers if layer.applies(scene)]
     for layer in drawn:
         layer.to_folium(fmap, scene)
-    fmap.add_child(JsCall("legend", {"html": legend_html(scene, drawn), "collapsed": embed}))
+    if not scene.pending:  # else the legend comes with the rest (`later`)
+        fmap.add_child(JsCall("legend", legend_args(scene, drawn, embed)))
     MeasureControl(position="topleft", primary_length_unit="kilometers", secondary_length_unit="miles",
                    primary_area_unit="sqkilometers", secondary_area_unit="hectares").add_to(fmap)
     Fullscreen(position="topleft", title="Full screen", title_cancel="Leave full screen").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    fmap.add_child(JsCall("done", {}))
+    if not scene.pending:
+        fmap.add_child(JsCall("done", {}))
     return fmap
+
+
+def later(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> str:
+    """The script that completes a map `build` drew from the scene while it was pending (its cells
+    still to count), now that `scene` is whole: what the layers left awaiting, the legend, done."""
+    drawn = [layer for layer in layers if layer.applies(scene)]
+    calls = [call for layer in drawn for call in layer.later(scene)]
+    calls += [js_call("legend", "geomap.map", script_json(legend_args(scene, drawn, embed))),
+              js_call("done", "geomap.map", script_json({}))]
+    return "\n".join(calls)
+
+
+def legend_args(scene: Scene, drawn: Sequence[Layer], embed: bool) -> dict:
+    """geomap.legend's data: the legend's HTML, collapsed at the start on an embedded map."""
+    return {"html": legend_html(scene, drawn), "collapsed": embed}
 
 
 @cache

@@ -35,11 +35,18 @@ _lock = threading.Lock()
 def recall(cache: LRUCache, key, make: Callable[[], T]) -> T:
     """`cache[key]`, else `make()` stored under `key`. `make` runs outside the lock: two threads
     missing the same key both build it, rather than one request waiting on another's."""
+    found = peek(cache, key)
+    return found if found is not None else keep(cache, key, make())
+
+
+def peek(cache: LRUCache, key):
+    """`cache[key]`, or None."""
     with _lock:
-        found = cache.get(key)
-    if found is not None:
-        return found
-    value = make()
+        return cache.get(key)
+
+
+def keep(cache: LRUCache, key, value: T) -> T:
+    """`value`, stored under `key`."""
     with _lock:
         try:
             cache[key] = value

@@ -8,6 +8,7 @@ from geomap.layers.graphic import render
 from geomap.layers.scene import Scene
 from geomap.layers.size import Size
 from geomap.layers.webmap import Rendered, build
+from geomap.layers.webmap import later as later_script
 from geomap.layers.webmap import render as render_html
 from geomap.maps.collector import settle
 
@@ -25,6 +26,12 @@ def interactive(scene: Scene, assets: str = INLINE, embed: bool = False, sent: f
     rendered = render_html(build(scene, layers_of(scene), embed), assets, sent)
     settle()
     return rendered
+
+
+def later(scene: Scene, embed: bool = False) -> str:
+    """The script that completes an `interactive` map of the scene drawn while it was pending
+    (`geomap.maps.selection_steps`), now that `scene` is whole."""
+    return later_script(scene, layers_of(scene), embed)
 
 
 def graphic(scene: Scene, fmt: str, size: Size) -> bytes:

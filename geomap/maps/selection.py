@@ -2,7 +2,7 @@
 counted per area on the server when it holds more than `SERVER_AGGREGATION_ABOVE` of them."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -28,11 +28,29 @@ def selection_scene(engine: Engine, selection: Selection, options: MapOptions = 
     stamps of the tables the scene reads, which move with every write to them and with nothing
     else: a cached scene is never older than the data, and a repeated request (or a PNG after its
     page) skips the counting."""
+    *_, scene = selection_steps(engine, selection, options)
+    return scene
+
+
+def selection_steps(engine: Engine, selection: Selection, options: MapOptions = MapOptions()) -> Iterator[Scene]:
+    """`selection_scene` in the steps a page can send: when its incidents are to be counted per
+    area (and the scene is not cached), first the scene without its cells (`Scene.pending`:
+    everything else, which the browser draws while the server counts), then the whole scene;
+    otherwise the whole scene alone. The last scene is the one `selection_scene` returns."""
     check_selection(options)
     with engine.connect() as conn:
         key = (str(engine.url), selection, options.key(), SERVER_AGGREGATION_ABOVE,
                map_queries.change_stamps(conn, cache.READS))
-        return cache.recall(cache.SCENES, key, lambda: _selection_scene(conn, selection, options))
+        cached = cache.peek(cache.SCENES, key)
+        if cached is not None:
+            yield cached
+            return
+        frame, clauses, bounds = _frame(conn, selection, options)
+        if frame.pending:
+            yield frame
+            counted = cells.counted(conn, clauses, selection, bounds, options.color_by)
+            frame = replace(frame, cells=tuple(counted), pending=False)
+        yield cache.keep(cache.SCENES, key, replace(frame, data_version=frame.version()))
 
 
 def check_selection(options: MapOptions) -> None:
@@ -50,18 +68,17 @@ def selection_title(engine: Engine, selection: Selection, options: MapOptions = 
         return _selection_title(selection, rows.groups(conn))
 
 
-def _selection_scene(conn: Connection, selection: Selection, options: MapOptions) -> Scene:
+def _frame(conn: Connection, selection: Selection, options: MapOptions) -> tuple[Scene, list, dict | None]:
+    """The scene of a selection without its data version, and, when it is to be counted per area,
+    without its cells (`Scene.pending`); with the selection's filters and bounds, which the
+    counting needs."""
     start, end = selection.interval or (None, None)
     clauses = map_queries.map_incident_filters(selection.bbox, start, end, selection.event_types, selection.groups)
-    total = map_queries.count_incidents(conn, clauses, SERVER_AGGREGATION_ABOVE + 1)
-    bounds = map_queries.incident_bounds(conn, clauses) if total else None
+    bounds = map_queries.incident_bounds(conn, clauses)
+    total = bounds["n"] if bounds else 0
     groups = rows.groups(conn)
-    incidents, counted = [], []
-    if total > SERVER_AGGREGATION_ABOVE:
-        counted = cells.counted(conn, clauses, selection, bounds, options.color_by)
-        total = sum(c.count for c in counted)
-    else:
-        incidents = rows.incidents(conn, clauses)
+    aggregated = total > SERVER_AGGREGATION_ABOVE
+    incidents = [] if aggregated else rows.incidents(conn, clauses)
     sites = [rows.site(r) for r in map_queries.map_sites(conn, selection.bbox)]
     zones = [ControlZone.from_row(r) for r in map_queries.map_zones(conn, selection.bbox, start, end,
                                                                    selection.groups)]
@@ -71,10 +88,10 @@ def _selection_scene(conn: Connection, selection: Selection, options: MapOptions
                                              *((s.lon, s.lat, s.lon, s.lat) for s in sites)]) or BASEMAP_EXTENT)
     scene = Scene(title=options.title or _selection_title(selection, groups), extent=extent, on=on, window=ALL_DATES,
                   time_range=(first, last), color_by=options.color_by, layers=layer_names(options), groups=groups,
-                  incidents=tuple(incidents), cells=tuple(counted), total_incidents=total, sites=tuple(sites),
-                  zones=tuple(zones), subtitle=_selection_subtitle(total, selection, on, bool(counted)),
+                  incidents=tuple(incidents), pending=aggregated, total_incidents=total, sites=tuple(sites),
+                  zones=tuple(zones), subtitle=_selection_subtitle(total, selection, on, aggregated),
                   links=options.links)
-    return replace(scene, data_version=scene.version())
+    return scene, clauses, bounds
 
 
 def _selection_dates(selection: Selection, bounds: dict | None, zones: Sequence[ControlZone]) -> tuple[date, date]:

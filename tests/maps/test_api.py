@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from builders import group, incident, load_features
+from cachetools import LRUCache
 from click.testing import CliRunner
 
 from geomap import maps
@@ -157,9 +158,52 @@ def test_a_failure_after_the_streamed_head_ends_the_page_with_a_message(client, 
     def fail(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr("geomap.maps.selection_scene", fail)
+    monkeypatch.setattr("geomap.maps.selection_steps", fail)
     with caplog.at_level("ERROR", logger="geomap.api.maps"):
         page = client.get("/maps?bbox=43,34,46,37&datetime=1999-01-01/1999-01-31").get_data(as_text=True)
     assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
     assert 'role="alert"' in page and "the database went away" not in page
+    assert page.count("<body>") == 1 and page.index("</head>") < page.index('role="alert"')
     assert "the database went away" in caplog.text
+
+
+def test_a_counted_map_is_sent_before_its_incidents_are_counted(client, monkeypatch):
+    """Above SERVER_AGGREGATION_ABOVE the page sends the map without its cells (its group awaiting
+    them) and only then counts; the last part draws the cells, the legend, and ends the map."""
+    events = []
+    counted = maps.cells.counted
+
+    def counting(*args, **kwargs):
+        events.append("counted")
+        return counted(*args, **kwargs)
+
+    monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
+    monkeypatch.setattr(maps.cache, "SCENES", LRUCache(16))  # counted afresh, whatever ran before
+    monkeypatch.setattr(maps.cells, "counted", counting)
+    response = client.get("/maps")
+    parts = []
+    for chunk in response.response:  # the streamed parts, pulled one at a time as the server sends them
+        parts.append(chunk if isinstance(chunk, str) else chunk.decode())
+        events.append(f"part {len(parts)}")
+    framed = next(i for i, part in enumerate(parts) if "geomap.awaiting(" in part)
+    assert events.index(f"part {framed + 1}") < events.index("counted")
+    assert "geomap.cells(" not in "".join(parts[:framed + 1]) and "geomap.done(" not in "".join(parts[:framed + 1])
+    rest = "".join(parts[framed + 1:])
+    assert rest.index("geomap.cells(geomap.awaited.cells,") < rest.index("geomap.legend(") < rest.index("geomap.done(")
+    assert rest.rstrip().endswith("</html>") and "Data version" in rest
+
+
+def test_a_failure_while_counting_ends_the_drawn_map_with_a_message(client, monkeypatch, caplog):
+    """The map without its cells has gone out when the counting fails: the page closes with an
+    alert (no second body), and the map never says it is done."""
+    def fail(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
+    monkeypatch.setattr(maps.cache, "SCENES", LRUCache(16))
+    monkeypatch.setattr(maps.cells, "counted", fail)
+    with caplog.at_level("ERROR", logger="geomap.api.maps"):
+        page = client.get("/maps").get_data(as_text=True)
+    assert "geomap.awaiting(" in page and page.index("geomap.awaiting(") < page.index('role="alert"')
+    assert page.count("<body>") == 1 and page.rstrip().endswith("</html>") and "geomap.done(" not in page
+    assert "the database went away" in caplog.text and "the database went away" not in page

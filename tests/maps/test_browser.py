@@ -6,11 +6,12 @@ fails if the page tried one, if any request failed, or if the console shows an e
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from builders import SOURCE, group, incident, load_features, site, zone
+from cachetools import LRUCache
 from conftest import ROOT, fresh_database, serving
 from shapely import Point, unary_union
 from shapely.geometry import shape
@@ -145,6 +146,25 @@ def test_counted_selection_map_loads_offline(watched, seeded_url, monkeypatch):
     monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
     watched.open(f"{seeded_url}/maps")
     assert watched.count("path.gm-cell") > 0 and watched.count("path.gm-incident") == 0
+    watched.assert_clean()
+
+
+def test_a_counted_map_draws_its_cells_last_and_they_follow_the_time_slider(watched, seeded_url, seeded_app,
+                                                                            monkeypatch):
+    """The page draws the map while the server counts (maps.selection_steps): the cells, their
+    legend and the data version come last, and the time slider, drawn before them, still moves them."""
+    monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
+    monkeypatch.setattr(maps.cache, "SCENES", LRUCache(16))  # counted for this page, not recalled
+    page = watched.open(f"{seeded_url}/maps")
+    scene = maps.selection_scene(seeded_app.extensions["geomap.engine"], maps.Selection())
+    calls = [name for name, _ in page.evaluate("geomap.timings")]
+    assert calls.index("time") < calls.index("cells") < calls.index("legend")
+    assert scene.data_version in page.inner_text(".gm-legend .gm-note")
+    assert watched.count("path.gm-cell") == len({c.bbox for c in scene.cells})
+    page.select_option(".gm-time-window", "7")
+    since = scene.on - timedelta(days=7)
+    recent = {c.bbox for c in scene.cells if c.period_start <= scene.on and c.period_end >= since}
+    assert 0 < watched.count("path.gm-cell") == len(recent) < len({c.bbox for c in scene.cells})
     watched.assert_clean()
 
 

@@ -111,7 +111,7 @@ def test_map_bounds_read_the_index_alone_and_match_brute_force(engine):
     points = [tuple(float(v) for v in wkt[6:-1].split()) for wkt, _, _ in rows]
     assert bounds == {"west": min(p[0] for p in points), "south": min(p[1] for p in points),
                       "east": max(p[0] for p in points), "north": max(p[1] for p in points),
-                      "first": min(r[1] for r in rows), "last": max(r[2] for r in rows)}
+                      "first": min(r[1] for r in rows), "last": max(r[2] for r in rows), "n": len(rows)}
     assert "Index Only Scan using incidents_map_columns" in plan, plan
 
 

@@ -307,6 +307,7 @@
     G.updaters.forEach(function (update) { update(day, window, from); });
     G.day = day;
     G.window = window;
+    G.from = from;
   };
 
   /* Incidents counted on the server per grid cell and period. One marker per grid cell shows
@@ -366,7 +367,13 @@
     }
     G.updaters.push(update);
     if (!data.timed) update(null, "all", null);  // with a time slider, its first update draws them
+    else if (G.day !== undefined) update(G.day, G.window, G.from);  // unless it came first (awaiting)
   };
+
+  /* A layer whose data the server sends after the rest of the map (the cells, counted while the
+     browser draws the rest): its parent waits here, in `geomap.awaited`, for the call that draws it. */
+  G.awaited = {};
+  G.awaiting = function (parent, name) { G.awaited[name] = parent; };
 
   /* The time slider: one date for incidents and zones together. */
   G.time = function (map, opts) {
