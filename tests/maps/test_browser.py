@@ -141,10 +141,67 @@ def test_selection_map_and_its_embed_load_offline(watched, seeded_url, seeded_ap
     watched.assert_clean()
 
 
-def test_counted_selection_map_loads_offline(watched, seeded_url, monkeypatch):
+def test_counted_selection_map_draws_its_cells_on_a_canvas_that_answers_as_circles_would(
+        watched, seeded_url, seeded_app, monkeypatch):
+    """Counted cells are circles on one canvas (geomap.CellCanvas), not SVG paths: one marker for
+    each grid cell with incidents (grouped here from the scene's cells), a click at a cell's pixel
+    opens its popup with its count, the pointer over it is a hand, and a zone with no cell over
+    it still answers its own clicks and hovers (the canvas lets those events through)."""
     monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
-    watched.open(f"{seeded_url}/maps")
-    assert watched.count("path.gm-cell") > 0 and watched.count("path.gm-incident") == 0
+    scene = maps.selection_scene(seeded_app.extensions["geomap.engine"], maps.Selection())
+    totals: dict[tuple, int] = {}
+    for cell in scene.cells:
+        totals[cell.bbox] = totals.get(cell.bbox, 0) + cell.count
+    assert scene.aggregated and len(totals) > 1
+    page = watched.open(f"{seeded_url}/maps")
+    assert watched.count(".leaflet-gmIncidents-pane canvas") == 1
+    assert watched.count(".leaflet-gmIncidents-pane path") == 0 and watched.count("path.gm-incident") == 0
+    assert page.evaluate("geomap.cellMarkers.filter(m => geomap.map.hasLayer(m)).length") == len(totals)
+    assert page.evaluate("geomap.cellCanvas._counts.length") == sum(n >= 25 for n in totals.values())
+    # The largest cell whose centre nothing above the cells covers (a site, a control).
+    x, y = page.evaluate("""() => {
+      const map = geomap.map, box = map.getContainer().getBoundingClientRect(), found = [];
+      geomap.cellMarkers.filter(m => map.hasLayer(m)).forEach(m => {
+        const p = map.latLngToContainerPoint(m.getLatLng()), x = box.left + p.x, y = box.top + p.y;
+        const el = document.elementFromPoint(x, y);
+        if (el && !el.closest(".leaflet-control-container, .leaflet-gmSites-pane, .leaflet-gmLabels-pane"))
+          found.push([m.getRadius(), x, y]);
+      });
+      found.sort((a, b) => b[0] - a[0]);
+      return found[0].slice(1);
+    }""")
+    assert page.evaluate("getComputedStyle(geomap.map.getContainer()).cursor") != "pointer"
+    page.mouse.move(x, y)
+    page.wait_for_timeout(50)
+    assert page.evaluate("getComputedStyle(geomap.map.getContainer()).cursor") == "pointer"
+    page.mouse.click(x, y)
+    popup = page.inner_text(".leaflet-popup-content")
+    bbox = tuple(float(v) for v in page.get_attribute(".leaflet-popup-content a", "href").split("bbox=")[1].split(","))
+    (expected,) = [n for b, n in totals.items() if all(abs(u - v) < 1e-5 for u, v in zip(b, bbox, strict=True))]
+    assert popup.startswith(f"{expected:,} incidents"), popup
+    page.evaluate("geomap.map.closePopup() && 0")
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(500)  # the popup's pan has ended
+    # A point inside a zone that no cell covers: the zone's tooltip on hover, its popup on click.
+    point = page.evaluate("""() => {
+      const map = geomap.map, cells = geomap.cellMarkers.filter(m => map.hasLayer(m));
+      for (const path of document.querySelectorAll(".leaflet-gmZones-pane path")) {
+        const b = path.getBoundingClientRect();
+        for (let i = 1; i < 20; i++) for (let j = 1; j < 20; j++) {
+          const x = b.left + b.width * i / 20, y = b.top + b.height * j / 20;
+          const lp = map.mouseEventToLayerPoint({clientX: x, clientY: y});
+          if (document.elementFromPoint(x, y) === path && !cells.some(m => m._containsPoint(lp))) return [x, y];
+        }
+      }
+      return null;
+    }""")
+    assert point is not None
+    names = [z.name for z in scene.shown_zones()]
+    page.mouse.move(point[0] + 1, point[1] + 1)
+    page.mouse.move(*point)
+    assert page.inner_text(".leaflet-tooltip").split("\n")[0] in names
+    page.mouse.click(*point)
+    assert page.inner_text(".leaflet-popup-content h3") in names
     watched.assert_clean()
 
 
