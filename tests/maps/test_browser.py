@@ -6,12 +6,14 @@ fails if the page tried one, if any request failed, or if the console shows an e
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
 from builders import SOURCE, group, incident, load_features, site, zone
 from conftest import ROOT, fresh_database, serving
+from geographiclib.geodesic import Geodesic
 from shapely import Point, unary_union
 from shapely.geometry import shape
 
@@ -258,8 +260,52 @@ def test_cli_html_opens_offline_from_a_file(watched, seeded_app, tmp_path):
     scene = maps.focus_scene(seeded_app.extensions["geomap.engine"], K1)
     path = tmp_path / "k1.html"
     path.write_text(maps.interactive(scene, embed=True).document(scene.title), encoding="utf-8")
-    watched.open(path.as_uri())
+    page = watched.open(path.as_uri())
     assert watched.incidents_shown() == len(scene.shown_incidents())
+    # the measure plugin, not run at load, runs from the file itself when the tool is first used
+    assert page.evaluate("typeof L.Control.Measure") == "undefined"
+    hover(page, ".leaflet-control-measure-toggle")
+    page.wait_for_function("window.geomap.measureControl !== undefined")
+    assert page.is_visible(".leaflet-control-measure .js-start")
+    watched.assert_clean()
+
+
+def hover(page, selector: str) -> None:
+    """The mouse onto the element's centre (Playwright's `hover` retries while the element it
+    hovered is replaced, as the measure tool's button is once its plugin has loaded)."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_measure_tool_loads_its_plugin_on_first_use_and_measures_the_geodesic_distance(watched, seeded_url):
+    """The page does not run leaflet-measure at load; hovering the tool's button loads it (from
+    the app), puts its control where the button was, opened, and a two-click measurement reads
+    the distance GeographicLib gives between the two clicked points (within 0.5 %)."""
+    page = watched.open(f"{seeded_url}/maps/incidents/{K1}")
+    corner = "Array.from(document.querySelector('.leaflet-top.leaflet-left').children).map(e => e.className)"
+    before = page.evaluate(corner)
+    assert page.evaluate("typeof L.Control.Measure") == "undefined" and watched.count(".leaflet-control-measure") == 1
+    assert not page.is_visible(".leaflet-control-measure .js-start")
+    hover(page, ".leaflet-control-measure-toggle")
+    page.wait_for_function("window.geomap.measureControl !== undefined")
+    assert page.evaluate(corner) == before and watched.count(".leaflet-control-measure") == 1
+    assert page.is_visible(".leaflet-control-measure .js-start")  # opened, as the plugin opens on hover
+    page.click(".leaflet-control-measure .js-start")
+    clicks = page.evaluate("""() => {
+      const map = geomap.map, box = map.getContainer().getBoundingClientRect(), size = map.getSize();
+      return [[0.3, 0.35], [0.7, 0.75]].map(([fx, fy]) => [box.left + Math.round(size.x * fx), box.top + Math.round(size.y * fy)]);
+    }""")
+    for x, y in clicks:
+        page.mouse.click(x, y)
+        page.wait_for_timeout(100)
+    (a, b) = page.evaluate("""(clicks) => clicks.map(([x, y]) => {
+      const box = geomap.map.getContainer().getBoundingClientRect();
+      const at = geomap.map.containerPointToLatLng([x - box.left, y - box.top]); return [at.lat, at.lng]; })""", clicks)
+    text = page.inner_text(".leaflet-control-measure .js-results")
+    km = float(re.search(r"Path distance ([0-9.,]+) Kilometers", text).group(1).replace(",", ""))
+    expected = Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1])["s12"] / 1000
+    assert abs(km - expected) < 0.005 * expected, (km, expected, text)
+    page.click(".leaflet-control-measure .js-finish")
     watched.assert_clean()
 
 

@@ -590,9 +590,72 @@
     control.addTo(map);
   };
 
+  /* A script the map needs only when a tool is first used, named by geomap.layers.assets
+     (`lazy_js`): a tag `gm-lazy-<name>` with its URL (data-src) or, in a page with its assets
+     inline, its text. `done` runs once the script has run. */
+  function lazyScript(name, done, failed) {
+    var tag = document.getElementById("gm-lazy-" + name), script = document.createElement("script");
+    if (tag && tag.getAttribute("data-src")) {
+      script.src = tag.getAttribute("data-src");
+      script.onload = done;
+      script.onerror = failed;
+      document.head.appendChild(script);
+    } else if (tag) {
+      script.text = tag.textContent;  // runs as it is inserted
+      document.head.appendChild(script);
+      done();
+    } else failed();
+  }
+
+  /* The measure tool (leaflet-measure): a light control in its place, the same button, which
+     loads the plugin's 105 KB script when it is first hovered, focused or clicked, and then puts
+     the plugin's own control where it stood, opened as the plugin opens it on hover (the page's
+     load no longer evaluates the script nor builds the control: see the commit that made it). */
+  G.measure = function (map, opts) {
+    var stub = L.control({position: opts.position}), state = "idle", wanted = false;
+    stub.onAdd = function () {
+      var div = L.DomUtil.create("div", "leaflet-control-measure leaflet-control");
+      div.setAttribute("aria-haspopup", "true");
+      var toggle = L.DomUtil.create("a", "leaflet-control-measure-toggle js-toggle", div);
+      toggle.href = "#";
+      toggle.title = "Measure distances and areas";
+      toggle.textContent = "Measure";
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      div.addEventListener("mouseenter", load);
+      toggle.addEventListener("focus", load);
+      toggle.addEventListener("click", function (e) { e.preventDefault(); wanted = true; load(); });
+      return div;
+    };
+    function load() {
+      if (state !== "idle") return;
+      state = "loading";
+      lazyScript("leaflet_measure_js", swap, function () { state = "idle"; });
+    }
+    function swap() {
+      // Folium's fix for leaflet-measure with Leaflet >= 1.8 (ljagis/leaflet-measure#171)
+      L.Control.Measure.include({
+        _setCaptureMarkerIcon: function () {
+          this._captureMarker.options.autoPanOnFocus = false;
+          this._captureMarker.setIcon(L.divIcon({iconSize: this._map.getSize().multiplyBy(2)}));
+        }
+      });
+      var old = stub.getContainer(), hovered = old.matches(":hover"), focused = old.contains(document.activeElement);
+      var control = new L.Control.Measure(opts);
+      map.addControl(control);
+      old.parentNode.insertBefore(control.getContainer(), old);
+      map.removeControl(stub);
+      G.measureControl = control;
+      state = "done";
+      if (hovered || focused || wanted) control._expand();
+    }
+    stub.addTo(map);
+    G.measureStub = stub;
+  };
+
   /* How long each drawing call took, in milliseconds (for benchmarks: geomap.timings). */
   G.timings = [];
-  ["basemap", "points", "circles", "shapes", "labels", "cells", "time", "legend", "init"].forEach(function (name) {
+  ["basemap", "points", "circles", "shapes", "labels", "cells", "time", "legend", "measure", "init"].forEach(function (name) {
     var draw = G[name];
     G[name] = function () {
       var t = performance.now(), result = draw.apply(G, arguments);
