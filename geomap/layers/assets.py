@@ -117,12 +117,27 @@ def tags(items, mode: str) -> str:
     return "\n".join(_tag(item, kind, mode) for kind, item in items)
 
 
+def lazy_tag(name: str, item: Asset, mode: str) -> str:
+    """A script the page runs only when asked (geomap.js's `lazyScript`): a tag that does not
+    run, `gm-lazy-<name>`, holding the script's URL (data-src) or, inline, its text."""
+    if mode == INLINE:
+        text = re.sub(r"</(script)", r"<\\/\1", item.text, flags=re.I)
+        return f'<script type="text/plain" id="gm-lazy-{name}">{text}</script>'
+    return f'<script type="text/plain" id="gm-lazy-{name}" data-src="{mode.rstrip("/")}/{item.name}"></script>'
+
+
 def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset()) -> list[Asset]:
     """Point every asset of the elements under `figure` at the app (mode = a base URL such as
     `/maps/assets`) or inline them (mode = INLINE); call it after the map is complete. Assets
-    whose names are in `sent` are left out (the page's head already linked them)."""
+    whose names are in `sent` are left out (the page's head already linked them). An element's
+    `lazy_js` scripts are not run by the page: each gets a `lazy_tag` for the runtime to load."""
     wanted: dict[str, tuple[str, Asset]] = {}
+    lazy: dict[str, Asset] = {}
     for element in _walk(figure):
+        for name, url in getattr(element, "lazy_js", ()) or ():
+            lazy.setdefault(name, asset(url))
+        if getattr(element, "lazy_js", None):
+            element.lazy_js = []
         for kind, attr in (("css", "default_css"), ("js", "default_js")):
             for name, url in getattr(element, attr, ()) or ():
                 wanted.setdefault(name, (kind, asset(url)))
@@ -133,4 +148,6 @@ def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset()) -> l
     ordered = [(name, entry) for name, entry in ordered if entry[1].name not in sent]
     for name, (kind, item) in ordered:
         figure.header.add_child(Raw(_tag(item, kind, mode)), name=f"gm-asset-{name}")
+    for name, item in lazy.items():
+        figure.header.add_child(Raw(lazy_tag(name, item, mode)), name=f"gm-lazy-{name}")
     return [item for _, (_, item) in ordered]

@@ -23,6 +23,15 @@ from geomap.layers.text import script_json
 LEAFLET_ONLY = ("leaflet", "leaflet_css")
 
 
+class MeasureCall(JsCall):
+    """The measure tool (Folium's MeasureControl: leaflet-measure, its options and Folium's fix):
+    its style sheet linked, its script loaded by the runtime when the tool is first used
+    (geomap.measure; `lazy_js`, see geomap.layers.assets.localise)."""
+
+    default_css = [*JsCall.default_css, *MeasureControl.default_css]
+    lazy_js = list(MeasureControl.default_js)
+
+
 @dataclass(frozen=True)
 class Rendered:
     """The parts of a rendered map, to place in a page: head (assets, styles), body, script."""
@@ -57,8 +66,9 @@ def build(scene: Scene, layers: Sequence[Layer], embed: bool = False) -> folium.
         layer.to_folium(fmap, scene)
     if not scene.pending:  # else the legend comes with the rest (`later`)
         fmap.add_child(JsCall("legend", legend_args(scene, drawn, embed)))
-    MeasureControl(position="topleft", primary_length_unit="kilometers", secondary_length_unit="miles",
-                   primary_area_unit="sqkilometers", secondary_area_unit="hectares").add_to(fmap)
+    fmap.add_child(MeasureCall("measure", {"position": "topleft", "primaryLengthUnit": "kilometers",
+                                           "secondaryLengthUnit": "miles", "primaryAreaUnit": "sqkilometers",
+                                           "secondaryAreaUnit": "hectares"}))
     Fullscreen(position="topleft", title="Full screen", title_cancel="Leave full screen").add_to(fmap)
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     if not scene.pending:
@@ -84,9 +94,10 @@ def legend_args(scene: Scene, drawn: Sequence[Layer], embed: bool) -> dict:
 @cache
 def common_assets() -> tuple[tuple[str, Asset], ...]:
     """The (kind, asset) pairs every interactive map links, in page order (CSS, then scripts:
-    Leaflet, geomap's runtime, the basemap's data, the measure and full-screen plugins). A page
+    Leaflet, geomap's runtime, the basemap's data, the full-screen plugin; the measure plugin's
+    style sheet, not its script, which the runtime loads when the tool is first used). A page
     can link them in its head before its map is computed (see geomap.api.map_pages)."""
-    owners = (folium.Map, JsCall, BasemapCall, MeasureControl, Fullscreen)
+    owners = (folium.Map, JsCall, BasemapCall, MeasureCall, Fullscreen)
     pairs: dict[str, tuple[str, Asset]] = {}
     for kind, attr in (("css", "default_css"), ("js", "default_js")):
         for owner in owners:

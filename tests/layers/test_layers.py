@@ -192,9 +192,12 @@ def test_every_layer_has_a_legend_with_escaped_names(scene):
 
 def test_controls_are_all_there_and_assets_are_local(scene):
     html = page(scene, names())
-    for control in ("L.control.scale", "L.Control.Measure", "L.control.fullscreen", "L.control.layers",
+    for control in ("L.control.scale", "geomap.measure(", "L.control.fullscreen", "L.control.layers",
                     "geomap.time(", "geomap.legend(", "geomap.done("):
         assert control in html, control
+    # the measure plugin's script is not run by the page: a tag names it, for the runtime to load
+    (lazy,) = re.findall(r'<script type="text/plain" id="gm-lazy-leaflet_measure_js" data-src="([^"]+)"></script>', html)
+    assert lazy.startswith(ASSETS + "/leaflet-measure.") and "L.Control.Measure" not in html
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert urls and all(u.startswith(ASSETS + "/") for u in urls), urls
     assert "cdn" not in " ".join(urls) and "jquery" not in html.lower()

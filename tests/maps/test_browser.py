@@ -6,6 +6,7 @@ fails if the page tried one, if any request failed, or if the console shows an e
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ import pytest
 from builders import SOURCE, group, incident, load_features, site, zone
 from cachetools import LRUCache
 from conftest import ROOT, fresh_database, serving
+from geographiclib.geodesic import Geodesic
 from shapely import Point, unary_union
 from shapely.geometry import shape
 
@@ -142,10 +144,67 @@ def test_selection_map_and_its_embed_load_offline(watched, seeded_url, seeded_ap
     watched.assert_clean()
 
 
-def test_counted_selection_map_loads_offline(watched, seeded_url, monkeypatch):
+def test_counted_selection_map_draws_its_cells_on_a_canvas_that_answers_as_circles_would(
+        watched, seeded_url, seeded_app, monkeypatch):
+    """Counted cells are circles on one canvas (geomap.CellCanvas), not SVG paths: one marker for
+    each grid cell with incidents (grouped here from the scene's cells), a click at a cell's pixel
+    opens its popup with its count, the pointer over it is a hand, and a zone with no cell over
+    it still answers its own clicks and hovers (the canvas lets those events through)."""
     monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
-    watched.open(f"{seeded_url}/maps")
-    assert watched.count("path.gm-cell") > 0 and watched.count("path.gm-incident") == 0
+    scene = maps.selection_scene(seeded_app.extensions["geomap.engine"], maps.Selection())
+    totals: dict[tuple, int] = {}
+    for cell in scene.cells:
+        totals[cell.bbox] = totals.get(cell.bbox, 0) + cell.count
+    assert scene.aggregated and len(totals) > 1
+    page = watched.open(f"{seeded_url}/maps")
+    assert watched.count(".leaflet-gmIncidents-pane canvas") == 1
+    assert watched.count(".leaflet-gmIncidents-pane path") == 0 and watched.count("path.gm-incident") == 0
+    assert page.evaluate("geomap.cellMarkers.filter(m => geomap.map.hasLayer(m)).length") == len(totals)
+    assert page.evaluate("geomap.cellCanvas._counts.length") == sum(n >= 25 for n in totals.values())
+    # The largest cell whose centre nothing above the cells covers (a site, a control).
+    x, y = page.evaluate("""() => {
+      const map = geomap.map, box = map.getContainer().getBoundingClientRect(), found = [];
+      geomap.cellMarkers.filter(m => map.hasLayer(m)).forEach(m => {
+        const p = map.latLngToContainerPoint(m.getLatLng()), x = box.left + p.x, y = box.top + p.y;
+        const el = document.elementFromPoint(x, y);
+        if (el && !el.closest(".leaflet-control-container, .leaflet-gmSites-pane, .leaflet-gmLabels-pane"))
+          found.push([m.getRadius(), x, y]);
+      });
+      found.sort((a, b) => b[0] - a[0]);
+      return found[0].slice(1);
+    }""")
+    assert page.evaluate("getComputedStyle(geomap.map.getContainer()).cursor") != "pointer"
+    page.mouse.move(x, y)
+    page.wait_for_timeout(50)
+    assert page.evaluate("getComputedStyle(geomap.map.getContainer()).cursor") == "pointer"
+    page.mouse.click(x, y)
+    popup = page.inner_text(".leaflet-popup-content")
+    bbox = tuple(float(v) for v in page.get_attribute(".leaflet-popup-content a", "href").split("bbox=")[1].split(","))
+    (expected,) = [n for b, n in totals.items() if all(abs(u - v) < 1e-5 for u, v in zip(b, bbox, strict=True))]
+    assert popup.startswith(f"{expected:,} incidents"), popup
+    page.evaluate("geomap.map.closePopup() && 0")
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(500)  # the popup's pan has ended
+    # A point inside a zone that no cell covers: the zone's tooltip on hover, its popup on click.
+    point = page.evaluate("""() => {
+      const map = geomap.map, cells = geomap.cellMarkers.filter(m => map.hasLayer(m));
+      for (const path of document.querySelectorAll(".leaflet-gmZones-pane path")) {
+        const b = path.getBoundingClientRect();
+        for (let i = 1; i < 20; i++) for (let j = 1; j < 20; j++) {
+          const x = b.left + b.width * i / 20, y = b.top + b.height * j / 20;
+          const lp = map.mouseEventToLayerPoint({clientX: x, clientY: y});
+          if (document.elementFromPoint(x, y) === path && !cells.some(m => m._containsPoint(lp))) return [x, y];
+        }
+      }
+      return null;
+    }""")
+    assert point is not None
+    names = [z.name for z in scene.shown_zones()]
+    page.mouse.move(point[0] + 1, point[1] + 1)
+    page.mouse.move(*point)
+    assert page.inner_text(".leaflet-tooltip").split("\n")[0] in names
+    page.mouse.click(*point)
+    assert page.inner_text(".leaflet-popup-content h3") in names
     watched.assert_clean()
 
 
@@ -160,11 +219,12 @@ def test_a_counted_map_draws_its_cells_last_and_they_follow_the_time_slider(watc
     calls = [name for name, _ in page.evaluate("geomap.timings")]
     assert calls.index("time") < calls.index("cells") < calls.index("legend")
     assert scene.data_version in page.inner_text(".gm-legend .gm-note")
-    assert watched.count("path.gm-cell") == len({c.bbox for c in scene.cells})
+    drawn = "geomap.cellMarkers.filter(m => geomap.map.hasLayer(m)).length"
+    assert page.evaluate(drawn) == len({c.bbox for c in scene.cells})
     page.select_option(".gm-time-window", "7")
     since = scene.on - timedelta(days=7)
     recent = {c.bbox for c in scene.cells if c.period_start <= scene.on and c.period_end >= since}
-    assert 0 < watched.count("path.gm-cell") == len(recent) < len({c.bbox for c in scene.cells})
+    assert 0 < page.evaluate(drawn) == len(recent) < len({c.bbox for c in scene.cells})
     watched.assert_clean()
 
 
@@ -221,8 +281,52 @@ def test_cli_html_opens_offline_from_a_file(watched, seeded_app, tmp_path):
     scene = maps.focus_scene(seeded_app.extensions["geomap.engine"], K1)
     path = tmp_path / "k1.html"
     path.write_text(maps.interactive(scene, embed=True).document(scene.title), encoding="utf-8")
-    watched.open(path.as_uri())
+    page = watched.open(path.as_uri())
     assert watched.incidents_shown() == len(scene.shown_incidents())
+    # the measure plugin, not run at load, runs from the file itself when the tool is first used
+    assert page.evaluate("typeof L.Control.Measure") == "undefined"
+    hover(page, ".leaflet-control-measure-toggle")
+    page.wait_for_function("window.geomap.measureControl !== undefined")
+    assert page.is_visible(".leaflet-control-measure .js-start")
+    watched.assert_clean()
+
+
+def hover(page, selector: str) -> None:
+    """The mouse onto the element's centre (Playwright's `hover` retries while the element it
+    hovered is replaced, as the measure tool's button is once its plugin has loaded)."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_measure_tool_loads_its_plugin_on_first_use_and_measures_the_geodesic_distance(watched, seeded_url):
+    """The page does not run leaflet-measure at load; hovering the tool's button loads it (from
+    the app), puts its control where the button was, opened, and a two-click measurement reads
+    the distance GeographicLib gives between the two clicked points (within 0.5 %)."""
+    page = watched.open(f"{seeded_url}/maps/incidents/{K1}")
+    corner = "Array.from(document.querySelector('.leaflet-top.leaflet-left').children).map(e => e.className)"
+    before = page.evaluate(corner)
+    assert page.evaluate("typeof L.Control.Measure") == "undefined" and watched.count(".leaflet-control-measure") == 1
+    assert not page.is_visible(".leaflet-control-measure .js-start")
+    hover(page, ".leaflet-control-measure-toggle")
+    page.wait_for_function("window.geomap.measureControl !== undefined")
+    assert page.evaluate(corner) == before and watched.count(".leaflet-control-measure") == 1
+    assert page.is_visible(".leaflet-control-measure .js-start")  # opened, as the plugin opens on hover
+    page.click(".leaflet-control-measure .js-start")
+    clicks = page.evaluate("""() => {
+      const map = geomap.map, box = map.getContainer().getBoundingClientRect(), size = map.getSize();
+      return [[0.3, 0.35], [0.7, 0.75]].map(([fx, fy]) => [box.left + Math.round(size.x * fx), box.top + Math.round(size.y * fy)]);
+    }""")
+    for x, y in clicks:
+        page.mouse.click(x, y)
+        page.wait_for_timeout(100)
+    (a, b) = page.evaluate("""(clicks) => clicks.map(([x, y]) => {
+      const box = geomap.map.getContainer().getBoundingClientRect();
+      const at = geomap.map.containerPointToLatLng([x - box.left, y - box.top]); return [at.lat, at.lng]; })""", clicks)
+    text = page.inner_text(".leaflet-control-measure .js-results")
+    km = float(re.search(r"Path distance ([0-9.,]+) Kilometers", text).group(1).replace(",", ""))
+    expected = Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1])["s12"] / 1000
+    assert abs(km - expected) < 0.005 * expected, (km, expected, text)
+    page.click(".leaflet-control-measure .js-finish")
     watched.assert_clean()
 
 

@@ -310,18 +310,146 @@
     G.from = from;
   };
 
+  /* The counted cells' circles and their counts, drawn on one canvas (Leaflet's canvas renderer)
+     instead of ~350 SVG paths and ~270 label elements: the page's first layout and paint lose
+     them (measured: see the commit that made it). Counts are drawn after the circles, for the
+     circles on the map only (the layer control can take the cells off).
+
+     Leaflet's canvas takes every mouse event over the whole map, which would cut the zones
+     under it off from their popups and tooltips. This canvas lets events through
+     (pointer-events: none) and takes back only those a cell is under, as an SVG circle would:
+     a capture listener on the map's container hands such an event to the renderer, as if it
+     had hit the canvas, and Leaflet's own handling of it then sees the canvas as its target
+     (so the zone underneath gets nothing, and the map gets it once). Events on anything drawn
+     above the cells' pane (sites, popups, controls) are left alone. */
+  var ROUTED = ["click", "dblclick", "mousedown", "mouseup", "contextmenu", "mousemove", "mouseover", "mouseout"];
+
+  var CellCanvas = L.Canvas.extend({
+    initialize: function (options) {
+      L.Canvas.prototype.initialize.call(this, options);
+      this._counts = [];
+    },
+    onAdd: function (map) {
+      L.Canvas.prototype.onAdd.call(this, map);
+      this._container.style.pointerEvents = "none";
+      var self = this, find = map._findEventTargets, fire = map._fireDOMEvent;
+      if (!map._gmRouted) {  // the map's handling of an event taken by a canvas (once per map)
+        map._gmRouted = true;
+        map._findEventTargets = function (e, type) {
+          return find.call(this, e._gmCanvas ? {target: e._gmCanvas, relatedTarget: e.relatedTarget} : e, type);
+        };
+        map._fireDOMEvent = function (e, type, canvasTargets) {
+          if (e._gmCanvas && !e._gmCanvas._gmRouting) return;  // the renderer handles it
+          return fire.call(this, e, type, canvasTargets);
+        };
+      }
+      this._route = function (e) { self._routeEvent(e); };
+      ROUTED.forEach(function (type) { map.getContainer().addEventListener(type, self._route, true); });
+      map.on("dragstart", this._noPointer, this);
+    },
+    onRemove: function (map) {
+      var self = this;
+      ROUTED.forEach(function (type) { map.getContainer().removeEventListener(type, self._route, true); });
+      map.off("dragstart", this._noPointer, this);
+      this._noPointer();
+      L.Canvas.prototype.onRemove.call(this, map);
+    },
+    _noPointer: function () {
+      if (this._map) L.DomUtil.removeClass(this._map.getContainer(), "gm-pointer");
+    },
+    /* Whether the element an event hit lies under this canvas (the map itself, or a pane with a
+       lower z-index: zones, basemap); controls, popups, sites and labels are above it. */
+    _below: function (el) {
+      var map = this._map;
+      if (el === map.getContainer() || el === map.getPane("mapPane")) return true;
+      var pane = el.closest ? el.closest(".leaflet-pane") : null;
+      if (!pane || !map.getContainer().contains(pane)) return false;
+      if (pane === map.getPane("mapPane")) return true;
+      return Number(getComputedStyle(pane).zIndex) < Number(getComputedStyle(this.getPane()).zIndex);
+    },
+    _hit: function (e) {
+      var point = this._map.mouseEventToLayerPoint(e), hit = null;
+      for (var order = this._drawFirst; order; order = order.next) {
+        if (order.layer.options.interactive && order.layer._containsPoint(point)) hit = order.layer;
+      }
+      return hit;
+    },
+    _routeEvent: function (e) {
+      var map = this._map, container = map.getContainer(), canvas = this._container;
+      if (e._gmCanvas || map._animatingZoom) return;
+      var leaving = e.type === "mouseout" && !(e.relatedTarget && container.contains(e.relatedTarget));
+      var over = !leaving && this._below(e.target) && !!this._hit(e);
+      if (e.type === "mousemove" && over !== !!this._over) {
+        // Onto a cell from what lies under it, or back: that thing is left, or entered again.
+        var synthetic = {type: over ? "mouseout" : "mouseover", target: e.target, relatedTarget: canvas,
+                         clientX: e.clientX, clientY: e.clientY};
+        fire.call(map, synthetic, synthetic.type);
+      }
+      this._over = over;
+      if (!over) {
+        if (this._hoveredLayer && (e.type === "mousemove" || leaving)) this._handleMouseOut(e);
+        this._noPointer();
+        return;
+      }
+      e._gmCanvas = canvas;  // Leaflet's handling sees the canvas as the target
+      canvas._gmRouting = true;
+      try {
+        if (e.type === "mousemove") this._onMouseMove(e);
+        else if (e.type !== "mouseover" && e.type !== "mouseout") this._onClick(e);
+      } finally {
+        canvas._gmRouting = false;
+      }
+      L.DomUtil[this._hoveredLayer ? "addClass" : "removeClass"](container, "gm-pointer");
+    },
+    setCounts: function (items) {
+      this._counts = items;
+      this._all = true;
+      if (this._map) this._redrawRequest = this._redrawRequest || L.Util.requestAnimFrame(this._redraw, this);
+    },
+    _redraw: function () {
+      if (this._all) { this._redrawBounds = null; this._all = false; }
+      L.Canvas.prototype._redraw.call(this);
+    },
+    _draw: function () {
+      var bounds = this._redrawBounds, ctx = this._ctx, layers = this._layers;
+      L.Canvas.prototype._draw.call(this);
+      if (!this._counts.length) return;
+      ctx.save();
+      if (bounds) {
+        var size = bounds.getSize();
+        ctx.beginPath();
+        ctx.rect(bounds.min.x, bounds.min.y, size.x, size.y);
+        ctx.clip();
+      }
+      ctx.font = COUNT_FONT;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillStyle = "#ffffff";
+      ctx.shadowColor = "#000000";
+      ctx.shadowBlur = 2;  // as the labels' text-shadow: 0 0 2px #000
+      this._counts.forEach(function (c) {
+        if (layers[L.stamp(c.layer)] && c.layer._point) ctx.fillText(c.text, c.layer._point.x, c.layer._point.y);
+      });
+      ctx.restore();
+    }
+  });
+  var fire = L.Map.prototype._fireDOMEvent;
+  var COUNT_FONT = '700 11px system-ui, -apple-system, "Segoe UI", sans-serif';  // .leaflet-container's, bold
+  G.CellCanvas = CellCanvas;
+
   /* Incidents counted on the server per grid cell and period. One marker per grid cell shows
      the sum over the periods the time slider lets through, sized by that sum (area ~ count).
      Category labels and the drill-down URL arrive escaped; counts and dates are numbers and
      ISO dates, so the popup is built from safe parts only. */
   G.cells = function (parent, data) {
+    var canvas = new CellCanvas({pane: "gmIncidents"});
     var grids = data.grids.map(function (g) {
       return {g: g, cells: [], shown: false, counted: false,
-              marker: L.circleMarker([g[1], g[0]], {pane: "gmIncidents", className: "gm-cell", color: "#ffffff",
+              marker: L.circleMarker([g[1], g[0]], {pane: "gmIncidents", renderer: canvas, color: "#ffffff",
                                                     weight: 1.2, fillOpacity: 0.75, radius: 6})};
     });
-    var counts = new Labels("gmSites", []);
-    parent.addLayer(counts);
+    G.cellCanvas = canvas;
+    G.cellMarkers = grids.map(function (grid) { return grid.marker; });
     data.cells.forEach(function (c) { grids[c[0]].cells.push(c); });
     function number(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }  // 12,345
     function popup(grid, counts, order, n, first, last) {
@@ -359,11 +487,9 @@
           grid.bound = true;
         }
         if (!grid.shown) { parent.addLayer(grid.marker); grid.shown = true; }
-        if (n >= 25) {  // counts on the larger circles only
-          labels.push({at: [grid.g[1], grid.g[0]], cls: "gm-cell-count", html: "<span>" + number(n) + "</span>"});
-        }
+        if (n >= 25) labels.push({layer: grid.marker, text: number(n)});  // counts on the larger circles only
       });
-      counts.setItems(labels);
+      canvas.setCounts(labels);
     }
     G.updaters.push(update);
     if (!data.timed) update(null, "all", null);  // with a time slider, its first update draws them
@@ -471,9 +597,72 @@
     control.addTo(map);
   };
 
+  /* A script the map needs only when a tool is first used, named by geomap.layers.assets
+     (`lazy_js`): a tag `gm-lazy-<name>` with its URL (data-src) or, in a page with its assets
+     inline, its text. `done` runs once the script has run. */
+  function lazyScript(name, done, failed) {
+    var tag = document.getElementById("gm-lazy-" + name), script = document.createElement("script");
+    if (tag && tag.getAttribute("data-src")) {
+      script.src = tag.getAttribute("data-src");
+      script.onload = done;
+      script.onerror = failed;
+      document.head.appendChild(script);
+    } else if (tag) {
+      script.text = tag.textContent;  // runs as it is inserted
+      document.head.appendChild(script);
+      done();
+    } else failed();
+  }
+
+  /* The measure tool (leaflet-measure): a light control in its place, the same button, which
+     loads the plugin's 105 KB script when it is first hovered, focused or clicked, and then puts
+     the plugin's own control where it stood, opened as the plugin opens it on hover (the page's
+     load no longer evaluates the script nor builds the control: see the commit that made it). */
+  G.measure = function (map, opts) {
+    var stub = L.control({position: opts.position}), state = "idle", wanted = false;
+    stub.onAdd = function () {
+      var div = L.DomUtil.create("div", "leaflet-control-measure leaflet-control");
+      div.setAttribute("aria-haspopup", "true");
+      var toggle = L.DomUtil.create("a", "leaflet-control-measure-toggle js-toggle", div);
+      toggle.href = "#";
+      toggle.title = "Measure distances and areas";
+      toggle.textContent = "Measure";
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      div.addEventListener("mouseenter", load);
+      toggle.addEventListener("focus", load);
+      toggle.addEventListener("click", function (e) { e.preventDefault(); wanted = true; load(); });
+      return div;
+    };
+    function load() {
+      if (state !== "idle") return;
+      state = "loading";
+      lazyScript("leaflet_measure_js", swap, function () { state = "idle"; });
+    }
+    function swap() {
+      // Folium's fix for leaflet-measure with Leaflet >= 1.8 (ljagis/leaflet-measure#171)
+      L.Control.Measure.include({
+        _setCaptureMarkerIcon: function () {
+          this._captureMarker.options.autoPanOnFocus = false;
+          this._captureMarker.setIcon(L.divIcon({iconSize: this._map.getSize().multiplyBy(2)}));
+        }
+      });
+      var old = stub.getContainer(), hovered = old.matches(":hover"), focused = old.contains(document.activeElement);
+      var control = new L.Control.Measure(opts);
+      map.addControl(control);
+      old.parentNode.insertBefore(control.getContainer(), old);
+      map.removeControl(stub);
+      G.measureControl = control;
+      state = "done";
+      if (hovered || focused || wanted) control._expand();
+    }
+    stub.addTo(map);
+    G.measureStub = stub;
+  };
+
   /* How long each drawing call took, in milliseconds (for benchmarks: geomap.timings). */
   G.timings = [];
-  ["basemap", "points", "circles", "shapes", "labels", "cells", "time", "legend", "init"].forEach(function (name) {
+  ["basemap", "points", "circles", "shapes", "labels", "cells", "time", "legend", "measure", "init"].forEach(function (name) {
     var draw = G[name];
     G[name] = function () {
       var t = performance.now(), result = draw.apply(G, arguments);
@@ -485,6 +674,11 @@
   G.prepareBasemap();  // when the basemap's data came first
 
   G.done = function () {
+    var canvas = G.cellCanvas;
+    if (canvas && canvas._redrawRequest) {  // drawn now, not in the next frame: `drawn` means drawn
+      L.Util.cancelAnimFrame(canvas._redrawRequest);
+      canvas._redraw();
+    }
     if (G.map) { G.map.on("zoomend moveend", G.declutter); G.declutter(); }
     G.drawn = performance.now(); G.ready = true; document.documentElement.setAttribute("data-geomap-ready", "1"); };
 })();
