@@ -182,7 +182,7 @@ def main(argv=None) -> None:
                              "page's teardown (0: none, as before)")
     args = parser.parse_args(argv)
     cluster = Cluster(synth.BENCH_HOME)
-    cluster.start()
+    synth.start_like_us(cluster)
     synth.build(cluster, args.incidents, args.seed)
     database_url = cluster.url(synth.database_name(args.incidents, args.seed))
     engine = create_app({"DATABASE_URL": database_url}).extensions["geomap.engine"]

@@ -185,10 +185,14 @@ def _load() -> str:
 
 def start_cluster(port: int | None):
     """The bench cluster (bench/data/cluster), started here unless it runs already (then it is
-    left running at the end: someone else may be using it). Its port is `--port`, else the one in
+    left running at the end: someone else may be using it; restarted first if it runs in another
+    scheduling class than this run, `synth.start_like_us`). Its port is `--port`, else the one in
     bench/data/cluster/port; a taken port is an error, not a silent move to another. With
     neither, a free port is chosen, said, and written to that file for the next run."""
     sys.path.insert(0, str(BENCH.parent))
+    sys.path.insert(0, str(BENCH))
+    import synth
+
     from geomap.db.cluster import Cluster, free_port
 
     home = DATA / "cluster"
@@ -196,8 +200,10 @@ def start_cluster(port: int | None):
     if port is None and saved.exists():
         port = int(saved.read_text())
     cluster = Cluster(home, port=port)
-    if cluster.status().running:
-        print(f"bench cluster: already running on port {cluster.status().port}; left running at the end")
+    status = cluster.status()
+    if status.running:
+        synth.start_like_us(cluster)
+        print(f"bench cluster: already running on port {status.port}; left running at the end")
         return cluster, False
     if port is None:
         cluster.port = free_port()
