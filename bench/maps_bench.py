@@ -23,8 +23,10 @@ Targets: ours cold at least 10x faster than the naive map and 3x faster than Fas
 ours `geomap.drawn` if later (the moment `geomap.ready` became true), measured from navigation
 start in the browser, server time included for ours; the same viewport (1280 x 860) for every page. Each page loads
 R times, in turn, with a pause after each (`--settle`, 3 s) so that no measurement overlaps the
-previous page's teardown on a 2-core machine; medians are compared. The servers run in their own processes. Prints the
-times, the ratios and the HTML sizes.
+previous page's teardown on a 2-core machine; medians are compared. The servers run in their own
+processes, and they, the browser and the bench cluster's PostgreSQL in this process's scheduling
+class (`synth.start_like_us`: under `chrt -r 10`, a PostgreSQL left at the normal class waited
+behind the rest, and only our page queries it). Prints the times, the ratios and the HTML sizes.
 """
 from __future__ import annotations
 
