@@ -36,7 +36,8 @@ from geomap import create_app
 from geomap.api import cursors
 from geomap.db import counts, features
 from geomap.db.cluster import Cluster
-from geomap.db.features import STORED, feature_json
+from geomap.db.features import feature_json
+from geomap.db.stored import STORED
 
 DATA = Path(__file__).resolve().parent / "data"
 ITEMS = "/collections/incidents/items"

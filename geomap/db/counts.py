@@ -32,8 +32,9 @@ from sqlalchemy import Connection, Select, func, literal_column, select
 from sqlalchemy.exc import OperationalError
 
 from geomap.db import features
-from geomap.db.features import STORED, FeaturePage, where
+from geomap.db.features import FeaturePage
 from geomap.db.map_queries import change_stamps
+from geomap.db.stored import STORED, where
 from geomap.model.query import FeatureQuery
 
 EXACT_UP_TO = 200_000  # an estimate above this is the answer; at or below it, the rows are counted

@@ -30,7 +30,7 @@ from geomap.db.candidates import attributed_to
 from geomap.errors import BadRequest
 
 if TYPE_CHECKING:
-    from geomap.db.features import Stored
+    from geomap.db.stored import Stored
 
 COMPARISONS = {
     ast.Equal: lambda a, b: a == b, ast.NotEqual: lambda a, b: a != b, ast.LessThan: lambda a, b: a < b,

@@ -16,8 +16,9 @@ from sqlalchemy import Connection, Text, cast, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from geomap.db import migrate, staging
-from geomap.db.features import STORED, feature_json
+from geomap.db.features import feature_json
 from geomap.db.schema import groups, history
+from geomap.db.stored import STORED
 
 BATCH = 1000
 GROUP_COLUMNS = ("id", "name", "aliases", "kind", "color", "notes")

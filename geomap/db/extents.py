@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import Connection, func, select
 
-from geomap.db.features import STORED
+from geomap.db.stored import STORED
 from geomap.model.query import Collection
 
 

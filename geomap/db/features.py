@@ -1,5 +1,5 @@
-"""Feature queries (`geomap.model.query.FeatureQuery`) translated into SQL: small clause
-builders, every value bound. The HTTP API and `geomap export` run them.
+"""Feature queries (`geomap.model.query.FeatureQuery`) translated into SQL statements from the
+clauses of `geomap.db.stored`, every value bound. The HTTP API and `geomap export` run them.
 
 PostgreSQL builds each Feature's GeoJSON (json_build_object + ST_AsGeoJSON), so a page of
 features crosses into Python as text and leaves as bytes. The properties are exactly the data
@@ -17,76 +17,36 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
-    Date,
-    Integer,
     Select,
     Table,
     Text,
-    and_,
     bindparam,
     cast,
     func,
     literal_column,
     null,
-    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSON, aggregate_order_by
 
-from geomap.db import cql2, incarnation, keyset, prepared
 from geomap.db import crs as in_crs
-from geomap.db.candidates import attributed_to
+from geomap.db import incarnation, keyset, prepared
 from geomap.db.incarnation import Version
 from geomap.db.kept import Kept
 from geomap.db.keyset import OrderTerm
 from geomap.db.map_queries import change_stamp
-from geomap.db.reach import Geography, point, within
-from geomap.db.schema import attributions, control_zones, incidents, relations, sites
+from geomap.db.reach import Geography, point
+from geomap.db.schema import attributions, incidents
+from geomap.db.stored import STORED, Stored, crosses, where
 from geomap.model.crs import Crs
-from geomap.model.query import COLLECTIONS, Collection, FeatureQuery, Near, Page, order_kinds
-from geomap.model.records import PROPERTIES
+from geomap.model.query import Collection, FeatureQuery, Near, Page, order_kinds
 
 COORDINATE_DIGITS = 9  # ~0.1 mm: stored doubles survive an export/import round trip at this precision
-
-
-def _properties(collection: str) -> tuple[str, ...]:
-    """The properties of a collection's Features, in order: the fields of its record."""
-    return tuple(PROPERTIES[collection].model_fields)
-
-
-INCIDENT_PROPERTIES = _properties("incidents")
-
-
-@dataclass(frozen=True)
-class Stored:
-    """Where a collection (`geomap.model.query.COLLECTIONS`) is stored: its table, and the
-    properties of its Features in order (each a column, but for an incident's attributions)."""
-
-    collection: Collection
-    table: Table
-    properties: tuple[str, ...]
-    # A date window is stated on the two dates (not as a range overlap) and bounded below on the
-    # start date by the longest span (`longest_span`), so that the start-date B-tree walks it
-    # in the collection's date order (`Collection.order`) and stops after the page.
-    walks_dates: bool = False
-
-    def column(self, name: str) -> ColumnElement:
-        """The column of a property or queryable (a zone's `group` is its `group_id`)."""
-        return self.table.c["group_id" if name == "group" and self.collection.id == "control_zones" else name]
-
-
-STORED: dict[str, Stored] = {s.collection.id: s for s in (
-    Stored(COLLECTIONS["incidents"], incidents, INCIDENT_PROPERTIES, walks_dates=True),
-    Stored(COLLECTIONS["sites"], sites, _properties("sites")),
-    Stored(COLLECTIONS["control_zones"], control_zones, _properties("control_zones")),
-    Stored(COLLECTIONS["relations"], relations, _properties("relations")),
-)}
 
 
 @dataclass(frozen=True)
@@ -140,80 +100,6 @@ def _distance(table: Table, near: Near) -> ColumnElement:
     return func.ST_Distance(_geography(table.c.geom), point(near.lon, near.lat))
 
 
-# -- clauses --------------------------------------------------------------------------------
-
-def _bbox(stored: Stored, bbox: tuple[float, float, float, float], bbox_crs: Crs | None = None) -> ColumnElement:
-    """Within the box; a CRS84 box across the antimeridian (west > east) is its two halves."""
-    west, south, east, north = bbox
-    if bbox_crs is None and _crosses(bbox):
-        return or_(_bbox(stored, (west, south, 180.0, north)), _bbox(stored, (-180.0, south, east, north)))
-    envelope = func.ST_MakeEnvelope(*bbox, 4326) if bbox_crs is None else in_crs.envelope(bbox, bbox_crs)
-    # ST_Intersects brings its own `&&` for the index (PostGIS's support function): a second one
-    # would count the box's selectivity twice, and the planner then expects a dense box's page
-    # to be found among a few rows and sorts them all rather than walking an order (issue 16).
-    return func.ST_Intersects(stored.table.c.geom, envelope)
-
-
-def _crosses(bbox: tuple) -> bool:
-    """Whether a CRS84 box crosses the antimeridian (west > east). A box of bind parameters
-    (`_bound`'s, which never crosses) does not."""
-    return not isinstance(bbox[0], BindParameter) and bbox[0] > bbox[2]
-
-
-def _interval(stored: Stored, start: date | None, end: date | None, longest: bool = False) -> ColumnElement:
-    """Features whose own interval (dates, or validity with an open end) overlaps [start, end];
-    a null bound is open on either side.
-
-    As range overlap, so that the (geom, daterange) GiST index answers bbox and time together;
-    for a collection that `walks_dates`, as the two date tests, and with `longest` also the
-    start date at most the longest span (the `longest` parameter, `longest_span`) before the
-    window: no feature more, but a start for the start-date B-tree's walk.
-    """
-    first, last = (stored.column(c) for c in stored.collection.temporal)
-    if not stored.walks_dates:
-        return func.daterange(first, last, "[]").op("&&")(func.daterange(start, end, "[]"))
-    clauses = [] if end is None else [first <= end]
-    if start is not None:
-        clauses.append(last >= start)
-        if longest:
-            clauses += [first >= cast(start, Date) - bindparam("longest", type_=Integer), _longest_holds(stored)]
-    return and_(*clauses)
-
-
-def _longest_holds(stored: Stored) -> ColumnElement:
-    """No feature spans longer than the `longest` parameter (a one-time filter, read from
-    migration 0013's index): a longer span written since it was read empties the page, which
-    `page` then reads again."""
-    first, last = (stored.column(c) for c in stored.collection.temporal)
-    return select(func.coalesce(func.max(last - first), 0)).scalar_subquery() <= bindparam("longest", type_=Integer)
-
-
-def equals_clause(stored: Stored, name: str, values: tuple) -> ColumnElement:
-    """`name` is one of `values`; for incidents' `group`, any group an affirmative claim names."""
-    if stored.collection.id == "incidents" and name == "group":
-        return attributed_to(values)
-    return stored.column(name).in_(values)
-
-
-def _near(stored: Stored, near: Near) -> ColumnElement:
-    return within(stored.table.c.geom, near.lon, near.lat, near.radius_m)
-
-
-def where(stored: Stored, q: FeatureQuery, longest: bool = False) -> list[ColumnElement]:
-    """The clauses every matching feature meets (all of the query's criteria; not its page); with
-    `longest`, a date window's start bound of the start date too (`_interval`)."""
-    clauses = [equals_clause(stored, name, values) for name, values in q.equals.items()]
-    if q.bbox is not None:
-        clauses.append(_bbox(stored, q.bbox, q.bbox_crs))
-    if q.interval is not None and stored.collection.temporal is not None:
-        clauses.append(_interval(stored, *q.interval, longest))
-    if q.near is not None:
-        clauses.append(_near(stored, q.near))
-    if q.filter is not None:
-        clauses.append(cql2.translate(q.filter, stored))
-    return clauses
-
-
 # -- order and keyset -------------------------------------------------------------------------
 
 def order_terms(stored: Stored, q: FeatureQuery) -> list[OrderTerm]:
@@ -234,7 +120,7 @@ def keys(q: FeatureQuery, counted: bool = False, longest: bool = False) -> Selec
     follows): filters, order, offset or cursor and limit, with no JSON built. With `counted`,
     each row also carries `matched`: how many features match (after the cursor, with one), counted
     in the same scan (`count(*) OVER ()`, evaluated before the offset and the limit). With
-    `longest`, a date window bounds the start date below too (`_interval`)."""
+    `longest`, a date window bounds the start date below too (`geomap.db.stored._interval`)."""
     stored = STORED[q.collection.id]
     terms = order_terms(stored, q)
     values = [t.expression.label(f"order_{i}") for i, t in enumerate(terms[:-1])]  # the last is the id
@@ -297,7 +183,7 @@ def _bound(q: FeatureQuery) -> tuple[Hashable, dict[str, object], Callable[[], F
     antimeridian; incidents' `group`, an array) or for a whole result (`stream`): such a query
     is built for its own values."""
     if (q.near is not None or q.filter is not None or q.bbox_crs is not None or q.page.limit is None
-            or (q.bbox is not None and _crosses(q.bbox)) or (q.collection.id == "incidents" and "group" in q.equals)):
+            or (q.bbox is not None and crosses(q.bbox)) or (q.collection.id == "incidents" and "group" in q.equals)):
         return None
     values: dict[str, object] = {}
     _parameters(q, values.setdefault)
@@ -351,7 +237,7 @@ def longest_span(conn: Connection, stored: Stored) -> int:
 
 # The longest span (date_end - date_start, in days) of each collection that `walks_dates`, kept
 # per pooled connection (`geomap.db.kept`): each dated page checks in the same statement that it
-# still holds (`_longest_holds`).
+# still holds (`geomap.db.stored._longest_holds`).
 LONGEST: dict[str, Kept] = {s.collection.id: Kept(f"geomap.longest_span_days.{s.collection.id}",
                                                   functools.partial(longest_span, stored=s))
                             for s in STORED.values() if s.walks_dates}

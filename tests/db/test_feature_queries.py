@@ -218,7 +218,7 @@ def test_a_filter_that_the_collection_cannot_answer_is_a_bad_request_naming_filt
 def test_every_collection_is_stored_and_described_once():
     """One definition each: the model's collections, where db/ stores them, what api/ calls them."""
     from geomap.api.catalogue import DESCRIBED
-    from geomap.db.features import STORED
+    from geomap.db.stored import STORED
 
     assert set(COLLECTIONS) == set(STORED) == set(DESCRIBED)
     for cid, collection in COLLECTIONS.items():
