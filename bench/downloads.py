@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     cluster = Cluster(synth.BENCH_HOME)
-    cluster.start()
+    synth.start_like_us(cluster)
     sizes = [int(s) for s in args.sizes.split(",")]
     peaks: dict[tuple[int, str], float] = {}
     for n in sizes:

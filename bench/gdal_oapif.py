@@ -116,7 +116,7 @@ def main(argv=None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))  # (`timeout`): the server stops too
     cluster = Cluster(synth.BENCH_HOME)
     ours = not cluster.status().running  # started here (under this run's priority): stopped at the end
-    cluster.start()
+    synth.start_like_us(cluster)
     try:
         run(cluster, args, steps)
     finally:

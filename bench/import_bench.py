@@ -41,6 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import synth  # noqa: E402  the bench's shared set-up (bench/synth.py)
+
 from geomap.db import migrate  # noqa: E402
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
@@ -218,7 +220,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     paths = data_files(args.incidents, args.seed)
     cluster = Cluster(BENCH_HOME)
-    cluster.start()
+    synth.start_like_us(cluster)
     try:
         ours, theirs = [], []
         for turn in range(max(args.repeat, 1)):

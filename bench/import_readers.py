@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
+import synth  # the bench's shared set-up (bench/synth.py)
 
 from geomap.db import migrate
 from geomap.db.cluster import Cluster
@@ -103,7 +104,7 @@ def main() -> None:
     args.home.mkdir(parents=True, exist_ok=True)
     args.home.chmod(0o755)
     cluster = Cluster(args.home)
-    cluster.start()
+    synth.start_like_us(cluster)
     url = fresh_database(cluster, "readers", ordered)
     port = free_port()
     server = serve(url, port, DATA / "readers-serve.log")

@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     print(f"load average before: {load()}")
     cluster = Cluster(DATA / "cluster")
     ours = not cluster.status().running  # started here (under this run's priority): stopped at the end
-    cluster.start()
+    synth.start_like_us(cluster)
     try:
         measure(cluster, args)
     finally:
