@@ -4,7 +4,8 @@
 
 Starts (or reuses) the bench cluster and the database `bench_<N>_<seed>` (bench/synth.py) and
 times geomap's items request in-process (Flask test client: parsing, SQL, the document; no HTTP
-server), each figure the median of R runs after a warm-up:
+server), each figure the median of R runs after a warm-up round, the requests compared with each
+other taking turns:
 
 1. the first page (`limit=100`, in incidents' order: date_start, then id) against the page at
    99 % of N (990,000 of 1,000,000) reached as clients reach it, by the keyset cursor of the
@@ -45,18 +46,29 @@ ITEMS = "/collections/incidents/items"
 
 def timed(client, path: str, repeat: int, before=None) -> tuple[float, dict]:
     """The median seconds of `repeat` GETs of `path` (after one warm-up), and the last body."""
-    times, body = [], None
+    (median, _), body = timed_together(client, [path], repeat, before)[0]
+    return median, body
+
+
+def timed_together(client, paths: list[str], repeat: int, before=None) -> list[tuple[tuple[float, str], dict]]:
+    """For each path, the median seconds of `repeat` GETs with their range as text, and the last
+    body. The paths take turns (one warm-up round first), so that a minute of load on the machine
+    falls on all of them alike, not on one figure of a ratio."""
+    times: dict[str, list[float]] = {path: [] for path in paths}
+    bodies: dict[str, dict] = {}
     for i in range(repeat + 1):
-        if before:
-            before()
-        start = time.perf_counter()
-        response = client.get(path)
-        elapsed = time.perf_counter() - start
-        assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
-        body = response.get_json()
-        if i:
-            times.append(elapsed)
-    return statistics.median(times), body
+        for path in paths if i % 2 == 0 else reversed(paths):
+            if before:
+                before()
+            start = time.perf_counter()
+            response = client.get(path)
+            elapsed = time.perf_counter() - start
+            assert response.status_code == 200, (path, response.get_data(as_text=True)[:300])
+            bodies[path] = response.get_json()
+            if i:
+                times[path].append(elapsed)
+    return [((statistics.median(times[p]), f"{min(times[p]) * 1000:.1f}-{max(times[p]) * 1000:.1f} ms"), bodies[p])
+            for p in paths]
 
 
 def old_deep_page(url: str, offset: int, repeat: int) -> float:
@@ -89,14 +101,15 @@ def deep_pages(client, conn, n: int, repeat: int, url: str) -> dict:
     last_before = conn.execute("SELECT date_start, id FROM incidents ORDER BY date_start, id OFFSET %s LIMIT 1",
                                (position - 1,)).fetchone()  # incidents' order (issue 16)
     cursor = cursors.encode(position, tuple(last_before))
-    first, body = timed(client, f"{ITEMS}?limit=100", repeat)
-    by_cursor, deep = timed(client, f"{ITEMS}?limit=100&cursor={cursor}", repeat)
-    by_offset, deep_offset = timed(client, f"{ITEMS}?limit=100&offset={position}", repeat)
+    ((first, first_range), body), ((by_cursor, cursor_range), deep), ((by_offset, offset_range), deep_offset) = \
+        timed_together(client, [f"{ITEMS}?limit=100", f"{ITEMS}?limit=100&cursor={cursor}",
+                                f"{ITEMS}?limit=100&offset={position}"], repeat)
     assert [f["id"] for f in deep["features"]] == [f["id"] for f in deep_offset["features"]]
     old = old_deep_page(url, position, max(1, repeat // 3))
-    print(f"first page (limit=100): {first * 1000:.1f} ms; numberMatched {body['numberMatched']:,} "
+    print(f"first page (limit=100): {first * 1000:.1f} ms ({first_range}); numberMatched {body['numberMatched']:,} "
           f"(exact: {body['numberMatchedExact']})")
-    print(f"page at {position:,} by cursor: {by_cursor * 1000:.1f} ms; by offset: {by_offset * 1000:.1f} ms; "
+    print(f"page at {position:,} by cursor: {by_cursor * 1000:.1f} ms ({cursor_range}); by offset: "
+          f"{by_offset * 1000:.1f} ms ({offset_range}); "
           f"by the statement before issue 13 (SQL alone): {old * 1000:.1f} ms")
     print(f"RATIO deep page (cursor) / first page: {by_cursor / first:.2f} (target <= 1.5)")
     print(f"deep page (offset) / first page: {by_offset / first:.2f}; before issue 13 / first page: {old / first:.1f}")
