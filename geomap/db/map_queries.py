@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import TIMESTAMP, aggregate_order_by
+from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.types import NullType
 
 from geomap.db import prepared
@@ -108,20 +108,23 @@ def cells_query(clauses: list[ColumnElement], origin: tuple[float, float], cell:
         category.label("category"),
     ).where(*clauses).subquery()
     keys = (inner.c.cx, inner.c.cy, inner.c.period)
-    # MATERIALIZED: planned on its own, the count per category is one hash aggregate in memory.
-    # Inlined, the planner sorted the 100,000 rows (on disk, with the default 4 MB) to feed the
-    # outer GROUP BY in order: twice as slow. A hash that outgrows work_mem spills, never fails.
+    # Counted per category in one hash aggregate, then sorted by cell and, within a cell, largest
+    # category first: the outer GROUP BY reads the rows in that order (a sorted subquery is never
+    # pulled up into its parent), so each array_agg takes them so, with no sort of its own.
+    # `array_agg(... ORDER BY n DESC, category)` sorted every cell's rows again: 237 against 182 ms
+    # for the 100,000-incident map (median of 8, alternating; the same rows). PostgreSQL 16 skips
+    # such sorts itself; Debian bookworm's 15 does not.
+    n_desc = func.count().desc()
     per_category = (select(*keys, inner.c.category, func.count().label("n"), func.sum(_fixed(inner.c.lon)).label("lons"),
                            func.sum(_fixed(inner.c.lat)).label("lats"), func.min(inner.c.date_start).label("first"),
                            func.max(inner.c.date_end).label("last"))
-                    .group_by(*keys, inner.c.category).cte("per_category").prefix_with("MATERIALIZED"))
+                    .group_by(*keys, inner.c.category).order_by(*keys, n_desc, inner.c.category).subquery("per_category"))
     c = per_category.c
-    order = (c.n.desc(), c.category)
     untyped = NullType()  # psycopg already returns Python lists; SQLAlchemy need not walk them again
     n, weight = cast(func.sum(c.n), Integer), cast(func.sum(c.n), Double)  # floats, not Decimals
     return (select(c.cx, c.cy, c.period,
-                   type_coerce(func.array_agg(aggregate_order_by(c.category, *order)), untyped).label("categories"),
-                   type_coerce(func.array_agg(aggregate_order_by(c.n, *order)), untyped).label("counts"),
+                   type_coerce(func.array_agg(c.category), untyped).label("categories"),
+                   type_coerce(func.array_agg(c.n), untyped).label("counts"),
                    n.label("n"), _mean(c.lons, weight).label("lon"), _mean(c.lats, weight).label("lat"),
                    func.min(c.first).label("first"), func.max(c.last).label("last"))
             .group_by(c.cx, c.cy, c.period).order_by(c.cx, c.cy, c.period))

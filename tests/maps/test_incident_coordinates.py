@@ -136,4 +136,7 @@ def test_map_cells_read_the_index_alone_and_match_brute_force(engine):
         truth[key][event_type] += 1
     got = {(int(r.cx), int(r.cy), r.period): dict(zip(r.categories, r.counts, strict=True)) for r in cells}
     assert got == truth and sum(r.n for r in cells) == 5000
+    pairs = [list(zip(r.categories, r.counts, strict=True)) for r in cells]
+    assert all(p == sorted(p, key=lambda c: (-c[1], c[0])) for p in pairs)  # largest first, ties by name
+    assert sum(len(p) > 2 and len({n for _, n in p}) < len(p) for p in pairs) > 10  # orders with ties were checked
     assert "Index Only Scan using incidents_map_columns" in plan, plan
