@@ -6,6 +6,7 @@ import re
 import struct
 import subprocess
 import sys
+import threading
 
 import pytest
 from builders import group, incident, load_features
@@ -167,14 +168,20 @@ def test_a_failure_after_the_streamed_head_ends_the_page_with_a_message(client, 
     assert "the database went away" in caplog.text
 
 
-def test_a_counted_map_is_sent_before_its_incidents_are_counted(client, monkeypatch):
+def test_a_counted_map_is_sent_while_its_cells_are_counted(client, monkeypatch):
     """Above SERVER_AGGREGATION_ABOVE the page sends the map without its cells (its group awaiting
-    them) and only then counts; the last part draws the cells, the legend, and ends the map."""
+    them) while the cells are being counted, on a connection of their own: the counting has begun
+    when that part arrives and ends after it; the last part draws the cells, the legend, and ends
+    the map. The counting here waits until the map's part has been read, and the reader until the
+    counting has begun: a page that counted before sending the map, or only after, would wait
+    (10 s, then "timed out")."""
     events = []
     counted = maps.cells.counted
+    begun, release = threading.Event(), threading.Event()
 
     def counting(*args, **kwargs):
-        events.append("counted")
+        begun.set()
+        events.append("counted" if release.wait(timeout=10) else "timed out")
         return counted(*args, **kwargs)
 
     monkeypatch.setattr(maps.selection, "SERVER_AGGREGATION_ABOVE", 5)
@@ -185,8 +192,11 @@ def test_a_counted_map_is_sent_before_its_incidents_are_counted(client, monkeypa
     for chunk in response.response:  # the streamed parts, pulled one at a time as the server sends them
         parts.append(chunk if isinstance(chunk, str) else chunk.decode())
         events.append(f"part {len(parts)}")
+        if "geomap.awaiting(" in parts[-1]:
+            events.append("counting begun" if begun.wait(timeout=10) else "timed out")
+            release.set()
     framed = next(i for i, part in enumerate(parts) if "geomap.awaiting(" in part)
-    assert events.index(f"part {framed + 1}") < events.index("counted")
+    assert "timed out" not in events and events.index(f"part {framed + 1}") < events.index("counted")
     assert "geomap.cells(" not in "".join(parts[:framed + 1]) and "geomap.done(" not in "".join(parts[:framed + 1])
     rest = "".join(parts[framed + 1:])
     assert rest.index("geomap.cells(geomap.awaited.cells,") < rest.index("geomap.legend(") < rest.index("geomap.done(")
