@@ -120,12 +120,15 @@ NOT_AT_THIS_SIZE = "none at this size"
 
 def figures(benchmark: Benchmark, output: str, incidents: int | None = None) -> list[dict]:
     """Each metric's value read from the output (the last line that shows it), with its verdict
-    (none for a target set at another size than the run's `incidents`, when that is known)."""
+    (none for a target set at another size than the run's `incidents`, when that is known). A
+    line the script itself marks MISSED is a miss whatever its printed figure says: the script
+    judged the figure before rounding it (nearby.py printed 1.300 for a ratio just above 1.3)."""
     found = []
     for metric in benchmark.metrics:
-        matches = re.findall(metric.pattern, output)
-        value = float(matches[-1].replace(",", "")) if matches else None
-        ok = value is not None and COMPARE[metric.op](value, metric.target)
+        matches = list(re.finditer(metric.pattern, output))
+        value = float(matches[-1].group(1).replace(",", "")) if matches else None
+        rest = output[matches[-1].end():].split("\n", 1)[0] if matches else ""
+        ok = value is not None and COMPARE[metric.op](value, metric.target) and "MISSED" not in rest
         verdict = "PASS" if ok else ("MISS" if value is not None else "NO FIGURE")
         if value is not None and None not in (metric.only_at, incidents) and incidents != metric.only_at:
             verdict = NOT_AT_THIS_SIZE

@@ -60,6 +60,10 @@ def test_the_import_ratio_is_read_from_what_import_bench_prints():
              "against FastMarkerCluster 2.9x cold, 4.1x with the scene cached (target >= 3x)\n"
              "HTML: ours 1.25 MB (limit 5 MB), naive 80.1 MB\n", [(12.3, "PASS"), (2.9, "MISS"), (1.25, "PASS")]),
     ("maps", "Traceback (most recent call last):\n", [(None, "NO FIGURE")] * 3),
+    # The script's own verdict on the figure before rounding: 1.300 printed, just above 1.3.
+    ("nearby", "nearby (R=25 km, 30 d)  ours median 3.64 ms   bare SQL median 2.80 ms (bare)   "
+               "ratio X/Y = 1.300  (target <= 1.3)  MISSED\nbase rate, one group    median 8.13 ms   "
+               "max = 0.02 s (target <= 0.3)\n", [(1.3, "MISS"), (None, "NO FIGURE"), (None, "NO FIGURE"), (0.02, "PASS")]),
 ])
 def test_ratios_are_read_with_their_targets(name, output, expected):
     benchmark = next(b for b in run.BENCHMARKS if b.name == name)
