@@ -32,6 +32,7 @@ from unittest import mock
 import psycopg
 import synth
 from api import request_paths
+from io_libraries import spread
 
 from geomap import create_app
 from geomap.api import cursors
@@ -46,14 +47,14 @@ ITEMS = "/collections/incidents/items"
 
 def timed(client, path: str, repeat: int, before=None) -> tuple[float, dict]:
     """The median seconds of `repeat` GETs of `path` (after one warm-up), and the last body."""
-    (median, _), body = timed_together(client, [path], repeat, before)[0]
-    return median, body
+    ((times, body),) = timed_together(client, [path], repeat, before)
+    return statistics.median(times), body
 
 
-def timed_together(client, paths: list[str], repeat: int, before=None) -> list[tuple[tuple[float, str], dict]]:
-    """For each path, the median seconds of `repeat` GETs with their range as text, and the last
-    body. The paths take turns (one warm-up round first), so that a minute of load on the machine
-    falls on all of them alike, not on one figure of a ratio."""
+def timed_together(client, paths: list[str], repeat: int, before=None) -> list[tuple[list[float], dict]]:
+    """For each path, the seconds of `repeat` GETs and the last body. The paths take turns (one
+    warm-up round first), so that a minute of load on the machine falls on all of them alike,
+    not on one figure of a ratio."""
     times: dict[str, list[float]] = {path: [] for path in paths}
     bodies: dict[str, dict] = {}
     for i in range(repeat + 1):
@@ -67,8 +68,7 @@ def timed_together(client, paths: list[str], repeat: int, before=None) -> list[t
             bodies[path] = response.get_json()
             if i:
                 times[path].append(elapsed)
-    return [((statistics.median(times[p]), f"{min(times[p]) * 1000:.1f}-{max(times[p]) * 1000:.1f} ms"), bodies[p])
-            for p in paths]
+    return [(times[path], bodies[path]) for path in paths]
 
 
 def old_deep_page(url: str, offset: int, repeat: int) -> float:
@@ -101,15 +101,16 @@ def deep_pages(client, conn, n: int, repeat: int, url: str) -> dict:
     last_before = conn.execute("SELECT date_start, id FROM incidents ORDER BY date_start, id OFFSET %s LIMIT 1",
                                (position - 1,)).fetchone()  # incidents' order (issue 16)
     cursor = cursors.encode(position, tuple(last_before))
-    ((first, first_range), body), ((by_cursor, cursor_range), deep), ((by_offset, offset_range), deep_offset) = \
-        timed_together(client, [f"{ITEMS}?limit=100", f"{ITEMS}?limit=100&cursor={cursor}",
-                                f"{ITEMS}?limit=100&offset={position}"], repeat)
+    (first_s, body), (cursor_s, deep), (offset_s, deep_offset) = timed_together(
+        client, [f"{ITEMS}?limit=100", f"{ITEMS}?limit=100&cursor={cursor}", f"{ITEMS}?limit=100&offset={position}"],
+        repeat)
+    first, by_cursor, by_offset = (statistics.median(t) for t in (first_s, cursor_s, offset_s))
     assert [f["id"] for f in deep["features"]] == [f["id"] for f in deep_offset["features"]]
     old = old_deep_page(url, position, max(1, repeat // 3))
-    print(f"first page (limit=100): {first * 1000:.1f} ms ({first_range}); numberMatched {body['numberMatched']:,} "
+    ms = [[t * 1000 for t in times] for times in (first_s, cursor_s, offset_s)]
+    print(f"first page (limit=100): {spread(ms[0], 1)} ms; numberMatched {body['numberMatched']:,} "
           f"(exact: {body['numberMatchedExact']})")
-    print(f"page at {position:,} by cursor: {by_cursor * 1000:.1f} ms ({cursor_range}); by offset: "
-          f"{by_offset * 1000:.1f} ms ({offset_range}); "
+    print(f"page at {position:,} by cursor: {spread(ms[1], 1)} ms; by offset: {spread(ms[2], 1)} ms; "
           f"by the statement before issue 13 (SQL alone): {old * 1000:.1f} ms")
     print(f"RATIO deep page (cursor) / first page: {by_cursor / first:.2f} (target <= 1.5)")
     print(f"deep page (offset) / first page: {by_offset / first:.2f}; before issue 13 / first page: {old / first:.1f}")

@@ -2,6 +2,7 @@
 counted per area on the server when it holds more than `SERVER_AGGREGATION_ABOVE` of them."""
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +50,7 @@ def selection_steps(engine: Engine, selection: Selection, options: MapOptions = 
             return
         frame, clauses, bounds = _frame(conn, selection, options)
         if frame.pending:
-            counting = _counting().submit(_count, engine, clauses, selection, bounds, options.color_by)
+            counting = _counting(os.getpid()).submit(_count, engine, clauses, selection, bounds, options.color_by)
             yield frame
             frame = replace(frame, cells=tuple(counting.result()), pending=False)
         yield cache.keep(cache.SCENES, key, replace(frame, data_version=frame.version()))
@@ -59,16 +60,11 @@ def selection_steps(engine: Engine, selection: Selection, options: MapOptions = 
 # sent (the database counts while Python renders: a cold 100,000-incident page 192 -> 175 ms on the
 # server, bench/README.md maps "Session 14"). Each statement of the page already read its own
 # snapshot (READ COMMITTED), so the cells are as consistent with the rest as before.
-_COUNTING: dict[int, ThreadPoolExecutor] = {}
-
-
-def _counting() -> ThreadPoolExecutor:
-    """This process's counting threads: one made before a fork (gunicorn's workers) would have
-    none in the child, and would wait for them for ever."""
-    pid = os.getpid()
-    if pid not in _COUNTING:
-        _COUNTING[pid] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="geomap-cells")
-    return _COUNTING[pid]
+@functools.cache
+def _counting(pid: int) -> ThreadPoolExecutor:
+    """The counting threads of process `pid` (this one's, `os.getpid()`): a pool made before a
+    fork (gunicorn's workers) has no threads in the child, and would be waited on for ever."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="geomap-cells")
 
 
 def _count(engine: Engine, clauses, selection: Selection, bounds: dict, color_by: str) -> list:
