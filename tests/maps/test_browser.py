@@ -112,6 +112,26 @@ def test_incident_map_loads_offline_with_its_markers_and_zones(watched, seeded_u
         assert watched.count(control) == 1, control
 
 
+# Every element that shows text (or is a form control), with its computed family, but code.
+FAMILIES = """() => [...document.querySelectorAll('body *:not(script):not(style):not(.gm-embed-code)')]
+  .filter(e => ['INPUT', 'SELECT', 'BUTTON', 'TEXTAREA'].includes(e.tagName) ||
+               [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+  .map(e => [e.tagName + '.' + e.getAttribute('class'), getComputedStyle(e).fontFamily])"""
+
+
+@pytest.mark.parametrize("query", ["", "?embed=1"])
+def test_every_text_of_a_map_is_set_in_the_root_family(watched, seeded_url, query):
+    """Each family a page names costs a font match before the first paint (maps/geomap.css):
+    the browser's own for form controls, Leaflet's for its zoom buttons are not used."""
+    page = watched.open(f"{seeded_url}/maps/incidents/{K1}{query}")
+    root = page.evaluate("() => getComputedStyle(document.documentElement).fontFamily")
+    assert root.startswith("system-ui")
+    shown = page.evaluate(FAMILIES)
+    assert len(shown) > 50 and {tag for tag, _ in shown} >= {"INPUT.leaflet-control-layers-selector",
+                                                               "BUTTON.gm-legend-toggle"}
+    assert [(tag, family) for tag, family in shown if family != root] == []
+
+
 def test_time_slider_moves_incidents_and_zones_together(watched, seeded_url, seeded_app):
     scene = maps.focus_scene(seeded_app.extensions["geomap.engine"], K1)
     first, last = scene.time_range
