@@ -425,10 +425,16 @@
       ctx.textAlign = "center";
       ctx.textBaseline = "middle";
       ctx.fillStyle = "#ffffff";
-      ctx.shadowColor = "#000000";
-      ctx.shadowBlur = 2;  // as the labels' text-shadow: 0 0 2px #000
+      // A dark halo stroked under each count, not a blurred shadow: 1-3 against 8-12 ms for the
+      // 100,000-incident map's 244 counts on a software canvas, on every redraw (pan, zoom, slider).
+      ctx.strokeStyle = "rgba(0, 0, 0, 0.8)";
+      ctx.lineWidth = 2.5;
+      ctx.lineJoin = "round";
       this._counts.forEach(function (c) {
-        if (layers[L.stamp(c.layer)] && c.layer._point) ctx.fillText(c.text, c.layer._point.x, c.layer._point.y);
+        var p = c.layer._point;
+        if (!layers[L.stamp(c.layer)] || !p) return;
+        ctx.strokeText(c.text, p.x, p.y);
+        ctx.fillText(c.text, p.x, p.y);
       });
       ctx.restore();
     }
