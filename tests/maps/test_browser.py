@@ -248,14 +248,34 @@ def test_a_counted_map_draws_its_cells_last_and_they_follow_the_time_slider(watc
     watched.assert_clean()
 
 
-def test_labels_drawn_as_one_layer_stay_on_their_points_when_the_map_zooms(watched, seeded_url):
+# Place names: [in the view, written, all], and whether one a whole view or more beyond the view's
+# edge is written before and after the map pans to it.
+PLACES = """() => {
+  const map = geomap.map, features = geomap.basemapData.places.features;
+  map.setZoom(map.getZoom() + 2, {animate: false});
+  const view = map.getBounds();
+  const at = f => L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+  const far = features.find(f => !view.pad(1).contains(at(f)));
+  const written = () => document.querySelector(".leaflet-gmBasemapLabels-pane .gm-labels").innerHTML;
+  const counts = [features.filter(f => view.contains(at(f))).length,
+                  document.querySelectorAll(".gm-labels .gm-place").length, features.length];
+  const before = written().includes(far.properties.html);
+  map.panTo(at(far), {animate: false});
+  return [counts, before, written().includes(far.properties.html)];
+}"""
+
+
+def test_labels_drawn_as_one_layer_follow_the_view_and_stay_on_their_points(watched, seeded_url):
     """Place names and cell counts are written into one element per layer (geomap.Labels), not
-    one marker each: every place is there, and a label sits on its point at every zoom."""
+    one marker each, and only those in or near the view: every place in view is there, one far
+    off is not until the map moves to it, and a label sits on its point at every zoom."""
     page = watched.open(f"{seeded_url}/maps")
-    places = page.evaluate("geomap.basemapData.places.features.length")
-    assert places > 100 and watched.count(".gm-labels .gm-place") == places
+    (in_view, written, places), far_before, far_after = page.evaluate(PLACES)
+    assert places > 100 and 0 < in_view <= written < places
+    assert (far_before, far_after) == (False, True)
     offsets = page.evaluate("""() => {
       const map = geomap.map, at = [35.4681, 44.3922];
+      map.setView(at, map.getZoom(), {animate: false});
       new geomap.Labels("gmSites", [{at: at, cls: "gm-probe", html: "<span>12</span>"}]).addTo(map);
       const offset = () => {
         const box = document.querySelector(".gm-labels .gm-probe").getBoundingClientRect();
