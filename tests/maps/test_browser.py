@@ -266,8 +266,8 @@ PLACES = """() => {
 
 
 def test_labels_drawn_as_one_layer_follow_the_view_and_stay_on_their_points(watched, seeded_url):
-    """Place names and cell counts are written into one element per layer (geomap.Labels), not
-    one marker each, and only those in or near the view: every place in view is there, one far
+    """Place names are written into one element per layer (geomap.Labels), not one marker
+    each, and only those in or near the view: every place in view is there, one far
     off is not until the map moves to it, and a label sits on its point at every zoom."""
     page = watched.open(f"{seeded_url}/maps")
     (in_view, written, places), far_before, far_after = page.evaluate(PLACES)
