@@ -30,8 +30,8 @@ install:
 
 # One environment for both: the test extras are Python packages only (about 60 MB).
 # pip compiles the 8,287 modules one by one (44 of the install's 95 s); compileall does it on every
-# core (14 s on two). Compiled they must be: where PYTHONDONTWRITEBYTECODE is set, as on this
-# project's CI machine, Python never writes them itself, and each process took 6-7 s instead of
+# core (14 s on two). Compiled they must be: where PYTHONDONTWRITEBYTECODE is set (this
+# machine sets it), Python never writes them itself, and each process took 6-7 s instead of
 # 2.3 s to import the server.
 $(VENV)/.installed: pyproject.toml
 	@echo "Creating the virtual environment $(VENV) and installing geomap (about a minute)"
