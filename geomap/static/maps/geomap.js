@@ -213,7 +213,7 @@
   G.BasemapCanvas = BasemapCanvas;
 
   /* Many labels that nothing clicks as one layer: one element whose HTML is written at once and
-     rewritten when the zoom changes (hidden while it animates), instead of a Leaflet marker per
+     rewritten when the view changes (hidden while it animates), instead of a Leaflet marker per
      label, each with an element parsed and placed on its own (measured: 244 cell counts took
      93 ms as markers). Items are {at: [lat, lon], cls, html, anchor: [x, y]}, html escaped on
      the server or made of numbers. Only the labels in the view and half a view around it are
@@ -224,11 +224,11 @@
     initialize: function (pane, items) { this.options.pane = pane; this._items = items; },
     onAdd: function (map) {
       this._div = L.DomUtil.create("div", "gm-labels leaflet-zoom-hide", this.getPane());
-      map.on("zoomend viewreset moveend", this._draw, this);
+      map.on("moveend", this._draw, this);  // Leaflet ends every zoom and view reset with one
       this._draw();
     },
     onRemove: function (map) {
-      map.off("zoomend viewreset moveend", this._draw, this);
+      map.off("moveend", this._draw, this);
       L.DomUtil.remove(this._div);
       this._div = null;
     },
