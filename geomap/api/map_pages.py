@@ -13,7 +13,7 @@ from flask import render_template, url_for
 from geomap import maps
 from geomap.layers import assets
 from geomap.layers.scene import Scene
-from geomap.layers.webmap import common_assets
+from geomap.layers.webmap import common_assets, common_bundles
 from geomap.maps import cache
 
 FAILED = ('<p role="alert">The map could not be drawn: the server failed while it gathered the selection. '
@@ -28,9 +28,9 @@ def assets_base() -> str:
 
 def head(title: str, embed: bool) -> str:
     """A map page up to the end of its head's assets: what every map links (geomap.layers.webmap.
-    common_assets), known before the map is computed."""
+    common_assets, in its two bundles), known before the map is computed."""
     return render_template("maps/head.html", title=title, embed=embed,
-                           assets=assets.tags(common_assets(), assets_base()))
+                           assets=assets.tags(common_bundles(), assets_base()))
 
 
 def page(scene: Scene, embed: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from posixpath import basename
 
@@ -25,6 +25,8 @@ RUNTIME_CSS = RUNTIME_PREFIX + "maps/geomap.css"
 GENERATED_PREFIX = "geomap-generated:"
 BASEMAP_JS = GENERATED_PREFIX + "maps/basemap.js"  # the offline basemap's data (geomap.layers.basemap)
 INLINE = "inline"
+JOIN = "+"  # between the names of the assets a bundle's name lists (leaflet.1a2b3c4d5e.js+geomap.6f7a8b9c0d.js)
+MAX_PARTS = 12  # assets in one bundle at most (a map page links 9 at most today)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,46 @@ def _index() -> dict[str, Asset]:
 
 
 def by_name(name: str) -> Asset | None:
-    """The asset with this content-addressed name (as pages refer to it), or None."""
-    return _index().get(name)
+    """The asset with this content-addressed name (as pages refer to it), or None; a bundle's
+    name (see `bundled`) gives its assets joined."""
+    if JOIN not in name:
+        return _index().get(name)
+    return _joined(tuple(name.split(JOIN))) if name.count(JOIN) < MAX_PARTS else None
+
+
+# Why pages link bundles (bench/README maps "Session 16"): a browser opens at most six connections
+# to a host, and the streamed map page holds one while it is sent, so the nine files a map linked
+# came in two rounds, and each script was compiled as a task of its own. The first load of a map
+# page took 524 ms with the nine files, 431 ms with two bundles, 429 ms with everything inlined
+# (copies of the same page, 10 loads each, alternating). A bundle's name lists its parts'
+# content-addressed names, so it is as immutable as they are, browsers keep it across pages, and
+# any worker serves it with no record of which bundles pages link. Scripts are joined by a `;`
+# line, so that no file's last statement runs into the next one's first; source map comments go
+# (they name files geomap does not serve, and mid-bundle they would name the wrong code).
+SEPARATORS = {"css": "\n", "js": "\n;\n"}
+SOURCE_MAP = re.compile(r"^\s*//# sourceMappingURL=\S*\s*$", re.M)
+
+
+def bundled(items) -> tuple[tuple[str, Asset], ...]:
+    """`(kind, Asset)` pairs as a page links them: one bundle per kind (style sheets, then
+    scripts, each in their order), or the asset itself when it is the only one of its kind."""
+    pairs = []
+    for kind in SEPARATORS:
+        parts = [item for k, item in items if k == kind]
+        for start in range(0, len(parts), MAX_PARTS):
+            chunk = parts[start:start + MAX_PARTS]
+            pairs.append((kind, chunk[0] if len(chunk) == 1 else _joined(tuple(item.name for item in chunk))))
+    return tuple(pairs)
+
+
+@lru_cache(maxsize=16)  # the bundles pages link are few; a client's made-up ones must not fill memory
+def _joined(names: tuple[str, ...]) -> Asset | None:
+    parts = [_index().get(name) for name in names]
+    if len(parts) < 2 or None in parts or len({item.media_type for item in parts}) > 1:
+        return None
+    kind = "css" if parts[0].media_type == "text/css" else "js"
+    text = SEPARATORS[kind].join(SOURCE_MAP.sub("", item.text) for item in parts)
+    return Asset(" ".join(item.url for item in parts), JOIN.join(names), parts[0].media_type, text)
 
 
 class Raw(Element):
@@ -146,8 +186,9 @@ def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset()) -> l
     ordered = [item for item in wanted.items() if item[1][0] == "css"] + \
               [item for item in wanted.items() if item[1][0] == "js"]
     ordered = [(name, entry) for name, entry in ordered if entry[1].name not in sent]
-    for name, (kind, item) in ordered:
-        figure.header.add_child(Raw(_tag(item, kind, mode)), name=f"gm-asset-{name}")
+    linked = [entry for _, entry in ordered] if mode == INLINE else bundled([entry for _, entry in ordered])
+    for kind, item in linked:
+        figure.header.add_child(Raw(_tag(item, kind, mode)), name=f"gm-asset-{item.name}")
     for name, item in lazy.items():
         figure.header.add_child(Raw(lazy_tag(name, item, mode)), name=f"gm-lazy-{name}")
     return [item for _, (_, item) in ordered]

@@ -10,7 +10,7 @@ import folium
 from folium.plugins import Fullscreen, MeasureControl
 from markupsafe import Markup, escape
 
-from geomap.layers.assets import INLINE, Asset, asset, localise
+from geomap.layers.assets import INLINE, Asset, asset, bundled, localise
 from geomap.layers.base import JsCall, Layer, js_call
 from geomap.layers.basemap import ATTRIBUTION, BasemapCall
 from geomap.layers.credit import origins, public_page
@@ -105,6 +105,13 @@ def common_assets() -> tuple[tuple[str, Asset], ...]:
                 if owner is not folium.Map or name in LEAFLET_ONLY:
                     pairs.setdefault(name, (kind, asset(url)))
     return tuple(pairs.values())
+
+
+@cache
+def common_bundles() -> tuple[tuple[str, Asset], ...]:
+    """`common_assets` as a page's head links them: one style sheet and one script
+    (`geomap.layers.assets.bundled`)."""
+    return bundled(common_assets())
 
 
 def render(fmap: folium.Map, assets: str = INLINE, sent: frozenset[str] = frozenset()) -> Rendered:

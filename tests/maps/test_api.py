@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from geomap import maps
 from geomap.cli import main
+from geomap.layers.webmap import common_assets
 
 K1 = "k1-rocket-attack-2019-12-27"
 
@@ -50,6 +51,39 @@ def test_pages_load_only_assets_the_app_serves(client):
         assert response.mimetype in ("text/javascript", "text/css")
         assert "immutable" in response.headers["Cache-Control"]
     assert not re.search(r'(src|href)="https?://(cdn|unpkg|code\.jquery|cdnjs|netdna)', page)
+
+
+@pytest.mark.parametrize("url", ["/maps", "/maps?embed=1", f"/maps/incidents/{K1}"])
+def test_a_map_page_fetches_its_common_assets_as_one_style_sheet_and_one_script(client, url):
+    """Every file the map runtime needs, in its order, joined into two content-addressed files
+    (a browser fetched nine in two rounds). Checked against each file served on its own."""
+    page = client.get(url).get_data(as_text=True)
+    head = page[:page.index("</head>")] if "</head>" in page else page
+    linked = re.findall(r'<(?:link rel="stylesheet" href|script src)="/maps/assets/([^"]+)"', head)
+    for kind in ("css", "js"):
+        parts = [item for k, item in common_assets() if k == kind]
+        (bundle,) = [name for name in linked if parts[0].name in name]
+        assert not {item.name for item in parts} & set(linked)  # not linked one by one
+        response = client.get(f"/maps/assets/{bundle}")
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200 and "immutable" in response.headers["Cache-Control"]
+        position = 0
+        for item in parts:  # each file, served alone under its own name, is in the bundle, in order
+            alone = client.get(f"/maps/assets/{item.name}").get_data(as_text=True)
+            body = re.sub(r"(?m)^\s*//# sourceMappingURL=\S*\s*$", "", alone)
+            found = text.find(body, position)
+            assert found >= position, item.name
+            position = found + len(body)
+    assert len(linked) <= 4, linked  # the page's own (e.g. marker clusters) are bundled too: a style sheet, a script
+
+
+def test_a_bundle_of_unknown_or_mixed_files_is_a_404_problem(client):
+    (css, *_), (js, *_) = ([item.name for k, item in common_assets() if k == kind] for kind in ("css", "js"))
+    for name in (f"{js}+leaflet.0000000000.js", f"{css}+{js}", js, "+".join([js] * 13)):
+        response = client.get(f"/maps/assets/{name}")
+        expected = 200 if name == js else 404
+        assert response.status_code == expected, name
+        assert expected == 200 or response.mimetype == "application/problem+json"
 
 
 def test_embed_gives_the_bare_map_with_title_and_credit(client):
