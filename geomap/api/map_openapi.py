@@ -32,7 +32,8 @@ def openapi_paths() -> dict:
     paths = {"/maps": get("Interactive map of a selection", selection, "text/html"),
              "/maps/incidents/{incidentId}": get("Interactive map of an incident in its context", focus,
                                                  "text/html", True),
-             "/maps/assets/{name}": {"get": {"summary": "Offline map asset (Leaflet, plugins, runtime)", "parameters": [
+             "/maps/assets/{name}": {"get": {"summary": "Offline map asset (Leaflet, plugins, runtime); names joined by + give one bundle",
+                                             "parameters": [
                  {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
                  "responses": {"200": {"description": "The asset"}, "404": {"description": "No such asset"}}}}}
     for fmt, media in MEDIA.items():

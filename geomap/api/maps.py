@@ -2,7 +2,7 @@
 
     GET /maps/incidents/{id}[.png|.svg|.pdf]   the focus map of one incident
     GET /maps[.png|.svg|.pdf]?bbox=..&datetime=..&group=..&event_type=..&layers=..   any selection
-    GET /maps/assets/{name}               Leaflet, plugins and the map runtime (never a CDN)
+    GET /maps/assets/{name}[+{name}...]   Leaflet, plugins and the map runtime (never a CDN), or a bundle of them
 
 Thin views: the parameters are parsed by `geomap.maps.map_request` (which `geomap map` uses too;
 every error names the parameter, 400), the scenes come from `geomap.maps`, the HTML pages from
@@ -83,7 +83,8 @@ def selection_graphic(fmt: str) -> Response:
 
 @blueprint.get("/maps/assets/<name>")
 def asset(name: str) -> Response:
-    """GET /maps/assets/{name}: a script or style the map pages use, cached for a year."""
+    """GET /maps/assets/{name}: a script or style the map pages use (names joined by `+`: one
+    bundle of them, as pages link them), cached for a year."""
     params.check_known(request.args, ())
     item = assets.by_name(name)
     if item is None:
