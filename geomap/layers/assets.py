@@ -166,9 +166,10 @@ def lazy_tag(name: str, item: Asset, mode: str) -> str:
     return f'<script type="text/plain" id="gm-lazy-{name}" data-src="{mode.rstrip("/")}/{item.name}"></script>'
 
 
-def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset()) -> list[Asset]:
+def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset(), bundle: bool = True) -> list[Asset]:
     """Point every asset of the elements under `figure` at the app (mode = a base URL such as
-    `/maps/assets`) or inline them (mode = INLINE); call it after the map is complete. Assets
+    `/maps/assets`: linked as `bundled` unless `bundle` is false, one file a tag as Folium
+    writes them) or inline them (mode = INLINE); call it after the map is complete. Assets
     whose names are in `sent` are left out (the page's head already linked them). An element's
     `lazy_js` scripts are not run by the page: each gets a `lazy_tag` for the runtime to load."""
     wanted: dict[str, tuple[str, Asset]] = {}
@@ -186,7 +187,7 @@ def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset()) -> l
     ordered = [item for item in wanted.items() if item[1][0] == "css"] + \
               [item for item in wanted.items() if item[1][0] == "js"]
     ordered = [(name, entry) for name, entry in ordered if entry[1].name not in sent]
-    linked = [entry for _, entry in ordered] if mode == INLINE else bundled([entry for _, entry in ordered])
+    linked = bundled([entry for _, entry in ordered]) if bundle and mode != INLINE else [entry for _, entry in ordered]
     for kind, item in linked:
         figure.header.add_child(Raw(_tag(item, kind, mode)), name=f"gm-asset-{item.name}")
     for name, item in lazy.items():

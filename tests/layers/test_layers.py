@@ -10,7 +10,7 @@ from scenes import XSS_SCRIPT, cells_scene, focus_scene
 from shapely.geometry import shape
 
 from geomap.layers import LAYERS, basemap, load, names, register
-from geomap.layers.assets import BASEMAP_JS, asset
+from geomap.layers.assets import BASEMAP_JS, asset, localise
 from geomap.layers.base import JsCall, Layer
 from geomap.layers.webmap import build, common_assets, render
 
@@ -219,3 +219,20 @@ def test_the_web_basemap_is_generalised_to_its_scale_and_keeps_its_coverage():
             assert abs(sum(g.area for g in web) - union.area) < 1e-9  # no overlap
             assert abs(union.area - shapely.union_all(full).area) < 1e-3 * union.area  # no gap
     assert len(basemap.basemap_script()) < 320_000  # was 505,000 bytes at full resolution
+
+
+def test_assets_are_bundled_unless_asked_one_file_a_tag_as_folium_writes_them():
+    """geomap's pages link one bundle per kind; a map localised with `bundle=False` (the
+    benchmark's Folium peers, as their users get them) links each file in its own tag."""
+    import folium
+    from folium.plugins import FastMarkerCluster
+
+    def linked(bundle: bool) -> list[str]:
+        fmap = folium.Map(tiles=None)
+        FastMarkerCluster([[33.0, 43.0]]).add_to(fmap)
+        localise(fmap.get_root(), ASSETS, bundle=bundle)
+        return re.findall(r'<(?:script src|link rel="stylesheet" href)="/maps/assets/([^"]+)"', fmap.get_root().render())
+
+    alone, joined = linked(False), linked(True)
+    assert len(alone) > 4 and not any("+" in name for name in alone)
+    assert len(joined) == 2 and joined == ["+".join(n for n in alone if n.endswith(ext)) for ext in (".css", ".js")]
