@@ -116,11 +116,10 @@ def bundled(items) -> tuple[tuple[str, Asset], ...]:
 
 @lru_cache(maxsize=16)  # the bundles pages link are few; a client's made-up ones must not fill memory
 def _joined(names: tuple[str, ...]) -> Asset | None:
-    parts = [_index().get(name) for name in names]
-    if len(parts) < 2 or None in parts or len({item.media_type for item in parts}) > 1:
+    parts, kinds = [_index().get(name) for name in names], {name.rpartition(".")[2] for name in names}
+    if len(parts) < 2 or None in parts or len(kinds) > 1:
         return None
-    kind = "css" if parts[0].media_type == "text/css" else "js"
-    text = SEPARATORS[kind].join(SOURCE_MAP.sub("", item.text) for item in parts)
+    text = SEPARATORS[kinds.pop()].join(SOURCE_MAP.sub("", item.text) for item in parts)
     return Asset(" ".join(item.url for item in parts), JOIN.join(names), parts[0].media_type, text)
 
 
@@ -187,8 +186,8 @@ def localise(figure: Figure, mode: str, sent: frozenset[str] = frozenset(), bund
     ordered = [item for item in wanted.items() if item[1][0] == "css"] + \
               [item for item in wanted.items() if item[1][0] == "js"]
     ordered = [(name, entry) for name, entry in ordered if entry[1].name not in sent]
-    linked = bundled([entry for _, entry in ordered]) if bundle and mode != INLINE else [entry for _, entry in ordered]
-    for kind, item in linked:
+    entries = [entry for _, entry in ordered]
+    for kind, item in bundled(entries) if bundle and mode != INLINE else entries:
         figure.header.add_child(Raw(_tag(item, kind, mode)), name=f"gm-asset-{item.name}")
     for name, item in lazy.items():
         figure.header.add_child(Raw(lazy_tag(name, item, mode)), name=f"gm-lazy-{name}")
