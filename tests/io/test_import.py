@@ -271,13 +271,13 @@ def test_a_large_exclusive_import_keeps_only_the_space_time_index_while_it_write
     with refs.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
         conn.execute(text("SET enable_indexscan = off"))  # only the space-time index can serve the range
-        plan = "\n".join(conn.execute(text(_BOX_SQL.replace("SELECT id", "EXPLAIN SELECT id"))).scalars())
-        by_index = set(conn.execute(text(_BOX_SQL)).scalars())
+        plan = "\n".join(conn.execute(text(_IN_DECEMBER_2019_SQL.replace("SELECT id", "EXPLAIN SELECT id"))).scalars())
+        by_index = set(conn.execute(text(_IN_DECEMBER_2019_SQL)).scalars())
     assert "incidents_geom_dates_gist" in plan, plan
     assert by_index == {f["id"] for f in features}
 
 
-_BOX_SQL = "SELECT id FROM incidents WHERE daterange(date_start, date_end, '[]') && daterange('2019-12-01', '2020-01-01')"
+_IN_DECEMBER_2019_SQL = "SELECT id FROM incidents WHERE daterange(date_start, date_end, '[]') && daterange('2019-12-01', '2020-01-01')"
 
 
 @pytest.mark.parametrize("rows_per_chunk", [2, 25_000])
