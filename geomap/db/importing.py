@@ -11,8 +11,8 @@ database, in the caller's transaction.
   write (`bulk.apply`).
 - An exclusive import (`Import.exclusive`), when large, drops the collection's secondary
   indexes (but `rebuild.KEPT_INDEXES`) and foreign keys on its first chunk and rebuilds them
-  once at the end: faster, but
-  DROP INDEX locks the table, so readers wait until the import commits (200,000 incidents:
+  once at the end: faster, but DROP INDEX locks the table, so readers wait until the import
+  commits (200,000 incidents:
   12.3 s against 21.3 s keeping the indexes, with GET items and /health stalled up to 9.9 s
   against 0.12 s; bench/import_readers.py). By default the indexes are kept, and readers go on
   (they see the collection as it was until the commit). Groups that an ACLED import names are
