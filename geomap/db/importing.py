@@ -9,14 +9,13 @@ database, in the caller's transaction.
 - Otherwise each chunk is COPYed into the import's staging tables (`staging.create_staging`), the
   ids it repeats are found and dropped, and it is applied with the one set-based upsert of every
   write (`bulk.apply`).
-- An exclusive import (`Import.exclusive`), when large, drops the collection's secondary
-  indexes (but `rebuild.KEPT_INDEXES`) and foreign keys on its first chunk and rebuilds them
-  once at the end: faster, but DROP INDEX locks the table, so readers wait until the import
-  commits (200,000 incidents:
-  12.3 s against 21.3 s keeping the indexes, with GET items and /health stalled up to 9.9 s
-  against 0.12 s; bench/import_readers.py). By default the indexes are kept, and readers go on
-  (they see the collection as it was until the commit). Groups that an ACLED import names are
-  created before the chunk that needs them (`geomap.db.groups`).
+- An exclusive import (`Import.exclusive`), when large, drops the collection's secondary indexes
+  (but `rebuild.KEPT_INDEXES`) and foreign keys on its first chunk and rebuilds them once at the
+  end: faster, but DROP INDEX locks the table, so readers wait until the import commits (200,000
+  incidents: 12.3 s against 21.3 s keeping the indexes, with GET items and /health stalled up to
+  9.9 s against 0.12 s; bench/import_readers.py). By default the indexes are kept, and readers
+  go on (they see the collection as it was until the commit). Groups that an ACLED import names
+  are created before the chunk that needs them (`geomap.db.groups`).
 
 A statement the database refuses (a check only it makes) refuses the import: InvalidInput.
 """
