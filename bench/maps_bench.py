@@ -26,12 +26,14 @@ R times, in turn, with a pause after each (`--settle`, 3 s) so that no measureme
 previous page's teardown on a 2-core machine; medians are compared. The servers run in their own
 processes, and they, the browser and the bench cluster's PostgreSQL in this process's scheduling
 class (`synth.start_like_us`: under `chrt -r 10`, a PostgreSQL left at the normal class waited
-behind the rest, and only our page queries it). Prints the times, the ratios and the HTML sizes.
+behind the rest, and only our page queries it). Prints the times, the ratios and the HTML sizes,
+and the CPU the cold server and PostgreSQL spend on one cold request (`request_cpu`).
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -57,6 +59,7 @@ DATA = Path(__file__).resolve().parent / "data"
 LIMIT_MB = 5.0
 TARGET_RATIO = 10.0
 TARGET_FAST_RATIO = 3.0
+CPU_REQUESTS = 10  # cold requests timed for their CPU (request_cpu)
 # FastMarkerCluster's callback: one marker per [lat, lon, title, date], its popup and tooltip as
 # text, like folium.Popup and the tooltip of the naive map (which escape it).
 FAST_CALLBACK = """function (row) {
@@ -134,6 +137,48 @@ def serve(database_url: str, static: dict[str, str], cached: bool):
     return process, f"http://127.0.0.1:{ports.get(timeout=120)}"
 
 
+def cpu_ms(pids) -> float:
+    """User + system CPU time so far of the processes `pids` (every thread), in milliseconds; a
+    process that has gone counts nothing."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids(postmaster: int) -> list[int]:
+    """The postmaster and its children: its backends and background processes."""
+    pids = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def request_cpu(url: str, server_pid: int, postmaster: int, n: int) -> dict[str, list[float]]:
+    """CPU milliseconds the server process and PostgreSQL spend on each of `n` requests of `url`
+    (one at a time, outside the browser), with their wall time: on this 2-core machine the
+    browser loading the page uses the other core and more, so the cold server's CPU is the part
+    of a cold load the browser waits for, roughly one for one (bench/README.md, maps
+    "Session 18")."""
+    spent: dict[str, list[float]] = {"server": [], "postgres": [], "wall": []}
+    for _ in range(n):
+        pids = postgres_pids(postmaster)
+        server, database, clock = cpu_ms([server_pid]), cpu_ms(pids), time.perf_counter()
+        urlopen(url, timeout=600).read()
+        spent["wall"].append((time.perf_counter() - clock) * 1000)
+        spent["server"].append(cpu_ms([server_pid]) - server)
+        spent["postgres"].append(cpu_ms(pids) - database)
+    return spent
+
+
 def interactive_ms(page, url: str, ready: str | None) -> tuple[float, float]:
     """Milliseconds from navigation start to the load event, or to our map's `geomap.drawn` (the
     moment `ready` became true: every layer drawn, popups bound) when that came later, and to the
@@ -204,6 +249,11 @@ def main(argv=None) -> None:
         scene = maps.selection_scene(engine, maps.Selection())
         print(f"ours: {scene.total_incidents:,} incidents as {len(scene.cells):,} cells; server {server_s:.2f} s; "
               f"HTML {len(ours) / 1e6:.2f} MB")
+        spent = request_cpu(f"{cold_base}/maps", cold_server.pid, cluster.status().pid, CPU_REQUESTS)
+        print(f"ours cold, per request (median of {CPU_REQUESTS}, one at a time, outside the browser; CPU in steps of "
+              f"{1000 / os.sysconf('SC_CLK_TCK'):g} ms): "
+              + ", ".join(f"{k} {'' if k == 'wall' else 'CPU '}{statistics.median(v):.0f} ms ({min(v):.0f}-{max(v):.0f})"
+                          for k, v in spent.items()))
         database = synth.database_name(args.incidents, args.seed)
         html = peer_page(f"naive-{database}.html", naive_html, engine, args.rebuild_naive)
         fast = peer_page(f"fast-{database}.html", fast_html, engine, args.rebuild_naive)
