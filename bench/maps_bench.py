@@ -1,10 +1,11 @@
 """Selection map with 100,000 incidents in view: geomap's map against a naive Folium map.
 
-    .venv/bin/python bench/maps_bench.py [--incidents N] [--seed S] [--runs R]
+    .venv/bin/python bench/maps_bench.py [--incidents N] [--seed S] [--runs R] [--keep-running]
 
 Builds (or reuses) the synthetic database `bench_<N>_<seed>` with bench/synth.py in the bench
-cluster (bench/data/cluster), serves the app on loopback, and in one run measures in headless
-Chromium (Debian's, network off beyond loopback):
+cluster (bench/data/cluster; stopped at the end if this run started it, unless --keep-running),
+serves the app on loopback, and in one run measures in headless Chromium (Debian's, network off
+beyond loopback):
 
 1. ours: `GET /maps` with every incident in view; above geomap.maps.selection.SERVER_AGGREGATION_ABOVE the
    server counts incidents per grid cell and period, so the page carries cells, not incidents;
@@ -229,9 +230,15 @@ def main(argv=None) -> None:
     parser.add_argument("--settle", type=float, default=3.0,
                         help="seconds to wait after each page closes, so that no load overlaps the previous "
                              "page's teardown (0: none, as before)")
+    parser.add_argument("--keep-running", action="store_true", help="leave the bench cluster running")
     args = parser.parse_args(argv)
-    cluster = Cluster(synth.BENCH_HOME)
-    synth.start_like_us(cluster)
+    with synth.running(Cluster(synth.BENCH_HOME), keep=args.keep_running) as cluster:
+        times, ours, html, fast = measure(cluster, args)
+    report(times, ours, html, fast, args.runs)
+
+
+def measure(cluster: Cluster, args) -> tuple[dict[str, list[float]], bytes, str, str]:
+    """The loads' times of each page, and the pages (ours, the naive map, FastMarkerCluster's)."""
     synth.build(cluster, args.incidents, args.seed)
     database_url = cluster.url(synth.database_name(args.incidents, args.seed))
     engine = create_app({"DATABASE_URL": database_url}).extensions["geomap.engine"]
@@ -266,9 +273,14 @@ def main(argv=None) -> None:
     finally:
         cold_server.terminate()
         warm_server.terminate()
+    return times, ours, html, fast
+
+
+def report(times: dict[str, list[float]], ours: bytes, html: str, fast: str, runs: int) -> None:
+    """Prints the medians, the ratios against their targets and the pages' sizes; exits 1 if any is missed."""
     cold, warm, naive_ms, fast_ms = (statistics.median(times[k]) for k in ("ours-cold", "ours-warm", "naive", "fast"))
     ratio, fast_ratio = naive_ms / cold, fast_ms / cold
-    print(f"\ninteractive (median of {args.runs}): ours {cold / 1000:.2f} s (cache warm: {warm / 1000:.2f} s), "
+    print(f"\ninteractive (median of {runs}): ours {cold / 1000:.2f} s (cache warm: {warm / 1000:.2f} s), "
           f"naive {naive_ms / 1000:.2f} s, FastMarkerCluster {fast_ms / 1000:.2f} s")
     for name in times:
         print(f"  {name}: {', '.join(f'{t / 1000:.2f}' for t in times[name])} s")
@@ -281,6 +293,7 @@ def main(argv=None) -> None:
     ok = ratio >= TARGET_RATIO and fast_ratio >= TARGET_FAST_RATIO and len(ours) / 1e6 < LIMIT_MB
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
+
 
 if __name__ == "__main__":
     main()
