@@ -7,6 +7,7 @@ from functools import cache
 
 from sqlalchemy import Connection
 
+from geomap.analysis.frozen import filler
 from geomap.db import map_queries
 from geomap.layers.scene import Bbox, Cell, period_end
 from geomap.maps.request import Selection
@@ -81,6 +82,10 @@ def _cell(cx: int, cy: int, start: date, parts, origin, width: float, period: st
         first, last = min(row[8] for row in parts), max(row[9] for row in parts)
     end = _period_end(start, period)
     x0, y0 = origin[0] + cx * width, origin[1] + cy * width
-    return Cell(lon=float(lon), lat=float(lat), period_start=max(start, low) if low else start,
-                period_end=min(end, high) if high else end, first=first, last=last, counts=counts,
-                bbox=(x0, y0, x0 + width, y0 + width))
+    return _CELL(float(lon), float(lat), max(start, low) if low else start, min(end, high) if high else end, first,
+                 last, counts, (x0, y0, x0 + width, y0 + width))
+
+
+# Cell's fields in order, filled without its frozen __init__'s setattr per field (geomap.analysis.
+# frozen): a counted map makes ~3,000 of them per request, 1.6 against 0.5 us each.
+_CELL = filler(Cell)

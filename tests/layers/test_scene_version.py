@@ -50,7 +50,7 @@ def reference_version(scene: Scene) -> str:
 def test_the_data_version_is_the_hash_of_the_drawn_records_fields(make):
     scene = make()
     for cell in scene.cells:
-        assert cell.count > 0  # a cached property, set on the instance: not a field, not hashed
+        assert cell.count > 0  # a property: not a field, not hashed
     assert scene.incidents or scene.cells
     assert scene.version() == reference_version(scene)
 
@@ -61,3 +61,4 @@ def test_a_field_left_at_its_default_is_hashed_too():
     assert incident.derived_from == ()  # a default: msgspec must not leave it out
     changed = replace(scene, incidents=(replace(incident, derived_from=("x",)), *scene.incidents[1:]))
     assert scene.version() == reference_version(scene) != changed.version() == reference_version(changed)
+
