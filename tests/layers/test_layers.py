@@ -144,6 +144,17 @@ def test_zones_carry_their_validity_style_and_time(scene):
     assert "IS zone &lt;img" in presence["tooltip"]
 
 
+def test_zone_outlines_are_the_stored_ones_rounded_to_5_decimals_in_their_orientation(scene):
+    drawn = [shape(f["geometry"]) for f in features(page(scene, ["zones"]), "shapes")]
+    assert len(drawn) == len(scene.zones) > 0
+    for outline, zone in zip(drawn, scene.zones, strict=True):
+        scaled = shapely.get_coordinates(outline) * 1e5
+        assert abs(scaled - scaled.round()).max() < 1e-6  # whole units of 1e-5 degrees
+        assert shapely.hausdorff_distance(outline, zone.geometry) <= 0.5e-5 * 2 ** 0.5  # each vertex its own, rounded
+        for part, stored in zip(shapely.get_parts(outline), shapely.get_parts(zone.geometry), strict=True):
+            assert part.exterior.is_ccw == stored.exterior.is_ccw  # GeoJSON's right-hand rule, as stored
+
+
 def test_distances_are_labelled_with_best_and_range(scene):
     html = page(scene, ["distances"])
     lines = features(html, "shapes")
