@@ -111,7 +111,7 @@ class Cell:
     def count(self) -> int:
         # Summed on each read, not a cached_property: Python 3.11's takes a lock on its first read
         # (about 2.7 us, against 0.3 to sum a cell's few counts), and a counted map's payload reads
-        # each of its ~3,000 cells' once (bench/README.md, maps "Session 18").
+        # the count of each of its ~3,000 cells once (bench/README.md, maps "Session 18").
         return sum(n for _, n in self.counts)
 
     @property
