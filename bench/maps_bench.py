@@ -152,15 +152,10 @@ def cpu_ms(pids) -> float:
 
 
 def postgres_pids(postmaster: int) -> list[int]:
-    """The postmaster and its children: its backends and background processes."""
-    pids = [postmaster]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
-                pids.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return pids
+    """The postmaster and its children (its backends and background processes), as
+    import_bench.py's `_tree_kb` and downloads.py's `worker_pid` find children."""
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    return [postmaster, *map(int, children)]
 
 
 def request_cpu(url: str, server_pid: int, postmaster: int, n: int) -> dict[str, list[float]]:
