@@ -23,6 +23,7 @@ import json
 import operator
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -56,6 +57,7 @@ class Benchmark:
     quick: tuple[str, ...] = ()  # arguments of a smoke run
     incidents: int | None = 1_000_000  # None: the script takes no --incidents
     quick_incidents: int = 5_000
+    needs: tuple[str, ...] = ()  # programs it runs (PROGRAMS), checked before any benchmark starts
 
 
 @dataclass
@@ -68,6 +70,9 @@ class Outcome:
 
 
 NUMBER = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
+# The programs outside .venv the benchmarks run, and the Debian package of each; all of them are
+# installed by `scripts/install-system-deps.sh bench` (which `make bench` runs).
+PROGRAMS = {"wrk": "wrk", "chromium": "chromium", "ogr2ogr": "gdal-bin"}
 REPORT_SIZE = 1_000_000  # nearby.REPORT_AT: issue 16 sets the report's targets at this size only
 BENCHMARKS = (
     Benchmark("synth", "synth.py", "builds the synthetic benchmark database bench_<N>_<seed>", ()),
@@ -80,16 +85,16 @@ BENCHMARKS = (
     Benchmark("api", "api.py", "OGC API items under gunicorn: geomap against pygeoapi and a bare reference", (
         Metric("geomap / pygeoapi (req/s)", rf"geomap/pygeoapi\s+=\s+{NUMBER}", ">=", 4),
         Metric("geomap / bare (req/s)", rf"geomap/bare\s+=\s+{NUMBER}", ">=", 0.8),
-    ), quick=("--duration", "2", "--warmup", "1", "--rounds", "1", "--paths", "5")),
+    ), quick=("--duration", "2", "--warmup", "1", "--rounds", "1", "--paths", "5"), needs=("wrk",)),
     Benchmark("maps", "maps_bench.py", "selection map in a browser: geomap against Folium maps (naive, FastMarkerCluster)", (
         Metric("naive map / geomap (time to interactive)", rf"ratio {NUMBER}x with the server counting", ">=", 10),
         Metric("FastMarkerCluster / geomap (interactive)", rf"against FastMarkerCluster {NUMBER}x cold", ">=", 3),
         Metric("geomap HTML (MB)", rf"HTML: ours {NUMBER} MB", "<", 5),  # maps_bench.LIMIT_MB
-    ), incidents=100_000, quick=("--runs", "1")),
+    ), incidents=100_000, quick=("--runs", "1"), needs=("chromium",)),
     Benchmark("story", "story.py", "the K-1 story page in a browser: time to interactive and size", (
         Metric("story page interactive (ms)", rf"story interactive: median {NUMBER} ms", "<=", 1000),
         Metric("story HTML (MB)", rf"story HTML: {NUMBER} MB", "<", 2),  # story.LIMIT_MB
-    ), incidents=None, quick=("--runs", "2")),
+    ), incidents=None, quick=("--runs", "2"), needs=("chromium",)),
     Benchmark("paging", "paging.py", "items: the page at 99 % by its cursor and numberMatched's cost, at 1,000,000", (
         Metric("deep page (cursor) / first page", rf"RATIO deep page \(cursor\) / first page: {NUMBER}", "<=", 1.5),
         Metric("bbox+datetime page with / without numberMatched",
@@ -98,7 +103,7 @@ BENCHMARKS = (
     Benchmark("import", "import_bench.py", "geomap import against ogr2ogr (COPY) of the same GeoJSON sequence", (
         Metric("geomap import / ogr2ogr", rf"ratio {NUMBER} \(target", "<=", 1.5),
         Metric("geomap import peak RSS (MB)", rf"geomap peak {NUMBER} MB", "<", 1024),
-    ), quick=("--repeat", "1")),
+    ), quick=("--repeat", "1"), needs=("ogr2ogr",)),
 )
 NAMES = tuple(b.name for b in BENCHMARKS)
 
@@ -135,6 +140,12 @@ def figures(benchmark: Benchmark, output: str, incidents: int | None = None) -> 
         found.append({"metric": metric.name, "value": value, "target": f"{metric.op} {metric.target:g}",
                       "verdict": verdict})
     return found
+
+
+def missing_programs(chosen: list[Benchmark]) -> list[str]:
+    """The programs the chosen benchmarks run that are not on PATH, as "program (Debian package)"."""
+    needed = dict.fromkeys(program for b in chosen for program in b.needs)
+    return [f"{program} (Debian {PROGRAMS[program]})" for program in needed if shutil.which(program) is None]
 
 
 def size(argv: list[str]) -> int | None:
@@ -243,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         for b in chosen:
             print(f"{b.name:<7} {b.measures}\n        {' '.join(commands[b.name])}")
         return 0
+    if missing := missing_programs(chosen):
+        print(f"missing: {', '.join(missing)}. Install them with scripts/install-system-deps.sh bench "
+              "(make bench does it), then run again; nothing was run.", file=sys.stderr)
+        return 2
     directory = DATA / time.strftime("run-%Y%m%d-%H%M%S")
     directory.mkdir(parents=True, exist_ok=True)
     cluster, started = start_cluster(args.port)

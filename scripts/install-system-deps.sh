@@ -5,12 +5,13 @@
 #                                         Chromium and libatomic1 for the context report's PDF)
 #   scripts/install-system-deps.sh test   that, and what only the tests need (GDAL's tools,
 #                                         QGIS's Python bindings)
+#   scripts/install-system-deps.sh bench  that, and the load generator of bench/api.py (wrk)
 #
 # Idempotent and quiet when everything is already there; uses sudo when not root.
 set -euo pipefail
 
 purpose=${1:-test}
-case "$purpose" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
+case "$purpose" in run|test|bench) ;; *) echo "usage: $0 run|test|bench" >&2; exit 2 ;; esac
 
 have_postgis() {
     # PostGIS for the newest installed PostgreSQL major version.
@@ -30,7 +31,7 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 # libatomic.so.1, which a minimal Debian lacks.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 have_package libatomic1 || missing+=(libatomic1)
-if [ "$purpose" = test ]; then
+if [ "$purpose" != run ]; then
     # GDAL's ogr2ogr/ogrinfo: the tests read exported GeoPackages back with them, and the
     # import benchmark loads the same file with ogr2ogr beside geomap's import.
     command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
@@ -38,6 +39,8 @@ if [ "$purpose" = test ]; then
     # geomap's collections as OAPIF layers, as researchers do in QGIS.
     have_package python3-qgis || missing+=(python3-qgis)
 fi
+# wrk drives the HTTP API benchmark (bench/api.py); bench/run.py checks for it before it starts.
+[ "$purpose" = bench ] && { command -v wrk >/dev/null 2>&1 || missing+=(wrk); }
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 # PostgreSQL's server runs as the `postgres` user, who must be able to reach its own programs. A

@@ -105,3 +105,23 @@ def test_the_import_compares_medians_of_loading_time():
     assert import_bench.loading_seconds(median) == 12.0 and median.peak_mb == 180.0  # (10 + 14) / 2; the higher peak
     theirs = [import_bench.Run(s, 50.0, "") for s in (9.0, 7.0, 8.0)]
     assert import_bench.median_run(theirs, lambda r: r.seconds).seconds == 8.0
+
+
+def test_missing_programs_stop_the_run_before_any_benchmark(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on it: no wrk, chromium or ogr2ogr
+    monkeypatch.setattr(run, "DATA", tmp_path / "data")
+    monkeypatch.setattr(run, "start_cluster", lambda port: pytest.fail("a cluster was started"))
+    assert run.main(["--only", "synth,api,maps,import"]) == 2
+    err = capsys.readouterr().err
+    assert "wrk (Debian wrk)" in err and "chromium (Debian chromium)" in err and "ogr2ogr (Debian gdal-bin)" in err
+    assert "scripts/install-system-deps.sh bench" in err
+    assert not (tmp_path / "data").exists()  # no run directory: nothing ran
+
+
+def test_only_the_chosen_benchmarks_programs_are_required(tmp_path, monkeypatch):
+    (tmp_path / "wrk").write_text("#!/bin/sh\n")
+    (tmp_path / "wrk").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    chosen = [b for b in run.BENCHMARKS if b.name in ("nearby", "api", "paging")]
+    assert run.missing_programs(chosen) == []
+    assert run.missing_programs([b for b in run.BENCHMARKS if b.name == "maps"]) == ["chromium (Debian chromium)"]
