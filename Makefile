@@ -45,10 +45,10 @@ install-bench:
 # core (14 s on two). Compiled they must be: where PYTHONDONTWRITEBYTECODE is set (this
 # machine sets it), Python never writes them itself, and each process took 6-7 s instead of
 # 2.3 s to import the server.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "Creating the virtual environment $(VENV) and installing geomap (about a minute)"
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check --progress-bar off --no-compile -e '.[test]'
+	$(VENV)/bin/pip install --disable-pip-version-check --progress-bar off --no-compile -c constraints.txt -e '.[test]'
 	$(VENV)/bin/python -m compileall -q -j 0 $(VENV)/lib
 	touch $@
 

@@ -1,6 +1,6 @@
 """geomap's hand-written file formats against the well-kept libraries that could replace them.
 
-    .venv/bin/pip install -e '.[bench]'           # the peers: pyogrio, fastkml, simplekml, ijson
+    .venv/bin/pip install -c constraints.txt -e '.[bench]'  # the peers: pyogrio, fastkml, simplekml, ijson
     .venv/bin/python bench/io_libraries.py                      # 200,000 incidents, 3 runs each
     .venv/bin/python bench/io_libraries.py --incidents 20000 --repeat 1 --only kml
     .venv/bin/python bench/io_libraries.py --semantics          # the KML behaviours only
