@@ -4,9 +4,12 @@
 #   debootstrap --variant=minbase <suite>, then the README's prerequisites (python3, make, git)
 #   and nothing else; a `git clone` of this checkout's HEAD; then, inside the chroot,
 #   `make test` (the whole suite) and `make run`, whose /health must list the seed data.
+#   `--only bench` instead proves the benchmarks' command: `make bench BENCH_ARGS=--quick` must run
+#   every benchmark to the end, each printing every figure it has a target for (a smoke run's
+#   figures say nothing of speed, so their verdicts are not judged).
 #
 # Usage: scripts/fresh-debian.sh [--root DIR] [--suite bookworm] [--mirror URL] [--keep]
-#                                [--only test|run]
+#                                [--only test|run|bench]
 # Needs root (debootstrap, chroot, mounts). Installs debootstrap when it is missing. Every step
 # is printed with its time; the chroot's own logs are kept in DIR/var/log/geomap-fresh/.
 # Exits non-zero when any step fails. .ci/run calls it after `make test`
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
         *) echo "unknown option: $1 (see the comment at the top of $0)" >&2; exit 2 ;;
     esac
 done
+case "$only" in ""|test|run|bench) ;; *) echo "--only: test, run or bench, not '$only'" >&2; exit 2 ;; esac
 [ "$(id -u)" -eq 0 ] || { echo "$0 needs root (debootstrap, chroot and mounts)" >&2; exit 2; }
 src=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
 root=${root:-$(mktemp -d /var/tmp/geomap-fresh-XXXXXX)}
@@ -97,12 +101,29 @@ in_root "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y 
 step "git clone of $(git -C "$src" rev-parse --short HEAD)"
 in_root "git config --global --add safe.directory /mnt/src/.git && git clone -q /mnt/src /root/geomap"
 
-if [ "$only" != run ]; then
+if [ -z "$only" ] || [ "$only" = test ]; then
     step "make test (the README's second command)"
     in_root "cd /root/geomap && make test PYTEST_ARGS='-q -p no:cacheprovider' 2>&1 | tee /var/log/geomap-fresh/make-test.log; exit \${PIPESTATUS[0]}"
 fi
 
-if [ "$only" != test ]; then
+if [ "$only" = bench ]; then
+    step "make bench BENCH_ARGS=--quick (the benchmarks' command, a smoke run)"
+    in_root "cd /root/geomap && make bench BENCH_ARGS=--quick 2>&1 | tee /var/log/geomap-fresh/make-bench.log; true"
+    in_root "cd /root/geomap && python3 - <<'EOF'
+import json, pathlib, sys
+runs = sorted(pathlib.Path('bench/data').glob('run-*/summary.json'))
+if not runs:
+    sys.exit('make bench wrote no bench/data/run-*/summary.json')
+outcomes = json.loads(runs[-1].read_text())
+names = [o['benchmark'] for o in outcomes]
+missing = [(o['benchmark'], f['metric']) for o in outcomes for f in o['figures'] if f['value'] is None]
+print('benchmarks run:', ', '.join(names))
+if names != ['synth', 'nearby', 'api', 'maps', 'story', 'paging', 'import'] or missing:
+    sys.exit(f'not every benchmark ran to a figure: {names}; without a figure: {missing}')
+EOF"
+fi
+
+if [ -z "$only" ] || [ "$only" = run ]; then
     step "make run (the README's first command), then /health"
     in_root "cd /root/geomap && (setsid make run PORT=$port >/var/log/geomap-fresh/make-run.log 2>&1 &) && python3 - <<'EOF'
 import json, sys, time, urllib.request
@@ -121,4 +142,4 @@ EOF"
     in_root "/root/geomap/.venv/bin/geomap db stop"  # the server of make run ends with the root's processes
 fi
 
-step "passed: the README's commands work on a fresh minimal Debian $suite"
+step "passed: the README's commands${only:+ ($only)} work on a fresh minimal Debian $suite"
