@@ -452,7 +452,7 @@ def main(argv=None) -> int:
         print(f"gunicorn is not installed in {gunicorn.parent}; install geomap's dependencies", file=sys.stderr)
         return 2
     ensure_pygeoapi()
-    with synth.running(Cluster(DATA / "cluster"), keep=args.keep_running) as cluster:
+    with synth.running(Cluster(synth.BENCH_HOME), keep=args.keep_running) as cluster:
         return run(cluster, args)
 
 

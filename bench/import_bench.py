@@ -50,7 +50,6 @@ from geomap.ingest import load  # noqa: E402
 from geomap.io import synth_files  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
-BENCH_HOME = DATA / "cluster"
 DATABASES = ("import_bench_geomap", "import_bench_ogr")
 RATIO_TARGET = 1.5
 RSS_TARGET_MB = 1024
@@ -219,7 +218,7 @@ def main(argv=None) -> int:
     parser.add_argument("--stop", action="store_true", help="stop the bench cluster afterwards")
     args = parser.parse_args(argv)
     paths = data_files(args.incidents, args.seed)
-    cluster = Cluster(BENCH_HOME)
+    cluster = Cluster(synth.BENCH_HOME)
     synth.start_like_us(cluster)
     try:
         ours, theirs = [], []

@@ -316,7 +316,7 @@ def main(argv=None) -> None:
     parser.add_argument("--pg-options", default="", metavar="OPTIONS",
                         help='server settings for both sides\' connections, e.g. "-c jit=off"')
     args = parser.parse_args(argv)
-    with synth.running(Cluster(DATA / "cluster"), keep=args.keep_running) as cluster:
+    with synth.running(Cluster(synth.BENCH_HOME), keep=args.keep_running) as cluster:
         run(cluster, args)
 
 

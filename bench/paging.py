@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     parser.add_argument("--paths", type=int, default=40)
     args = parser.parse_args(argv)
     print(f"load average before: {load()}")
-    cluster = Cluster(DATA / "cluster")
+    cluster = Cluster(synth.BENCH_HOME)
     ours = not cluster.status().running  # started here (under this run's priority): stopped at the end
     synth.start_like_us(cluster)
     try:

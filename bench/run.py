@@ -198,10 +198,10 @@ def _load() -> str:
 
 
 def start_cluster(port: int | None):
-    """The bench cluster (bench/data/cluster), started here unless it runs already (then it is
-    left running at the end: someone else may be using it; restarted first if it runs in another
+    """The bench cluster (synth.BENCH_HOME), started here unless it runs already (then it is left
+    running at the end: someone else may be using it; restarted first if it runs in another
     scheduling class than this run, `synth.start_like_us`). Its port is `--port`, else the one in
-    bench/data/cluster/port; a taken port is an error, not a silent move to another. With
+    its home's port file; a taken port is an error, not a silent move to another. With
     neither, a free port is chosen, said, and written to that file for the next run."""
     sys.path.insert(0, str(BENCH.parent))
     sys.path.insert(0, str(BENCH))
@@ -209,7 +209,7 @@ def start_cluster(port: int | None):
 
     from geomap.db.cluster import Cluster, free_port
 
-    home = DATA / "cluster"
+    home = synth.BENCH_HOME
     saved = home / "port"
     if port is None and saved.exists():
         port = int(saved.read_text())
@@ -235,7 +235,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--incidents", type=int, help="size of the 1,000,000-incident benchmarks (all, if --quick)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--list", action="store_true", help="print the benchmarks and their commands, run nothing")
-    parser.add_argument("--port", type=int, help="the bench cluster's port (default: bench/data/cluster/port, "
+    parser.add_argument("--port", type=int, help="the bench cluster's port (default: the one in its home's port file, "
                         "else a free one, said and written there)")
     parser.add_argument("--keep-running", action="store_true", help="leave the bench cluster running at the end")
     args = parser.parse_args(argv)

@@ -34,6 +34,8 @@ import numpy as np
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import synth  # noqa: E402  the bench's shared set-up (bench/synth.py)
+
 from geomap.db.cluster import Cluster  # noqa: E402
 from geomap.db.reach import one_box  # noqa: E402
 
@@ -76,7 +78,7 @@ def main(argv=None) -> None:
     parser.add_argument("--points", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    cluster = Cluster(DATA / "cluster")
+    cluster = Cluster(synth.BENCH_HOME)
     conns = {db: psycopg.connect(cluster.url(db, driver="postgresql"), autocommit=True, prepare_threshold=None)
              for db in {d for d, _, _ in LAYOUTS.values()}}
     rng = np.random.default_rng(args.seed + 2000)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pwd
 import sys
 import time
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from geomap.db import migrate  # noqa: E402
-from geomap.db.cluster import Cluster  # noqa: E402
+from geomap.db.cluster import Cluster, may_search  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
 from geomap.synth import (  # noqa: E402  the generator lives in the package (geomap synth)
     CLAIMANTS,
@@ -48,7 +49,31 @@ from geomap.synth import (  # noqa: E402  the generator lives in the package (ge
 from geomap.synth import zones as synth_zones  # noqa: E402
 from geomap.vocabulary import AFFIRMATIVE_STANCES, STANCES  # noqa: E402
 
-BENCH_HOME = Path(__file__).resolve().parent / "data" / "cluster"
+ROOT_BENCH_HOME = Path("/var/lib/geomap-bench")  # as root, beside geomap's own (geomap.config.ROOT_HOME)
+
+
+LOCAL_BENCH_HOME = Path(__file__).resolve().parent / "data" / "cluster"
+
+
+def bench_home(local: Path = LOCAL_BENCH_HOME) -> Path:
+    """The bench cluster's home: $GEOMAP_BENCH_HOME, else bench/data/cluster. As root the cluster
+    runs as the postgres system user, who cannot enter a checkout under a private directory (a
+    fresh Debian's clone in /root: `scripts/fresh-debian.sh --only bench` stopped there); then
+    ROOT_BENCH_HOME, as geomap's own cluster moves to /var/lib/geomap (geomap.config.default_home)."""
+    if os.environ.get("GEOMAP_BENCH_HOME"):
+        return Path(os.environ["GEOMAP_BENCH_HOME"])
+    if os.geteuid() != 0:
+        return local
+    try:
+        server = pwd.getpwnam("postgres")
+    except KeyError:
+        return local  # the cluster says what is missing when it starts
+    reachable = all(may_search(parent.stat(), server.pw_uid, server.pw_gid)
+                    for parent in local.parents if parent.exists())
+    return local if reachable else ROOT_BENCH_HOME
+
+
+BENCH_HOME = bench_home()
 
 # -- loading -------------------------------------------------------------------------------------
 

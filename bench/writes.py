@@ -43,7 +43,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=100, help="timed requests of each kind")
     parser.add_argument("--claims", default="2000,5000", help="claim counts of the large writes")
     parser.add_argument("--repeat", type=int, default=3, help="large writes of each claim count")
-    parser.add_argument("--home", type=Path, default=BENCH / "data" / "cluster", help="the bench cluster")
+    parser.add_argument("--home", type=Path, help="the bench cluster (default: synth.BENCH_HOME)")
     return parser.parse_args()
 
 
@@ -137,9 +137,11 @@ def main() -> None:
     except ImportError:  # a checkout from before the one write path (geomap.ingest)
         from geomap.io.load import load
 
+    import synth  # after --code is first on sys.path: it imports geomap
+
     import geomap
     print(f"geomap from {Path(geomap.__file__).parent}; load average {os.getloadavg()}")
-    cluster = Cluster(args.home)
+    cluster = Cluster(args.home or synth.BENCH_HOME)
     cluster.start()
     url = _database(cluster)
     try:

@@ -125,3 +125,41 @@ def test_only_the_chosen_benchmarks_programs_are_required(tmp_path, monkeypatch)
     chosen = [b for b in run.BENCHMARKS if b.name in ("nearby", "api", "paging")]
     assert run.missing_programs(chosen) == []
     assert run.missing_programs([b for b in run.BENCHMARKS if b.name == "maps"]) == ["chromium (Debian chromium)"]
+
+
+def test_the_bench_cluster_leaves_a_checkout_the_postgres_user_cannot_enter(tmp_path, monkeypatch):
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    import synth
+
+    if os.geteuid() != 0:
+        pytest.skip("as root only: the cluster then runs as the postgres user (CI runs the suite as root)")
+    monkeypatch.delenv("GEOMAP_BENCH_HOME", raising=False)
+    private = tmp_path / "root" / "geomap" / "bench" / "data" / "cluster"  # a clone in /root
+    private.parent.mkdir(parents=True)
+    (tmp_path / "root").chmod(0o700)
+    top = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        shared = top / "bench" / "data" / "cluster"
+        shared.parent.mkdir(parents=True)
+        assert synth.bench_home(private) == synth.ROOT_BENCH_HOME
+        assert synth.bench_home(shared) == shared
+    finally:
+        shutil.rmtree(top)
+
+
+def test_the_bench_cluster_stays_in_the_checkout_for_other_users_or_where_told(tmp_path, monkeypatch):
+    import os
+
+    import synth
+
+    monkeypatch.delenv("GEOMAP_BENCH_HOME", raising=False)
+    private = tmp_path / "home" / "bench" / "data" / "cluster"
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # not root: the server runs as this same user
+    assert synth.bench_home(private) == private
+    monkeypatch.setenv("GEOMAP_BENCH_HOME", str(tmp_path / "elsewhere"))
+    assert synth.bench_home(private) == tmp_path / "elsewhere"
