@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pwd
 import sys
 import time
 from collections.abc import Iterator
@@ -31,8 +30,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from geomap.db import migrate  # noqa: E402
-from geomap.db.cluster import Cluster, may_search  # noqa: E402
+from geomap.db.cluster import Cluster, unreachable_parent  # noqa: E402
 from geomap.db.engine import make_engine  # noqa: E402
+from geomap.errors import MissingDependency  # noqa: E402
 from geomap.synth import (  # noqa: E402  the generator lives in the package (geomap synth)
     CLAIMANTS,
     EPOCH,
@@ -50,8 +50,6 @@ from geomap.synth import zones as synth_zones  # noqa: E402
 from geomap.vocabulary import AFFIRMATIVE_STANCES, STANCES  # noqa: E402
 
 ROOT_BENCH_HOME = Path("/var/lib/geomap-bench")  # as root, beside geomap's own (geomap.config.ROOT_HOME)
-
-
 LOCAL_BENCH_HOME = Path(__file__).resolve().parent / "data" / "cluster"
 
 
@@ -62,15 +60,10 @@ def bench_home(local: Path = LOCAL_BENCH_HOME) -> Path:
     ROOT_BENCH_HOME, as geomap's own cluster moves to /var/lib/geomap (geomap.config.default_home)."""
     if os.environ.get("GEOMAP_BENCH_HOME"):
         return Path(os.environ["GEOMAP_BENCH_HOME"])
-    if os.geteuid() != 0:
-        return local
     try:
-        server = pwd.getpwnam("postgres")
-    except KeyError:
-        return local  # the cluster says what is missing when it starts
-    reachable = all(may_search(parent.stat(), server.pw_uid, server.pw_gid)
-                    for parent in local.parents if parent.exists())
-    return local if reachable else ROOT_BENCH_HOME
+        return local if unreachable_parent(local) is None else ROOT_BENCH_HOME
+    except MissingDependency:  # root without a postgres user: the cluster says so when it starts
+        return local
 
 
 BENCH_HOME = bench_home()

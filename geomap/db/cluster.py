@@ -137,6 +137,16 @@ def may_search(st: os.stat_result, uid: int, gid: int) -> bool:
     return bool(st.st_mode & stat.S_IXOTH)
 
 
+def unreachable_parent(path: Path) -> Path | None:
+    """The outermost existing parent of `path` that the server's user cannot enter (as root the
+    server runs as the `postgres` system user; otherwise as this user, who can); None when none."""
+    user = Cluster._server_user()
+    if user is None:
+        return None
+    return next((parent for parent in reversed(path.parents)
+                 if parent.exists() and not may_search(parent.stat(), user.pw_uid, user.pw_gid)), None)
+
+
 class Cluster:
     """A private PostgreSQL cluster in `home`. Methods are safe to call from many processes."""
 
@@ -220,20 +230,17 @@ class Cluster:
         Read from the directories' modes, not by running a probe as that user: a probe found by
         PATH fails wherever PATH leads through a directory the postgres user cannot search.
         """
-        user = self._server_user()
-        if user is None:
-            return
-        for parent in reversed(self.pgdata.parents):  # the outermost private one first
-            if not may_search(parent.stat(), user.pw_uid, user.pw_gid) and parent == Path("/"):
-                raise DatabaseUnavailable(
-                    "the root directory / is private: the postgres system user cannot reach anything, "
-                    "PostgreSQL's own programs included; make it searchable with `chmod o+x /` "
-                    "(scripts/install-system-deps.sh does)")
-            if not may_search(parent.stat(), user.pw_uid, user.pw_gid):
-                raise DatabaseUnavailable(
-                    f"GEOMAP_HOME={self.home} is not reachable by the postgres system user ({parent} "
-                    f"is private); set GEOMAP_HOME to a directory such as /var/lib/geomap"
-                )
+        parent = unreachable_parent(self.pgdata)
+        if parent == Path("/"):
+            raise DatabaseUnavailable(
+                "the root directory / is private: the postgres system user cannot reach anything, "
+                "PostgreSQL's own programs included; make it searchable with `chmod o+x /` "
+                "(scripts/install-system-deps.sh does)")
+        if parent is not None:
+            raise DatabaseUnavailable(
+                f"GEOMAP_HOME={self.home} is not reachable by the postgres system user ({parent} "
+                f"is private); set GEOMAP_HOME to a directory such as /var/lib/geomap"
+            )
 
     def _secret(self) -> str:
         path = self.home / "secret"
