@@ -148,8 +148,9 @@ def _group_category() -> ColumnElement:
     """"" (none), a group id (one) or "+" (several), from `incidents.attributed_groups` (the
     distinct groups of the incident's affirmative claims, kept by the database)."""
     groups = incidents.c.attributed_groups
-    return case((func.cardinality(groups) == 0, literal_column("''")),
-                (func.cardinality(groups) == 1, groups[1]), else_=literal_column("'+'"))
+    # CASE on one value: cardinality() once a row, not once per branch (the 100,000-incident
+    # map's cells statement 48.1 -> 44.8 ms, median of 7, alternating with the two-test form)
+    return case({0: literal_column("''"), 1: groups[1]}, value=func.cardinality(groups), else_=literal_column("'+'"))
 
 
 def map_sites(conn: Connection, bbox=None) -> list[dict[str, Any]]:

@@ -163,3 +163,13 @@ def test_the_bench_cluster_stays_in_the_checkout_for_other_users_or_where_told(t
     assert synth.bench_home(private) == private
     monkeypatch.setenv("GEOMAP_BENCH_HOME", str(tmp_path / "elsewhere"))
     assert synth.bench_home(private) == tmp_path / "elsewhere"
+
+
+def test_the_nearby_verdict_pairs_each_point_with_itself():
+    """nearby.py judges the median of the per-point ratios ours / bare, not the ratio of the two
+    medians: a point slow for both weighs as one pair."""
+    import nearby
+
+    bare, ours = [1.0, 2.0, 3.0], [3.0, 2.2, 3.3]  # per point 3.0, 1.1, 1.1; medians 3.0 / 2.0 = 1.5
+    assert nearby.paired_ratio(ours, bare) == pytest.approx(1.1)
+    assert nearby.paired_ratio([1.3 * b for b in (0.5, 9.0, 2.0, 40.0)], [0.5, 9.0, 2.0, 40.0]) == pytest.approx(1.3)
