@@ -115,7 +115,10 @@ def test_map_bounds_read_the_index_alone_and_match_brute_force(engine):
     assert "Index Only Scan using incidents_map_columns" in plan, plan
 
 
-def test_map_cells_read_the_index_alone_and_match_brute_force(engine):
+@pytest.mark.parametrize("by", ["event_type", "group"])
+def test_map_cells_read_the_index_alone_and_match_brute_force(engine, by):
+    """Counted per event type, or per attributed group ("" for none, the group's id for one, "+"
+    for several: the map's default), as counting the rows one by one in Python says."""
     sys.path.insert(0, str(ROOT / "bench"))
     import synth
 
@@ -124,18 +127,21 @@ def test_map_cells_read_the_index_alone_and_match_brute_force(engine):
     origin, size = (36.0, 30.0), 0.75
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE incidents"))
-        rows = conn.execute(text("SELECT ST_AsText(geom), date_start, event_type FROM incidents")).all()
-        cells = map_queries.incident_cells(conn, [], origin, (size, size), "year", "event_type")
+        rows = conn.execute(text("SELECT ST_AsText(geom), date_start, event_type, attributed_groups FROM incidents")).all()
+        cells = map_queries.incident_cells(conn, [], origin, (size, size), "year", by)
         conn.execute(text("SET enable_seqscan = off"))
-        plan = _plan(conn, map_queries.cells_query([], origin, (size, size), "year", "event_type"))
+        plan = _plan(conn, map_queries.cells_query([], origin, (size, size), "year", by))
     truth: dict[tuple, dict[str, int]] = {}
-    for wkt, day, event_type in rows:
+    for wkt, day, event_type, groups in rows:
         lon, lat = (float(v) for v in wkt[6:-1].split())
         key = (math.floor((lon - origin[0]) / size), math.floor((lat - origin[1]) / size), date(day.year, 1, 1))
-        truth.setdefault(key, {}).setdefault(event_type, 0)
-        truth[key][event_type] += 1
+        category = event_type if by == "event_type" else "" if not groups else groups[0] if len(groups) == 1 else "+"
+        truth.setdefault(key, {}).setdefault(category, 0)
+        truth[key][category] += 1
     got = {(int(r.cx), int(r.cy), r.period): dict(zip(r.categories, r.counts, strict=True)) for r in cells}
     assert got == truth and sum(r.n for r in cells) == 5000
+    if by == "group":  # every kind of category was counted
+        assert {"", "+"} <= {c for counts in truth.values() for c in counts} and len({c for v in truth.values() for c in v}) > 3
     pairs = [list(zip(r.categories, r.counts, strict=True)) for r in cells]
     assert all(p == sorted(p, key=lambda c: (-c[1], c[0])) for p in pairs)  # largest first, ties by name
     assert sum(len(p) > 2 and len({n for _, n in p}) < len(p) for p in pairs) > 10  # orders with ties were checked
