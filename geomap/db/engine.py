@@ -31,6 +31,7 @@ def database_url(settings: Settings) -> str:
 # geomap's queries are short and indexed. PostGIS costs ST_DWithin high, which pushes their
 # estimates past the JIT and parallel-query thresholds: measured on 1M incidents, the nearby
 # query took 147 ms with both and 46 ms without. Set per connection, so DATABASE_URL servers too.
+# (The map's cell counts allow parallel workers for their own transaction: map_queries.CELLS_SETTINGS.)
 SESSION_OPTIONS = "-c jit=off -c max_parallel_workers_per_gather=0"
 
 

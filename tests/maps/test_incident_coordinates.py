@@ -96,6 +96,36 @@ def _plan(conn, statement) -> str:
     return "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN {compiled}")))
 
 
+def test_map_cells_by_parallel_workers_count_what_one_process_counts(engine):
+    """The cell counts may be planned with parallel workers (`CELLS_SETTINGS`, for their
+    transaction alone): made to (the parallel costs set to next to nothing), the workers read and
+    sort the rows and the leader merges them, and the cells equal those of the serial plan, in the
+    same order; after the transaction the connection is back to no workers."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import synth
+
+    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
+        synth.load(conn, synth.generate(5000, 5), 5)
+    grid = ([], (36.0, 30.0), (0.5, 0.5), "year", "group")
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE incidents"))
+        serial = map_queries.incident_cells(conn, *grid)
+        assert "Workers" not in _plan(conn, map_queries.cells_query(*grid))  # 5,000 rows: not worth a worker
+    with engine.connect() as conn:
+        for setting in ("parallel_setup_cost", "min_parallel_index_scan_size", "min_parallel_table_scan_size"):
+            conn.execute(text(f"SET {setting} = 0"))
+        conn.execute(text("SET parallel_tuple_cost = 0.001"))
+        conn.execute(text("SET enable_hashagg = off"))  # sorted by the workers, merged in order
+        conn.execute(text("SET parallel_leader_participation = off"))  # the workers count every row
+        parallel = map_queries.incident_cells(conn, *grid)
+        plan = _plan(conn, map_queries.cells_query(*grid))
+        conn.rollback()
+        workers = conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one()
+    assert "Workers Planned: 2" in plan and "Gather Merge" in plan, plan
+    assert [tuple(r) for r in parallel] == [tuple(r) for r in serial] and sum(r.n for r in serial) == 5000
+    assert workers == "0"
+
+
 def test_map_bounds_read_the_index_alone_and_match_brute_force(engine):
     sys.path.insert(0, str(ROOT / "bench"))
     import synth
