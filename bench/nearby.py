@@ -15,8 +15,9 @@ random incident's location with a random date in 2012-2021):
 
 Calls alternate (ours then bare, bare then ours, ...) after a warm-up, and both must return the
 same ids for every point; the verdict's ratio is the median of the per-point ratios ours / bare
-(`paired_ratio`), the ratio of the two medians printed beside it. Then `context_report` for Q random incidents. EXPLAIN (ANALYZE,
-BUFFERS) of both nearby queries goes to bench/data/explain-<database>[-<pg options>].txt.
+(`paired_ratio`), the ratio of the two medians printed beside it. Then `context_report` for Q
+random incidents. EXPLAIN (ANALYZE, BUFFERS) of both nearby queries goes to
+bench/data/explain-<database>[-<pg options>].txt.
 """
 from __future__ import annotations
 

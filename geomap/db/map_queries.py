@@ -37,9 +37,9 @@ MAP_PERIODS = ("month", "quarter", "year")  # the time bins of server-side aggre
 # The cell counts' settings, for their transaction alone (`set_config(..., true)`, as SET LOCAL):
 # memory for their aggregate, and up to two parallel workers, which every other statement goes
 # without (`geomap.db.engine.SESSION_OPTIONS`). PostgreSQL plans the workers for a large selection
-# only: the 1,000,000-incident map's statement 1,724 -> 1,059 ms (EXPLAIN ANALYZE, medians of 3,
-# on 2 cores) and its cold page 1,539 -> 923 ms on the server; the 100,000-incident map's plan
-# stays serial (160 and 164 ms).
+# only: on 2 cores the 1,000,000-incident map's cold request 1,679 and 1,762 -> 978 and 941 ms in
+# process (its statement 1,460-1,507 -> 758-782 ms; bench/README.md, session 20); the
+# 100,000-incident map's plan stays serial.
 CELLS_SETTINGS = {"work_mem": "64MB", "max_parallel_workers_per_gather": "2"}
 
 
@@ -153,8 +153,8 @@ def _group_category() -> ColumnElement:
     """"" (none), a group id (one) or "+" (several), from `incidents.attributed_groups` (the
     distinct groups of the incident's affirmative claims, kept by the database)."""
     groups = incidents.c.attributed_groups
-    # CASE on one value: cardinality() once a row, not once per branch (the 100,000-incident
-    # map's cells statement 48.1 -> 44.8 ms, median of 7, alternating with the two-test form)
+    # CASE on one value: cardinality() once a row, not once per branch (at 100,000 incidents the
+    # cells' statement 78.7 -> 71.6 ms, its aggregate alone 48.1 -> 44.8 ms: medians of 7)
     return case({0: literal_column("''"), 1: groups[1]}, value=func.cardinality(groups), else_=literal_column("'+'"))
 
 
