@@ -392,7 +392,7 @@ def paired_ratio(ours: list[float], bare: list[float]) -> float:
     """The median of ours / bare point by point: the verdict's ratio. Each point's two calls ran
     back to back on the same rows, so the ratio of a pair cancels what makes a point slow for both;
     the ratio of the two medians does not, and it moved 1.17-1.43 over seven runs at 100,000
-    incidents while this moved 1.30-1.36 (bench/README.md, nearby "Session 20")."""
+    incidents while this moved 1.30-1.36 (bench/README.md, issue 16's "Session 20")."""
     return float(np.median(np.divide(ours, bare)))
 
 
