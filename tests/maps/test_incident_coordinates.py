@@ -82,12 +82,20 @@ def test_plain_sql_moves_them_and_cannot_write_them(seeded):
         conn.execute(text("UPDATE incidents SET lon = 0"))
 
 
-def test_the_benchmark_copy_loader_fills_them(engine):
+def load_synthetic(engine, n: int, seed: int) -> None:
+    """`n` of the benchmark's synthetic incidents, written by its COPY loader, then vacuumed and
+    analysed (so that index-only scans need no heap and the planner knows the rows)."""
     sys.path.insert(0, str(ROOT / "bench"))
     import synth
 
     with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        synth.load(conn, synth.generate(2000, 7), 7)
+        synth.load(conn, synth.generate(n, seed), seed)
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE incidents")
+
+
+def test_the_benchmark_copy_loader_fills_them(engine):
+    load_synthetic(engine, 2000, 7)
     assert len(assert_in_step(engine)) == 2000
 
 
@@ -101,14 +109,9 @@ def test_map_cells_by_parallel_workers_count_what_one_process_counts(engine):
     transaction alone): made to (the parallel costs set to next to nothing), the workers read and
     sort the rows and the leader merges them, and the cells equal those of the serial plan, in the
     same order; after the transaction the connection is back to no workers."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    import synth
-
-    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        synth.load(conn, synth.generate(5000, 5), 5)
+    load_synthetic(engine, 5000, 5)
     grid = ([], (36.0, 30.0), (0.5, 0.5), "year", "group")
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE incidents"))
         serial = map_queries.incident_cells(conn, *grid)
         assert "Workers" not in _plan(conn, map_queries.cells_query(*grid))  # 5,000 rows: not worth a worker
     with engine.connect() as conn:
@@ -127,13 +130,8 @@ def test_map_cells_by_parallel_workers_count_what_one_process_counts(engine):
 
 
 def test_map_bounds_read_the_index_alone_and_match_brute_force(engine):
-    sys.path.insert(0, str(ROOT / "bench"))
-    import synth
-
-    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        synth.load(conn, synth.generate(5000, 3), 3)
+    load_synthetic(engine, 5000, 3)
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE incidents"))
         rows = conn.execute(text("SELECT ST_AsText(geom), date_start, date_end FROM incidents")).all()
         bounds = map_queries.incident_bounds(conn, [])
         conn.execute(text("SET enable_seqscan = off"))  # a small table: the planner would rather scan it
@@ -149,14 +147,9 @@ def test_map_bounds_read_the_index_alone_and_match_brute_force(engine):
 def test_map_cells_read_the_index_alone_and_match_brute_force(engine, by):
     """Counted per event type, or per attributed group ("" for none, the group's id for one, "+"
     for several: the map's default), as counting the rows one by one in Python says."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    import synth
-
-    with psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False)) as conn:
-        synth.load(conn, synth.generate(5000, 4), 4)
+    load_synthetic(engine, 5000, 4)
     origin, size = (36.0, 30.0), 0.75
     with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE incidents"))
         rows = conn.execute(text("SELECT ST_AsText(geom), date_start, event_type, attributed_groups FROM incidents")).all()
         cells = map_queries.incident_cells(conn, [], origin, (size, size), "year", by)
         conn.execute(text("SET enable_seqscan = off"))
